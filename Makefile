@@ -1,0 +1,28 @@
+# jabberdesk — build, check and test.
+GO          ?= go
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+STATICCHECK_VERSION = v0.8.2
+
+.PHONY: all build check test test-race tools
+
+all: check test
+
+build:
+	$(GO) build -o bin/jabberdesk ./cmd/jabberdesk
+
+## check: formatting, go vet and staticcheck
+check: tools
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: not formatted:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+## test: every test, interop tests included (they need Debian's go-sendxmpp; see .ci/run)
+test:
+	$(GO) test -count=1 ./...
+
+## test-race: the tests under the race detector
+test-race:
+	$(GO) test -count=1 -race ./...
+
+tools:
+	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
