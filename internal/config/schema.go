@@ -1,0 +1,276 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// A field is one configuration key. The list in fields drives decoding,
+// defaults, validation, Keys and Example: adding a key means adding a field
+// to Config and one row here (and regenerating config.example.toml, see
+// config_test.go).
+type field struct {
+	key  string // full dotted key, e.g. "limits.stanza_size"
+	help string // what the key does; Example wraps it into comments
+	val  value
+}
+
+// fields returns every configuration key, in documentation order. Keys of a
+// table are listed together; tables appear in the order of their first key.
+func fields() []field {
+	return []field{
+		{
+			key:  "domain",
+			help: "The XMPP domain this server is responsible for. Accounts are addressed as name@domain.",
+			val:  lowerStr(func(c *Config) *string { return &c.Domain }, "localhost", domainName()),
+		},
+		{
+			key:  "data_dir",
+			help: "Directory where the server keeps its state, such as its database and generated certificate. A relative path is resolved against the directory containing this file.",
+			val:  filePath(func(c *Config) *string { return &c.DataDir }, "data", notEmpty()),
+		},
+		{
+			key:  "log_level",
+			help: "Least severe log messages that are written.",
+			val:  enum(func(c *Config) *string { return &c.LogLevel }, "info", "debug", "info", "warn", "error"),
+		},
+		{
+			key:  "log_format",
+			help: "Format of log lines: text for people, json for log collectors.",
+			val:  enum(func(c *Config) *string { return &c.LogFormat }, "text", "text", "json"),
+		},
+
+		{
+			key:  "xmpp.listen_starttls",
+			help: "Address for client connections that start unencrypted and upgrade with STARTTLS.",
+			val:  str(func(c *Config) *string { return &c.XMPP.ListenStartTLS }, ":6222", listenAddr("6222")),
+		},
+		{
+			key:  "xmpp.listen_tls",
+			help: "Address for client connections that use TLS from the first byte (direct TLS, XEP-0368).",
+			val:  str(func(c *Config) *string { return &c.XMPP.ListenTLS }, ":6223", listenAddr("6223")),
+		},
+		{
+			key:  "xmpp.public_host",
+			help: "Host name that agents' clients connect to, as printed on their client setup cards.",
+			val:  lowerStr(func(c *Config) *string { return &c.XMPP.PublicHost }, "", hostName("the same as domain")),
+		},
+		{
+			key:  "xmpp.cert_file",
+			help: "PEM file with the TLS certificate chain. Set both cert_file and key_file to use your own certificate, or leave both empty to use a self-signed certificate generated under data_dir/tls/. A relative path is resolved against the directory containing this file.",
+			val:  filePath(func(c *Config) *string { return &c.XMPP.CertFile }, ""),
+		},
+		{
+			key:  "xmpp.key_file",
+			help: "PEM file with the private key for cert_file. A relative path is resolved against the directory containing this file.",
+			val:  filePath(func(c *Config) *string { return &c.XMPP.KeyFile }, ""),
+		},
+
+		{
+			key:  "auth.scram_iterations",
+			help: "PBKDF2 iteration count used for SCRAM when a password is set. Higher values make stolen password hashes harder to crack but cost more CPU at every login.",
+			val:  integer(func(c *Config) *int { return &c.Auth.ScramIterations }, 4096, "", between(4096, 1000000)),
+		},
+		{
+			key:  "auth.login_failures_per_ip",
+			help: "Failed logins allowed from one IP address within login_failure_window before further attempts from that address are slowed down.",
+			val:  integer(func(c *Config) *int { return &c.Auth.LoginFailuresPerIP }, 5, "", atLeast(1)),
+		},
+		{
+			key:  "auth.login_failure_window",
+			help: "Time over which login_failures_per_ip is counted.",
+			val:  duration(func(c *Config) *time.Duration { return &c.Auth.LoginFailureWindow }, 5*time.Minute, positive()),
+		},
+
+		{
+			key:  "limits.stanza_size",
+			help: "Largest stanza, in bytes, a client may send after authenticating.",
+			val:  integer(func(c *Config) *int { return &c.Limits.StanzaSize }, 262144, "bytes", between(4096, 16777216)),
+		},
+		{
+			key:  "limits.stanza_size_preauth",
+			help: "Largest stanza, in bytes, a client may send before authenticating.",
+			val:  integer(func(c *Config) *int { return &c.Limits.StanzaSizePreAuth }, 8192, "bytes", between(1024, 65536)),
+		},
+		{
+			key:  "limits.max_depth",
+			help: "Deepest nesting of elements allowed within one stanza.",
+			val:  integer(func(c *Config) *int { return &c.Limits.MaxDepth }, 32, "", between(4, 256)),
+		},
+		{
+			key:  "limits.auth_timeout",
+			help: "Time after which a connection that has not authenticated is closed.",
+			val:  duration(func(c *Config) *time.Duration { return &c.Limits.AuthTimeout }, 30*time.Second, positive()),
+		},
+		{
+			key:  "limits.connections_per_ip",
+			help: "Most simultaneous connections from one IP address; 0 means unlimited.",
+			val:  integer(func(c *Config) *int { return &c.Limits.ConnectionsPerIP }, 64, "", atLeast(0)),
+		},
+		{
+			key:  "limits.stanza_rate",
+			help: "Stanzas per second one session may send, on average; 0 means unlimited.",
+			val:  number(func(c *Config) *float64 { return &c.Limits.StanzaRate }, 200, atLeast(0.0)),
+		},
+		{
+			key:  "limits.stanza_burst",
+			help: "Stanzas one session may send in a quick burst before stanza_rate applies.",
+			val:  integer(func(c *Config) *int { return &c.Limits.StanzaBurst }, 400, "", atLeast(1)),
+		},
+		{
+			key:  "limits.outbox_size",
+			help: "Stanzas queued for delivery to one session before it is considered too slow and disconnected.",
+			val:  integer(func(c *Config) *int { return &c.Limits.OutboxSize }, 4096, "", atLeast(16)),
+		},
+	}
+}
+
+// tableHelp describes each table in Example. A table without an entry gets
+// no comment.
+func tableHelp() map[string]string {
+	return map[string]string{
+		"xmpp":   "XMPP client listeners and TLS.",
+		"auth":   "Authentication and login throttling.",
+		"limits": "Limits that protect the server from misbehaving or overeager clients.",
+	}
+}
+
+// crossChecks are checks that involve more than one key. They run after
+// every key has been decoded, and report problems against a key (whose line
+// is looked up in the file).
+func crossChecks() []func(c *Config, report func(key, msg string)) {
+	return []func(*Config, func(string, string)){
+		func(c *Config, report func(key, msg string)) {
+			const suffix = "(set both to use your own certificate, or neither to use a generated self-signed one)"
+			switch {
+			case c.XMPP.CertFile != "" && c.XMPP.KeyFile == "":
+				report("xmpp.cert_file", "is set but xmpp.key_file is not "+suffix)
+			case c.XMPP.CertFile == "" && c.XMPP.KeyFile != "":
+				report("xmpp.key_file", "is set but xmpp.cert_file is not "+suffix)
+			}
+		},
+		func(c *Config, report func(key, msg string)) {
+			// Port 0 asks the system for a free port: never a clash.
+			if c.XMPP.ListenTLS != "" && c.XMPP.ListenTLS == c.XMPP.ListenStartTLS && !strings.HasSuffix(c.XMPP.ListenTLS, ":0") {
+				report("xmpp.listen_tls", fmt.Sprintf("%q is also used by xmpp.listen_starttls (use different ports, or \"\" to disable one)", c.XMPP.ListenTLS))
+			}
+		},
+	}
+}
+
+// KeyDoc documents one configuration key.
+type KeyDoc struct {
+	Key     string // full dotted key, e.g. "limits.stanza_size"
+	Default string // the default, as a TOML literal: "info" (with quotes), 4096
+	Help    string // what the key does
+	Accepts string // the accepted values
+}
+
+// Keys documents every configuration key, grouped by table in the order of
+// config.example.toml.
+func Keys() []KeyDoc {
+	var docs []KeyDoc
+	for _, g := range groups(fields()) {
+		for _, f := range g.fields {
+			docs = append(docs, KeyDoc{Key: f.key, Default: f.val.def, Help: f.help, Accepts: f.val.accepts})
+		}
+	}
+	return docs
+}
+
+// Example returns a configuration file that documents every key and sets it
+// to its default. config.example.toml holds a copy.
+func Example() []byte {
+	var b bytes.Buffer
+	b.WriteString(`# jabberdesk configuration file.
+#
+# Every key is optional: each one below is set to its default value, so
+# deleting a line changes nothing. Unknown keys and tables are errors, as are
+# values of the wrong type or out of range; all problems are reported at
+# once, with their line numbers. To check a file without starting the server,
+# run
+#
+#     jabberdesk serve --check
+#
+# Durations are strings like "30s", "5m" or "1h30m".
+`)
+	help := tableHelp()
+	for _, g := range groups(fields()) {
+		if g.table != "" {
+			b.WriteString("\n")
+			writeComment(&b, help[g.table])
+			fmt.Fprintf(&b, "[%s]\n", g.table)
+		}
+		for _, f := range g.fields {
+			b.WriteString("\n")
+			writeComment(&b, f.help)
+			writeComment(&b, "Accepts "+f.val.accepts+".")
+			fmt.Fprintf(&b, "%s = %s\n", leaf(f.key), f.val.def)
+		}
+	}
+	return b.Bytes()
+}
+
+// A group is the fields of one table ("" for the top level).
+type group struct {
+	table  string
+	fields []field
+}
+
+// groups splits fs by table, top level first, then tables in the order of
+// their first field.
+func groups(fs []field) []group {
+	gs := []group{{table: ""}}
+	index := map[string]int{"": 0}
+	for _, f := range fs {
+		t := table(f.key)
+		i, ok := index[t]
+		if !ok {
+			i = len(gs)
+			index[t] = i
+			gs = append(gs, group{table: t})
+		}
+		gs[i].fields = append(gs[i].fields, f)
+	}
+	return gs
+}
+
+// table returns the table part of a dotted key: "limits" for
+// "limits.stanza_size", "" for "domain".
+func table(key string) string {
+	i := strings.LastIndexByte(key, '.')
+	if i < 0 {
+		return ""
+	}
+	return key[:i]
+}
+
+// leaf returns the last part of a dotted key.
+func leaf(key string) string {
+	return key[strings.LastIndexByte(key, '.')+1:]
+}
+
+// writeComment writes text as "# " comment lines of at most 78 columns.
+func writeComment(b *bytes.Buffer, text string) {
+	const width = 78 - len("# ")
+	line := 0
+	for i, word := range strings.Fields(text) {
+		switch {
+		case i == 0:
+			b.WriteString("# ")
+		case line+1+len(word) > width:
+			b.WriteString("\n# ")
+			line = 0
+		default:
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(word)
+		line += len(word)
+	}
+	if line > 0 {
+		b.WriteByte('\n')
+	}
+}

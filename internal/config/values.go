@@ -1,0 +1,364 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A value describes how one key is stored in a Config: its default, the
+// values it accepts, and how a TOML value is checked and stored. The
+// constructors below (str, filePath, integer, number, duration, ...) build values
+// from a typed pointer into Config, so every row in fields() is type-checked
+// by the compiler.
+type value struct {
+	def     string // the default, as a TOML literal
+	accepts string // the accepted values, for people
+
+	reset  func(*Config)
+	decode func(*Config, any) error
+	// resolve, if not nil, makes a relative path absolute against dir.
+	resolve func(c *Config, dir string)
+}
+
+// A kind converts a decoded TOML value (string, int64, float64, ...) into a
+// Go value of type T.
+type kind[T any] struct {
+	want   string               // e.g. "an integer (bytes)", used in type errors
+	decode func(any) (T, error) // fails with wrongType or a parse error
+	format func(T) string       // T as a TOML literal
+	// normalize, if not nil, is applied to a decoded value once it has
+	// passed the rules, so that messages show the value as written.
+	normalize func(T) T
+}
+
+// A rule is one check on a decoded value. Its error message starts with the
+// offending value and says what is accepted instead.
+type rule[T any] struct {
+	desc  string // what the rule accepts, for docs
+	check func(T) error
+}
+
+func makeValue[T any](ptr func(*Config) *T, def T, k kind[T], rules ...rule[T]) value {
+	accepts := []string{k.want}
+	for _, r := range rules {
+		if r.desc != "" {
+			accepts = append(accepts, r.desc)
+		}
+	}
+	return value{
+		def:     k.format(def),
+		accepts: strings.Join(accepts, ", "),
+		reset:   func(c *Config) { *ptr(c) = def },
+		decode: func(c *Config, raw any) error {
+			v, err := k.decode(raw)
+			if err != nil {
+				return err
+			}
+			for _, r := range rules {
+				if err := r.check(v); err != nil {
+					return err
+				}
+			}
+			if k.normalize != nil {
+				v = k.normalize(v)
+			}
+			*ptr(c) = v
+			return nil
+		},
+	}
+}
+
+// str is a string key.
+func str(ptr func(*Config) *string, def string, rules ...rule[string]) value {
+	return makeValue(ptr, def, stringKind("a string", nil), rules...)
+}
+
+// lowerStr is a string key that is stored lowercased (host names).
+func lowerStr(ptr func(*Config) *string, def string, rules ...rule[string]) value {
+	return makeValue(ptr, def, stringKind("a string", strings.ToLower), rules...)
+}
+
+// filePath is a file or directory name. A relative path is resolved against the
+// directory containing the configuration file; "" stays "".
+func filePath(ptr func(*Config) *string, def string, rules ...rule[string]) value {
+	v := makeValue(ptr, def, stringKind("a path", nil), rules...)
+	v.resolve = func(c *Config, dir string) {
+		p := ptr(c)
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	return v
+}
+
+// enum is a string key that must be one of values.
+func enum(ptr func(*Config) *string, def string, values ...string) value {
+	return str(ptr, def, oneOf(values...))
+}
+
+// integer is an integer key; unit, if not empty, is named in messages.
+func integer(ptr func(*Config) *int, def int, unit string, rules ...rule[int]) value {
+	want := "an integer"
+	if unit != "" {
+		want += " (" + unit + ")"
+	}
+	k := kind[int]{
+		want: want,
+		decode: func(raw any) (int, error) {
+			n, ok := raw.(int64)
+			if !ok {
+				return 0, wrongType(want, raw)
+			}
+			if int64(int(n)) != n {
+				return 0, fmt.Errorf("%d is too large", n)
+			}
+			return int(n), nil
+		},
+		format: strconv.Itoa,
+	}
+	return makeValue(ptr, def, k, rules...)
+}
+
+// number is a floating-point key; TOML integers are accepted too.
+func number(ptr func(*Config) *float64, def float64, rules ...rule[float64]) value {
+	const want = "a number"
+	k := kind[float64]{
+		want: want,
+		decode: func(raw any) (float64, error) {
+			var f float64
+			switch v := raw.(type) {
+			case int64:
+				f = float64(v)
+			case float64:
+				f = v
+			default:
+				return 0, wrongType(want, raw)
+			}
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return 0, fmt.Errorf("%v is not a finite number", f)
+			}
+			return f, nil
+		},
+		format: func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
+	}
+	return makeValue(ptr, def, k, rules...)
+}
+
+// duration is a time.Duration written as a TOML string such as "30s".
+func duration(ptr func(*Config) *time.Duration, def time.Duration, rules ...rule[time.Duration]) value {
+	const want = `a duration (a string like "30s", "5m" or "1h30m")`
+	k := kind[time.Duration]{
+		want: want,
+		decode: func(raw any) (time.Duration, error) {
+			s, ok := raw.(string)
+			if !ok {
+				return 0, wrongType(want, raw)
+			}
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return 0, fmt.Errorf(`%q is not a duration (want a number and a unit: "ms", "s", "m" or "h", like "30s", "5m" or "1h30m")`, s)
+			}
+			return d, nil
+		},
+		format: func(d time.Duration) string { return strconv.Quote(formatDuration(d)) },
+	}
+	return makeValue(ptr, def, k, rules...)
+}
+
+func stringKind(want string, normalize func(string) string) kind[string] {
+	return kind[string]{
+		want: want,
+		decode: func(raw any) (string, error) {
+			s, ok := raw.(string)
+			if !ok {
+				return "", wrongType(want, raw)
+			}
+			return s, nil
+		},
+		format:    strconv.Quote,
+		normalize: normalize,
+	}
+}
+
+// formatDuration is d.String() without zero trailing units: "5m", not "5m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+func wrongType(want string, raw any) error {
+	return fmt.Errorf("want %s, got %s", want, describe(raw))
+}
+
+// describe names the TOML type of a decoded value, with the value if it is a
+// scalar: `string "big"`, `integer 5`, `table`.
+func describe(raw any) string {
+	switch v := raw.(type) {
+	case string:
+		return "string " + strconv.Quote(v)
+	case int64:
+		return "integer " + strconv.FormatInt(v, 10)
+	case float64:
+		return "float " + strconv.FormatFloat(v, 'g', -1, 64)
+	case bool:
+		return "boolean " + strconv.FormatBool(v)
+	case time.Time:
+		return "date-time " + v.Format(time.RFC3339Nano)
+	case fmt.Stringer: // toml.LocalDate, LocalTime, LocalDateTime
+		return "date/time " + v.String()
+	case []any:
+		return "array"
+	case map[string]any:
+		return "table"
+	default:
+		return fmt.Sprintf("%T", raw)
+	}
+}
+
+type numeric interface{ ~int | ~float64 }
+
+// between accepts min <= v <= max.
+func between[T numeric](min, max T) rule[T] {
+	return rule[T]{
+		desc: fmt.Sprintf("from %v to %v", min, max),
+		check: func(v T) error {
+			if v < min || v > max {
+				return fmt.Errorf("%v is out of range (want %v to %v)", v, min, max)
+			}
+			return nil
+		},
+	}
+}
+
+// atLeast accepts v >= min.
+func atLeast[T numeric](min T) rule[T] {
+	return rule[T]{
+		desc: fmt.Sprintf("%v or more", min),
+		check: func(v T) error {
+			if v < min {
+				return fmt.Errorf("%v is too small (want %v or more)", v, min)
+			}
+			return nil
+		},
+	}
+}
+
+// positive accepts durations greater than zero.
+func positive() rule[time.Duration] {
+	return rule[time.Duration]{
+		desc: "greater than 0",
+		check: func(d time.Duration) error {
+			if d <= 0 {
+				return fmt.Errorf("%q is too short (want more than 0)", formatDuration(d))
+			}
+			return nil
+		},
+	}
+}
+
+func oneOf(values ...string) rule[string] {
+	list := strings.Join(values, ", ")
+	return rule[string]{
+		desc: "one of " + list,
+		check: func(s string) error {
+			for _, v := range values {
+				if s == v {
+					return nil
+				}
+			}
+			return fmt.Errorf("%q is not one of %s", s, list)
+		},
+	}
+}
+
+func notEmpty() rule[string] {
+	return rule[string]{
+		desc: "not empty",
+		check: func(s string) error {
+			if s == "" {
+				return errors.New(`"" is not allowed (want a non-empty string)`)
+			}
+			return nil
+		},
+	}
+}
+
+// domainName accepts a DNS-style domain such as "help.example.com", in any
+// case (see lowerStr).
+func domainName() rule[string] {
+	const want = `want a DNS name like "help.example.com": letters, digits, '-' and '.', without scheme, port, '@' or '/'`
+	return rule[string]{
+		desc: `a DNS name like "help.example.com" (letters, digits, '-' and '.'; stored lowercased)`,
+		check: func(s string) error {
+			if !isDomain(s) {
+				return fmt.Errorf("%q is not a domain name (%s)", s, want)
+			}
+			return nil
+		},
+	}
+}
+
+// hostName accepts "", a DNS name or an IP address, without port.
+func hostName(emptyMeans string) rule[string] {
+	want := fmt.Sprintf(`want a DNS name like "chat.example.com" or an IP address, without port, or "" for %s`, emptyMeans)
+	return rule[string]{
+		desc: fmt.Sprintf(`a DNS name or IP address without port, or "" for %s`, emptyMeans),
+		check: func(s string) error {
+			if s == "" || isDomain(s) || net.ParseIP(s) != nil {
+				return nil
+			}
+			return fmt.Errorf("%q is not a host name (%s)", s, want)
+		},
+	}
+}
+
+// isDomain reports whether s is a DNS name: dot-separated labels of 1 to 63
+// ASCII letters, digits and '-', not starting or ending with '-'.
+func isDomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// listenAddr accepts "" (disabled) or host:port with a numeric port; port
+// is the port used in messages.
+func listenAddr(port string) rule[string] {
+	desc := fmt.Sprintf(`host:port, like ":%s" or "127.0.0.1:%s", or "" to disable`, port, port)
+	return rule[string]{
+		desc: desc,
+		check: func(s string) error {
+			if s == "" {
+				return nil
+			}
+			host, p, err := net.SplitHostPort(s)
+			n, perr := strconv.Atoi(p)
+			if err != nil || perr != nil || n < 0 || n > 65535 || strings.ContainsAny(host, " \t/@") {
+				return fmt.Errorf("%q is not a listen address (want %s)", s, desc)
+			}
+			return nil
+		},
+	}
+}
