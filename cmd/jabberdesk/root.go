@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"jabberdesk/internal/config"
+	"jabberdesk/internal/control"
+	"jabberdesk/store"
+)
+
+// Where the configuration is looked for when --config is not given.
+const (
+	configEnv         = "JABBERDESK_CONFIG"
+	defaultConfigFile = "jabberdesk.toml"
+	databaseFile      = "jabberdesk.db"
+)
+
+// notifyTimeout bounds how long a command waits for a running server to
+// take note of a change.
+const notifyTimeout = 5 * time.Second
+
+func newRootCmd(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "jabberdesk",
+		Short: "Helpdesk chat server for agents who use any XMPP client",
+		Long: `jabberdesk is a helpdesk chat server. Support agents sign in from any XMPP
+(Jabber) client as PORTAL|USERNAME@DOMAIN; website visitors appear in their
+rosters as contacts, and agents answer them in ordinary chat windows.
+
+This binary runs the server (jabberdesk serve) and administers it: portals
+(customer organisations), their departments and their agents. Changes made
+here while the server runs take effect at once.
+
+The configuration file is --config, else $JABBERDESK_CONFIG, else
+./jabberdesk.toml; without any, the defaults are used (see
+config.example.toml). Start with: jabberdesk init.`,
+		Example: `  jabberdesk init --domain chat.example.com
+  jabberdesk portal add acme
+  jabberdesk agent add acme fiona.b --email fiona@acme.example --name "Fiona B"
+  jabberdesk agent settings acme fiona.b
+  jabberdesk serve`,
+		Args:          subcommandArgs,
+		RunE:          showHelp,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	e.root = root
+	pf := root.PersistentFlags()
+	pf.StringVar(&e.configPath, "config", "", "configuration `FILE` (default: $"+configEnv+", else ./"+defaultConfigFile+")")
+	pf.BoolVar(&e.jsonOut, "json", false, "print JSON for scripts instead of tables")
+	root.SetFlagErrorFunc(flagError)
+	root.AddCommand(
+		newInitCmd(e),
+		newServeCmd(e),
+		newPortalCmd(e),
+		newDeptCmd(e),
+		newAgentCmd(e),
+	)
+	return root
+}
+
+// env is what commands share: the configuration and the store, loaded
+// when first needed, and the global flags.
+type env struct {
+	root       *cobra.Command
+	configPath string // --config
+	jsonOut    bool   // --json
+
+	cfg *config.Config
+	st  *store.Store
+}
+
+// configFile returns the configuration file and whether it must exist:
+// a file named by --config or $JABBERDESK_CONFIG must; the default
+// ./jabberdesk.toml may be missing (then the defaults apply).
+func (e *env) configFile() (path string, mustExist bool) {
+	if e.root != nil && e.root.PersistentFlags().Changed("config") {
+		return e.configPath, true
+	}
+	if p := os.Getenv(configEnv); p != "" {
+		return p, true
+	}
+	return defaultConfigFile, false
+}
+
+// config loads the configuration once.
+func (e *env) config() (*config.Config, error) {
+	if e.cfg != nil {
+		return e.cfg, nil
+	}
+	path, mustExist := e.configFile()
+	cfg, err := config.Load(path, mustExist)
+	if err != nil {
+		return nil, configError(err)
+	}
+	e.cfg = cfg
+	return cfg, nil
+}
+
+// configError introduces a list of several configuration problems.
+func configError(err error) error {
+	var ce *config.Errors
+	if errors.As(err, &ce) && len(ce.Problems) > 1 {
+		return fmt.Errorf("%d problems in the configuration:\n%w", len(ce.Problems), err)
+	}
+	return err
+}
+
+// dbPath is the database file of cfg.
+func dbPath(cfg *config.Config) string {
+	return filepath.Join(cfg.DataDir, databaseFile)
+}
+
+// store opens the existing database once. Commands other than init and
+// serve never create one: a missing database usually means a wrong
+// directory or --config.
+func (e *env) store() (*store.Store, error) {
+	if e.st != nil {
+		return e.st, nil
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(dbPath(cfg)); errors.Is(err, fs.ErrNotExist) {
+		from := "the defaults, as ./" + defaultConfigFile + " does not exist"
+		if cfg.Path != "" {
+			from = cfg.Path
+		}
+		return nil, fmt.Errorf("no database at %s (configuration: %s); run 'jabberdesk init' first, or pass --config FILE", dbPath(cfg), from)
+	}
+	return e.openStore()
+}
+
+// openStore opens the database, creating the data directory and the
+// database if needed.
+func (e *env) openStore() (*store.Store, error) {
+	if e.st != nil {
+		return e.st, nil
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	st, err := store.Open(dbPath(cfg), store.Options{Iterations: cfg.Auth.ScramIterations})
+	if err != nil {
+		return nil, err
+	}
+	e.st = st
+	return st, nil
+}
+
+// close closes the store if it was opened.
+func (e *env) close() error {
+	if e.st == nil {
+		return nil
+	}
+	err := e.st.Close()
+	e.st = nil
+	return err
+}
+
+// actor names who made a change, for the audit log.
+func actor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "cli:" + u.Username
+	}
+	return "cli"
+}
+
+// notify tells a running server what changed. The change is already
+// stored, so a failure is only a warning; no server running is fine.
+func (e *env) notify(cmd *cobra.Command, op, portal string) {
+	cfg, err := e.config()
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), notifyTimeout)
+	defer cancel()
+	_, err = control.Notify(ctx, control.SocketPath(cfg.DataDir), control.Event{Op: op, Portal: portal})
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%swarning: the change is stored, but the running server was not told (it will see it after a restart): %v\n", errorPrefix(cmd), err)
+	}
+}
+
+// emit prints v as indented JSON with --json, else calls human.
+func (e *env) emit(cmd *cobra.Command, v any, human func(w io.Writer) error) error {
+	w := cmd.OutOrStdout()
+	if e.jsonOut {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	return human(w)
+}
+
+// newTable returns a writer that aligns tab-separated columns; Flush it.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
+// formatTime is how times appear in tables.
+func formatTime(t time.Time) string {
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+// showHelp is the action of commands that only group others.
+func showHelp(cmd *cobra.Command, _ []string) error {
+	return cmd.Help()
+}
+
+// subcommandArgs refuses unknown subcommands of a command group.
+func subcommandArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return &usageError{errors.New(msg)}
+}
+
+// exactArgs requires exactly the arguments named in upper case in the
+// command's Use line, e.g. "add PORTAL USERNAME".
+func exactArgs(cmd *cobra.Command, args []string) error {
+	var names []string
+	for _, w := range strings.Fields(cmd.Use)[1:] {
+		if w == strings.ToUpper(w) && !strings.HasPrefix(w, "[") && !strings.HasPrefix(w, "-") {
+			names = append(names, w)
+		}
+	}
+	if len(args) == len(names) {
+		return nil
+	}
+	if len(names) == 0 {
+		return usagef("takes no arguments, got %d (%s)", len(args), strings.Join(args, " "))
+	}
+	noun := "arguments"
+	if len(names) == 1 {
+		noun = "argument"
+	}
+	return usagef("want %d %s (%s), got %d", len(names), noun, strings.Join(names, " "), len(args))
+}
+
+// flagError makes flag parsing errors usage errors, with plain messages
+// for bad values.
+func flagError(_ *cobra.Command, err error) error {
+	var ive *pflag.InvalidValueError
+	if errors.As(err, &ive) {
+		name := "--" + ive.GetFlag().Name
+		var ne *strconv.NumError
+		var ue *store.UserError
+		switch {
+		case errors.As(err, &ne):
+			return usagef("%s: %q is not a whole number", name, ive.GetValue())
+		case errors.As(err, &ue):
+			return usagef("%s: %s", name, ue.Msg)
+		}
+	}
+	return &usageError{err}
+}
+
+// choiceValue is a flag whose value must be one of a set of names, checked
+// by a parse function of the store (ParseRole, ParseDeskMode, ...).
+type choiceValue[T ~string] struct {
+	p     *T
+	parse func(string) (T, error)
+	typ   string
+}
+
+func (v *choiceValue[T]) String() string { return string(*v.p) }
+func (v *choiceValue[T]) Type() string   { return v.typ }
+func (v *choiceValue[T]) Set(s string) error {
+	t, err := v.parse(s)
+	if err != nil {
+		return err
+	}
+	*v.p = t
+	return nil
+}
+
+// choiceVar defines a flag --name of type T.
+func choiceVar[T ~string](fs *pflag.FlagSet, p *T, name, typ string, parse func(string) (T, error), usage string) {
+	fs.Var(&choiceValue[T]{p: p, parse: parse, typ: typ}, name, usage)
+}

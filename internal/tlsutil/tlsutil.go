@@ -1,0 +1,167 @@
+// Package tlsutil creates the self-signed TLS certificate that jabberdesk
+// uses when no certificate is configured.
+//
+// The key is ECDSA P-256 (cheap handshakes on busy servers and slow
+// phones); the certificate is valid for 825 days, the longest lifetime
+// that Apple platforms accept for a server certificate, and names every
+// host clients may connect to plus localhost, 127.0.0.1 and ::1. Files are
+// written atomically (temporary file, then rename): the key with mode 0600,
+// the certificate with mode 0644, in directories created with mode 0700.
+package tlsutil
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Validity is the lifetime of a generated certificate.
+const Validity = 825 * 24 * time.Hour
+
+// alwaysHosts are the names every generated certificate covers, so that
+// local clients and tests can connect.
+var alwaysHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+// GenerateSelfSigned writes a new self-signed certificate and its private
+// key, valid from now for Validity, for hosts (DNS names or IP addresses;
+// empty entries are skipped) and always also localhost, 127.0.0.1 and ::1.
+// Existing files are replaced.
+func GenerateSelfSigned(certFile, keyFile string, hosts []string, now time.Time) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("tlsutil: generate key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return fmt.Errorf("tlsutil: serial number: %w", err)
+	}
+	names := certHosts(hosts)
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: names[0], Organization: []string{"jabberdesk (self-signed)"}},
+		NotBefore:             now.Add(-time.Hour), // tolerate clients whose clock is a little behind
+		NotAfter:              now.Add(Validity),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	for _, h := range names {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return fmt.Errorf("tlsutil: create certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("tlsutil: encode key: %w", err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	// The key first: a certificate on disk without its key is useless.
+	if err := writeFile(keyFile, keyPEM, 0o600); err != nil {
+		return err
+	}
+	return writeFile(certFile, certPEM, 0o644)
+}
+
+// EnsureCertificate generates a self-signed certificate (see
+// GenerateSelfSigned) unless both files already exist. created reports
+// whether it did.
+func EnsureCertificate(certFile, keyFile string, hosts []string) (created bool, err error) {
+	certOK, err := exists(certFile)
+	if err != nil {
+		return false, err
+	}
+	keyOK, err := exists(keyFile)
+	if err != nil {
+		return false, err
+	}
+	if certOK && keyOK {
+		return false, nil
+	}
+	if err := GenerateSelfSigned(certFile, keyFile, hosts, time.Now()); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// certHosts returns hosts without empty entries and duplicates (ignoring
+// case), followed by the always-present local names; never empty.
+func certHosts(hosts []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, h := range append(append([]string(nil), hosts...), alwaysHosts...) {
+		h = strings.TrimSuffix(strings.TrimSpace(h), ".")
+		if ip := net.ParseIP(strings.Trim(h, "[]")); ip != nil {
+			h = ip.String()
+		} else {
+			h = strings.ToLower(h)
+		}
+		if h == "" || seen[h] {
+			continue
+		}
+		seen[h] = true
+		out = append(out, h)
+	}
+	return out
+}
+
+func exists(path string) (bool, error) {
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("tlsutil: %w", err)
+}
+
+// writeFile replaces path with data atomically, creating its directory
+// (mode 0700) if needed.
+func writeFile(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("tlsutil: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("tlsutil: %w", err)
+	}
+	tmp := f.Name()
+	err = f.Chmod(mode)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("tlsutil: write %s: %w", path, err)
+	}
+	return nil
+}
