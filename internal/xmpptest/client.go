@@ -1,0 +1,371 @@
+// Package xmpptest is an XMPP test client on mellium.im/xmpp: it signs in
+// over real TCP and TLS, records every stanza it receives and lets tests
+// wait for the one they expect. Tests poll for conditions through Expect;
+// they never sleep and hope.
+package xmpptest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mellium.im/sasl"
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp"
+	"mellium.im/xmpp/jid"
+)
+
+// Timeout is how long Expect waits by default.
+const Timeout = 10 * time.Second
+
+// Node is a received element, decoded generically.
+type Node struct {
+	XMLName xml.Name
+	Attrs   []xml.Attr `xml:",any,attr"`
+	Text    string     `xml:",chardata"`
+	Nodes   []Node     `xml:",any"`
+}
+
+// Attr returns an attribute's value.
+func (n Node) Attr(name string) string {
+	for _, a := range n.Attrs {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// Child returns the first child with that local name (any namespace).
+func (n Node) Child(local string) (Node, bool) {
+	for _, c := range n.Nodes {
+		if c.XMLName.Local == local {
+			return c, true
+		}
+	}
+	return Node{}, false
+}
+
+// Find follows a path of local names ("query/item") and returns every
+// match.
+func (n Node) Find(path string) []Node {
+	cur := []Node{n}
+	for _, name := range strings.Split(path, "/") {
+		var next []Node
+		for _, c := range cur {
+			for _, cc := range c.Nodes {
+				if cc.XMLName.Local == name {
+					next = append(next, cc)
+				}
+			}
+		}
+		cur = next
+	}
+	return cur
+}
+
+// Body returns the text of <body/>.
+func (n Node) Body() string {
+	b, _ := n.Child("body")
+	return b.Text
+}
+
+// Options of a sign-in.
+type Options struct {
+	DirectTLS bool           // TLS from the first byte instead of STARTTLS
+	Mechanism sasl.Mechanism // default SCRAM-SHA-256
+	RootCAs   *x509.CertPool // nil: skip certificate verification
+	Domain    string         // TLS server name; default the JID's domain
+}
+
+// Client is a signed-in test client.
+type Client struct {
+	t   testing.TB
+	S   *xmpp.Session
+	JID jid.JID
+
+	mu       sync.Mutex
+	received []Node
+	next     int // first stanza not yet taken by Expect
+	changed  chan struct{}
+	done     chan struct{}
+	err      error
+}
+
+// Dial signs in as account (a full or bare JID) with password on addr.
+func Dial(ctx context.Context, addr, account, password string, o Options) (*Client, error) {
+	j, err := jid.Parse(account)
+	if err != nil {
+		return nil, err
+	}
+	if o.Mechanism.Name == "" {
+		o.Mechanism = sasl.ScramSha256
+	}
+	if o.Domain == "" {
+		o.Domain = j.Domainpart()
+	}
+	tc := &tls.Config{ServerName: o.Domain, RootCAs: o.RootCAs, InsecureSkipVerify: o.RootCAs == nil, MinVersion: tls.VersionTLS12}
+	var conn net.Conn
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if o.DirectTLS {
+		conn, err = tls.DialWithDialer(&d, "tcp", addr, tc)
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	bind := xmpp.BindResource()
+	if j.Resourcepart() != "" {
+		bind = bindResource(j.Resourcepart())
+	}
+	features := []xmpp.StreamFeature{xmpp.SASL("", password, o.Mechanism), bind}
+	if !o.DirectTLS {
+		features = append([]xmpp.StreamFeature{xmpp.StartTLS(tc)}, features...)
+	}
+	s, err := xmpp.NewClientSession(ctx, j, conn, features...)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := &Client{S: s, JID: s.LocalAddr(), changed: make(chan struct{}), done: make(chan struct{})}
+	go c.serve()
+	return c, nil
+}
+
+// MustDial is Dial that fails the test on error and closes the client at
+// the end of the test.
+func MustDial(t testing.TB, addr, account, password string, o Options) *Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	c, err := Dial(ctx, addr, account, password, o)
+	if err != nil {
+		t.Fatalf("sign in as %s: %v", account, err)
+	}
+	c.t = t
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func (c *Client) serve() {
+	err := c.S.Serve(xmpp.HandlerFunc(func(r xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+		// The decoder must see the start tag itself, or it takes the end
+		// tag for an unbalanced one.
+		d := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), r))
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
+		st := tok.(xml.StartElement)
+		var n Node
+		if err := d.DecodeElement(&n, &st); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.received = append(c.received, n)
+		close(c.changed)
+		c.changed = make(chan struct{})
+		c.mu.Unlock()
+		if n.XMLName.Local == "iq" && (n.Attr("type") == "set" || n.Attr("type") == "get") {
+			// Acknowledge pushes and pings like a real client.
+			if _, ok := n.Child("query"); ok || n.Attr("type") == "get" {
+				return xmlEncode(r, `<iq type='result' id='`+xmlEscape(n.Attr("id"))+`'/>`)
+			}
+		}
+		return nil
+	}))
+	c.mu.Lock()
+	c.err = err
+	close(c.done)
+	c.mu.Unlock()
+}
+
+func xmlEncode(w xmlstream.TokenWriter, raw string) error {
+	d := xml.NewDecoder(strings.NewReader(raw))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil
+		}
+		if err := w.EncodeToken(xml.CopyToken(tok)); err != nil {
+			return err
+		}
+	}
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// Send sends raw XML (one stanza).
+func (c *Client) Send(raw string) {
+	if c.t != nil {
+		c.t.Helper()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	if err := c.S.Send(ctx, xml.NewDecoder(strings.NewReader(raw))); err != nil && c.t != nil {
+		c.t.Fatalf("%s: send %s: %v", c.JID, raw, err)
+	}
+}
+
+// Expect waits for a received stanza (not yet taken) that match accepts,
+// takes it and returns it; the test fails after Timeout.
+func (c *Client) Expect(what string, match func(Node) bool) Node {
+	c.t.Helper()
+	n, ok := c.Wait(Timeout, match)
+	if !ok {
+		c.mu.Lock()
+		err := c.err
+		c.mu.Unlock()
+		c.t.Fatalf("%s: no %s within %v (stream error: %v); received:\n%s", c.JID, what, Timeout, err, c.Dump())
+	}
+	return n
+}
+
+// Wait is Expect without failing: ok is false after timeout.
+func (c *Client) Wait(timeout time.Duration, match func(Node) bool) (Node, bool) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for closed := false; ; {
+		c.mu.Lock()
+		for i := c.next; i < len(c.received); i++ {
+			if match(c.received[i]) {
+				n := c.received[i]
+				c.received = append(c.received[:i:i], c.received[i+1:]...)
+				c.mu.Unlock()
+				return n, true
+			}
+		}
+		ch, done := c.changed, c.done
+		c.mu.Unlock()
+		if closed {
+			return Node{}, false // the stream is over; what came is all there is
+		}
+		select {
+		case <-ch:
+		case <-done:
+			closed = true
+		case <-deadline.C:
+			return Node{}, false
+		}
+	}
+}
+
+// Closed waits until the server ended the stream and returns Serve's error.
+func (c *Client) Closed(timeout time.Duration) (error, bool) {
+	c.mu.Lock()
+	done := c.done
+	c.mu.Unlock()
+	select {
+	case <-done:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.err, true
+	case <-time.After(timeout):
+		return nil, false
+	}
+}
+
+// Dump lists everything received and not yet taken, for failure messages.
+func (c *Client) Dump() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var b strings.Builder
+	for _, n := range c.received[c.next:] {
+		out, _ := xml.Marshal(n)
+		b.Write(out)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// Close ends the session.
+func (c *Client) Close() {
+	c.S.Close()
+	c.S.Conn().Close()
+}
+
+// Matchers.
+
+// Message matches a message from (bare or full JID prefix) whose body
+// contains text.
+func Message(from, text string) func(Node) bool {
+	return func(n Node) bool {
+		return n.XMLName.Local == "message" && strings.HasPrefix(n.Attr("from"), from) && strings.Contains(n.Body(), text)
+	}
+}
+
+// Presence matches a presence from (prefix) of the type ("" = available).
+func Presence(from, typ string) func(Node) bool {
+	return func(n Node) bool {
+		return n.XMLName.Local == "presence" && strings.HasPrefix(n.Attr("from"), from) && n.Attr("type") == typ
+	}
+}
+
+// IQ matches the response to the IQ with that id.
+func IQ(id string) func(Node) bool {
+	return func(n Node) bool { return n.XMLName.Local == "iq" && n.Attr("id") == id }
+}
+
+// bindResource is the client side of resource binding (RFC 6120 §7) that
+// asks for a particular resource.
+func bindResource(resource string) xmpp.StreamFeature {
+	f := xmpp.BindResource()
+	f.Negotiate = func(ctx context.Context, s *xmpp.Session, _ any) (xmpp.SessionState, io.ReadWriter, error) {
+		w := s.TokenWriter()
+		req := `<iq type='set' id='bind-1' xmlns='jabber:client'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>` +
+			xmlEscape(resource) + `</resource></bind></iq>`
+		err := xmlEncode(w, req)
+		if err == nil {
+			err = w.Flush()
+		}
+		w.Close()
+		if err != nil {
+			return 0, nil, err
+		}
+		r := s.TokenReader()
+		defer r.Close()
+		d := xml.NewTokenDecoder(r)
+		var resp struct {
+			Type string `xml:"type,attr"`
+			Bind struct {
+				JID string `xml:"jid"`
+			} `xml:"urn:ietf:params:xml:ns:xmpp-bind bind"`
+			Error *Node `xml:"error"`
+		}
+		for {
+			tok, err := d.Token()
+			if err != nil {
+				return 0, nil, err
+			}
+			if start, ok := tok.(xml.StartElement); ok {
+				if err := d.DecodeElement(&resp, &start); err != nil {
+					return 0, nil, err
+				}
+				break
+			}
+		}
+		if resp.Type != "result" {
+			return 0, nil, fmt.Errorf("resource binding failed: %+v", resp.Error)
+		}
+		j, err := jid.Parse(resp.Bind.JID)
+		if err != nil {
+			return 0, nil, err
+		}
+		s.UpdateAddr(j)
+		return xmpp.Ready, nil, nil
+	}
+	return f
+}

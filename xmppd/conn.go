@@ -1,0 +1,318 @@
+package xmppd
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/xml"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp"
+	"mellium.im/xmpp/stream"
+
+	"jabberdesk/store"
+)
+
+const (
+	nsTLS  = "urn:ietf:params:xml:ns:xmpp-tls"
+	nsBind = "urn:ietf:params:xml:ns:xmpp-bind"
+)
+
+// conn is one client connection, from accept to close.
+type conn struct {
+	srv *Server
+	id  uint64
+	raw net.Conn   // the TCP connection
+	nc  *limitConn // what the XML stream reads and writes (TLS once secure)
+	lim *readLimit
+	ip  string
+	log *slog.Logger
+
+	badHost  bool
+	pending  store.Agent // the agent a SASL exchange is about, until it succeeds
+	agent    store.Agent // the signed-in agent
+	resource string      // the bound resource
+
+	mu      sync.Mutex
+	session *session // set once negotiation is done
+	stopped *streamError
+}
+
+func (s *Server) handle(raw net.Conn, directTLS bool) {
+	defer s.connWG.Done()
+	defer raw.Close()
+	ip, _, _ := net.SplitHostPort(raw.RemoteAddr().String())
+	c := &conn{srv: s, id: s.nextID.Add(1), raw: raw, lim: &readLimit{}, ip: ip}
+	c.log = s.log.With("conn", c.id)
+	if !s.ipConns.acquire(ip) {
+		c.log.Warn("too many connections from one address; refused", "remote", ip)
+		return
+	}
+	defer s.ipConns.release(ip)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.metrics.connections.Add(1)
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		s.metrics.connections.Add(-1)
+	}()
+
+	c.lim.reset(s.limits.StanzaSizePreAuth)
+	c.lim.negotiating.Store(true)
+	// The whole negotiation (TLS, SASL, binding) must fit in AuthTimeout.
+	// The connection's deadline enforces it: a context deadline would not,
+	// as mellium clears the connection's deadline when its context ends.
+	raw.SetDeadline(time.Now().Add(s.limits.AuthTimeout))
+	ctx, cancel := context.WithCancel(context.Background())
+	var state xmpp.SessionState
+	var base net.Conn = raw
+	if directTLS {
+		tc := tls.Server(raw, s.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			cancel()
+			c.log.Debug("TLS handshake failed", "remote", ip, "err", err)
+			return
+		}
+		base, state = tc, xmpp.Secure
+	}
+	c.nc = &limitConn{Conn: base, lim: c.lim}
+	c.log.Debug("connected", "remote", ip, "direct_tls", directTLS)
+	xs, err := xmpp.ReceiveSession(ctx, c.nc, state, c.negotiator())
+	cancel()
+	if err != nil {
+		c.failNegotiation(err)
+		return
+	}
+	raw.SetDeadline(time.Time{})
+	c.lim.negotiating.Store(false)
+	c.serveSession(xs)
+}
+
+// failNegotiation reports a failed negotiation to the client if it can.
+func (c *conn) failNegotiation(err error) {
+	var ms stream.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, os.ErrDeadlineExceeded):
+		err = streamError{"connection-timeout", "sign-in took too long"}
+	case errors.As(err, &ms):
+		// Raised by mellium's negotiator: ours to send.
+		err = streamError{Cond: ms.Err}
+	}
+	c.log.Info("stream negotiation failed", "remote", c.ip, "err", err)
+	if se, ok := streamErrorFor(err); ok {
+		c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		c.nc.Write(append(se.bytes(), "</stream:stream>"...))
+	}
+}
+
+// negotiator checks the stream's domain, then negotiates STARTTLS, SASL
+// and resource binding. Other features are listed for information only.
+func (c *conn) negotiator() xmpp.Negotiator {
+	features := []xmpp.StreamFeature{
+		c.hostCheckFeature(),
+		c.startTLSFeature(),
+		c.saslFeature(),
+		c.bindFeature(),
+		infoFeature(nsSession, "session", xmpp.Authn, "<session xmlns='"+nsSession+"'><optional/></session>"),
+		infoFeature(nsRosterV, "ver", xmpp.Authn, "<ver xmlns='"+nsRosterV+"'/>"),
+	}
+	neg := xmpp.NewNegotiator(func(s *xmpp.Session, _ *xmpp.StreamConfig) xmpp.StreamConfig {
+		if s != nil {
+			to := s.LocalAddr().Domainpart()
+			c.badHost = to != "" && to != c.srv.domain
+		}
+		return xmpp.StreamConfig{Lang: "en", Features: features}
+	})
+	return func(ctx context.Context, in, out *stream.Info, s *xmpp.Session, data any) (xmpp.SessionState, io.ReadWriter, any, error) {
+		mask, rw, cache, err := neg(ctx, in, out, s, data)
+		if c.badHost {
+			return mask, nil, cache, streamError{"host-unknown", "this server serves " + c.srv.domain}
+		}
+		return mask, rw, cache, err
+	}
+}
+
+// hostCheckFeature lists nothing; it stops negotiation before any feature
+// is offered when the client asked for a domain this server does not serve.
+func (c *conn) hostCheckFeature() xmpp.StreamFeature {
+	return xmpp.StreamFeature{
+		Name: xml.Name{Space: "urn:x-jabberdesk:host-check", Local: "host"},
+		List: func(context.Context, xmlstream.TokenWriter, xml.StartElement) (bool, error) {
+			if c.badHost {
+				return false, streamError{"host-unknown", "this server serves " + c.srv.domain}
+			}
+			return false, nil
+		},
+		Parse: skipFeature,
+	}
+}
+
+func skipFeature(_ context.Context, d *xml.Decoder, _ *xml.StartElement) (bool, any, error) {
+	return false, nil, d.Skip()
+}
+
+// infoFeature is a stream feature listed for clients' information only.
+func infoFeature(space, local string, necessary xmpp.SessionState, raw string) xmpp.StreamFeature {
+	return xmpp.StreamFeature{
+		Name:       xml.Name{Space: space, Local: local},
+		Necessary:  necessary,
+		Prohibited: xmpp.Ready,
+		List: func(_ context.Context, e xmlstream.TokenWriter, _ xml.StartElement) (bool, error) {
+			return false, writeRaw(e, raw)
+		},
+		Parse: skipFeature,
+	}
+}
+
+// writeRaw writes a small piece of XML through an encoder.
+func writeRaw(e xmlstream.TokenWriter, raw string) error {
+	d := xml.NewDecoder(strings.NewReader(raw))
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if start, ok := tok.(xml.StartElement); ok {
+			// The encoder declares the namespace itself.
+			start.Attr = nil
+			tok = start
+		}
+		if err := e.EncodeToken(tok); err != nil {
+			return err
+		}
+	}
+}
+
+// startTLSFeature upgrades the plain-text port to TLS (RFC 6120 §5); it
+// is required before SASL is offered.
+func (c *conn) startTLSFeature() xmpp.StreamFeature {
+	return xmpp.StreamFeature{
+		Name:       xml.Name{Space: nsTLS, Local: "starttls"},
+		Prohibited: xmpp.Secure,
+		List: func(_ context.Context, e xmlstream.TokenWriter, start xml.StartElement) (bool, error) {
+			return true, writeRaw(e, "<starttls xmlns='"+nsTLS+"'><required/></starttls>")
+		},
+		Parse: skipFeature,
+		Negotiate: func(ctx context.Context, session *xmpp.Session, _ any) (xmpp.SessionState, io.ReadWriter, error) {
+			r := session.TokenReader()
+			el, err := c.readNegotiation(r)
+			r.Close()
+			if err != nil {
+				return 0, nil, err
+			}
+			if el.Local != "starttls" {
+				return 0, nil, streamError{"policy-violation", "expected <starttls/>"}
+			}
+			if _, err := io.WriteString(c.nc, "<proceed xmlns='"+nsTLS+"'/>"); err != nil {
+				return 0, nil, err
+			}
+			tc := tls.Server(c.raw, c.srv.tls)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				return 0, nil, err
+			}
+			c.nc = &limitConn{Conn: tc, lim: c.lim}
+			return xmpp.Secure, c.nc, nil
+		},
+	}
+}
+
+// bindFeature binds a resource (RFC 6120 §7): the client's choice if it is
+// a valid resourcepart, else a generated one.
+func (c *conn) bindFeature() xmpp.StreamFeature {
+	return xmpp.StreamFeature{
+		Name:       xml.Name{Space: nsBind, Local: "bind"},
+		Necessary:  xmpp.Authn,
+		Prohibited: xmpp.Ready,
+		List: func(_ context.Context, e xmlstream.TokenWriter, _ xml.StartElement) (bool, error) {
+			return true, writeRaw(e, "<bind xmlns='"+nsBind+"'/>")
+		},
+		Parse: skipFeature,
+		Negotiate: func(ctx context.Context, session *xmpp.Session, _ any) (xmpp.SessionState, io.ReadWriter, error) {
+			r := session.TokenReader()
+			defer r.Close()
+			for attempt := 0; attempt < 5; attempt++ {
+				iq, err := c.readNegotiation(r)
+				if err != nil {
+					return 0, nil, err
+				}
+				bind := iq.Child(nsBind, "bind")
+				if iq.Local != "iq" || iq.Get("type") != "set" || bind == nil {
+					return 0, nil, streamError{"policy-violation", "expected a resource binding IQ"}
+				}
+				res := bind.ChildText(nsBind, "resource")
+				full, err := c.agentJID(res)
+				if err != nil {
+					reply := errorReply(iq, errBadRequest.withText("the resource is not valid: "+err.Error()))
+					c.nc.Write(reply.Bytes())
+					continue
+				}
+				c.resource = full.Resourcepart()
+				result := NewElement(nsClient, "iq", "type", "result", "id", iq.Get("id")).
+					Add(NewElement(nsBind, "bind").Add(NewElement(nsBind, "jid").AddText(full.String())))
+				if _, err := c.nc.Write(result.Bytes()); err != nil {
+					return 0, nil, err
+				}
+				return xmpp.Ready, nil, nil
+			}
+			return 0, nil, streamError{"policy-violation", "too many failed resource binding attempts"}
+		},
+	}
+}
+
+// stop ends the connection with a stream error, from any goroutine.
+func (c *conn) stop(se streamError) {
+	c.mu.Lock()
+	s := c.session
+	if c.stopped == nil {
+		c.stopped = &se
+	}
+	c.mu.Unlock()
+	if s != nil {
+		s.end(se)
+		return
+	}
+	// Still negotiating: cut it short.
+	c.raw.SetDeadline(time.Now())
+}
+
+func (c *conn) String() string { return "conn " + strconv.FormatUint(c.id, 10) }
+
+// lingerTime bounds how long a closing connection waits for the client
+// to read what was sent and close its side.
+const lingerTime = 2 * time.Second
+
+// closeWrite ends the outgoing direction (TLS close_notify, TCP FIN) so
+// that the client reads everything sent before the close, a stream error
+// above all.
+func (c *conn) closeWrite() {
+	c.raw.SetWriteDeadline(time.Now().Add(time.Second))
+	if tc, ok := c.nc.Conn.(*tls.Conn); ok {
+		tc.CloseWrite()
+	}
+	if tcp, ok := c.raw.(*net.TCPConn); ok {
+		tcp.CloseWrite()
+	}
+}
+
+// linger discards what the client still sends, briefly, before closing:
+// closing with unread input would reset the connection and could destroy
+// the stream error on its way to the client.
+func (c *conn) linger() {
+	c.raw.SetReadDeadline(time.Now().Add(lingerTime))
+	io.Copy(io.Discard, io.LimitReader(c.raw, 1<<20))
+	c.raw.Close()
+}

@@ -1,0 +1,125 @@
+package xmppd
+
+import (
+	"runtime"
+
+	"mellium.im/xmpp/jid"
+)
+
+// handleIQ answers IQs for the server and on behalf of accounts and
+// contacts (RFC 6120 §8.2.3, RFC 6121 §8.5), and routes IQs between
+// resources.
+func (s *session) handleIQ(el *Element, to jid.JID) error {
+	typ := el.Get("type")
+	if typ == "result" || typ == "error" {
+		if to.Resourcepart() != "" {
+			if t := s.classify(to); t.kind == targetAgent {
+				if o := s.srv.router.session(t.bare, to.String()); o != nil {
+					o.send(el)
+				}
+			}
+		}
+		return nil
+	}
+	payload := el.FirstChild()
+	if (typ != "get" && typ != "set") || payload == nil {
+		return errBadRequest.withText("an IQ get or set carries exactly one payload")
+	}
+	if to.String() == "" {
+		return s.serverIQ(el, payload)
+	}
+	t := s.classify(to)
+	switch t.kind {
+	case targetServer:
+		return s.serverIQ(el, payload)
+	case targetAgent:
+		if to.Resourcepart() != "" {
+			if o := s.srv.router.session(t.bare, to.String()); o != nil {
+				o.send(el)
+				return nil
+			}
+			return errServiceUnavailable
+		}
+		if t.bare == s.bare {
+			return s.serverIQ(el, payload)
+		}
+		return s.contactIQ(el, payload, t)
+	case targetBoard, targetDesk:
+		return s.contactIQ(el, payload, t)
+	}
+	return errServiceUnavailable
+}
+
+// serverIQ answers IQs to the server or to the agent's own bare JID.
+func (s *session) serverIQ(el, payload *Element) error {
+	get := el.Get("type") == "get"
+	switch {
+	case payload.Space == nsRoster:
+		return s.rosterIQ(el, payload)
+	case payload.Space == nsPing && get:
+		s.send(iqResult(el))
+	case payload.Space == nsSession && !get:
+		s.send(iqResult(el)) // RFC 3921 §3: nothing to do any more
+	case payload.Space == nsDiscoInf && get && payload.Get("node") == "":
+		s.send(iqResult(el).Add(s.srv.discoInfo(el.Get("to") == "" || el.Get("to") == s.srv.domain)))
+	case payload.Space == nsDiscoIt && get:
+		s.send(iqResult(el).Add(NewElement(nsDiscoIt, "query")))
+	case payload.Space == nsVersion && get:
+		s.send(iqResult(el).Add(NewElement(nsVersion, "query").Add(
+			NewElement(nsVersion, "name").AddText("jabberdesk"),
+			NewElement(nsVersion, "version").AddText(s.srv.version),
+			NewElement(nsVersion, "os").AddText(runtime.GOOS),
+		)))
+	default:
+		return errServiceUnavailable
+	}
+	return nil
+}
+
+// contactIQ answers on behalf of a colleague's bare JID, the board or the
+// desk: service discovery and ping.
+func (s *session) contactIQ(el, payload *Element, t target) error {
+	if el.Get("type") != "get" {
+		return errServiceUnavailable
+	}
+	switch payload.Space {
+	case nsPing:
+		s.send(iqResult(el))
+	case nsDiscoInf:
+		q := NewElement(nsDiscoInf, "query")
+		switch t.kind {
+		case targetAgent:
+			q.Add(NewElement(nsDiscoInf, "identity", "category", "account", "type", "registered"))
+		case targetBoard:
+			q.Add(NewElement(nsDiscoInf, "identity", "category", "client", "type", "bot", "name", "Message board"))
+		case targetDesk:
+			q.Add(NewElement(nsDiscoInf, "identity", "category", "client", "type", "bot", "name", "Desk"))
+		}
+		q.Add(NewElement(nsDiscoInf, "feature", "var", nsDiscoInf))
+		s.send(iqResult(el).Add(q))
+	default:
+		return errServiceUnavailable
+	}
+	return nil
+}
+
+// iqResult starts the result of an IQ: same id, to and from swapped.
+func iqResult(el *Element) *Element {
+	return NewElement(nsClient, "iq", "type", "result", "id", el.Get("id"), "to", el.Get("from"), "from", el.Get("to"))
+}
+
+// discoInfo describes the server (XEP-0030) or, for an account, the
+// account.
+func (srv *Server) discoInfo(server bool) *Element {
+	q := NewElement(nsDiscoInf, "query")
+	if !server {
+		q.Add(NewElement(nsDiscoInf, "identity", "category", "account", "type", "registered"))
+		q.Add(NewElement(nsDiscoInf, "feature", "var", nsDiscoInf))
+		return q
+	}
+	q.Add(NewElement(nsDiscoInf, "identity", "category", "server", "type", "im", "name", "jabberdesk"))
+	for _, f := range []string{nsDiscoInf, nsDiscoIt, nsPing, nsVersion, nsRoster, nsRosterV} {
+		q.Add(NewElement(nsDiscoInf, "feature", "var", f))
+	}
+	return q
+}

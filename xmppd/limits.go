@@ -1,0 +1,243 @@
+package xmppd
+
+import (
+	"crypto/tls"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Limits bound what one client may cost the server (SPEC §8).
+type Limits struct {
+	StanzaSize        int           // bytes of one stanza after authentication
+	StanzaSizePreAuth int           // bytes of one element before authentication
+	MaxDepth          int           // element nesting in one stanza
+	AuthTimeout       time.Duration // to finish TLS, SASL and resource binding
+	ConnectionsPerIP  int           // 0: unlimited
+	StanzaRate        float64       // stanzas per second per session; 0: unlimited
+	StanzaBurst       int
+	OutboxSize        int // stanzas queued for a slow reader before it is disconnected
+	WriteTimeout      time.Duration
+
+	LoginFailuresPerIP int           // failures in LoginFailureWindow before slowing down
+	LoginFailureWindow time.Duration //
+}
+
+func (l *Limits) setDefaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.StanzaSize, 256<<10)
+	def(&l.StanzaSizePreAuth, 8<<10)
+	def(&l.MaxDepth, 32)
+	def(&l.StanzaBurst, 400)
+	def(&l.OutboxSize, 4096)
+	def(&l.LoginFailuresPerIP, 5)
+	if l.AuthTimeout <= 0 {
+		l.AuthTimeout = 30 * time.Second
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = 30 * time.Second
+	}
+	if l.LoginFailureWindow <= 0 {
+		l.LoginFailureWindow = 5 * time.Minute
+	}
+}
+
+// errStanzaTooBig is returned by a limitConn read once the current
+// element has used its byte budget.
+type errStanzaTooBig struct{ limit int }
+
+func (e errStanzaTooBig) Error() string { return "stanza too big" }
+
+// readLimit is a byte budget for the element being read; the session
+// refills it at each top-level element. Reads are buffered ahead by the XML
+// decoder, so the check is exact to within one buffer (4 KiB).
+type readLimit struct {
+	remaining   atomic.Int64
+	limit       atomic.Int64
+	negotiating atomic.Bool // see dropWhitespace
+	afterTag    bool        // only touched by the reading goroutine
+}
+
+func (l *readLimit) reset(limit int) {
+	l.limit.Store(int64(limit))
+	l.remaining.Store(int64(limit) + 4096)
+}
+
+// limitConn counts the bytes read from a connection against a readLimit.
+// It wraps the TLS connection, so it counts XML, not TLS records.
+type limitConn struct {
+	net.Conn
+	lim *readLimit
+}
+
+func (c *limitConn) Read(p []byte) (int, error) {
+	rem := c.lim.remaining.Load()
+	if rem <= 0 {
+		return 0, errStanzaTooBig{int(c.lim.limit.Load())}
+	}
+	if int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := c.Conn.Read(p)
+	c.lim.remaining.Add(-int64(n))
+	if c.lim.negotiating.Load() {
+		n = c.lim.dropWhitespace(p[:n])
+	}
+	return n, err
+}
+
+// dropWhitespace removes whitespace that directly follows a ">" and
+// returns the new length. It runs only during stream negotiation, where
+// mellium's negotiator takes whitespace between elements (which many
+// clients send) for a misplaced text node; no text that matters there
+// starts with whitespace.
+func (l *readLimit) dropWhitespace(p []byte) int {
+	w := 0
+	for _, b := range p {
+		if l.afterTag && (b == ' ' || b == '\t' || b == '\r' || b == '\n') {
+			continue
+		}
+		l.afterTag = b == '>'
+		p[w] = b
+		w++
+	}
+	return w
+}
+
+// ConnectionState lets mellium and SASL see the TLS state.
+func (c *limitConn) ConnectionState() tls.ConnectionState {
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		return tc.ConnectionState()
+	}
+	return tls.ConnectionState{}
+}
+
+// ipCounter limits concurrent connections per remote address.
+type ipCounter struct {
+	max int
+	mu  sync.Mutex
+	n   map[string]int
+}
+
+func (c *ipCounter) acquire(ip string) bool {
+	if c.max <= 0 {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[ip] >= c.max {
+		return false
+	}
+	c.n[ip]++
+	return true
+}
+
+func (c *ipCounter) release(ip string) {
+	if c.max <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[ip]--; c.n[ip] <= 0 {
+		delete(c.n, ip)
+	}
+}
+
+// loginThrottle slows down addresses that keep failing to sign in: after
+// LoginFailuresPerIP failures within the window, every further attempt
+// waits, twice as long per extra failure, up to maxLoginDelay.
+type loginThrottle struct {
+	max    int
+	window time.Duration
+	now    func() time.Time
+
+	mu       sync.Mutex
+	failures map[string][]time.Time
+}
+
+const maxLoginDelay = 16 * time.Second
+
+func newLoginThrottle(max int, window time.Duration) *loginThrottle {
+	return &loginThrottle{max: max, window: window, now: time.Now, failures: make(map[string][]time.Time)}
+}
+
+// fail records a failed attempt.
+func (t *loginThrottle) fail(ip string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failures[ip] = append(t.recentLocked(ip), t.now())
+}
+
+// succeed forgets an address's failures.
+func (t *loginThrottle) succeed(ip string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.failures, ip)
+}
+
+// delay is how long the next attempt from ip must wait.
+func (t *loginThrottle) delay(ip string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	excess := len(t.recentLocked(ip)) - t.max
+	if excess < 0 {
+		return 0
+	}
+	d := 250 * time.Millisecond << min(excess, 10)
+	return min(d, maxLoginDelay)
+}
+
+func (t *loginThrottle) recentLocked(ip string) []time.Time {
+	fs := t.failures[ip]
+	cut := t.now().Add(-t.window)
+	i := 0
+	for i < len(fs) && fs[i].Before(cut) {
+		i++
+	}
+	fs = fs[i:]
+	if len(fs) == 0 {
+		delete(t.failures, ip)
+		return nil
+	}
+	t.failures[ip] = fs
+	return fs
+}
+
+// sweep drops addresses whose failures have all expired.
+func (t *loginThrottle) sweep() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for ip := range t.failures {
+		t.recentLocked(ip)
+	}
+}
+
+// tokenBucket shapes a session's stanza rate: wait tells how long to pause
+// reading so the session stays within rate (burst allowed).
+type tokenBucket struct {
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func (b *tokenBucket) wait(now time.Time) time.Duration {
+	if b.rate <= 0 {
+		return 0
+	}
+	if b.last.IsZero() {
+		b.tokens, b.last = b.burst, now
+	}
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	b.tokens--
+	if b.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-b.tokens / b.rate * float64(time.Second))
+}

@@ -1,0 +1,88 @@
+package xmppd
+
+import (
+	"mellium.im/xmpp/jid"
+)
+
+// handleMessage routes a message (RFC 6121 §8.5).
+func (s *session) handleMessage(el *Element, to jid.JID) error {
+	if to.String() == "" {
+		to = s.jid.Bare()
+		el.Set("to", s.bare)
+	}
+	t := s.classify(to)
+	switch t.kind {
+	case targetAgent:
+		return s.deliverMessage(el, to, t.bare)
+	case targetBoard:
+		return s.boardMessage(el)
+	case targetDesk, targetVisitor:
+		return s.contactMessage(el, t)
+	case targetForeign:
+		return errServiceUnavailable.withText("this server does not exchange messages with other servers")
+	case targetServer:
+		return nil // messages to the server itself are ignored
+	}
+	return errServiceUnavailable
+}
+
+// deliverMessage delivers to an agent's full JID, or to the available
+// resources of its bare JID with non-negative priority.
+func (s *session) deliverMessage(el *Element, to jid.JID, bare string) error {
+	typ := el.Get("type")
+	if to.Resourcepart() != "" {
+		if o := s.srv.router.session(bare, to.String()); o != nil {
+			o.send(el)
+			return nil
+		}
+		// RFC 6121 §8.5.3.2: no such resource.
+		switch typ {
+		case "", "normal", "chat":
+		case "groupchat":
+			return errServiceUnavailable
+		default:
+			return nil
+		}
+	}
+	switch typ {
+	case "error":
+		return nil
+	case "groupchat":
+		return errServiceUnavailable
+	}
+	var b []byte
+	for _, o := range s.srv.router.sessions(bare) {
+		o.mu.Lock()
+		ok := o.available && o.priority >= 0
+		o.mu.Unlock()
+		if ok {
+			if b == nil {
+				b = el.Bytes()
+			}
+			o.sendBytes(b)
+		}
+	}
+	if b == nil && typ != "headline" {
+		return errServiceUnavailable.withText("the agent is offline")
+	}
+	return nil
+}
+
+// contactMessage answers messages to the desk and to visitor contacts.
+func (s *session) contactMessage(el *Element, t target) error {
+	body := el.ChildText(nsClient, "body")
+	if body == "" || el.Get("type") == "error" {
+		return nil
+	}
+	if t.kind == targetVisitor {
+		return errItemNotFound.withText("there is no visitor chat " + t.name)
+	}
+	s.systemMessage(t.bare, "unknown command, try #help")
+	return nil
+}
+
+// systemMessage sends s a chat message from a server-side contact.
+func (s *session) systemMessage(from, text string) {
+	s.send(NewElement(nsClient, "message", "from", from, "to", s.full, "type", "chat").
+		Add(NewElement(nsClient, "body").AddText(text)))
+}

@@ -1,0 +1,176 @@
+package xmppd
+
+import (
+	"strconv"
+
+	"mellium.im/xmpp/jid"
+)
+
+// Availability is an agent's state for routing chats (SPEC §2).
+type Availability int
+
+// Availabilities, from least to most available.
+const (
+	Offline Availability = iota
+	Away                 // away or xa on every available resource
+	Busy                 // dnd
+	Online               // available or chat
+)
+
+func (a Availability) String() string {
+	return [...]string{"offline", "away", "busy", "online"}[a]
+}
+
+// availabilityOf maps a <show/> value.
+func availabilityOf(show string) Availability {
+	switch show {
+	case "", "chat":
+		return Online
+	case "dnd":
+		return Busy
+	}
+	return Away
+}
+
+// Availability of an agent: the most available of its resources.
+func (srv *Server) Availability(portal, usernameKey string) Availability {
+	best := Offline
+	for _, s := range srv.router.sessions(srv.agentBare(portal, usernameKey)) {
+		s.mu.Lock()
+		if s.available {
+			best = max(best, availabilityOf(s.show))
+		}
+		s.mu.Unlock()
+	}
+	return best
+}
+
+func (s *session) isAvailable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.available
+}
+
+// handlePresence implements RFC 6121 §4 for a roster the server manages:
+// every colleague is subscribed both ways.
+func (s *session) handlePresence(el *Element, to jid.JID) error {
+	typ := el.Get("type")
+	if to.String() == "" {
+		switch typ {
+		case "":
+			s.setAvailable(el)
+		case "unavailable":
+			s.setUnavailable(el)
+		}
+		// Subscription requests without a target mean nothing here.
+		return nil
+	}
+	t := s.classify(to)
+	switch t.kind {
+	case targetAgent:
+		return s.directedPresence(el, to, t)
+	case targetBoard, targetDesk:
+		if typ == "probe" {
+			s.send(NewElement(nsClient, "presence", "from", t.bare, "to", s.full))
+		}
+	}
+	// Subscription management is the server's: requests are ignored, as
+	// are presences to JIDs that do not exist (RFC 6121 §4.6.2 allows it).
+	return nil
+}
+
+func (s *session) directedPresence(el *Element, to jid.JID, t target) error {
+	switch el.Get("type") {
+	case "probe":
+		s.answerProbe(t.bare)
+	case "", "unavailable":
+		b := el.Bytes()
+		for _, o := range s.srv.router.sessions(t.bare) {
+			if (to.Resourcepart() == "" || o.full == to.String()) && o.isAvailable() {
+				o.sendBytes(b)
+			}
+		}
+	}
+	return nil
+}
+
+// answerProbe sends s the current presence of every resource of bare, or
+// an unavailable presence if there is none.
+func (s *session) answerProbe(bare string) {
+	sent := false
+	for _, o := range s.srv.router.sessions(bare) {
+		o.mu.Lock()
+		p := o.presence
+		avail := o.available
+		o.mu.Unlock()
+		if avail {
+			s.sendBytes(p)
+			sent = true
+		}
+	}
+	if !sent {
+		s.send(NewElement(nsClient, "presence", "from", bare, "to", s.full, "type", "unavailable"))
+	}
+}
+
+func (s *session) setAvailable(el *Element) {
+	prio, _ := strconv.Atoi(el.ChildText(nsClient, "priority"))
+	el.Set("to", "")
+	b := el.Bytes()
+	s.mu.Lock()
+	initial := !s.available
+	s.available, s.show, s.priority, s.presence = true, el.ChildText(nsClient, "show"), prio, b
+	s.mu.Unlock()
+	s.broadcastPresence(b)
+	if initial {
+		s.sendPresenceOfOthers()
+	}
+}
+
+func (s *session) setUnavailable(el *Element) {
+	s.mu.Lock()
+	was := s.available
+	s.available, s.presence = false, nil
+	s.mu.Unlock()
+	if !was {
+		return
+	}
+	el.Set("to", "")
+	b := el.Bytes()
+	s.sendBytes(b)
+	s.broadcastPresence(b)
+}
+
+func (s *session) unavailablePresence() []byte {
+	return NewElement(nsClient, "presence", "from", s.full, "type", "unavailable").Bytes()
+}
+
+// broadcastPresence sends b to every available resource of the portal:
+// colleagues and the agent's own resources (RFC 6121 §4.2.2, §4.4.2).
+func (s *session) broadcastPresence(b []byte) {
+	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
+		if o.isAvailable() {
+			o.sendBytes(b)
+		}
+	}
+}
+
+// sendPresenceOfOthers answers the implicit probes of initial presence:
+// the presence of every available colleague resource, of the agent's
+// other resources, and of the board and the desk, which are always there.
+func (s *session) sendPresenceOfOthers() {
+	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
+		if o == s {
+			continue
+		}
+		o.mu.Lock()
+		p, avail := o.presence, o.available
+		o.mu.Unlock()
+		if avail {
+			s.sendBytes(p)
+		}
+	}
+	for _, name := range []string{boardName, deskName} {
+		s.send(NewElement(nsClient, "presence", "from", s.srv.specialJID(s.agent.Portal, name), "to", s.full))
+	}
+}

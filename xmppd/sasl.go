@@ -1,0 +1,324 @@
+package xmppd
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"mellium.im/sasl"
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp"
+
+	"jabberdesk/store"
+)
+
+const nsSASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+
+// maxAuthAttempts is how many failed SASL exchanges one connection gets
+// before it is closed with a not-authorized stream error (RFC 6120 §6.4.5).
+const maxAuthAttempts = 3
+
+// mechanismNames in order of preference.
+var mechanismNames = []string{store.ScramSHA256, store.ScramSHA1, "PLAIN"}
+
+// saslFeature is the SASL stream feature (RFC 6120 §6) for one connection.
+// xmpp.SASLServer cannot verify SCRAM against stored keys, so this feature
+// runs mellium.im/sasl negotiators with our own mechanisms: SCRAM from
+// StoredKey/ServerKey (scramServer) and PLAIN checked against the same
+// keys. It is offered only on a secure stream.
+func (c *conn) saslFeature() xmpp.StreamFeature {
+	return xmpp.StreamFeature{
+		Name:       xml.Name{Space: nsSASL, Local: "mechanisms"},
+		Necessary:  xmpp.Secure,
+		Prohibited: xmpp.Authn,
+		List: func(ctx context.Context, e xmlstream.TokenWriter, start xml.StartElement) (bool, error) {
+			if err := e.EncodeToken(start); err != nil {
+				return true, err
+			}
+			m := xml.StartElement{Name: xml.Name{Local: "mechanism"}}
+			for _, name := range mechanismNames {
+				e.EncodeToken(m)
+				e.EncodeToken(xml.CharData(name))
+				e.EncodeToken(m.End())
+			}
+			return true, e.EncodeToken(start.End())
+		},
+		Parse: func(ctx context.Context, d *xml.Decoder, start *xml.StartElement) (bool, any, error) {
+			return true, nil, d.Skip()
+		},
+		Negotiate: c.negotiateSASL,
+	}
+}
+
+func (c *conn) mechanism(name string) (sasl.Mechanism, bool) {
+	switch name {
+	case "PLAIN":
+		return sasl.Plain, true
+	case store.ScramSHA1, store.ScramSHA256:
+		h := store.HashFor(name)
+		lookup := func(user string) (store.Credential, bool) {
+			a, creds, ok := c.lookupLogin(user)
+			if !ok {
+				return store.Credential{}, false
+			}
+			for _, cr := range creds {
+				if cr.Mechanism == name {
+					c.pending = a
+					return cr, true
+				}
+			}
+			return store.Credential{}, false
+		}
+		return scramServer(name, h, lookup, c.srv.fakeSecret, c.srv.iterations), true
+	}
+	return sasl.Mechanism{}, false
+}
+
+// lookupLogin resolves a SASL user name ("portal|user", "portal\user", or
+// either followed by "@domain") to an agent and credentials.
+func (c *conn) lookupLogin(user string) (store.Agent, []store.Credential, bool) {
+	portal, username, ok := parseLogin(user, c.srv.domain)
+	if !ok {
+		return store.Agent{}, nil, false
+	}
+	a, creds, err := c.srv.store.Login(context.Background(), portal, username)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			c.log.Error("login lookup failed", "err", err)
+		}
+		return store.Agent{}, nil, false
+	}
+	return a, creds, true
+}
+
+// parseLogin splits "portal|user" (or "portal\user") as typed by the agent.
+func parseLogin(s, domain string) (portal, user string, ok bool) {
+	if at := strings.LastIndexByte(s, '@'); at >= 0 {
+		if !strings.EqualFold(s[at+1:], domain) {
+			return "", "", false
+		}
+		s = s[:at]
+	}
+	i := strings.IndexAny(s, `|\`)
+	if i <= 0 || i == len(s)-1 {
+		return "", "", false
+	}
+	return strings.ToLower(s[:i]), strings.ToLower(s[i+1:]), true
+}
+
+func (c *conn) plainPermissions(n *sasl.Negotiator) bool {
+	user, pass, authz := n.Credentials()
+	a, creds, ok := c.lookupLogin(string(user))
+	if len(authz) > 0 && !strings.EqualFold(string(authz), string(user)) {
+		ok = false
+	}
+	for _, cr := range creds {
+		// Either hash proves the password; SHA-256 is the one kept longest.
+		if cr.Mechanism == store.ScramSHA256 {
+			if cr.VerifyPassword(string(pass)) && ok {
+				c.pending = a
+				return true
+			}
+			return false
+		}
+	}
+	// Unknown user: spend the same work as a real check.
+	store.SaltedKeys(store.HashFor(store.ScramSHA256), string(pass), c.srv.fakeSecret[:16], c.srv.iterations)
+	return false
+}
+
+// negotiateSASL runs SASL exchanges until one succeeds or the client has
+// failed maxAuthAttempts times.
+func (c *conn) negotiateSASL(ctx context.Context, session *xmpp.Session, _ any) (xmpp.SessionState, io.ReadWriter, error) {
+	r := session.TokenReader()
+	defer r.Close()
+	w := session.Conn()
+	for failures := 0; failures < maxAuthAttempts; {
+		el, err := c.readNegotiation(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		if el.Space != nsSASL || el.Local != "auth" {
+			if el.Space == nsSASL && el.Local == "abort" {
+				writeSASLFailure(w, "aborted")
+				continue
+			}
+			writeSASLFailure(w, "malformed-request")
+			return 0, nil, streamError{"policy-violation", "expected SASL <auth/>"}
+		}
+		mech, ok := c.mechanism(el.Get("mechanism"))
+		if !ok {
+			writeSASLFailure(w, "invalid-mechanism")
+			failures++
+			continue
+		}
+		if err := c.waitThrottle(ctx); err != nil {
+			return 0, nil, err
+		}
+		user, err := c.runSASL(r, w, session, mech, el.Text())
+		if err == nil {
+			c.srv.throttle.succeed(c.ip)
+			c.log.Info("signed in", "user", user, "mechanism", mech.Name)
+			c.lim.reset(c.srv.limits.StanzaSize)
+			return xmpp.Authn, session.Conn(), nil
+		}
+		var netErr interface{ Timeout() bool }
+		if errors.As(err, &netErr) || errors.Is(err, io.EOF) {
+			return 0, nil, err
+		}
+		failures++
+		c.srv.throttle.fail(c.ip)
+		c.srv.metrics.loginFailures.Add(1)
+		c.log.Warn("sign-in failed", "remote", c.ip, "user", user, "mechanism", mech.Name, "err", err)
+	}
+	return 0, nil, streamError{"not-authorized", "too many failed sign-in attempts"}
+}
+
+// runSASL runs one exchange; it returns the SASL user name it saw.
+func (c *conn) runSASL(r xml.TokenReader, w io.Writer, session *xmpp.Session, mech sasl.Mechanism, initial string) (string, error) {
+	c.pending = store.Agent{}
+	opts := []sasl.Option{}
+	if cs := session.ConnectionState(); cs.Version != 0 {
+		opts = append(opts, sasl.TLSState(cs))
+	}
+	neg := sasl.NewServer(mech, c.plainPermissions, opts...)
+	payload, err := decodeSASLPayload(initial)
+	if err != nil {
+		writeSASLFailure(w, "incorrect-encoding")
+		return "", err
+	}
+	if len(payload) == 0 {
+		// No initial response: ask for it with an empty challenge.
+		io.WriteString(w, "<challenge xmlns='"+nsSASL+"'>=</challenge>")
+		if payload, err = c.readSASLResponse(r, w); err != nil {
+			return "", err
+		}
+	}
+	user := saslUser(mech.Name, payload)
+	more, resp, err := neg.Step(payload)
+	for err == nil && more {
+		io.WriteString(w, "<challenge xmlns='"+nsSASL+"'>"+encodeSASLPayload(resp)+"</challenge>")
+		if payload, err = c.readSASLResponse(r, w); err != nil {
+			return user, err
+		}
+		more, resp, err = neg.Step(payload)
+	}
+	if err == nil && c.pending.ID == 0 {
+		err = sasl.ErrAuthn
+	}
+	if err != nil {
+		cond := "not-authorized"
+		switch {
+		case errors.Is(err, errSCRAMMalformed), errors.Is(err, sasl.ErrInvalidChallenge), errors.Is(err, errSCRAMBinding):
+			cond = "malformed-request"
+		case errors.Is(err, errSCRAMAuthzID):
+			cond = "invalid-authzid"
+		}
+		writeSASLFailure(w, cond)
+		return user, err
+	}
+	c.agent = c.pending
+	_, err = io.WriteString(w, "<success xmlns='"+nsSASL+"'>"+encodeSASLPayload(resp)+"</success>")
+	return user, err
+}
+
+// readSASLResponse reads a <response/>; an <abort/> ends the exchange.
+func (c *conn) readSASLResponse(r xml.TokenReader, w io.Writer) ([]byte, error) {
+	el, err := c.readNegotiation(r)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case el.Space == nsSASL && el.Local == "response":
+		return decodeSASLPayload(el.Text())
+	case el.Space == nsSASL && el.Local == "abort":
+		writeSASLFailure(w, "aborted")
+		return nil, errors.New("sasl: aborted by client")
+	}
+	writeSASLFailure(w, "malformed-request")
+	return nil, errors.New("sasl: unexpected " + el.Local)
+}
+
+// readNegotiation reads the next element during stream negotiation,
+// within the pre-authentication size limit.
+func (c *conn) readNegotiation(r xml.TokenReader) (*Element, error) {
+	c.lim.reset(c.srv.limits.StanzaSizePreAuth)
+	r = negotiationReader{r}
+	for {
+		tok, err := r.Token()
+		if err != nil {
+			return nil, err
+		}
+		if start, ok := tok.(xml.StartElement); ok {
+			return readElement(r, start, 4)
+		}
+	}
+}
+
+// negotiationReader works around mellium's stream reader during feature
+// negotiation: it is created after the feature's start tag was read, so it
+// takes the text inside that element for text at the top of the stream.
+type negotiationReader struct{ r xml.TokenReader }
+
+func (n negotiationReader) Token() (xml.Token, error) {
+	tok, err := n.r.Token()
+	if _, ok := tok.(xml.CharData); ok && err != nil && err.Error() == "xmpp: unexpected stream-level chardata" {
+		err = nil
+	}
+	return tok, err
+}
+
+func (c *conn) waitThrottle(ctx context.Context) error {
+	d := c.srv.throttle.delay(c.ip)
+	if d <= 0 {
+		return nil
+	}
+	c.log.Info("slowing down sign-in after repeated failures", "remote", c.ip, "delay", d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func saslUser(mech string, payload []byte) string {
+	if mech == "PLAIN" {
+		parts := strings.SplitN(string(payload), "\x00", 3)
+		if len(parts) == 3 {
+			return parts[1]
+		}
+		return ""
+	}
+	for _, attr := range strings.Split(string(payload), ",") {
+		if strings.HasPrefix(attr, "n=") {
+			return attr[2:]
+		}
+	}
+	return ""
+}
+
+func decodeSASLPayload(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "=" {
+		return nil, nil
+	}
+	return base64.StdEncoding.DecodeString(s)
+}
+
+func encodeSASLPayload(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func writeSASLFailure(w io.Writer, condition string) {
+	io.WriteString(w, "<failure xmlns='"+nsSASL+"'><"+condition+"/></failure>")
+}

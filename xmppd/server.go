@@ -1,0 +1,261 @@
+// Package xmppd is jabberdesk's XMPP client-to-server service: agents of
+// every portal sign in as PORTAL|USERNAME@DOMAIN from ordinary Jabber
+// clients, see their colleagues, the message board and the desk in a
+// server-managed roster, and exchange messages.
+//
+// It implements, on mellium.im/xmpp server-side sessions:
+//   - RFC 6120: TCP with STARTTLS required before authentication (§5) and
+//     direct TLS (XEP-0368); SASL (§6) with SCRAM-SHA-256, SCRAM-SHA-1
+//     (RFC 5802, RFC 7677) and PLAIN, verified against stored SCRAM keys;
+//     resource binding (§7), where a new session with the same resource
+//     replaces the old one (§7.7.2.2); stanza and stream errors (§8.3, §4.9).
+//   - RFC 6121: roster get, pushes and versioning (§2, §2.6) for a roster
+//     the server manages; presence broadcast and probes (§4); message
+//     delivery to bare and full JIDs (§8.5).
+//   - The empty result for the legacy session IQ (RFC 3921 §3), XEP-0030
+//     service discovery, XEP-0199 ping.
+//
+// Invariants:
+//   - One goroutine reads each connection. Everything sent to a session goes
+//     through its bounded outbox, drained by a writer goroutine that runs
+//     only while there is something to write. A full outbox disconnects
+//     that session; a sender never waits for another session.
+//   - Never write to a socket, call the database or wait on another session
+//     while holding the router's lock.
+//   - The server stamps "from" on everything it routes; a stanza that claims
+//     another sender ends the stream with <invalid-from/>.
+//   - Nothing crosses portals: a stanza addressed to another portal's JID is
+//     answered as if that JID did not exist.
+package xmppd
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"jabberdesk/store"
+)
+
+// Config is what a Server needs.
+type Config struct {
+	Domain     string
+	TLS        *tls.Config // certificate for Domain; MinVersion is raised to TLS 1.2
+	Store      *store.Store
+	Logger     *slog.Logger
+	Limits     Limits
+	Iterations int    // PBKDF2 iterations reported for unknown users (default 4096)
+	Version    string // software version, for XEP-0092
+}
+
+// Server is the XMPP service. Start it with Serve on one or more
+// listeners; stop it with Shutdown.
+type Server struct {
+	domain     string
+	tls        *tls.Config
+	store      *store.Store
+	log        *slog.Logger
+	limits     Limits
+	iterations int
+	version    string
+	fakeSecret []byte
+	throttle   *loginThrottle
+	ipConns    *ipCounter
+	router     *router
+	dir        *directory
+	metrics    metrics
+	bufPool    sync.Pool
+	nextID     atomic.Uint64
+	done       chan struct{}
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	shutdown  bool
+	connWG    sync.WaitGroup
+}
+
+// metrics are the server's counters.
+type metrics struct {
+	connections   atomic.Int64 // open connections
+	logins        atomic.Int64 // successful sign-ins
+	loginFailures atomic.Int64
+	stanzasIn     atomic.Int64
+	stanzasOut    atomic.Int64
+}
+
+// New makes a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Domain == "" || cfg.Store == nil || cfg.TLS == nil {
+		return nil, errors.New("xmppd: Domain, Store and TLS are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.Limits.setDefaults()
+	if cfg.Iterations < store.DefaultIterations {
+		cfg.Iterations = store.DefaultIterations
+	}
+	tc := cfg.TLS.Clone()
+	if tc.MinVersion < tls.VersionTLS12 {
+		tc.MinVersion = tls.VersionTLS12
+	}
+	s := &Server{
+		domain:     cfg.Domain,
+		tls:        tc,
+		store:      cfg.Store,
+		log:        cfg.Logger,
+		limits:     cfg.Limits,
+		iterations: cfg.Iterations,
+		version:    cfg.Version,
+		fakeSecret: make([]byte, 32),
+		throttle:   newLoginThrottle(cfg.Limits.LoginFailuresPerIP, cfg.Limits.LoginFailureWindow),
+		ipConns:    &ipCounter{max: cfg.Limits.ConnectionsPerIP, n: make(map[string]int)},
+		router:     newRouter(),
+		done:       make(chan struct{}),
+		listeners:  make(map[net.Listener]struct{}),
+		conns:      make(map[*conn]struct{}),
+	}
+	s.dir = newDirectory(cfg.Store)
+	s.bufPool.New = func() any { b := make([]byte, 0, 4096); return &b }
+	rand.Read(s.fakeSecret)
+	go s.sweepLoop()
+	return s, nil
+}
+
+// Domain is the server's XMPP domain.
+func (s *Server) Domain() string { return s.domain }
+
+func (s *Server) sweepLoop() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.throttle.sweep()
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("xmppd: server closed")
+
+// Serve accepts connections on ln until Shutdown. With directTLS the
+// connections speak TLS from the first byte (XEP-0368); otherwise they
+// must negotiate STARTTLS before authenticating.
+func (s *Server) Serve(ln net.Listener, directTLS bool) error {
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+
+	var delay time.Duration
+	for {
+		raw, err := ln.Accept()
+		if err != nil {
+			if s.isShutdown() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && !errors.Is(err, net.ErrClosed) {
+				// Out of file descriptors and the like: back off as net/http does.
+				delay = max(5*time.Millisecond, min(2*delay, time.Second))
+				s.log.Warn("accept failed; retrying", "err", err, "delay", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		if !s.track(raw) {
+			raw.Close()
+			continue
+		}
+		go s.handle(raw, directTLS)
+	}
+}
+
+func (s *Server) isShutdown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutdown
+}
+
+func (s *Server) track(raw net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutdown {
+		return false
+	}
+	s.connWG.Add(1)
+	return true
+}
+
+// Shutdown stops accepting, ends every session with a system-shutdown
+// stream error and waits for the connections to close or ctx to end (then
+// it closes what is left).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.shutdown {
+		s.shutdown = true
+		close(s.done)
+	}
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+
+	for _, c := range conns {
+		c.stop(streamError{"system-shutdown", "the server is shutting down"})
+	}
+	waited := make(chan struct{})
+	go func() { s.connWG.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.raw.Close()
+		}
+		s.mu.Unlock()
+		<-waited
+		return ctx.Err()
+	}
+}
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	Connections, Sessions, Logins, LoginFailures, StanzasIn, StanzasOut int64
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Connections:   s.metrics.connections.Load(),
+		Sessions:      int64(s.router.count()),
+		Logins:        s.metrics.logins.Load(),
+		LoginFailures: s.metrics.loginFailures.Load(),
+		StanzasIn:     s.metrics.stanzasIn.Load(),
+		StanzasOut:    s.metrics.stanzasOut.Load(),
+	}
+}
