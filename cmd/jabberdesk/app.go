@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"jabberdesk/internal/config"
+	"jabberdesk/internal/control"
+	"jabberdesk/store"
+	"jabberdesk/xmppd"
+)
+
+// version is the software version; release builds set it with
+// -ldflags "-X main.version=...".
+var version = "dev"
+
+// shutdownTimeout bounds a graceful shutdown.
+const shutdownTimeout = 10 * time.Second
+
+// app is a running server: the XMPP service and the control socket,
+// wired together here and nowhere else.
+type app struct {
+	log     *slog.Logger
+	xmpp    *xmppd.Server
+	control *control.Server
+	addrs   map[string]string // listener name → address
+	errc    chan error
+}
+
+// newLogger builds the structured logger the configuration asks for.
+func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// startApp starts every subsystem; stop them with app.stop.
+func startApp(cfg *config.Config, st *store.Store, logw io.Writer) (*app, error) {
+	a := &app{log: newLogger(logw, cfg), addrs: map[string]string{}, errc: make(chan error, 4)}
+	certFile, keyFile, _ := cfg.CertPaths()
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS certificate: %w", err)
+	}
+	a.xmpp, err = xmppd.New(xmppd.Config{
+		Domain: cfg.Domain,
+		TLS:    &tls.Config{Certificates: []tls.Certificate{cert}},
+		Store:  st,
+		Logger: a.log,
+		Limits: xmppd.Limits{
+			StanzaSize:         cfg.Limits.StanzaSize,
+			StanzaSizePreAuth:  cfg.Limits.StanzaSizePreAuth,
+			MaxDepth:           cfg.Limits.MaxDepth,
+			AuthTimeout:        cfg.Limits.AuthTimeout,
+			ConnectionsPerIP:   cfg.Limits.ConnectionsPerIP,
+			StanzaRate:         cfg.Limits.StanzaRate,
+			StanzaBurst:        cfg.Limits.StanzaBurst,
+			OutboxSize:         cfg.Limits.OutboxSize,
+			LoginFailuresPerIP: cfg.Auth.LoginFailuresPerIP,
+			LoginFailureWindow: cfg.Auth.LoginFailureWindow,
+		},
+		Iterations: cfg.Auth.ScramIterations,
+		Version:    version,
+	})
+	if err != nil {
+		return nil, err
+	}
+	listen := func(name, addr string, directTLS bool) error {
+		if addr == "" {
+			return nil
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen for %s on %s: %w", name, addr, err)
+		}
+		a.addrs[name] = ln.Addr().String()
+		go func() { a.errc <- a.xmpp.Serve(ln, directTLS) }()
+		return nil
+	}
+	if err := listen("xmpp-starttls", cfg.XMPP.ListenStartTLS, false); err != nil {
+		a.stop()
+		return nil, err
+	}
+	if err := listen("xmpp-tls", cfg.XMPP.ListenTLS, true); err != nil {
+		a.stop()
+		return nil, err
+	}
+	a.control, err = control.Listen(control.SocketPath(cfg.DataDir), a.handleControl)
+	if err != nil {
+		a.stop()
+		return nil, err
+	}
+	go a.control.Serve()
+	return a, nil
+}
+
+// handleControl applies what the admin CLI changed.
+func (a *app) handleControl(ctx context.Context, ev control.Event) error {
+	a.log.Info("change from the admin CLI", "op", ev.Op, "portal", ev.Portal)
+	switch ev.Op {
+	case control.OpAgentsChanged, control.OpPortalRemoved:
+		return a.xmpp.AgentsChanged(ctx, ev.Portal)
+	}
+	return nil
+}
+
+// stop stops the subsystems in reverse start order.
+func (a *app) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	var errs []error
+	if a.control != nil {
+		errs = append(errs, a.control.Close())
+	}
+	if a.xmpp != nil {
+		errs = append(errs, a.xmpp.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// startServer runs the server until ctx ends (SIGINT or SIGTERM).
+func startServer(ctx context.Context, cmd *cobra.Command, cfg *config.Config, st *store.Store) error {
+	a, err := startApp(cfg, st, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "jabberdesk %s serving %s\n", version, cfg.Domain)
+	for _, name := range []string{"xmpp-starttls", "xmpp-tls"} {
+		if addr, ok := a.addrs[name]; ok {
+			fmt.Fprintf(out, "  %-14s %s\n", name, addr)
+		}
+	}
+	select {
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+	case err = <-a.errc:
+		a.log.Error("listener failed", "err", err)
+	}
+	if serr := a.stop(); serr != nil && err == nil && !errors.Is(serr, context.DeadlineExceeded) {
+		err = serr
+	}
+	return err
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"jabberdesk/internal/config"
+	"jabberdesk/internal/xmpptest"
+	"jabberdesk/store"
+)
+
+// running is the whole server, wired as `jabberdesk serve` wires it, on
+// loopback ports with a fresh data directory.
+type running struct {
+	dir       string // holds jabberdesk.toml and data/
+	cfg       *config.Config
+	st        *store.Store
+	app       *app
+	startTLS  string
+	directTLS string
+	passwords map[string]string // demo agent → password
+}
+
+func startRunning(t *testing.T) *running {
+	t.Helper()
+	dir := t.TempDir()
+	toml := `domain = "localhost"
+data_dir = "data"
+log_level = "warn"
+[xmpp]
+listen_starttls = "127.0.0.1:0"
+listen_tls = "127.0.0.1:0"
+`
+	if err := os.WriteFile(filepath.Join(dir, "jabberdesk.toml"), []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(filepath.Join(dir, "jabberdesk.toml"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{cfg: cfg}
+	var out bytes.Buffer
+	st, err := e.prepare(&out, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.close() })
+	accounts, err := seedDemo(context.Background(), st, cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := startApp(cfg, st, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.stop() })
+	r := &running{dir: dir, cfg: cfg, st: st, app: a, startTLS: a.addrs["xmpp-starttls"], directTLS: a.addrs["xmpp-tls"],
+		passwords: map[string]string{}}
+	for _, acc := range accounts {
+		r.passwords[acc.Username] = acc.Password
+	}
+	return r
+}
+
+func (r *running) login(t *testing.T, user string, direct bool) *xmpptest.Client {
+	t.Helper()
+	addr := r.startTLS
+	if direct {
+		addr = r.directTLS
+	}
+	c := xmpptest.MustDial(t, addr, "demo|"+user+"@localhost", r.passwords[user], xmpptest.Options{DirectTLS: direct})
+	c.Send("<presence/>")
+	c.Expect("own presence", xmpptest.Presence(c.JID.String(), ""))
+	return c
+}
+
+// The "done means" of the foundation: two demo agents, one on each port,
+// see each other in the roster with presence and exchange messages.
+func TestDemoAgentsTalkOnBothPorts(t *testing.T) {
+	r := startRunning(t)
+	fiona := r.login(t, "fiona.demo", false)
+	george := r.login(t, "george.demo", true)
+	fiona.Send("<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>")
+	roster := fiona.Expect("roster", xmpptest.IQ("r1"))
+	found := false
+	for _, it := range roster.Find("query/item") {
+		found = found || it.Attr("jid") == "demo|george.demo@localhost" && it.Attr("name") == "George"
+	}
+	if !found {
+		t.Fatalf("george not in fiona's roster: %+v", roster)
+	}
+	fiona.Expect("george's presence", xmpptest.Presence("demo|george.demo@localhost/", ""))
+	fiona.Send("<message type='chat' to='demo|george.demo@localhost'><body>Hi George</body></message>")
+	george.Expect("message from fiona", xmpptest.Message("demo|fiona.demo@localhost/", "Hi George"))
+	george.Send("<message type='chat' to='demo|fiona.demo@localhost'><body>Hi Fiona</body></message>")
+	fiona.Expect("reply from george", xmpptest.Message("demo|george.demo@localhost/", "Hi Fiona"))
+}
+
+// An agent added with the CLI while the server runs appears in online
+// agents' rosters at once (through the control socket).
+func TestCLIChangesReachOnlineAgents(t *testing.T) {
+	r := startRunning(t)
+	fiona := r.login(t, "fiona.demo", false)
+	fiona.Send("<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>")
+	fiona.Expect("roster", xmpptest.IQ("r1"))
+
+	// The same process runs the CLI command, as a separate jabberdesk
+	// invocation would, through the control socket.
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--config", filepath.Join(r.dir, "jabberdesk.toml"), "agent", "add", "demo", "irene.k",
+		"--email", "irene@demo.example", "--name", "Irene", "--password-stdin"},
+		strings.NewReader("irene's password\n"), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("agent add: exit %d: %s", code, stderr.String())
+	}
+	fiona.Expect("roster push", func(n xmpptest.Node) bool {
+		for _, it := range n.Find("query/item") {
+			if it.Attr("jid") == "demo|irene.k@localhost" && it.Attr("name") == "Irene" {
+				return n.Attr("type") == "set"
+			}
+		}
+		return false
+	})
+	// And the new agent can sign in right away.
+	xmpptest.MustDial(t, r.startTLS, "demo|irene.k@localhost", "irene's password", xmpptest.Options{})
+}
+
+// needTool finds a Debian peer for the interop tests. Outside CI a missing
+// tool skips the test; in CI (which installs them) it fails it.
+func needTool(t *testing.T, path string) string {
+	t.Helper()
+	p, err := exec.LookPath(path)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed: .ci/run installs it", path)
+		}
+		t.Skipf("%s is not installed (apt-get install it to run this test)", path)
+	}
+	return p
+}
+
+// go-sendxmpp (Debian) signs in over STARTTLS and delivers a message.
+func TestInteropGoSendxmpp(t *testing.T) {
+	bin := needTool(t, "go-sendxmpp")
+	r := startRunning(t)
+	george := r.login(t, "george.demo", false)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-n", "-u", "demo|fiona.demo@localhost", "-p", r.passwords["fiona.demo"],
+		"-j", r.startTLS, "demo|george.demo@localhost")
+	cmd.Stdin = strings.NewReader("hello from go-sendxmpp")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go-sendxmpp: %v\n%s", err, out)
+	}
+	george.Expect("message from go-sendxmpp", xmpptest.Message("demo|fiona.demo@localhost/", "hello from go-sendxmpp"))
+}
+
+// slixmpp (Debian's python3-slixmpp) signs in over STARTTLS with
+// SCRAM-SHA-256 (the script insists on that mechanism) and delivers a
+// message.
+func TestInteropSlixmppSCRAMSHA256(t *testing.T) {
+	python := needTool(t, "/usr/bin/python3")
+	if err := exec.Command(python, "-c", "import slixmpp").Run(); err != nil {
+		needTool(t, "python3-slixmpp-is-not-installed")
+	}
+	r := startRunning(t)
+	george := r.login(t, "george.demo", false)
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "interop", "slixmpp_send.py")
+	host, port, _ := net.SplitHostPort(r.startTLS)
+	body := fmt.Sprintf("hello from slixmpp at %s", time.Now().Format(time.StampMilli))
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, script, "demo|fiona.demo@localhost", r.passwords["fiona.demo"], host, port,
+		"SCRAM-SHA-256", "demo|george.demo@localhost", body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("slixmpp: %v\n%s", err, out)
+	}
+	george.Expect("message from slixmpp", xmpptest.Message("demo|fiona.demo@localhost/", body))
+}
