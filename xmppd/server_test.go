@@ -232,3 +232,19 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestOversizeBeforeAuthenticationIsPolicyViolation(t *testing.T) {
+	env := newTestEnv(t)
+	conn, err := tls.Dial("tcp", env.directTLS, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "<stream:stream to='%s' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", testDomain)
+	readUntil(t, conn, "</stream:features>")
+	// 8 KiB is the limit before authentication; send 32 KiB.
+	fmt.Fprintf(conn, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>%s</auth>", strings.Repeat("A", 32<<10))
+	if got := readUntil(t, conn, "</stream:stream>"); !strings.Contains(got, "policy-violation") {
+		t.Fatalf("got %s", got)
+	}
+}

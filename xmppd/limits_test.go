@@ -1,0 +1,132 @@
+package xmppd
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestLoginThrottleSlowsRepeatedFailures(t *testing.T) {
+	now := time.Unix(1000, 0)
+	th := newLoginThrottle(3, time.Minute)
+	th.now = func() time.Time { return now }
+	for i := 0; i < 3; i++ {
+		if d := th.delay("192.0.2.1"); d != 0 {
+			t.Fatalf("attempt %d delayed %v", i, d)
+		}
+		th.fail("192.0.2.1")
+	}
+	d1 := th.delay("192.0.2.1")
+	th.fail("192.0.2.1")
+	d2 := th.delay("192.0.2.1")
+	if d1 <= 0 || d2 <= d1 {
+		t.Fatalf("delays %v then %v: want growing", d1, d2)
+	}
+	if d := th.delay("198.51.100.9"); d != 0 {
+		t.Fatalf("another address delayed %v", d)
+	}
+	for i := 0; i < 50; i++ {
+		th.fail("192.0.2.1")
+	}
+	if d := th.delay("192.0.2.1"); d != maxLoginDelay {
+		t.Fatalf("delay %v, want the cap %v", d, maxLoginDelay)
+	}
+	now = now.Add(2 * time.Minute) // failures expire with the window
+	if d := th.delay("192.0.2.1"); d != 0 {
+		t.Fatalf("after the window: %v", d)
+	}
+	th.fail("203.0.113.5")
+	th.succeed("203.0.113.5")
+	if len(th.failures) != 0 {
+		t.Fatalf("left over: %v", th.failures)
+	}
+}
+
+func TestTokenBucket(t *testing.T) {
+	b := tokenBucket{rate: 10, burst: 5}
+	now := time.Unix(0, 0)
+	for i := 0; i < 5; i++ {
+		if d := b.wait(now); d != 0 {
+			t.Fatalf("burst %d waited %v", i, d)
+		}
+	}
+	if d := b.wait(now); d <= 0 || d > 200*time.Millisecond {
+		t.Fatalf("over the burst: %v", d)
+	}
+	if d := (&tokenBucket{}).wait(now); d != 0 {
+		t.Fatal("rate 0 must mean unlimited")
+	}
+}
+
+// blockingWriter blocks every write until released.
+type blockingWriter struct {
+	release chan struct{}
+	mu      sync.Mutex
+	got     []byte
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	<-w.release
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.got = append(w.got, p...)
+	return len(p), nil
+}
+
+func TestOutboxOverflowDisconnectsOnlyTheSlowReader(t *testing.T) {
+	w := &blockingWriter{release: make(chan struct{})}
+	overflowed := make(chan struct{})
+	o := &outbox{w: w, max: 8, writeTimeout: time.Second, pool: &sync.Pool{New: func() any { b := make([]byte, 0, 64); return &b }},
+		onOverflow: func() { close(overflowed) }}
+	start := time.Now()
+	pushed := 0
+	for i := 0; i < 100; i++ {
+		if o.push([]byte(fmt.Sprintf("<m%d/>", i))) {
+			pushed++
+		}
+	}
+	// Pushing never waited on the blocked writer.
+	if time.Since(start) > time.Second {
+		t.Fatal("push blocked")
+	}
+	select {
+	case <-overflowed:
+	default:
+		t.Fatal("no overflow")
+	}
+	if pushed > 9 {
+		t.Fatalf("%d stanzas queued past a limit of 8", pushed)
+	}
+	close(w.release)
+}
+
+func TestOutboxWritesInOrderAndDrains(t *testing.T) {
+	client, server := net.Pipe()
+	drained := make(chan struct{})
+	o := &outbox{w: server, max: 1000, writeTimeout: time.Second, setDeadline: server.SetWriteDeadline,
+		pool: &sync.Pool{New: func() any { b := make([]byte, 0, 64); return &b }}, onDrained: func() { close(drained); server.Close() }}
+	var want strings.Builder
+	go func() {
+		for i := 0; i < 200; i++ {
+			s := fmt.Sprintf("<m%d/>", i)
+			o.push([]byte(s))
+		}
+		o.close([]byte("</stream:stream>"))
+	}()
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&want, "<m%d/>", i)
+	}
+	want.WriteString("</stream:stream>")
+	got, _ := io.ReadAll(client)
+	if string(got) != want.String() {
+		t.Fatalf("got %q", got)
+	}
+	<-drained
+	if o.push([]byte("<late/>")) {
+		t.Fatal("push after close accepted")
+	}
+}
