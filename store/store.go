@@ -112,6 +112,7 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_busy_timeout", "10000")
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
+	q.Set("_stmt_cache_size", "64") // prepared statements reused per connection
 	if readOnly {
 		q.Set("_query_only", "true")
 	} else {

@@ -44,7 +44,7 @@ func (s *session) handleIQ(el *Element, to jid.JID) error {
 			return s.serverIQ(el, payload)
 		}
 		return s.contactIQ(el, payload, t)
-	case targetBoard, targetDesk:
+	case targetBoard, targetDesk, targetVisitor:
 		return s.contactIQ(el, payload, t)
 	}
 	return errServiceUnavailable
@@ -94,6 +94,8 @@ func (s *session) contactIQ(el, payload *Element, t target) error {
 			q.Add(NewElement(nsDiscoInf, "identity", "category", "client", "type", "bot", "name", "Message board"))
 		case targetDesk:
 			q.Add(NewElement(nsDiscoInf, "identity", "category", "client", "type", "bot", "name", "Desk"))
+		case targetVisitor:
+			q.Add(NewElement(nsDiscoInf, "identity", "category", "client", "type", "web", "name", "Visitor "+t.name))
 		}
 		q.Add(NewElement(nsDiscoInf, "feature", "var", nsDiscoInf))
 		s.send(iqResult(el).Add(q))

@@ -1,7 +1,11 @@
 package xmppd
 
 import (
+	"errors"
+
 	"mellium.im/xmpp/jid"
+
+	"jabberdesk/bridge"
 )
 
 // handleMessage routes a message (RFC 6121 §8.5).
@@ -68,17 +72,43 @@ func (s *session) deliverMessage(el *Element, to jid.JID, bare string) error {
 	return nil
 }
 
-// contactMessage answers messages to the desk and to visitor contacts.
+// contactMessage hands messages to visitor contacts to the bridge, and
+// answers those to the desk.
 func (s *session) contactMessage(el *Element, t target) error {
-	body := el.ChildText(nsClient, "body")
-	if body == "" || el.Get("type") == "error" {
+	if el.Get("type") == "error" {
 		return nil
 	}
+	body := el.ChildText(nsClient, "body")
 	if t.kind == targetVisitor {
-		return errItemNotFound.withText("there is no visitor chat " + t.name)
+		if s.srv.bridge == nil {
+			return errItemNotFound.withText("there is no visitor chat " + t.name)
+		}
+		err := s.srv.bridge.AgentSays(s.agent.Portal, s.agentInfo(), t.name, body, chatState(el))
+		if errors.Is(err, bridge.ErrNoChat) {
+			return errItemNotFound.withText("there is no visitor chat " + t.name)
+		}
+		return err
+	}
+	if body == "" {
+		return nil
 	}
 	s.systemMessage(t.bare, "unknown command, try #help")
 	return nil
+}
+
+// chatState returns the XEP-0085 chat state a message carries, if any.
+func chatState(el *Element) string {
+	for _, c := range el.Children() {
+		if c.Space == nsChatSt {
+			return c.Local
+		}
+	}
+	return ""
+}
+
+// agentInfo is the session's agent as the bridge knows agents.
+func (s *session) agentInfo() bridge.AgentInfo {
+	return bridge.AgentInfo{Key: s.agent.Key(), Name: s.agent.DisplayName, Role: s.agent.Role}
 }
 
 // systemMessage sends s a chat message from a server-side contact.

@@ -4,22 +4,20 @@ import (
 	"strconv"
 
 	"mellium.im/xmpp/jid"
+
+	"jabberdesk/bridge"
 )
 
 // Availability is an agent's state for routing chats (SPEC §2).
-type Availability int
+type Availability = bridge.Availability
 
 // Availabilities, from least to most available.
 const (
-	Offline Availability = iota
-	Away                 // away or xa on every available resource
-	Busy                 // dnd
-	Online               // available or chat
+	Offline = bridge.Offline
+	Away    = bridge.Away // away or xa on every available resource
+	Busy    = bridge.Busy // dnd
+	Online  = bridge.Online
 )
-
-func (a Availability) String() string {
-	return [...]string{"offline", "away", "busy", "online"}[a]
-}
 
 // availabilityOf maps a <show/> value.
 func availabilityOf(show string) Availability {
@@ -73,6 +71,10 @@ func (s *session) handlePresence(el *Element, to jid.JID) error {
 		if typ == "probe" {
 			s.send(NewElement(nsClient, "presence", "from", t.bare, "to", s.full))
 		}
+	case targetVisitor:
+		if typ == "probe" {
+			s.answerVisitorProbe(t)
+		}
 	}
 	// Subscription management is the server's: requests are ignored, as
 	// are presences to JIDs that do not exist (RFC 6121 §4.6.2 allows it).
@@ -117,6 +119,7 @@ func (s *session) setAvailable(el *Element) {
 	prio, _ := strconv.Atoi(el.ChildText(nsClient, "priority"))
 	el.Set("to", "")
 	b := el.Bytes()
+	before := s.srv.Availability(s.agent.Portal, s.agent.Key())
 	s.mu.Lock()
 	initial := !s.available
 	s.available, s.show, s.priority, s.presence = true, el.ChildText(nsClient, "show"), prio, b
@@ -125,9 +128,11 @@ func (s *session) setAvailable(el *Element) {
 	if initial {
 		s.sendPresenceOfOthers()
 	}
+	s.availabilityChanged(before)
 }
 
 func (s *session) setUnavailable(el *Element) {
+	before := s.srv.Availability(s.agent.Portal, s.agent.Key())
 	s.mu.Lock()
 	was := s.available
 	s.available, s.presence = false, nil
@@ -139,6 +144,18 @@ func (s *session) setUnavailable(el *Element) {
 	b := el.Bytes()
 	s.sendBytes(b)
 	s.broadcastPresence(b)
+	s.availabilityChanged(before)
+}
+
+// availabilityChanged tells the bridge when the agent's availability
+// moved away from before, so that chats are routed accordingly.
+func (s *session) availabilityChanged(before Availability) {
+	if s.srv.bridge == nil {
+		return
+	}
+	if now := s.srv.Availability(s.agent.Portal, s.agent.Key()); now != before {
+		s.srv.bridge.AgentAvailabilityChanged(s.agent.Portal, s.agent.Key(), now)
+	}
 }
 
 func (s *session) unavailablePresence() []byte {
@@ -172,5 +189,8 @@ func (s *session) sendPresenceOfOthers() {
 	}
 	for _, name := range []string{boardName, deskName} {
 		s.send(NewElement(nsClient, "presence", "from", s.srv.specialJID(s.agent.Portal, name), "to", s.full))
+	}
+	for _, c := range s.srv.visitorContacts(s.agent.Portal, s.agent.Key()) {
+		s.send(s.srv.contactPresence(s.agent.Portal, c, s.full))
 	}
 }

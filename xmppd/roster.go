@@ -29,9 +29,12 @@ func (it rosterItem) element(subscription string) *Element {
 }
 
 // rosterItems is the whole roster of an agent: every colleague, the
-// board and the desk.
+// board, the desk and the visitor chats offered to or held by the agent.
 func (srv *Server) rosterItems(portal, self string, dir *portalDir) []rosterItem {
 	items := make([]rosterItem, 0, len(dir.agents)+2)
+	for _, c := range srv.visitorContacts(portal, self) {
+		items = append(items, rosterItem{JID: srv.specialJID(portal, c.Local), Name: c.Name, Group: groupVisitors})
+	}
 	for _, a := range dir.agents {
 		if a.Key() != self {
 			items = append(items, colleagueItem(srv, a))
@@ -58,6 +61,15 @@ func rosterVersion(items []rosterItem) string {
 		h.Write([]byte(it.JID + "\x00" + it.Name + "\x00" + it.Group + "\x01"))
 	}
 	return hex.EncodeToString(h.Sum(nil)[:10])
+}
+
+// rosterVersionFor is the current roster version of a session's agent.
+func (srv *Server) rosterVersionFor(s *session) string {
+	dir, err := srv.dir.get(s.ctx(), s.agent.Portal)
+	if err != nil {
+		return ""
+	}
+	return rosterVersion(srv.rosterItems(s.agent.Portal, s.agent.Key(), dir))
 }
 
 // rosterIQ answers roster gets; the roster is the server's, so sets are

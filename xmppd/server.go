@@ -39,6 +39,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"jabberdesk/bridge"
 	"jabberdesk/store"
 )
 
@@ -51,6 +52,8 @@ type Config struct {
 	Limits     Limits
 	Iterations int    // PBKDF2 iterations reported for unknown users (default 4096)
 	Version    string // software version, for XEP-0092
+	// Bridge holds the visitor chats; nil runs the server without them.
+	Bridge *bridge.Engine
 }
 
 // Server is the XMPP service. Start it with Serve on one or more
@@ -68,6 +71,7 @@ type Server struct {
 	ipConns    *ipCounter
 	router     *router
 	dir        *directory
+	bridge     *bridge.Engine
 	metrics    metrics
 	bufPool    sync.Pool
 	nextID     atomic.Uint64
@@ -117,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 		throttle:   newLoginThrottle(cfg.Limits.LoginFailuresPerIP, cfg.Limits.LoginFailureWindow),
 		ipConns:    &ipCounter{max: cfg.Limits.ConnectionsPerIP, n: make(map[string]int)},
 		router:     newRouter(),
+		bridge:     cfg.Bridge,
 		done:       make(chan struct{}),
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[*conn]struct{}),

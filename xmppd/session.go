@@ -222,6 +222,7 @@ func (s *session) end(se streamError) {
 // finish cleans up after the read loop ended with err.
 func (s *session) finish(err error) {
 	s.readerDone.Store(true)
+	before := s.srv.Availability(s.agent.Portal, s.agent.Key())
 	s.srv.router.remove(s)
 	s.mu.Lock()
 	wasAvailable := s.available
@@ -230,6 +231,7 @@ func (s *session) finish(err error) {
 	if wasAvailable {
 		s.broadcastPresence(s.unavailablePresence())
 	}
+	s.availabilityChanged(before)
 	if s.ending.CompareAndSwap(false, true) {
 		var last []byte
 		if se, ok := streamErrorFor(err); ok {

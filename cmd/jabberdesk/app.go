@@ -8,10 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/bridge"
+	"jabberdesk/bridge/web"
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/control"
 	"jabberdesk/store"
@@ -29,7 +32,10 @@ const shutdownTimeout = 10 * time.Second
 // wired together here and nowhere else.
 type app struct {
 	log     *slog.Logger
+	bridge  *bridge.Engine
 	xmpp    *xmppd.Server
+	web     *web.Server
+	geoip   *web.GeoIP
 	control *control.Server
 	addrs   map[string]string // listener name → address
 	errc    chan error
@@ -54,6 +60,13 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer) (*app, error)
 	if err != nil {
 		return nil, fmt.Errorf("load TLS certificate: %w", err)
 	}
+	a.bridge = bridge.New(bridge.Config{
+		Domain:       cfg.Domain,
+		QueueTimeout: cfg.Chats.QueueTimeout,
+		OfferTimeout: cfg.Chats.OfferTimeout,
+		VisitorGrace: cfg.Chats.VisitorGrace,
+		MissedText:   cfg.Chats.MissedText,
+	}, st, a.log.With("sub", "bridge"))
 	a.xmpp, err = xmppd.New(xmppd.Config{
 		Domain: cfg.Domain,
 		TLS:    &tls.Config{Certificates: []tls.Certificate{cert}},
@@ -73,8 +86,13 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer) (*app, error)
 		},
 		Iterations: cfg.Auth.ScramIterations,
 		Version:    version,
+		Bridge:     a.bridge,
 	})
 	if err != nil {
+		return nil, err
+	}
+	a.bridge.Attach(a.xmpp)
+	if err := a.bridge.Start(context.Background()); err != nil {
 		return nil, err
 	}
 	listen := func(name, addr string, directTLS bool) error {
@@ -97,6 +115,10 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer) (*app, error)
 		a.stop()
 		return nil, err
 	}
+	if err := a.startWeb(cfg, st); err != nil {
+		a.stop()
+		return nil, err
+	}
 	a.control, err = control.Listen(control.SocketPath(cfg.DataDir), a.handleControl)
 	if err != nil {
 		a.stop()
@@ -104,6 +126,46 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer) (*app, error)
 	}
 	go a.control.Serve()
 	return a, nil
+}
+
+// startWeb starts the visitor API and widget.
+func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
+	if cfg.HTTP.Listen == "" {
+		return nil
+	}
+	if cfg.HTTP.GeoIPFile != "" {
+		g, err := web.OpenGeoIP(cfg.HTTP.GeoIPFile)
+		if err != nil {
+			return fmt.Errorf("http.geoip_file: %w", err)
+		}
+		a.geoip = g
+	}
+	a.web = web.New(web.Config{
+		Engine:         a.bridge,
+		Store:          st,
+		Logger:         a.log.With("sub", "web"),
+		TrustedProxies: cfg.HTTP.TrustedProxies,
+		MaxBody:        int64(cfg.HTTP.MaxBody),
+		ChatRate:       cfg.HTTP.ChatRate,
+		ChatBurst:      cfg.HTTP.ChatBurst,
+		GeoIP:          a.geoip,
+	})
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("listen for the visitor API on %s: %w", cfg.HTTP.Listen, err)
+	}
+	a.addrs["http"] = ln.Addr().String()
+	go func() { a.errc <- a.web.Serve(ln) }()
+	return nil
+}
+
+// publicURL is where visitors reach the API and widget.
+func publicURL(cfg *config.Config, addr string) string {
+	if cfg.HTTP.PublicURL != "" {
+		return strings.TrimSuffix(cfg.HTTP.PublicURL, "/")
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	return "http://" + net.JoinHostPort(cfg.PublicHostName(), port)
 }
 
 // handleControl applies what the admin CLI changed.
@@ -124,9 +186,16 @@ func (a *app) stop() error {
 	if a.control != nil {
 		errs = append(errs, a.control.Close())
 	}
+	if a.web != nil {
+		errs = append(errs, a.web.Shutdown(ctx))
+	}
 	if a.xmpp != nil {
 		errs = append(errs, a.xmpp.Shutdown(ctx))
 	}
+	if a.bridge != nil {
+		a.bridge.Stop()
+	}
+	errs = append(errs, a.geoip.Close())
 	return errors.Join(errs...)
 }
 
@@ -138,10 +207,13 @@ func startServer(ctx context.Context, cmd *cobra.Command, cfg *config.Config, st
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "jabberdesk %s serving %s\n", version, cfg.Domain)
-	for _, name := range []string{"xmpp-starttls", "xmpp-tls"} {
+	for _, name := range []string{"xmpp-starttls", "xmpp-tls", "http"} {
 		if addr, ok := a.addrs[name]; ok {
 			fmt.Fprintf(out, "  %-14s %s\n", name, addr)
 		}
+	}
+	if addr, ok := a.addrs["http"]; ok {
+		fmt.Fprintf(out, "  widget page    %s/chat/PORTAL\n", publicURL(cfg, addr))
 	}
 	select {
 	case <-ctx.Done():

@@ -27,19 +27,29 @@ type running struct {
 	app       *app
 	startTLS  string
 	directTLS string
+	base      string            // visitor API, http://host:port
 	passwords map[string]string // demo agent → password
 }
 
-func startRunning(t *testing.T) *running {
+// startRunning starts the server; extra is appended to its configuration
+// (tables [http] and [chats] are already open with their listen address
+// and defaults, so extra may start with "[chats]" keys via chatsTOML).
+func startRunning(t *testing.T, extra ...string) *running {
 	t.Helper()
-	dir := t.TempDir()
+	return startRunningIn(t, t.TempDir(), extra...)
+}
+
+func startRunningIn(t *testing.T, dir string, extra ...string) *running {
+	t.Helper()
 	toml := `domain = "localhost"
 data_dir = "data"
 log_level = "warn"
 [xmpp]
 listen_starttls = "127.0.0.1:0"
 listen_tls = "127.0.0.1:0"
-`
+[http]
+listen = "127.0.0.1:0"
+` + strings.Join(extra, "\n")
 	if err := os.WriteFile(filepath.Join(dir, "jabberdesk.toml"), []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +74,7 @@ listen_tls = "127.0.0.1:0"
 	}
 	t.Cleanup(func() { a.stop() })
 	r := &running{dir: dir, cfg: cfg, st: st, app: a, startTLS: a.addrs["xmpp-starttls"], directTLS: a.addrs["xmpp-tls"],
-		passwords: map[string]string{}}
+		base: "http://" + a.addrs["http"], passwords: map[string]string{}}
 	for _, acc := range accounts {
 		r.passwords[acc.Username] = acc.Password
 	}

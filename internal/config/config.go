@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,6 +39,8 @@ type Config struct {
 	XMPP   XMPP   // [xmpp]
 	Auth   Auth   // [auth]
 	Limits Limits // [limits]
+	HTTP   HTTP   // [http]
+	Chats  Chats  // [chats]
 
 	// Path is the file the configuration was loaded from, "" for defaults.
 	Path string
@@ -50,6 +53,25 @@ type XMPP struct {
 	PublicHost     string // public_host; "" means Domain, see PublicHostName
 	CertFile       string // cert_file; "" means generated, see CertPaths
 	KeyFile        string // key_file; set if and only if CertFile is
+}
+
+// HTTP is the [http] table: the visitor API and widget.
+type HTTP struct {
+	Listen         string         // listen; "" disables the visitor API
+	PublicURL      string         // public_url; "" means http://public_host:port
+	TrustedProxies []netip.Prefix // trusted_proxies
+	MaxBody        int            // max_body, in bytes
+	ChatRate       float64        // chat_rate, chats per minute per address
+	ChatBurst      int            // chat_burst
+	GeoIPFile      string         // geoip_file; "" means countries are "unknown"
+}
+
+// Chats is the [chats] table: routing and timeouts of visitor chats.
+type Chats struct {
+	QueueTimeout time.Duration // queue_timeout
+	OfferTimeout time.Duration // offer_timeout
+	VisitorGrace time.Duration // visitor_grace
+	MissedText   string        // missed_text
 }
 
 // Auth is the [auth] table.

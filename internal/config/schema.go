@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -120,6 +121,63 @@ func fields() []field {
 			val:  integer(func(c *Config) *int { return &c.Limits.StanzaBurst }, 400, "", atLeast(1)),
 		},
 		{
+			key:  "http.listen",
+			help: "Address of the visitor API and the chat widget (HTTP). Put a TLS-terminating reverse proxy in front of it on the internet.",
+			val:  str(func(c *Config) *string { return &c.HTTP.Listen }, ":8080", listenAddr("8080")),
+		},
+		{
+			key:  "http.public_url",
+			help: "URL at which visitors reach the visitor API, used in the widget snippet and printed links; empty means http://PUBLIC_HOST:PORT.",
+			val:  str(func(c *Config) *string { return &c.HTTP.PublicURL }, "", httpURL()),
+		},
+		{
+			key:  "http.trusted_proxies",
+			help: "Reverse proxies whose X-Forwarded-For header is believed for the visitor's address. Requests from anyone else are taken at their connection's address.",
+			val:  prefixList(func(c *Config) *[]netip.Prefix { return &c.HTTP.TrustedProxies }, []netip.Prefix{}),
+		},
+		{
+			key:  "http.max_body",
+			help: "Largest request body, in bytes, the visitor API accepts (413 beyond).",
+			val:  integer(func(c *Config) *int { return &c.HTTP.MaxBody }, 16384, "bytes", between(1024, 1048576)),
+		},
+		{
+			key:  "http.chat_rate",
+			help: "Chats one client address may start per minute, on average (429 beyond).",
+			val:  number(func(c *Config) *float64 { return &c.HTTP.ChatRate }, 6, atLeast(0.1)),
+		},
+		{
+			key:  "http.chat_burst",
+			help: "Chats one client address may start at once before chat_rate applies.",
+			val:  integer(func(c *Config) *int { return &c.HTTP.ChatBurst }, 5, "", atLeast(1)),
+		},
+		{
+			key:  "http.geoip_file",
+			help: "MaxMind GeoIP2 or GeoLite2 Country/City database used to record visitors' countries; empty means countries are recorded as unknown. A relative path is resolved against the directory containing this file.",
+			val:  filePath(func(c *Config) *string { return &c.HTTP.GeoIPFile }, ""),
+		},
+
+		{
+			key:  "chats.queue_timeout",
+			help: "A visitor chat that nobody accepts within this time is missed.",
+			val:  duration(func(c *Config) *time.Duration { return &c.Chats.QueueTimeout }, 120*time.Second, positive()),
+		},
+		{
+			key:  "chats.offer_timeout",
+			help: "In round-robin departments, an offer not answered within this time moves on to the next agent.",
+			val:  duration(func(c *Config) *time.Duration { return &c.Chats.OfferTimeout }, 30*time.Second, positive()),
+		},
+		{
+			key:  "chats.visitor_grace",
+			help: "A chat ends when its visitor has been gone (no open widget) this long.",
+			val:  duration(func(c *Config) *time.Duration { return &c.Chats.VisitorGrace }, 60*time.Second, positive()),
+		},
+		{
+			key:  "chats.missed_text",
+			help: "What a visitor is told when nobody could take their chat.",
+			val:  str(func(c *Config) *string { return &c.Chats.MissedText }, "Sorry, nobody could answer your chat right now. Please try again later.", notEmpty()),
+		},
+
+		{
 			key:  "limits.outbox_size",
 			help: "Stanzas queued for delivery to one session before it is considered too slow and disconnected.",
 			val:  integer(func(c *Config) *int { return &c.Limits.OutboxSize }, 4096, "", atLeast(16)),
@@ -134,6 +192,8 @@ func tableHelp() map[string]string {
 		"xmpp":   "XMPP client listeners and TLS.",
 		"auth":   "Authentication and login throttling.",
 		"limits": "Limits that protect the server from misbehaving or overeager clients.",
+		"http":   "The visitor API and the chat widget.",
+		"chats":  "Routing and timeouts of visitor chats.",
 	}
 }
 

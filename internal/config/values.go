@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -171,6 +173,54 @@ func duration(ptr func(*Config) *time.Duration, def time.Duration, rules ...rule
 	return makeValue(ptr, def, k, rules...)
 }
 
+// prefixList is a list of IP addresses or CIDR prefixes ("10.0.0.0/8").
+func prefixList(ptr func(*Config) *[]netip.Prefix, def []netip.Prefix) value {
+	const want = `a list of IP addresses or CIDR prefixes (like ["127.0.0.1", "10.0.0.0/8"])`
+	k := kind[[]netip.Prefix]{
+		want: want,
+		decode: func(raw any) ([]netip.Prefix, error) {
+			list, ok := raw.([]any)
+			if !ok {
+				return nil, wrongType(want, raw)
+			}
+			out := []netip.Prefix{}
+			for _, item := range list {
+				s, ok := item.(string)
+				if !ok {
+					return nil, wrongType(want, raw)
+				}
+				p, err := parsePrefix(s)
+				if err != nil {
+					return nil, fmt.Errorf("%q is not an IP address or CIDR prefix (like \"10.0.0.0/8\")", s)
+				}
+				out = append(out, p)
+			}
+			return out, nil
+		},
+		format: func(ps []netip.Prefix) string {
+			q := make([]string, len(ps))
+			for i, p := range ps {
+				q[i] = strconv.Quote(p.String())
+			}
+			return "[" + strings.Join(q, ", ") + "]"
+		},
+	}
+	return makeValue(ptr, def, k)
+}
+
+// parsePrefix accepts a prefix or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
 func stringKind(want string, normalize func(string) string) kind[string] {
 	return kind[string]{
 		want: want,
@@ -297,6 +347,23 @@ func notEmpty() rule[string] {
 
 // domainName accepts a DNS-style domain such as "help.example.com", in any
 // case (see lowerStr).
+// httpURL accepts "" or an absolute http(s) URL.
+func httpURL() rule[string] {
+	return rule[string]{
+		desc: `an http:// or https:// URL, or "" for the default`,
+		check: func(s string) error {
+			if s == "" {
+				return nil
+			}
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("%q is not an http:// or https:// URL", s)
+			}
+			return nil
+		},
+	}
+}
+
 func domainName() rule[string] {
 	const want = `want a DNS name like "help.example.com": letters, digits, '-' and '.', without scheme, port, '@' or '/'`
 	return rule[string]{

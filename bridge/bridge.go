@@ -1,0 +1,108 @@
+// Package bridge is jabberdesk's chat engine: it holds the live visitor
+// chats and bridges them into agents' XMPP rosters (SPEC §3). A visitor
+// starts a chat through the visitor API (package bridge/web); the chat is
+// offered to agents as a roster contact PORTAL|v-NUMBER@DOMAIN; an agent
+// answers "y" or "n"; then text and chat states (XEP-0085) flow both ways,
+// and everything is stored as the chat's transcript.
+//
+// The bridge reaches agents only through the small Agents interface, which
+// the XMPP server implements; it knows nothing of XMPP beyond that.
+//
+// Invariants:
+//   - Each live chat's state is owned by one goroutine (Chat.run); every
+//     change to a chat — visitor input, agent input, timers — is a function
+//     run there, one at a time, so offers, accepts, timers and ends cannot
+//     race: the first "y" wins exactly once.
+//   - The engine's lock guards only its maps (live chats, agents' contacts
+//     and loads); no I/O, no database call and no call into Agents happens
+//     under it.
+//   - Visitor events are stored with a per-chat sequence number before
+//     they are published, so a visitor who comes back with after=SEQ
+//     misses nothing; typing events are the only ones not stored (seq 0).
+//   - Nothing crosses portals: chats are found by (portal, number), and
+//     routing only considers the chat's portal's agents.
+package bridge
+
+import "time"
+
+// Availability is an agent's state for routing (SPEC §2), from least to
+// most available.
+type Availability int
+
+// Availabilities.
+const (
+	Offline Availability = iota
+	Away                 // away or xa
+	Busy                 // dnd
+	Online               // available or chat
+)
+
+func (a Availability) String() string {
+	switch a {
+	case Away:
+		return "away"
+	case Busy:
+		return "busy"
+	case Online:
+		return "online"
+	}
+	return "offline"
+}
+
+// Agents is what the bridge needs from the agents' side (the XMPP server).
+// Implementations must not block: they queue what they send.
+type Agents interface {
+	// Availability of an agent, by username key.
+	Availability(portal, agent string) Availability
+	// Contact adds, updates or removes a visitor contact in the agent's
+	// roster, with its presence.
+	Contact(portal, agent string, c Contact)
+	// Message sends a message from a visitor contact to every available
+	// resource of the agent; it reports whether one was available.
+	Message(portal, agent string, m Message) bool
+}
+
+// Contact is a visitor chat as an agent's roster contact.
+type Contact struct {
+	Local     string // localpart after "PORTAL|", e.g. "v-1042"
+	Name      string // "Ann (#1042)"
+	Status    string // presence status: "QUESTION — DEPARTMENT"
+	Available bool
+	Remove    bool // take it out of the roster
+}
+
+// Message is a message from a visitor contact to an agent.
+type Message struct {
+	From      string // localpart, e.g. "v-1042"
+	Body      string // "" for a bare chat state
+	ChatState string // XEP-0085 state: active, composing, paused, …; "" for none
+	System    bool   // the server speaks, not the visitor (shown with SystemPrefix)
+}
+
+// SystemPrefix marks text that comes from jabberdesk rather than from the
+// visitor, so that agents can tell the two apart in any client.
+const SystemPrefix = "» "
+
+// Config configures an Engine.
+type Config struct {
+	Domain       string
+	QueueTimeout time.Duration // a chat nobody accepts is missed after this (default 120 s)
+	OfferTimeout time.Duration // round robin moves on after this (default 30 s)
+	VisitorGrace time.Duration // a chat whose visitor is gone this long ends (default 60 s)
+	MissedText   string        // told to the visitor of a missed chat
+}
+
+func (c *Config) setDefaults() {
+	if c.QueueTimeout <= 0 {
+		c.QueueTimeout = 120 * time.Second
+	}
+	if c.OfferTimeout <= 0 {
+		c.OfferTimeout = 30 * time.Second
+	}
+	if c.VisitorGrace <= 0 {
+		c.VisitorGrace = 60 * time.Second
+	}
+	if c.MissedText == "" {
+		c.MissedText = "Sorry, nobody is available to answer right now. Please leave your email and we will get back to you."
+	}
+}

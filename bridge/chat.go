@@ -1,0 +1,302 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"jabberdesk/store"
+)
+
+// Chat is one live visitor chat. Its state belongs to its goroutine (run);
+// other goroutines reach it by posting functions (post, call).
+type Chat struct {
+	e         *Engine
+	id        int64
+	publicID  string
+	portal    string
+	number    int64
+	local     string // "v-1042"
+	tokenHash []byte
+
+	ops      chan func()
+	quit     chan struct{}
+	stopOnce sync.Once
+
+	// Owned by run.
+	info       store.Chat
+	members    []member
+	offers     map[string]*offer // by agent key
+	tried      map[string]bool   // round robin: agents offered in this round
+	queueTimer *time.Timer
+	graceTimer *time.Timer
+	over       bool
+
+	// Shared with visitor connections, guarded by vmu.
+	vmu     sync.Mutex
+	changed chan struct{} // closed and replaced when an event is published
+	subs    map[chan Event]struct{}
+	conns   int  // open visitor connections and polls
+	vclosed bool // the chat is over: no more subscriptions
+
+	card atomic.Pointer[Contact] // the roster contact, for other goroutines
+}
+
+// member is an agent in the chat.
+type member struct {
+	key, name, role string
+}
+
+// offer is a pending offer of the chat to one agent.
+type offer struct {
+	id    int64
+	kind  string
+	timer *time.Timer
+}
+
+func newChat(e *Engine, sc store.Chat) *Chat {
+	c := &Chat{
+		e: e, id: sc.ID, publicID: sc.PublicID, portal: sc.Portal, number: sc.Number, local: LocalFor(sc.Number),
+		ops: make(chan func(), 64), quit: make(chan struct{}),
+		info: sc, offers: make(map[string]*offer), tried: make(map[string]bool),
+		changed: make(chan struct{}), subs: make(map[chan Event]struct{}),
+	}
+	for _, a := range sc.Agents {
+		if a.LeftAt == nil {
+			c.members = append(c.members, member{key: store.UsernameKey(a.Username), name: a.Name, role: a.Role})
+		}
+	}
+	c.updateCard()
+	return c
+}
+
+// run executes posted functions until the chat is over or stopped.
+func (c *Chat) run() {
+	for {
+		select {
+		case f := <-c.ops:
+			f()
+		case <-c.quit:
+			return
+		}
+	}
+}
+
+// post queues f to run on the chat's goroutine; it is dropped if the chat
+// is over.
+func (c *Chat) post(f func()) {
+	select {
+	case c.ops <- f:
+	case <-c.quit:
+	}
+}
+
+// errChatOver is returned by call when the chat ended meanwhile.
+var errChatOver = errors.New("bridge: chat is over")
+
+// call runs f on the chat's goroutine and waits for its result.
+func (c *Chat) call(ctx context.Context, f func() error) error {
+	res := make(chan error, 1)
+	select {
+	case c.ops <- func() { res <- f() }:
+	case <-c.quit:
+		return errChatOver
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-res:
+		return err
+	case <-c.quit:
+		// f may have ended the chat itself; its result is still there.
+		select {
+		case err := <-res:
+			return err
+		default:
+			return errChatOver
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stop ends the goroutine without ending the chat (server shutdown).
+func (c *Chat) stop() {
+	c.stopOnce.Do(func() { close(c.quit) })
+}
+
+// ctx is the context for the chat's own database work.
+func (c *Chat) ctx() context.Context { return context.Background() }
+
+// title is how agents see the visitor: "Ann (#1042)".
+func (c *Chat) title() string {
+	return c.info.VisitorName + " (#" + strconv.FormatInt(c.number, 10) + ")"
+}
+
+// updateCard refreshes the contact other goroutines read.
+func (c *Chat) updateCard() {
+	status := truncate(c.info.Question, 120)
+	if c.info.Department != "" {
+		status += " — " + c.info.Department
+	}
+	c.card.Store(&Contact{Local: c.local, Name: c.title(), Status: status, Available: c.info.Status.Live()})
+}
+
+func (c *Chat) contact() Contact { return *c.card.Load() }
+
+// truncate shortens s to n runes with an ellipsis.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// member returns the agent's membership, or nil.
+func (c *Chat) member(key string) *member {
+	for i := range c.members {
+		if c.members[i].key == key {
+			return &c.members[i]
+		}
+	}
+	return nil
+}
+
+// publish stores a visible event (unless it is a typing event) and hands
+// it to the visitor's connections.
+func (c *Chat) publish(ev Event, kind, author string) (Event, error) {
+	if ev.At.IsZero() {
+		ev.At = c.e.now().UTC()
+	}
+	if ev.Type != EventTyping {
+		rec, err := c.e.store.AppendChatEvent(c.ctx(), c.id, ev.record(kind, author))
+		if err != nil {
+			c.e.log.Error("store chat event", "chat", c.id, "err", err)
+			return ev, err
+		}
+		ev.Seq, ev.At = rec.Seq, rec.At
+	}
+	c.vmu.Lock()
+	for ch := range c.subs {
+		select {
+		case ch <- ev:
+		default:
+			// A stuck connection: drop it; the widget reconnects with after=SEQ.
+			delete(c.subs, ch)
+			close(ch)
+		}
+	}
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.vmu.Unlock()
+	return ev, nil
+}
+
+// record stores a transcript line the visitor does not see.
+func (c *Chat) record(typ, kind, author, authorName, text string) {
+	_, err := c.e.store.AppendChatEvent(c.ctx(), c.id, store.ChatEvent{Type: typ, AuthorKind: kind, Author: author, AuthorName: authorName, Text: text})
+	if err != nil {
+		c.e.log.Error("store transcript line", "chat", c.id, "err", err)
+	}
+}
+
+// tell sends agent a system line from the visitor contact.
+func (c *Chat) tell(agent, text string) bool {
+	return c.e.agentsSide().Message(c.portal, agent, Message{From: c.local, Body: SystemPrefix + text, System: true})
+}
+
+// show puts the chat in an agent's roster (or updates it there).
+func (c *Chat) show(agent string) {
+	c.e.setContact(c, agent, true)
+	c.e.agentsSide().Contact(c.portal, agent, c.contact())
+}
+
+// hide takes the chat out of an agent's roster.
+func (c *Chat) hide(agent string) {
+	c.e.setContact(c, agent, false)
+	card := c.contact()
+	card.Available, card.Remove = false, true
+	c.e.agentsSide().Contact(c.portal, agent, card)
+}
+
+// visitorConnected counts a visitor connection (WebSocket or poll) in or
+// out; the grace timer runs while there is none.
+func (c *Chat) visitorConnected(delta int) {
+	c.vmu.Lock()
+	c.conns += delta
+	n := c.conns
+	c.vmu.Unlock()
+	switch {
+	case delta > 0 && n == 1:
+		c.post(c.visitorBack)
+	case delta < 0 && n == 0:
+		c.post(c.visitorGone)
+	}
+}
+
+func (c *Chat) visitorBack() {
+	if c.graceTimer != nil {
+		c.graceTimer.Stop()
+		c.graceTimer = nil
+	}
+	now := c.e.now()
+	c.e.store.TouchVisitor(c.ctx(), c.id, now)
+}
+
+func (c *Chat) visitorGone() {
+	c.vmu.Lock()
+	n := c.conns
+	c.vmu.Unlock()
+	if n > 0 || c.over {
+		return
+	}
+	c.startGrace()
+}
+
+// startGrace ends the chat unless the visitor comes back in time.
+func (c *Chat) startGrace() {
+	if c.graceTimer != nil {
+		c.graceTimer.Stop()
+	}
+	c.graceTimer = time.AfterFunc(c.e.cfg.VisitorGrace, func() {
+		c.post(func() {
+			c.vmu.Lock()
+			n := c.conns
+			c.vmu.Unlock()
+			if n == 0 && !c.over {
+				c.end(reasonVisitorLeft)
+			}
+		})
+	})
+}
+
+// finish releases what a chat holds once it is over.
+func (c *Chat) finish() {
+	c.over = true
+	for _, t := range []*time.Timer{c.queueTimer, c.graceTimer} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	for _, o := range c.offers {
+		if o.timer != nil {
+			o.timer.Stop()
+		}
+	}
+	c.e.forget(c)
+	c.vmu.Lock()
+	c.vclosed = true
+	for ch := range c.subs {
+		delete(c.subs, ch)
+		close(ch)
+	}
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.vmu.Unlock()
+	c.stop()
+}

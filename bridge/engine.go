@@ -1,0 +1,225 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"jabberdesk/store"
+)
+
+// Engine holds the live chats of every portal.
+type Engine struct {
+	cfg   Config
+	store *store.Store
+	log   *slog.Logger
+	now   func() time.Time
+
+	mu       sync.Mutex
+	agents   Agents
+	live     map[int64]*Chat     // by chat id
+	byNumber map[string]*Chat    // by "portal|v-NUMBER"
+	contacts map[string][]*Chat  // by agent ref "portal|key": chats in the agent's roster
+	load     map[string]int      // by agent ref: chats the agent is in
+	rr       map[string]int      // by "portal|department": round-robin cursor
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// New makes an Engine; Attach the agents' side before Start.
+func New(cfg Config, st *store.Store, log *slog.Logger) *Engine {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Engine{
+		cfg: cfg, store: st, log: log, now: time.Now,
+		live:     make(map[int64]*Chat),
+		byNumber: make(map[string]*Chat),
+		contacts: make(map[string][]*Chat),
+		load:     make(map[string]int),
+		rr:       make(map[string]int),
+	}
+}
+
+// Attach sets the agents' side. It must be called before Start.
+func (e *Engine) Attach(a Agents) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.agents = a
+}
+
+func (e *Engine) agentsSide() Agents {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.agents
+}
+
+// Start restores the chats that were live when the server stopped: active
+// chats go on (their visitors have the grace period to come back), waiting
+// ones are offered again.
+func (e *Engine) Start(ctx context.Context) error {
+	chats, err := e.store.LiveChats(ctx)
+	if err != nil {
+		return fmt.Errorf("bridge: restore chats: %w", err)
+	}
+	for _, sc := range chats {
+		c := e.adopt(sc)
+		c.post(func() { c.restore() })
+	}
+	if len(chats) > 0 {
+		e.log.Info("restored live chats", "count", len(chats))
+	}
+	return nil
+}
+
+// Stop ends the chats' goroutines (the chats stay live in the database
+// and are restored by the next Start).
+func (e *Engine) Stop() {
+	e.mu.Lock()
+	e.closed = true
+	chats := make([]*Chat, 0, len(e.live))
+	for _, c := range e.live {
+		chats = append(chats, c)
+	}
+	e.mu.Unlock()
+	for _, c := range chats {
+		c.stop()
+	}
+	e.wg.Wait()
+}
+
+// adopt makes a stored chat live.
+func (e *Engine) adopt(sc store.Chat) *Chat {
+	c := newChat(e, sc)
+	e.mu.Lock()
+	e.live[c.id] = c
+	e.byNumber[c.portal+"|"+c.local] = c
+	e.mu.Unlock()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		c.run()
+	}()
+	return c
+}
+
+// forget removes an ended chat from the maps.
+func (e *Engine) forget(c *Chat) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.live, c.id)
+	delete(e.byNumber, c.portal+"|"+c.local)
+}
+
+// agentRef names an agent across portals.
+func agentRef(portal, agent string) string { return portal + "|" + agent }
+
+// setContact records whether a chat is in an agent's roster.
+func (e *Engine) setContact(c *Chat, agent string, in bool) {
+	ref := agentRef(c.portal, agent)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	list := e.contacts[ref]
+	for i, o := range list {
+		if o == c {
+			if !in {
+				list = append(list[:i:i], list[i+1:]...)
+				if len(list) == 0 {
+					delete(e.contacts, ref)
+				} else {
+					e.contacts[ref] = list
+				}
+			}
+			return
+		}
+	}
+	if in {
+		e.contacts[ref] = append(list, c)
+	}
+}
+
+// addLoad changes the number of chats an agent is in.
+func (e *Engine) addLoad(portal, agent string, d int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ref := agentRef(portal, agent)
+	if e.load[ref] += d; e.load[ref] <= 0 {
+		delete(e.load, ref)
+	}
+}
+
+// Load is the number of chats an agent is in.
+func (e *Engine) Load(portal, agent string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.load[agentRef(portal, agent)]
+}
+
+// Contacts returns the visitor contacts in an agent's roster: the chats
+// offered to the agent or that the agent is in.
+func (e *Engine) Contacts(portal, agent string) []Contact {
+	e.mu.Lock()
+	list := append([]*Chat(nil), e.contacts[agentRef(portal, agent)]...)
+	e.mu.Unlock()
+	out := make([]Contact, 0, len(list))
+	for _, c := range list {
+		out = append(out, c.contact())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Local < out[j].Local })
+	return out
+}
+
+// chatByLocal finds a live chat by its contact localpart ("v-1042").
+func (e *Engine) chatByLocal(portal, local string) *Chat {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.byNumber[portal+"|"+local]
+}
+
+// ErrNoChat is returned for a visitor JID that names no chat.
+var ErrNoChat = errors.New("bridge: no such chat")
+
+// visitorNumber parses "v-1042".
+func visitorNumber(local string) (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimPrefix(local, "v-"), 10, 64)
+	return n, err == nil && strings.HasPrefix(local, "v-") && n > 0
+}
+
+// LocalFor is the contact localpart of a visitor number.
+func LocalFor(number int64) string { return "v-" + strconv.FormatInt(number, 10) }
+
+// newSecret returns a random token of n bytes, base64url.
+func newSecret(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// newPublicID returns a random chat id for the visitor API.
+func newPublicID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// tokenOK compares a bearer token with the stored hash in constant time.
+func tokenOK(token string, hash []byte) bool {
+	return token != "" && subtle.ConstantTimeCompare(hashToken(token), hash) == 1
+}

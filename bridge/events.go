@@ -1,0 +1,74 @@
+package bridge
+
+import (
+	"encoding/json"
+	"time"
+
+	"jabberdesk/store"
+)
+
+// Event types the visitor sees (SPEC §3.1).
+const (
+	EventMessage           = "message"         // an agent's words: From, Text
+	EventSystem            = "system"          // Text
+	EventAgentJoined       = "agent_joined"    // Name
+	EventAgentLeft         = "agent_left"      // Name
+	EventTyping            = "typing"          // State, From; never stored (Seq 0)
+	EventPushURL           = "push_url"        // URL
+	EventEndTimer          = "end_timer"       // Seconds
+	EventEndTimerCancelled = "end_timer_cancelled"
+	EventEnded             = "ended"           // Reason
+	EventVisitorMessage    = "visitor_message" // the visitor's own words, echoed to other tabs: Text, ClientID
+)
+
+// Event is one item of a chat's visitor event log, as sent over the
+// WebSocket and the long poll.
+type Event struct {
+	Seq      int64     `json:"seq"`
+	Type     string    `json:"type"`
+	At       time.Time `json:"at"`
+	From     string    `json:"from,omitempty"`
+	Name     string    `json:"name,omitempty"`
+	Text     string    `json:"text,omitempty"`
+	State    string    `json:"state,omitempty"`
+	URL      string    `json:"url,omitempty"`
+	Seconds  int       `json:"seconds,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	ClientID string    `json:"client_id,omitempty"`
+}
+
+// extra is the part of an Event kept in chat_events.data.
+type extra struct {
+	Name     string `json:"name,omitempty"`
+	State    string `json:"state,omitempty"`
+	URL      string `json:"url,omitempty"`
+	Seconds  int    `json:"seconds,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
+}
+
+// record converts an event to its stored form.
+func (ev Event) record(kind, author string) store.ChatEvent {
+	x := extra{Name: ev.Name, State: ev.State, URL: ev.URL, Seconds: ev.Seconds, Reason: ev.Reason, ClientID: ev.ClientID}
+	var data string
+	if x != (extra{}) {
+		b, _ := json.Marshal(x)
+		data = string(b)
+	}
+	return store.ChatEvent{At: ev.At, Type: ev.Type, AuthorKind: kind, Author: author, AuthorName: ev.From, Text: ev.Text, Data: data, Visible: true}
+}
+
+// eventFromRecord converts a stored visible event back.
+func eventFromRecord(r store.ChatEvent) Event {
+	ev := Event{Seq: r.Seq, Type: r.Type, At: r.At, From: r.AuthorName, Text: r.Text}
+	if r.AuthorKind != "agent" {
+		ev.From = ""
+	}
+	if r.Data != "" {
+		var x extra
+		if json.Unmarshal([]byte(r.Data), &x) == nil {
+			ev.Name, ev.State, ev.URL, ev.Seconds, ev.Reason, ev.ClientID = x.Name, x.State, x.URL, x.Seconds, x.Reason, x.ClientID
+		}
+	}
+	return ev
+}

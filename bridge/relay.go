@@ -1,0 +1,232 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"unicode"
+
+	"jabberdesk/store"
+)
+
+// AgentInfo is who speaks, as the XMPP side knows it.
+type AgentInfo struct {
+	Key  string // username key
+	Name string // display name
+	Role store.Role
+}
+
+// AgentSays takes what an agent sent to a visitor contact: an answer to an
+// offer, text for the visitor, a hash command, or a chat state (XEP-0085).
+// It returns ErrNoChat when local names no chat of the portal.
+func (e *Engine) AgentSays(portal string, a AgentInfo, local, body, chatState string) error {
+	if c := e.chatByLocal(portal, local); c != nil {
+		c.post(func() { c.agentInput(a, body, chatState) })
+		return nil
+	}
+	number, ok := visitorNumber(local)
+	if !ok {
+		return ErrNoChat
+	}
+	if _, err := e.store.ChatByNumber(context.Background(), portal, number); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNoChat
+		}
+		return err
+	}
+	if strings.TrimSpace(body) != "" {
+		e.agentsSide().Message(portal, a.Key, Message{From: local, Body: SystemPrefix + "This chat is over.", System: true})
+	}
+	return nil
+}
+
+// agentInput runs on the chat's goroutine.
+func (c *Chat) agentInput(a AgentInfo, body, chatState string) {
+	if c.over {
+		return
+	}
+	text := strings.TrimSpace(body)
+	m := c.member(a.Key)
+	if m == nil {
+		if _, offered := c.offers[a.Key]; offered && text != "" {
+			switch strings.ToLower(text) {
+			case "y", "yes":
+				c.accept(a.Key, a.Name)
+			case "n", "no":
+				c.decline(a.Key)
+			default:
+				c.tell(a.Key, "Reply y to accept this chat, or n to decline it.")
+			}
+			return
+		}
+		if text != "" {
+			c.tell(a.Key, "You are not in this chat.")
+		}
+		return
+	}
+	if text == "" {
+		if chatState != "" {
+			c.agentTyping(m, chatState)
+		}
+		return
+	}
+	if isCommand(text) {
+		// Hash commands are never sent to the visitor.
+		c.tell(a.Key, "unknown command, try #help")
+		return
+	}
+	if strings.HasPrefix(text, "##") {
+		body = strings.Replace(body, "##", "#", 1)
+	}
+	c.agentMessage(m, body)
+}
+
+// isCommand reports whether text is a hash command: "#" and a letter.
+func isCommand(text string) bool {
+	if len(text) < 2 || text[0] != '#' {
+		return false
+	}
+	r := []rune(text[1:])[0]
+	return unicode.IsLetter(r)
+}
+
+// agentMessage relays an agent's words to the visitor and copies them to
+// the other agents in the chat as "[Name] text".
+func (c *Chat) agentMessage(m *member, body string) {
+	if _, err := c.publish(Event{Type: EventMessage, From: m.name, Text: body}, "agent", m.key); err != nil {
+		c.tell(m.key, "Your message could not be stored; please send it again.")
+		return
+	}
+	for _, o := range c.members {
+		if o.key != m.key {
+			c.e.agentsSide().Message(c.portal, o.key, Message{From: c.local, Body: "[" + m.name + "] " + body})
+		}
+	}
+}
+
+// agentTyping relays an agent's chat state to the visitor.
+func (c *Chat) agentTyping(m *member, state string) {
+	switch state {
+	case "composing":
+	case "paused", "active", "inactive", "gone":
+		state = "paused"
+	default:
+		return
+	}
+	c.publish(Event{Type: EventTyping, From: m.name, State: state}, "agent", m.key)
+}
+
+// visitorMessage stores the visitor's words and relays them to every
+// agent in the chat; a chat still waiting keeps them for whoever accepts.
+func (c *Chat) visitorMessage(text, clientID string) error {
+	if _, err := c.publish(Event{Type: EventVisitorMessage, Text: text, ClientID: clientID}, "visitor", ""); err != nil {
+		return err
+	}
+	now := c.e.now()
+	c.e.store.TouchVisitor(c.ctx(), c.id, now)
+	for _, m := range c.members {
+		c.e.agentsSide().Message(c.portal, m.key, Message{From: c.local, Body: text, ChatState: "active"})
+	}
+	return nil
+}
+
+// visitorTyping relays the visitor's typing state to the agents.
+func (c *Chat) visitorTyping(state string) {
+	for _, m := range c.members {
+		c.e.agentsSide().Message(c.portal, m.key, Message{From: c.local, ChatState: state})
+	}
+}
+
+// details is what the accepting agent learns about the visitor (SPEC §3.2
+// step 4).
+func (c *Chat) details() string {
+	i := c.info
+	or := func(s string) string {
+		if s == "" {
+			return "—"
+		}
+		return s
+	}
+	browser := or(i.Browser)
+	if i.OS != "" {
+		browser += " on " + i.OS
+	}
+	lines := []string{
+		"You are chatting with " + c.title() + ".",
+		"Email: " + or(i.VisitorEmail),
+		"Phone: " + or(i.VisitorPhone),
+		"Country: " + or(i.Country),
+		"Browser: " + browser,
+		"IP: " + or(i.IP),
+		"Page: " + or(i.PageURL),
+	}
+	if i.Department != "" {
+		lines = append(lines, "Department: "+i.Department)
+	}
+	lines = append(lines, "Question: "+i.Question)
+	return strings.Join(lines, "\n")
+}
+
+// replayWaiting sends the accepting agent what the visitor wrote while
+// waiting.
+func (c *Chat) replayWaiting(key string) {
+	evs, err := c.e.store.ChatEvents(c.ctx(), c.id, 0, true, 200)
+	if err != nil {
+		return
+	}
+	for _, ev := range evs {
+		if ev.Type == EventVisitorMessage {
+			c.e.agentsSide().Message(c.portal, key, Message{From: c.local, Body: ev.Text})
+		}
+	}
+}
+
+// AgentAvailabilityChanged lets waiting chats reach an agent who became
+// available, and moves offers away from one who did not.
+func (e *Engine) AgentAvailabilityChanged(portal, agent string, a Availability) {
+	e.mu.Lock()
+	var chats []*Chat
+	for _, c := range e.live {
+		if c.portal == portal {
+			chats = append(chats, c)
+		}
+	}
+	e.mu.Unlock()
+	for _, c := range chats {
+		c := c
+		c.post(func() {
+			if len(c.members) > 0 || c.over {
+				return
+			}
+			if a != Online {
+				if c.offers[agent] != nil {
+					c.withdraw(agent, answerWithdrawn, "You are no longer available; the offer was withdrawn.")
+					if c.routing() == store.RoutingRoundRobin {
+						c.dispatch(false)
+					}
+				}
+				return
+			}
+			c.dispatch(false)
+		})
+	}
+}
+
+// redispatch offers the portal's waiting chats again, after an agent's
+// capacity freed up.
+func (e *Engine) redispatch(portal string) {
+	e.mu.Lock()
+	var chats []*Chat
+	for _, c := range e.live {
+		if c.portal == portal {
+			chats = append(chats, c)
+		}
+	}
+	e.mu.Unlock()
+	for _, c := range chats {
+		c.post(func() { c.dispatch(false) })
+	}
+}
+
+// equalFold compares department names like the store does.
+func equalFold(a, b string) bool { return strings.EqualFold(a, b) }

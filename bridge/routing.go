@@ -1,0 +1,298 @@
+package bridge
+
+import (
+	"time"
+
+	"jabberdesk/store"
+)
+
+// Why a chat ended, as stored and as told to the visitor (Event.Reason).
+const (
+	reasonVisitor     = "visitor"      // the visitor ended it
+	reasonVisitorLeft = "visitor_left" // gone longer than the grace period
+	reasonMissed      = "missed"       // nobody accepted in time, or nobody was online
+	reasonAgent       = "agent"        // an agent ended it
+)
+
+// Offer answers.
+const (
+	answerAccepted  = "accepted"
+	answerDeclined  = "declined"
+	answerTimeout   = "timeout"
+	answerWithdrawn = "withdrawn"
+)
+
+// eligible returns the agents who may be offered the chat now: in its
+// department (any agent when it has none), online, below their max_chats,
+// not in the chat and not already offered it.
+func (c *Chat) eligible() ([]store.Agent, bool) {
+	agents, err := c.e.store.Agents(c.ctx(), c.portal)
+	if err != nil {
+		c.e.log.Error("list agents for routing", "portal", c.portal, "err", err)
+		return nil, false
+	}
+	side := c.e.agentsSide()
+	var out []store.Agent
+	anyoneOnline := false
+	for _, a := range agents {
+		if c.info.Department != "" && !inDepartment(a, c.info.Department) {
+			continue
+		}
+		if side.Availability(c.portal, a.Key()) != Online {
+			continue
+		}
+		anyoneOnline = true
+		if c.member(a.Key()) != nil || c.offers[a.Key()] != nil || c.e.Load(c.portal, a.Key()) >= a.MaxChats {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, anyoneOnline
+}
+
+func inDepartment(a store.Agent, dept string) bool {
+	for _, d := range a.Departments {
+		if equalFold(d, dept) {
+			return true
+		}
+	}
+	return false
+}
+
+// routing returns the chat's department routing mode.
+func (c *Chat) routing() store.Routing {
+	if c.info.Department == "" {
+		return store.RoutingBroadcast
+	}
+	d, err := c.e.store.Department(c.ctx(), c.portal, c.info.Department)
+	if err != nil {
+		return store.RoutingBroadcast
+	}
+	return d.Routing
+}
+
+// dispatch offers a waiting chat: to every eligible agent (broadcast) or
+// to the next one in rotation (round robin). On a new chat (first) with
+// nobody online at all the chat is missed at once; otherwise it waits for
+// agents until the queue timeout.
+func (c *Chat) dispatch(first bool) {
+	if c.over || len(c.members) > 0 {
+		return
+	}
+	agents, anyoneOnline := c.eligible()
+	if first && !anyoneOnline {
+		c.miss("nobody online")
+		return
+	}
+	if len(agents) == 0 {
+		return
+	}
+	if c.routing() == store.RoutingRoundRobin {
+		if len(c.offers) > 0 {
+			return // one at a time
+		}
+		c.offerTo(c.nextInRotation(agents), "chat")
+		return
+	}
+	for _, a := range agents {
+		c.offerTo(a, "chat")
+	}
+}
+
+// nextInRotation picks the agent after the department's cursor that has
+// not been tried in this round; when all have, a new round starts.
+func (c *Chat) nextInRotation(agents []store.Agent) store.Agent {
+	fresh := agents[:0:0]
+	for _, a := range agents {
+		if !c.tried[a.Key()] {
+			fresh = append(fresh, a)
+		}
+	}
+	if len(fresh) == 0 {
+		c.tried = make(map[string]bool)
+		fresh = agents
+	}
+	key := c.portal + "|" + c.info.Department
+	c.e.mu.Lock()
+	i := c.e.rr[key] % len(fresh)
+	c.e.rr[key] = i + 1
+	c.e.mu.Unlock()
+	a := fresh[i]
+	c.tried[a.Key()] = true
+	return a
+}
+
+// offerTo offers the chat to one agent: roster contact, presence and a
+// message saying how to answer (SPEC §3.2 step 3).
+func (c *Chat) offerTo(a store.Agent, kind string) {
+	now := c.e.now()
+	id, err := c.e.store.AddOffer(c.ctx(), c.id, c.portal, a.Username, kind, now)
+	if err != nil {
+		c.e.log.Error("store offer", "chat", c.id, "err", err)
+		return
+	}
+	o := &offer{id: id, kind: kind}
+	c.offers[a.Key()] = o
+	if c.info.Status == store.ChatWaiting {
+		c.setStatus(store.ChatOffered, "")
+	}
+	c.show(a.Key())
+	text := c.title() + " asks"
+	if c.info.Department != "" {
+		text += " (" + c.info.Department + ")"
+	}
+	text += ":\n" + c.info.Question + "\nReply y to accept, n to decline."
+	c.e.agentsSide().Message(c.portal, a.Key(), Message{From: c.local, Body: text, ChatState: "active"})
+	if c.routing() == store.RoutingRoundRobin {
+		key := a.Key()
+		o.timer = time.AfterFunc(c.e.cfg.OfferTimeout, func() {
+			c.post(func() {
+				if c.offers[key] == o {
+					c.withdraw(key, answerTimeout, "You did not answer in time; the chat was offered to someone else.")
+					c.dispatch(false)
+				}
+			})
+		})
+	}
+}
+
+// withdraw takes an offer back, telling the agent why when tell is set.
+func (c *Chat) withdraw(key, answer, tell string) {
+	o := c.offers[key]
+	if o == nil {
+		return
+	}
+	delete(c.offers, key)
+	if o.timer != nil {
+		o.timer.Stop()
+	}
+	c.e.store.AnswerOffer(c.ctx(), o.id, answer, c.e.now())
+	if tell != "" {
+		c.tell(key, tell)
+	}
+	if c.member(key) == nil {
+		c.hide(key)
+	}
+}
+
+// accept makes the chat active with the agent who said "y" first.
+func (c *Chat) accept(key, name string) {
+	o := c.offers[key]
+	delete(c.offers, key)
+	if o.timer != nil {
+		o.timer.Stop()
+	}
+	now := c.e.now()
+	c.e.store.AnswerOffer(c.ctx(), o.id, answerAccepted, now)
+	if err := c.e.store.AddChatAgent(c.ctx(), c.id, c.portal, key, "owner", now); err != nil {
+		c.e.log.Error("store chat agent", "chat", c.id, "err", err)
+	}
+	c.members = append(c.members, member{key: key, name: name, role: "owner"})
+	c.e.addLoad(c.portal, key, 1)
+	if c.queueTimer != nil {
+		c.queueTimer.Stop()
+	}
+	c.setStatus(store.ChatActive, "")
+	for other := range c.offers {
+		c.withdraw(other, answerWithdrawn, name+" took the chat with "+c.title()+".")
+	}
+	c.publish(Event{Type: EventAgentJoined, Name: name}, "system", key)
+	c.tell(key, c.details())
+	c.replayWaiting(key)
+}
+
+// decline withdraws the offer from one agent; round robin moves on.
+func (c *Chat) decline(key string) {
+	c.withdraw(key, answerDeclined, "")
+	if c.routing() == store.RoutingRoundRobin {
+		c.dispatch(false)
+	}
+}
+
+// miss ends a chat nobody took (SPEC §3.2 step 5).
+func (c *Chat) miss(why string) {
+	for key := range c.offers {
+		c.withdraw(key, answerWithdrawn, "Nobody accepted the chat with "+c.title()+"; it was missed.")
+	}
+	c.publish(Event{Type: EventSystem, Text: c.e.cfg.MissedText}, "system", "")
+	c.publish(Event{Type: EventEnded, Reason: reasonMissed}, "system", "")
+	c.setStatus(store.ChatMissed, reasonMissed)
+	c.e.log.Info("chat missed", "portal", c.portal, "chat", c.number, "why", why)
+	c.finish()
+}
+
+// end ends a live chat for everyone (SPEC §3.2 step 7).
+func (c *Chat) end(reason string) {
+	if c.over {
+		return
+	}
+	var text string
+	switch reason {
+	case reasonVisitor:
+		text = c.title() + " ended the chat."
+	case reasonVisitorLeft:
+		text = c.title() + " left; the chat is over."
+	default:
+		text = "The chat with " + c.title() + " is over."
+	}
+	for key := range c.offers {
+		c.withdraw(key, answerWithdrawn, text)
+	}
+	now := c.e.now()
+	for _, m := range c.members {
+		c.tell(m.key, text)
+		c.hide(m.key)
+		c.e.addLoad(c.portal, m.key, -1)
+		c.e.store.RemoveChatAgent(c.ctx(), c.id, m.key, now)
+	}
+	freed := len(c.members) > 0
+	c.members = nil
+	c.publish(Event{Type: EventEnded, Reason: reason}, "system", "")
+	c.setStatus(store.ChatEnded, reason)
+	c.finish()
+	if freed {
+		c.e.redispatch(c.portal)
+	}
+	c.e.log.Info("chat ended", "portal", c.portal, "chat", c.number, "reason", reason)
+}
+
+// setStatus stores a status change and keeps the roster card current.
+func (c *Chat) setStatus(st store.ChatStatus, reason string) {
+	c.info.Status = st
+	if err := c.e.store.SetChatStatus(c.ctx(), c.id, st, c.e.now(), reason); err != nil {
+		c.e.log.Error("store chat status", "chat", c.id, "err", err)
+	}
+	c.updateCard()
+}
+
+// startQueue arms the queue timeout of a waiting chat, counted from its
+// creation.
+func (c *Chat) startQueue() {
+	left := c.e.cfg.QueueTimeout - c.e.now().Sub(c.info.CreatedAt)
+	c.queueTimer = time.AfterFunc(max(left, 0), func() {
+		c.post(func() {
+			if !c.over && len(c.members) == 0 {
+				c.miss("queue timeout")
+			}
+		})
+	})
+}
+
+// restore resumes a chat that was live when the server stopped.
+func (c *Chat) restore() {
+	for _, m := range c.members {
+		c.e.addLoad(c.portal, m.key, 1)
+		c.e.setContact(c, m.key, true)
+	}
+	if len(c.members) == 0 {
+		// Offers did not survive the restart: offer it again.
+		if c.info.Status == store.ChatOffered {
+			c.setStatus(store.ChatWaiting, "")
+		}
+		c.startQueue()
+		c.dispatch(false)
+	}
+	if !c.over {
+		c.startGrace()
+	}
+}

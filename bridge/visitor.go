@@ -1,0 +1,328 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"jabberdesk/store"
+)
+
+// Errors of the visitor API; bridge/web maps them to HTTP statuses.
+var (
+	ErrBadToken  = errors.New("bridge: the chat token is missing or wrong")
+	ErrChatEnded = errors.New("bridge: the chat has ended")
+)
+
+// MaxMessageLength bounds one visitor message, in characters.
+const MaxMessageLength = 4000
+
+// NewChat is what a visitor gives to start a chat, plus what the HTTP
+// layer learned about them.
+type NewChat struct {
+	Portal, Name, Email, Phone, Department, Question string
+	PageURL, Language, IP, UserAgent, Browser, OS, Country string
+}
+
+// Started is the answer to a new chat.
+type Started struct {
+	ChatID        string `json:"chat_id"`
+	Token         string `json:"token"`
+	VisitorNumber int64  `json:"visitor_number"`
+	VisitorJID    string `json:"visitor_jid"`
+	Status        string `json:"status"`
+}
+
+// Create starts a chat and offers it to the department's agents. Invalid
+// input comes back as a *store.UserError.
+func (e *Engine) Create(ctx context.Context, n NewChat) (Started, error) {
+	token := newSecret(24)
+	sc, err := e.store.CreateChat(ctx, store.NewChat{
+		Portal: n.Portal, PublicID: newPublicID(), TokenHash: hashToken(token),
+		Name: strings.TrimSpace(n.Name), Email: strings.TrimSpace(n.Email), Phone: strings.TrimSpace(n.Phone),
+		Department: strings.TrimSpace(n.Department), Question: strings.TrimSpace(n.Question),
+		IP: n.IP, UserAgent: n.UserAgent, Browser: n.Browser, OS: n.OS, Country: n.Country,
+		PageURL: n.PageURL, Language: n.Language,
+	})
+	if err != nil {
+		return Started{}, err
+	}
+	c := e.adopt(sc)
+	var status store.ChatStatus
+	c.call(ctx, func() error {
+		c.startQueue()
+		c.startGrace() // until the visitor's first connection
+		c.dispatch(true)
+		status = c.info.Status
+		return nil
+	})
+	if status == "" {
+		status = store.ChatMissed
+	}
+	e.log.Info("chat started", "portal", sc.Portal, "chat", sc.Number, "department", sc.Department, "status", status)
+	return Started{
+		ChatID: sc.PublicID, Token: token, VisitorNumber: sc.Number,
+		VisitorJID: sc.Portal + "|" + c.local + "@" + e.cfg.Domain, Status: string(status),
+	}, nil
+}
+
+// VisitorChat is a visitor's handle on their chat, live or over.
+type VisitorChat struct {
+	e    *Engine
+	c    *Chat // nil once the chat is over
+	info store.Chat
+}
+
+// Visitor authenticates a visitor's request for a chat.
+func (e *Engine) Visitor(ctx context.Context, publicID, token string) (*VisitorChat, error) {
+	sc, err := e.store.ChatByPublicID(ctx, publicID)
+	if err != nil {
+		return nil, err
+	}
+	if !tokenOK(token, sc.TokenHash) {
+		return nil, ErrBadToken
+	}
+	e.mu.Lock()
+	c := e.live[sc.ID]
+	e.mu.Unlock()
+	return &VisitorChat{e: e, c: c, info: sc}, nil
+}
+
+// Info is the stored chat as of the request.
+func (v *VisitorChat) Info() store.Chat { return v.info }
+
+// live runs f on the chat's goroutine, or says the chat is over.
+func (v *VisitorChat) live(ctx context.Context, f func(c *Chat) error) error {
+	if v.c == nil {
+		return ErrChatEnded
+	}
+	err := v.c.call(ctx, func() error {
+		if v.c.over {
+			return ErrChatEnded
+		}
+		return f(v.c)
+	})
+	if errors.Is(err, errChatOver) {
+		return ErrChatEnded
+	}
+	return err
+}
+
+// Say is a visitor's message. It returns once the message is stored.
+func (v *VisitorChat) Say(ctx context.Context, text, clientID string) error {
+	text = strings.TrimSpace(text)
+	switch {
+	case text == "":
+		return &store.UserError{Msg: "text is empty", Kind: store.ErrInvalid}
+	case utf8.RuneCountInString(text) > MaxMessageLength:
+		return &store.UserError{Msg: "text is too long (at most 4000 characters)", Kind: store.ErrInvalid}
+	}
+	if len(clientID) > 64 {
+		clientID = clientID[:64]
+	}
+	return v.live(ctx, func(c *Chat) error { return c.visitorMessage(text, clientID) })
+}
+
+// Typing relays "composing" or "paused".
+func (v *VisitorChat) Typing(ctx context.Context, state string) error {
+	if state != "composing" && state != "paused" {
+		return &store.UserError{Msg: `state must be "composing" or "paused"`, Kind: store.ErrInvalid}
+	}
+	return v.live(ctx, func(c *Chat) error {
+		c.visitorTyping(state)
+		return nil
+	})
+}
+
+// End is the visitor ending the chat.
+func (v *VisitorChat) End(ctx context.Context) error {
+	return v.live(ctx, func(c *Chat) error {
+		c.end(reasonVisitor)
+		return nil
+	})
+}
+
+// Events returns the visible events after seq; when there are none and
+// the chat is live it waits up to wait for one.
+func (v *VisitorChat) Events(ctx context.Context, after int64, wait time.Duration) ([]Event, error) {
+	if v.c != nil {
+		v.c.visitorConnected(1)
+		defer v.c.visitorConnected(-1)
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		var changed chan struct{}
+		if v.c != nil {
+			v.c.vmu.Lock()
+			changed = v.c.changed
+			v.c.vmu.Unlock()
+		}
+		evs, err := v.stored(ctx, after)
+		if err != nil || len(evs) > 0 || changed == nil {
+			return evs, err
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return []Event{}, nil
+		case <-ctx.Done():
+			return []Event{}, nil
+		}
+	}
+}
+
+func (v *VisitorChat) stored(ctx context.Context, after int64) ([]Event, error) {
+	recs, err := v.e.store.ChatEvents(ctx, v.info.ID, after, true, 500)
+	if err != nil {
+		return nil, err
+	}
+	evs := make([]Event, 0, len(recs))
+	for _, r := range recs {
+		evs = append(evs, eventFromRecord(r))
+	}
+	return evs, nil
+}
+
+// Subscribe streams the chat's events after seq: first those stored, then
+// live ones, until cancel is called or the chat ends (the channel closes).
+// While subscribed the visitor counts as present.
+func (v *VisitorChat) Subscribe(ctx context.Context, after int64) (<-chan Event, func(), error) {
+	out := make(chan Event, 64)
+	live := make(chan Event, 64)
+	c := v.c
+	if c != nil {
+		c.vmu.Lock()
+		closed := c.vclosed
+		if !closed {
+			c.subs[live] = struct{}{}
+		}
+		c.vmu.Unlock()
+		if closed {
+			c = nil
+		}
+	}
+	if c == nil {
+		evs, err := v.stored(ctx, after)
+		if err != nil {
+			return nil, nil, err
+		}
+		go func() {
+			for _, ev := range evs {
+				out <- ev
+			}
+			close(out)
+		}()
+		return out, func() {}, nil
+	}
+	c.visitorConnected(1)
+	backlog, err := v.stored(ctx, after)
+	if err != nil {
+		c.vmu.Lock()
+		delete(c.subs, live)
+		c.vmu.Unlock()
+		c.visitorConnected(-1)
+		return nil, nil, err
+	}
+	done := make(chan struct{})
+	cancel := func() {
+		select {
+		case <-done:
+		default:
+			close(done)
+		}
+	}
+	go func() {
+		defer close(out)
+		defer c.visitorConnected(-1)
+		defer func() {
+			c.vmu.Lock()
+			delete(c.subs, live)
+			c.vmu.Unlock()
+		}()
+		last := after
+		for _, ev := range backlog {
+			select {
+			case out <- ev:
+				last = ev.Seq
+			case <-done:
+				return
+			}
+		}
+		for {
+			select {
+			case ev, ok := <-live:
+				if !ok {
+					// The chat is over (or this connection fell behind): send
+					// whatever is stored that we have not sent, then stop.
+					rest, _ := v.stored(context.Background(), last)
+					for _, r := range rest {
+						select {
+						case out <- r:
+						case <-done:
+							return
+						}
+					}
+					return
+				}
+				if ev.Seq != 0 && ev.Seq <= last {
+					continue
+				}
+				select {
+				case out <- ev:
+					if ev.Seq != 0 {
+						last = ev.Seq
+					}
+				case <-done:
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return out, cancel, nil
+}
+
+// DepartmentStatus is a department as the widget shows it.
+type DepartmentStatus struct {
+	Name         string `json:"name"`
+	Online       bool   `json:"online"`
+	AgentsOnline int    `json:"agents_online"`
+}
+
+// Departments lists a portal's departments with how many of their agents
+// are online, and whether anyone at all is.
+func (e *Engine) Departments(ctx context.Context, portal string) ([]DepartmentStatus, bool, error) {
+	depts, err := e.store.Departments(ctx, portal)
+	if err != nil {
+		return nil, false, err
+	}
+	agents, err := e.store.Agents(ctx, portal)
+	if err != nil {
+		return nil, false, err
+	}
+	side := e.agentsSide()
+	online := map[string]bool{}
+	anyone := false
+	for _, a := range agents {
+		if side != nil && side.Availability(portal, a.Key()) == Online {
+			online[a.Key()] = true
+			anyone = true
+		}
+	}
+	out := make([]DepartmentStatus, 0, len(depts))
+	for _, d := range depts {
+		st := DepartmentStatus{Name: d.Name}
+		for _, a := range agents {
+			if online[a.Key()] && inDepartment(a, d.Name) {
+				st.AgentsOnline++
+			}
+		}
+		st.Online = st.AgentsOnline > 0
+		out = append(out, st)
+	}
+	return out, anyone, nil
+}

@@ -1,0 +1,188 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"jabberdesk/bridge"
+	"jabberdesk/store"
+)
+
+// createRequest is the body of POST /api/v1/chats.
+type createRequest struct {
+	Portal     string `json:"portal"`
+	Name       string `json:"name"`
+	Email      string `json:"email"`
+	Phone      string `json:"phone"`
+	Department string `json:"department"`
+	Question   string `json:"question"`
+	PageURL    string `json:"page_url"`
+	Language   string `json:"language"`
+}
+
+func (s *Server) createChat(w http.ResponseWriter, r *http.Request) {
+	ip := s.clientIP(r)
+	if !s.limiter.allow(ip.String(), time.Now()) {
+		w.Header().Set("Retry-After", "60")
+		s.writeError(w, r, fail(http.StatusTooManyRequests, "rate_limited", "too many chats started from your address; please wait a minute and try again"))
+		return
+	}
+	var req createRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := req.check(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	if _, err := s.cfg.Store.Portal(ctx, req.Portal); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Department != "" {
+		if _, err := s.cfg.Store.Department(ctx, req.Portal, req.Department); err != nil {
+			s.writeError(w, r, fail(http.StatusBadRequest, "unknown_department",
+				"department "+strconv.Quote(req.Department)+" does not exist; GET /api/v1/portals/"+req.Portal+"/departments lists them"))
+			return
+		}
+	}
+	ua := r.UserAgent()
+	browser, os := parseUserAgent(ua)
+	started, err := s.cfg.Engine.Create(ctx, bridge.NewChat{
+		Portal: req.Portal, Name: req.Name, Email: req.Email, Phone: req.Phone, Department: req.Department,
+		Question: req.Question, PageURL: truncate(req.PageURL, 2000), Language: truncate(req.Language, 35),
+		IP: ip.String(), UserAgent: truncate(ua, 500), Browser: browser, OS: os, Country: s.cfg.GeoIP.Country(ip),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, started)
+}
+
+// check reports missing fields.
+func (req *createRequest) check() error {
+	var missing []string
+	for _, f := range []struct{ name, v string }{{"portal", req.Portal}, {"name", req.Name}, {"question", req.Question}} {
+		if strings.TrimSpace(f.v) == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fail(http.StatusBadRequest, "missing_field", "missing required field(s): "+strings.Join(missing, ", ")+
+			` (send {"portal", "name", "question"} and optionally email, phone, department, page_url, language)`)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func (s *Server) message(w http.ResponseWriter, r *http.Request) {
+	v, err := s.visitor(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		Text     string `json:"text"`
+		ClientID string `json:"client_id"`
+	}
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := v.Say(r.Context(), req.Text, req.ClientID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "stored"})
+}
+
+func (s *Server) typing(w http.ResponseWriter, r *http.Request) {
+	v, err := s.visitor(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		State string `json:"state"`
+	}
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := v.Typing(r.Context(), req.State); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) end(w http.ResponseWriter, r *http.Request) {
+	v, err := s.visitor(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := v.End(r.Context()); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ended"})
+}
+
+// events is the long poll: events after ?after=SEQ, waiting up to 25 s.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	v, err := s.visitor(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	after, err := afterParam(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	evs, err := v.Events(r.Context(), after, s.cfg.LongPollWait)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
+}
+
+func afterParam(r *http.Request) (int64, error) {
+	a := r.URL.Query().Get("after")
+	if a == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fail(http.StatusBadRequest, "bad_after", "after must be the seq of the last event you have (0 or more)")
+	}
+	return n, nil
+}
+
+func (s *Server) departments(w http.ResponseWriter, r *http.Request) {
+	depts, anyone, err := s.cfg.Engine.Departments(r.Context(), r.PathValue("portal"))
+	if err != nil {
+		var ue *store.UserError
+		if errors.As(err, &ue) {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"departments": depts, "anyone_online": anyone})
+}

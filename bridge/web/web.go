@@ -1,0 +1,235 @@
+// Package web is the visitors' side of jabberdesk (SPEC §3.1): the JSON
+// HTTP API that starts chats and carries visitors' messages, the WebSocket
+// and long-poll event streams, and the embeddable widget (widget.js, the
+// standalone page /chat/{portal}) served from the binary.
+//
+// Invariants:
+//   - Every request after chat creation carries the chat's bearer token;
+//     tokens are compared in constant time against a stored hash.
+//   - Errors are JSON {"error":{"code","message"}} with the statuses of
+//     SPEC §3.1; a message says what was wrong and how to do it right.
+//   - Request bodies are limited (413), chat creation is rate limited per
+//     client address (429), and nothing a visitor sends reaches another
+//     portal: chats are found by their random id and checked by token.
+//   - The client address comes from the connection; X-Forwarded-For is
+//     believed only from configured trusted proxies.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"jabberdesk/bridge"
+	"jabberdesk/store"
+)
+
+// Config configures the visitor API.
+type Config struct {
+	Engine         *bridge.Engine
+	Store          *store.Store
+	Logger         *slog.Logger
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
+	MaxBody        int64          // bytes of a request body (default 16 KiB)
+	ChatRate       float64        // chats a client address may start per minute (default 6)
+	ChatBurst      int            // … at once (default 5)
+	GeoIP          *GeoIP         // nil: countries are "unknown"
+	LongPollWait   time.Duration  // default 25 s
+}
+
+// Server serves the visitor API and the widget.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	limiter *rateLimiter
+	http    *http.Server
+}
+
+// New makes a Server.
+func New(cfg Config) *Server {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 16 << 10
+	}
+	if cfg.ChatRate <= 0 {
+		cfg.ChatRate = 6
+	}
+	if cfg.ChatBurst <= 0 {
+		cfg.ChatBurst = 5
+	}
+	if cfg.LongPollWait <= 0 {
+		cfg.LongPollWait = 25 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), limiter: newRateLimiter(cfg.ChatRate/60, cfg.ChatBurst)}
+	s.routes()
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /api/v1/chats", s.createChat)
+	s.mux.HandleFunc("GET /api/v1/chats/{id}/ws", s.websocket)
+	s.mux.HandleFunc("GET /api/v1/chats/{id}/events", s.events)
+	s.mux.HandleFunc("POST /api/v1/chats/{id}/messages", s.message)
+	s.mux.HandleFunc("POST /api/v1/chats/{id}/typing", s.typing)
+	s.mux.HandleFunc("POST /api/v1/chats/{id}/end", s.end)
+	s.mux.HandleFunc("GET /api/v1/portals/{portal}/departments", s.departments)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	s.widgetRoutes()
+}
+
+// ServeHTTP adds CORS (the widget runs on customers' sites; no cookies are
+// used, the token travels in a header) and routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		h.Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting and waits for requests to finish (WebSockets
+// and long polls are cut when ctx ends).
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.http.Shutdown(ctx)
+}
+
+// apiError is the JSON error body.
+type apiError struct {
+	status int
+	Code   string `json:"code"`
+	Msg    string `json:"message"`
+}
+
+func (e *apiError) Error() string { return e.Msg }
+
+func fail(status int, code, msg string) *apiError { return &apiError{status: status, Code: code, Msg: msg} }
+
+// writeError maps an error to the API's statuses (SPEC §3.1).
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	var ue *store.UserError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &mbe):
+		ae = fail(http.StatusRequestEntityTooLarge, "too_large", "the request body is larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
+	case errors.Is(err, bridge.ErrBadToken):
+		ae = fail(http.StatusUnauthorized, "bad_token", "the chat token is missing or wrong: send it as 'Authorization: Bearer TOKEN' or ?token=TOKEN")
+	case errors.Is(err, bridge.ErrChatEnded):
+		ae = fail(http.StatusConflict, "chat_ended", "this chat has ended; start a new one")
+	case errors.As(err, &ue) && errors.Is(err, store.ErrNotFound):
+		ae = fail(http.StatusNotFound, "not_found", ue.Msg)
+	case errors.As(err, &ue):
+		ae = fail(http.StatusBadRequest, "bad_request", ue.Msg)
+	default:
+		s.log.Error("visitor API", "method", r.Method, "path", r.URL.Path, "err", err)
+		ae = fail(http.StatusInternalServerError, "internal", "something went wrong on our side; please try again")
+	}
+	writeJSON(w, ae.status, map[string]any{"error": ae})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON body within the size limit.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+	d := json.NewDecoder(r.Body)
+	if err := d.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return fail(http.StatusBadRequest, "bad_json", "the body is not valid JSON: "+err.Error())
+	}
+	return nil
+}
+
+// token is the bearer token of a request: header, or ?token=.
+func token(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		return strings.TrimSpace(h[len("Bearer "):])
+	}
+	return r.URL.Query().Get("token")
+}
+
+// visitor authenticates a request for /api/v1/chats/{id}/….
+func (s *Server) visitor(r *http.Request) (*bridge.VisitorChat, error) {
+	v, err := s.cfg.Engine.Visitor(r.Context(), r.PathValue("id"), token(r))
+	var ue *store.UserError
+	if errors.As(err, &ue) && errors.Is(err, store.ErrNotFound) {
+		return nil, fail(http.StatusNotFound, "not_found", "there is no chat "+strconv.Quote(r.PathValue("id")))
+	}
+	return v, err
+}
+
+// clientIP is the visitor's address: the connection's peer, or the
+// rightmost address of X-Forwarded-For that is not a trusted proxy when
+// the peer is one.
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	ip := ap.Addr().Unmap()
+	if !s.trusted(ip) {
+		return ip
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a
+		}
+		ip = a
+	}
+	return ip
+}
+
+func (s *Server) trusted(ip netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

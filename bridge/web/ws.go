@@ -1,0 +1,78 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// websocket streams a chat's events: stored ones after ?after=SEQ, then
+// live ones. The visitor speaks through the POST endpoints; frames from
+// the client are read only to notice that it left.
+func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
+	v, err := s.visitor(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	after, err := afterParam(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// Any site may embed the widget; the chat token authenticates.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		return
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(4096)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	events, stop, err := v.Subscribe(ctx, after)
+	if err != nil {
+		conn.Close(websocket.StatusInternalError, "cannot read events")
+		return
+	}
+	defer stop()
+	go func() {
+		defer cancel()
+		for {
+			if _, _, err := conn.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				conn.Close(websocket.StatusNormalClosure, "chat over")
+				return
+			}
+			b, _ := json.Marshal(ev)
+			wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+			err := conn.Write(wctx, websocket.MessageText, b)
+			wcancel()
+			if err != nil {
+				return
+			}
+		case <-ping.C:
+			pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+			err := conn.Ping(pctx)
+			pcancel()
+			if err != nil {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}

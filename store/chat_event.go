@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Kinds of author of a chat event (ChatEvent.AuthorKind).
+const (
+	AuthorVisitor = "visitor"
+	AuthorAgent   = "agent"
+	AuthorSystem  = "system"
+)
+
+// ChatEvent is one thing that happened in a chat: a message, a system
+// line, an agent joining or leaving, a pushed page, the end. The events
+// with Visible set are what the visitor sees, numbered by Seq; all events
+// together are the chat's transcript.
+type ChatEvent struct {
+	Seq        int64     `json:"seq"` // 1, 2, 3, ... per chat
+	At         time.Time `json:"at"`
+	Type       string    `json:"type"`        // "message", "system", "agent_joined", ... (SPEC §3.1)
+	AuthorKind string    `json:"author_kind"` // AuthorVisitor, AuthorAgent or AuthorSystem
+	Author     string    `json:"author"`      // the agent's username for AuthorAgent, else ""
+	AuthorName string    `json:"author_name"` // the name shown for the author
+	Text       string    `json:"text"`
+	Data       string    `json:"data"` // JSON with the type's other fields, or ""
+	Visible    bool      `json:"visible"`
+}
+
+// AppendChatEvent adds an event to a chat and returns it with Seq (the
+// chat's last seq plus one) and At (now, when zero) filled in. The first
+// agent message sets the chat's first_reply_at.
+func (s *Store) AppendChatEvent(ctx context.Context, chatID int64, e ChatEvent) (ChatEvent, error) {
+	if e.Type == "" {
+		return ChatEvent{}, invalid("chat event type is empty")
+	}
+	switch e.AuthorKind {
+	case AuthorVisitor, AuthorAgent, AuthorSystem:
+	default:
+		return ChatEvent{}, invalid("chat event author kind %q is not one of visitor, agent, system", e.AuthorKind)
+	}
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	e.At = e.At.UTC().Truncate(time.Millisecond)
+	at := millis(e.At)
+	var reply any // NULL unless this is an agent's message
+	if e.Type == "message" && e.AuthorKind == AuthorAgent {
+		reply = at
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `UPDATE chats SET last_seq = last_seq + 1, first_reply_at = coalesce(first_reply_at, ?)
+			WHERE id = ? RETURNING last_seq`, reply, chatID).Scan(&e.Seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return chatNotFound(chatID)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO chat_events (chat_id, seq, at, type, author_kind, author, author_name, text, data, visible)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			chatID, e.Seq, at, e.Type, e.AuthorKind, e.Author, e.AuthorName, e.Text, e.Data, e.Visible)
+		return err
+	})
+	if err != nil {
+		return ChatEvent{}, wrap("append chat event", err)
+	}
+	return e, nil
+}
+
+// ChatEvents returns a chat's events with seq > after in seq order: only
+// those the visitor sees when visibleOnly is set, at most limit of them
+// (limit <= 0: all). A chat that does not exist has no events.
+func (s *Store) ChatEvents(ctx context.Context, chatID int64, after int64, visibleOnly bool, limit int) ([]ChatEvent, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	q := `SELECT seq, at, type, author_kind, author, author_name, text, data, visible FROM chat_events WHERE chat_id = ? AND seq > ?`
+	if visibleOnly {
+		q += ` AND visible = 1`
+	}
+	rows, err := s.r.QueryContext(ctx, q+` ORDER BY seq LIMIT ?`, chatID, after, limit)
+	if err != nil {
+		return nil, wrap("list chat events", err)
+	}
+	defer rows.Close()
+	es := []ChatEvent{}
+	for rows.Next() {
+		var e ChatEvent
+		var at int64
+		if err := rows.Scan(&e.Seq, &at, &e.Type, &e.AuthorKind, &e.Author, &e.AuthorName, &e.Text, &e.Data, &e.Visible); err != nil {
+			return nil, wrap("list chat events", err)
+		}
+		e.At = fromMillis(at)
+		es = append(es, e)
+	}
+	return es, wrap("list chat events", rows.Err())
+}

@@ -1,0 +1,93 @@
+package xmppd
+
+import (
+	"jabberdesk/bridge"
+)
+
+// groupVisitors is the roster group of visitor contacts (SPEC §2).
+const groupVisitors = "Visitors"
+
+// visitorContacts asks the bridge for the visitor chats in an agent's
+// roster.
+func (srv *Server) visitorContacts(portal, agent string) []bridge.Contact {
+	if srv.bridge == nil {
+		return nil
+	}
+	return srv.bridge.Contacts(portal, agent)
+}
+
+// contactPresence is a visitor contact's presence for one recipient.
+func (srv *Server) contactPresence(portal string, c bridge.Contact, to string) *Element {
+	p := NewElement(nsClient, "presence", "from", srv.specialJID(portal, c.Local), "to", to)
+	if !c.Available || c.Remove {
+		p.Set("type", "unavailable")
+		return p
+	}
+	if c.Status != "" {
+		p.Add(NewElement(nsClient, "status").AddText(c.Status))
+	}
+	return p
+}
+
+// Contact implements bridge.Agents: a roster push (RFC 6121 §2.1.6) and
+// the contact's presence to every session of the agent.
+func (srv *Server) Contact(portal, agent string, c bridge.Contact) {
+	item := rosterItem{JID: srv.specialJID(portal, c.Local), Name: c.Name, Group: groupVisitors}
+	sub := "both"
+	if c.Remove {
+		sub = "remove"
+	}
+	for _, s := range srv.router.sessions(srv.agentBare(portal, agent)) {
+		s.mu.Lock()
+		interested, available := s.rosterLoaded, s.available
+		s.mu.Unlock()
+		if c.Remove && available {
+			// Unavailable first, while the contact is still in the roster.
+			s.send(srv.contactPresence(portal, c, s.full))
+		}
+		if interested {
+			ver := srv.rosterVersionFor(s)
+			s.send(NewElement(nsClient, "iq", "type", "set", "id", "push-"+randomID(), "to", s.full).
+				Add(NewElement(nsRoster, "query", "ver", ver).Add(item.element(sub))))
+		}
+		if !c.Remove && available {
+			s.send(srv.contactPresence(portal, c, s.full))
+		}
+	}
+}
+
+// Message implements bridge.Agents: a chat message (or a bare chat state)
+// from a visitor contact to the agent's available resources.
+func (srv *Server) Message(portal, agent string, m bridge.Message) bool {
+	el := NewElement(nsClient, "message", "from", srv.specialJID(portal, m.From), "to", srv.agentBare(portal, agent), "type", "chat", "id", randomID())
+	if m.Body != "" {
+		el.Add(NewElement(nsClient, "body").AddText(m.Body))
+	}
+	if m.ChatState != "" {
+		el.Add(NewElement(nsChatSt, m.ChatState))
+	}
+	var b []byte
+	for _, s := range srv.router.sessions(srv.agentBare(portal, agent)) {
+		s.mu.Lock()
+		ok := s.available
+		s.mu.Unlock()
+		if ok {
+			if b == nil {
+				b = el.Bytes()
+			}
+			s.sendBytes(b)
+		}
+	}
+	return b != nil
+}
+
+// answerVisitorProbe answers a presence probe to a visitor contact.
+func (s *session) answerVisitorProbe(t target) {
+	for _, c := range s.srv.visitorContacts(s.agent.Portal, s.agent.Key()) {
+		if c.Local == t.name {
+			s.send(s.srv.contactPresence(s.agent.Portal, c, s.full))
+			return
+		}
+	}
+	s.send(NewElement(nsClient, "presence", "from", t.bare, "to", s.full, "type", "unavailable"))
+}
