@@ -28,13 +28,14 @@ type Chat struct {
 	stopOnce sync.Once
 
 	// Owned by run.
-	info       store.Chat
-	members    []member
-	offers     map[string]*offer // by agent key
-	tried      map[string]bool   // round robin: agents offered in this round
-	queueTimer *time.Timer
-	graceTimer *time.Timer
-	over       bool
+	info        store.Chat
+	members     []member
+	offers      map[string]*offer // by agent key
+	tried       map[string]bool   // round robin: agents offered in this round
+	lastOffered string            // round robin: the agent offered last
+	queueTimer  *time.Timer
+	graceTimer  *time.Timer
+	over        bool
 
 	// Shared with visitor connections, guarded by vmu.
 	vmu     sync.Mutex

@@ -109,8 +109,14 @@ func (c *Chat) nextInRotation(agents []store.Agent) store.Agent {
 		}
 	}
 	if len(fresh) == 0 {
+		// A new round; it starts with someone other than the agent who
+		// just had the offer, when there is anyone else.
 		c.tried = make(map[string]bool)
-		fresh = agents
+		for _, a := range agents {
+			if a.Key() != c.lastOffered || len(agents) == 1 {
+				fresh = append(fresh, a)
+			}
+		}
 	}
 	key := c.portal + "|" + c.info.Department
 	c.e.mu.Lock()
@@ -119,6 +125,7 @@ func (c *Chat) nextInRotation(agents []store.Agent) store.Agent {
 	c.e.mu.Unlock()
 	a := fresh[i]
 	c.tried[a.Key()] = true
+	c.lastOffered = a.Key()
 	return a
 }
 

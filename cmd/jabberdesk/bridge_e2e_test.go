@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,7 @@ type visitor struct {
 	mu     sync.Mutex
 	events []bridge.Event
 	seen   chan struct{}
+	conns  []*websocket.Conn
 }
 
 // call makes an API request and decodes the JSON answer into out.
@@ -92,6 +94,7 @@ func (v *visitor) connect(after int64) *websocket.Conn {
 		v.t.Fatalf("websocket: %v", err)
 	}
 	v.t.Cleanup(func() { conn.CloseNow() })
+	v.conns = append(v.conns, conn)
 	go func() {
 		for {
 			_, data, err := conn.Read(context.Background())
@@ -140,8 +143,6 @@ func (v *visitor) say(text string) {
 		v.t.Fatalf("say %q: status %d", text, code)
 	}
 }
-
-func (v *visitor) contact() string { return strings.TrimSuffix(v.JID, "") }
 
 // offered waits until the agent got the offer of v's chat.
 func offered(c *xmpptest.Client, v *visitor) {
@@ -274,5 +275,220 @@ func TestRelayBothWaysWithChatStates(t *testing.T) {
 	var e apiErr
 	if code := call(t, "POST", r.base+"/api/v1/chats/"+v.ChatID+"/messages", v.Token, map[string]string{"text": "hi"}, &e); code != http.StatusConflict {
 		t.Fatalf("message to ended chat: %d %+v", code, e)
+	}
+
+	// The transcript is in chat show, with times and authors.
+	var out, errOut bytes.Buffer
+	cfgArgs := []string{"--config", filepath.Join(r.dir, "jabberdesk.toml")}
+	if code := run(append(cfgArgs, "chat", "show", "demo", fmt.Sprint(v.Number)), strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("chat show: %d %s", code, errOut.String())
+	}
+	for _, want := range []string{"Bob (visitor): It was due Monday", "George: Let me check", "George: #1 in the queue", "system: ended"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("chat show lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := run(append(cfgArgs, "chat", "list", "demo", "--status", "ended", "--json"), strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("chat list: %d %s", code, errOut.String())
+	}
+	var rows []chatRow
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != 1 || rows[0].Number != v.Number || rows[0].Agents != "george.demo" || rows[0].EndReason != "visitor" {
+		t.Fatalf("chat list --json: %v %s", err, out.String())
+	}
+}
+
+func TestRoundRobinMovesOnAfterNoAndTimeout(t *testing.T) {
+	r := startRunning(t, "[chats]\noffer_timeout = \"1500ms\"")
+	if _, err := r.st.UpdateDepartment(context.Background(), "demo", "Support", store.DepartmentUpdate{Routing: ptr(store.RoutingRoundRobin)}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	fiona := r.loginWithRoster(t, "fiona.demo")
+	george := r.loginWithRoster(t, "george.demo")
+	v := r.startChat(t, "Cid", "Support", "Refund?")
+	// One agent at a time: whoever got it first, the other did not.
+	var first, second *xmpptest.Client
+	for first == nil {
+		if _, ok := fiona.Wait(20*time.Millisecond, xmpptest.Message(v.JID, "Reply y to accept")); ok {
+			first, second = fiona, george
+		} else if _, ok := george.Wait(20*time.Millisecond, xmpptest.Message(v.JID, "Reply y to accept")); ok {
+			first, second = george, fiona
+		}
+	}
+	if _, ok := second.Wait(300*time.Millisecond, xmpptest.Message(v.JID, "Reply y to accept")); ok {
+		t.Fatal("round robin offered to two agents at once")
+	}
+	// "n" moves the offer on.
+	first.Send(chatMsg(v.JID, "n"))
+	first.Expect("contact removed", inRoster(v, "remove"))
+	offered(second, v)
+	// No answer: after offer_timeout it moves back to the first agent.
+	second.Expect("offer timed out", xmpptest.Message(v.JID, "did not answer in time"))
+	offered(first, v)
+	first.Send(chatMsg(v.JID, "y"))
+	v.expect("agent_joined", func(ev bridge.Event) bool { return ev.Type == "agent_joined" })
+	offers, _ := r.st.Offers(context.Background(), mustChat(t, r, v).ID)
+	var answers []string
+	for _, o := range offers {
+		answers = append(answers, o.Answer)
+	}
+	if strings.Join(answers, ",") != "declined,timeout,accepted" {
+		t.Fatalf("offer answers %v", answers)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func mustChat(t *testing.T, r *running, v *visitor) store.Chat {
+	t.Helper()
+	sc, err := r.st.ChatByNumber(context.Background(), "demo", v.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func TestMissedChats(t *testing.T) {
+	r := startRunning(t, "[chats]\nqueue_timeout = \"500ms\"\nmissed_text = \"Nobody here, sorry\"")
+	// Nobody online: missed at once.
+	v := r.startChat(t, "Dee", "", "Anyone?")
+	if v.Status != "missed" {
+		t.Fatalf("status %q with nobody online", v.Status)
+	}
+	v.expect("missed text", func(ev bridge.Event) bool { return ev.Type == "system" && ev.Text == "Nobody here, sorry" })
+	v.expect("ended", func(ev bridge.Event) bool { return ev.Type == "ended" && ev.Reason == "missed" })
+
+	// Online but nobody answers: missed after queue_timeout.
+	george := r.loginWithRoster(t, "george.demo")
+	v2 := r.startChat(t, "Eve", "Support", "Hello?")
+	offered(george, v2)
+	v2.expect("ended", func(ev bridge.Event) bool { return ev.Type == "ended" && ev.Reason == "missed" })
+	george.Expect("told it was missed", xmpptest.Message(v2.JID, "it was missed"))
+	george.Expect("contact removed", inRoster(v2, "remove"))
+	if sc := mustChat(t, r, v2); sc.Status != store.ChatMissed || sc.EndedAt == nil {
+		t.Fatalf("stored %+v", sc)
+	}
+}
+
+func TestVisitorGoneLongerThanGraceEndsChat(t *testing.T) {
+	r := startRunning(t, "[chats]\nvisitor_grace = \"500ms\"")
+	george := r.loginWithRoster(t, "george.demo")
+	v := r.startChat(t, "Fay", "Support", "Quick one")
+	offered(george, v)
+	george.Send(chatMsg(v.JID, "y"))
+	v.expect("agent_joined", func(ev bridge.Event) bool { return ev.Type == "agent_joined" })
+	george.Send(chatMsg(v.JID, "still there?"))
+	v.expect("message", func(ev bridge.Event) bool { return ev.Text == "still there?" })
+	closeAll(v)
+	george.Expect("visitor left", xmpptest.Message(v.JID, "left; the chat is over"))
+	george.Expect("contact removed", inRoster(v, "remove"))
+	if sc := mustChat(t, r, v); sc.Status != store.ChatEnded || sc.EndReason != "visitor_left" {
+		t.Fatalf("stored %+v", sc)
+	}
+}
+
+// closeAll drops the visitor's WebSockets.
+func closeAll(v *visitor) {
+	v.t.Helper()
+	for _, c := range v.conns {
+		c.CloseNow()
+	}
+	v.conns = nil
+}
+
+func TestAgentWithTwoResourcesGetsEverything(t *testing.T) {
+	r := startRunning(t)
+	phone := r.loginWithRoster(t, "george.demo")
+	desk := r.loginWithRoster(t, "george.demo")
+	v := r.startChat(t, "Gus", "Support", "Two screens")
+	offered(phone, v)
+	offered(desk, v)
+	phone.Send(chatMsg(v.JID, "y"))
+	v.say("hello both")
+	phone.Expect("message on phone", xmpptest.Message(v.JID, "hello both"))
+	desk.Expect("message on desktop", xmpptest.Message(v.JID, "hello both"))
+}
+
+func TestActiveChatSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	r := startRunningIn(t, dir)
+	george := r.loginWithRoster(t, "george.demo")
+	v := r.startChat(t, "Hal", "Support", "Before restart")
+	offered(george, v)
+	george.Send(chatMsg(v.JID, "y"))
+	v.expect("agent_joined", func(ev bridge.Event) bool { return ev.Type == "agent_joined" })
+	v.say("first")
+	george.Expect("first", xmpptest.Message(v.JID, "first"))
+	closeAll(v)
+	george.Close()
+	r.app.stop()
+	r.env.close()
+
+	r2 := startRunningIn(t, dir)
+	george2 := r2.loginWithRoster(t, "george.demo")
+	v.base = r2.base
+	v.connect(0)
+	v.say("after restart")
+	george2.Expect("message after restart", xmpptest.Message(v.JID, "after restart"))
+	george2.Send(chatMsg(v.JID, "welcome back"))
+	v.expect("reply", func(ev bridge.Event) bool { return ev.Text == "welcome back" })
+	evs, _ := r2.st.ChatEvents(context.Background(), mustChat(t, r2, v).ID, 0, false, 0)
+	var lines []string
+	for _, ev := range evs {
+		lines = append(lines, ev.Text)
+	}
+	if got := strings.Join(lines, "|"); !strings.Contains(got, "first|after restart|welcome back") {
+		t.Fatalf("transcript %s", got)
+	}
+}
+
+func TestBadVisitorRequests(t *testing.T) {
+	r := startRunning(t, "chat_burst = 8\nmax_body = 2048") // in [http]
+	george := r.loginWithRoster(t, "george.demo")
+	_ = george
+	ctx := context.Background()
+	count := func() int {
+		cs, _ := r.st.Chats(ctx, "demo", "", 1000)
+		return len(cs)
+	}
+	before := count()
+	for _, tc := range []struct {
+		body string
+		code int
+		want string
+	}{
+		{`{"portal":"demo","name":"Ann"`, 400, "not valid JSON"},
+		{`{"portal":"demo","name":"Ann"}`, 400, "missing required field(s): question"},
+		{`{"portal":"nope","name":"Ann","question":"q"}`, 404, `portal "nope" does not exist`},
+		{`{"portal":"demo","name":"Ann","question":"q","department":"Nope"}`, 400, `department "Nope" does not exist`},
+		{`{"portal":"demo","name":"Ann","question":"` + strings.Repeat("x", 4000) + `"}`, 413, "larger than 2048 bytes"},
+	} {
+		var e apiErr
+		code := call(t, "POST", r.base+"/api/v1/chats", "", tc.body, &e)
+		if code != tc.code || !strings.Contains(e.Error.Message, tc.want) {
+			t.Errorf("%.60s: %d %+v, want %d %q", tc.body, code, e, tc.code, tc.want)
+		}
+	}
+	if n := count(); n != before {
+		t.Fatalf("%d chats stored by bad requests", n-before)
+	}
+	v := r.startChat(t, "Ivy", "Support", "q")
+	var e apiErr
+	if code := call(t, "POST", r.base+"/api/v1/chats/"+v.ChatID+"/messages", "wrong-token", map[string]string{"text": "x"}, &e); code != 401 {
+		t.Errorf("bad token: %d %+v", code, e)
+	}
+	if code := call(t, "POST", r.base+"/api/v1/chats/nonexistent/messages", v.Token, map[string]string{"text": "x"}, &e); code != 404 {
+		t.Errorf("unknown chat: %d %+v", code, e)
+	}
+	if code := call(t, "POST", r.base+"/api/v1/chats/"+v.ChatID+"/messages", v.Token, map[string]string{"text": " "}, &e); code != 400 {
+		t.Errorf("empty text: %d %+v", code, e)
+	}
+	// The burst is 8 chats; the bad requests above counted too.
+	limited := false
+	for i := 0; i < 5 && !limited; i++ {
+		limited = call(t, "POST", r.base+"/api/v1/chats", "", map[string]string{"portal": "demo", "name": "Z", "question": "q"}, &e) == 429
+	}
+	if !limited || !strings.Contains(e.Error.Message, "too many chats") {
+		t.Fatalf("no 429: %+v", e)
 	}
 }

@@ -28,6 +28,7 @@ type running struct {
 	startTLS  string
 	directTLS string
 	base      string            // visitor API, http://host:port
+	env       *env
 	passwords map[string]string // demo agent → password
 }
 
@@ -74,7 +75,7 @@ listen = "127.0.0.1:0"
 	}
 	t.Cleanup(func() { a.stop() })
 	r := &running{dir: dir, cfg: cfg, st: st, app: a, startTLS: a.addrs["xmpp-starttls"], directTLS: a.addrs["xmpp-tls"],
-		base: "http://" + a.addrs["http"], passwords: map[string]string{}}
+		base: "http://" + a.addrs["http"], env: e, passwords: map[string]string{}}
 	for _, acc := range accounts {
 		r.passwords[acc.Username] = acc.Password
 	}

@@ -70,6 +70,7 @@ config.example.toml). Start with: jabberdesk init.`,
 		newPortalCmd(e),
 		newDeptCmd(e),
 		newAgentCmd(e),
+		newChatCmd(e),
 	)
 	return root
 }

@@ -97,6 +97,11 @@ func printDemo(out io.Writer, cfg *config.Config, accounts []demoAccount) error 
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(out, "Client setup for each: jabberdesk agent settings %s USERNAME\n\n", demoPortal)
+	fmt.Fprintf(out, "Client setup for each: jabberdesk agent settings %s USERNAME\n", demoPortal)
+	if cfg.HTTP.Listen != "" {
+		fmt.Fprintf(out, "Chat as a visitor: open %s/chat/%s in a browser, and answer with y from a demo agent's client.\n",
+			publicURL(cfg, cfg.HTTP.Listen), demoPortal)
+	}
+	_, err := fmt.Fprintln(out)
 	return err
 }
