@@ -227,9 +227,13 @@ func TestRelayBothWaysWithChatStates(t *testing.T) {
 		t.Errorf("type %q", m.Attr("type"))
 	}
 	george.Send("<message type='chat' to='" + v.JID + "'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>")
-	v.expect("typing", func(ev bridge.Event) bool { return ev.Type == "typing" && ev.State == "composing" && ev.From == "George" })
+	v.expect("typing", func(ev bridge.Event) bool {
+		return ev.Type == "typing" && ev.State == "composing" && ev.From == "George"
+	})
 	george.Send(chatMsg(v.JID, "Let me check"))
-	v.expect("agent message", func(ev bridge.Event) bool { return ev.Type == "message" && ev.Text == "Let me check" && ev.From == "George" })
+	v.expect("agent message", func(ev bridge.Event) bool {
+		return ev.Type == "message" && ev.Text == "Let me check" && ev.From == "George"
+	})
 
 	call(t, "POST", r.base+"/api/v1/chats/"+v.ChatID+"/typing", v.Token, map[string]string{"state": "composing"}, nil)
 	george.Expect("visitor composing", func(n xmpptest.Node) bool {

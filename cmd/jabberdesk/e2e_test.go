@@ -27,7 +27,7 @@ type running struct {
 	app       *app
 	startTLS  string
 	directTLS string
-	base      string            // visitor API, http://host:port
+	base      string // visitor API, http://host:port
 	env       *env
 	passwords map[string]string // demo agent → password
 }
