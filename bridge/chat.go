@@ -15,13 +15,12 @@ import (
 // Chat is one live visitor chat. Its state belongs to its goroutine (run);
 // other goroutines reach it by posting functions (post, call).
 type Chat struct {
-	e         *Engine
-	id        int64
-	publicID  string
-	portal    string
-	number    int64
-	local     string // "v-1042"
-	tokenHash []byte
+	e        *Engine
+	id       int64
+	publicID string
+	portal   string
+	number   int64
+	local    string // "v-1042"
 
 	ops      chan func()
 	quit     chan struct{}
@@ -196,14 +195,6 @@ func (c *Chat) publish(ev Event, kind, author string) (Event, error) {
 	c.changed = make(chan struct{})
 	c.vmu.Unlock()
 	return ev, nil
-}
-
-// record stores a transcript line the visitor does not see.
-func (c *Chat) record(typ, kind, author, authorName, text string) {
-	_, err := c.e.store.AppendChatEvent(c.ctx(), c.id, store.ChatEvent{Type: typ, AuthorKind: kind, Author: author, AuthorName: authorName, Text: text})
-	if err != nil {
-		c.e.log.Error("store transcript line", "chat", c.id, "err", err)
-	}
 }
 
 // tell sends agent a system line from the visitor contact.

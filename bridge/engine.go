@@ -28,11 +28,11 @@ type Engine struct {
 
 	mu       sync.Mutex
 	agents   Agents
-	live     map[int64]*Chat     // by chat id
-	byNumber map[string]*Chat    // by "portal|v-NUMBER"
-	contacts map[string][]*Chat  // by agent ref "portal|key": chats in the agent's roster
-	load     map[string]int      // by agent ref: chats the agent is in
-	rr       map[string]int      // by "portal|department": round-robin cursor
+	live     map[int64]*Chat    // by chat id
+	byNumber map[string]*Chat   // by "portal|v-NUMBER"
+	contacts map[string][]*Chat // by agent ref "portal|key": chats in the agent's roster
+	load     map[string]int     // by agent ref: chats the agent is in
+	rr       map[string]int     // by "portal|department": round-robin cursor
 	closed   bool
 	wg       sync.WaitGroup
 }

@@ -9,13 +9,13 @@ import (
 
 // Event types the visitor sees (SPEC §3.1).
 const (
-	EventMessage           = "message"         // an agent's words: From, Text
-	EventSystem            = "system"          // Text
-	EventAgentJoined       = "agent_joined"    // Name
-	EventAgentLeft         = "agent_left"      // Name
-	EventTyping            = "typing"          // State, From; never stored (Seq 0)
-	EventPushURL           = "push_url"        // URL
-	EventEndTimer          = "end_timer"       // Seconds
+	EventMessage           = "message"      // an agent's words: From, Text
+	EventSystem            = "system"       // Text
+	EventAgentJoined       = "agent_joined" // Name
+	EventAgentLeft         = "agent_left"   // Name
+	EventTyping            = "typing"       // State, From; never stored (Seq 0)
+	EventPushURL           = "push_url"     // URL
+	EventEndTimer          = "end_timer"    // Seconds
 	EventEndTimerCancelled = "end_timer_cancelled"
 	EventEnded             = "ended"           // Reason
 	EventVisitorMessage    = "visitor_message" // the visitor's own words, echoed to other tabs: Text, ClientID

@@ -22,7 +22,7 @@ const MaxMessageLength = 4000
 // NewChat is what a visitor gives to start a chat, plus what the HTTP
 // layer learned about them.
 type NewChat struct {
-	Portal, Name, Email, Phone, Department, Question string
+	Portal, Name, Email, Phone, Department, Question       string
 	PageURL, Language, IP, UserAgent, Browser, OS, Country string
 }
 

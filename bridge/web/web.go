@@ -89,7 +89,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/chats/{id}/typing", s.typing)
 	s.mux.HandleFunc("POST /api/v1/chats/{id}/end", s.end)
 	s.mux.HandleFunc("GET /api/v1/portals/{portal}/departments", s.departments)
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	s.widgetRoutes()
 }
 
@@ -133,7 +135,9 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Msg }
 
-func fail(status int, code, msg string) *apiError { return &apiError{status: status, Code: code, Msg: msg} }
+func fail(status int, code, msg string) *apiError {
+	return &apiError{status: status, Code: code, Msg: msg}
+}
 
 // writeError maps an error to the API's statuses (SPEC §3.1).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
