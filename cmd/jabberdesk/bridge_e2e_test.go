@@ -37,7 +37,7 @@ type visitor struct {
 }
 
 // call makes an API request and decodes the JSON answer into out.
-func call(t *testing.T, method, url, token string, body any, out any) int {
+func call(t testing.TB, method, url, token string, body any, out any) int {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {

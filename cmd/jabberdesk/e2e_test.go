@@ -35,12 +35,12 @@ type running struct {
 // startRunning starts the server; extra is appended to its configuration
 // (tables [http] and [chats] are already open with their listen address
 // and defaults, so extra may start with "[chats]" keys via chatsTOML).
-func startRunning(t *testing.T, extra ...string) *running {
+func startRunning(t testing.TB, extra ...string) *running {
 	t.Helper()
 	return startRunningIn(t, t.TempDir(), extra...)
 }
 
-func startRunningIn(t *testing.T, dir string, extra ...string) *running {
+func startRunningIn(t testing.TB, dir string, extra ...string) *running {
 	t.Helper()
 	toml := `domain = "localhost"
 data_dir = "data"

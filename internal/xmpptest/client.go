@@ -32,6 +32,8 @@ type Node struct {
 	Attrs   []xml.Attr `xml:",any,attr"`
 	Text    string     `xml:",chardata"`
 	Nodes   []Node     `xml:",any"`
+	// Received is when the client read the stanza (top level only).
+	Received time.Time `xml:"-"`
 }
 
 // Attr returns an attribute's value.
@@ -170,6 +172,7 @@ func (c *Client) serve() {
 		if err := d.DecodeElement(&n, &st); err != nil {
 			return err
 		}
+		n.Received = time.Now()
 		c.mu.Lock()
 		c.received = append(c.received, n)
 		close(c.changed)

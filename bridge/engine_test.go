@@ -1,0 +1,139 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"jabberdesk/store"
+)
+
+// fakeAgents records what the bridge sends; every known agent is online.
+type fakeAgents struct {
+	mu       sync.Mutex
+	online   map[string]bool
+	messages map[string][]Message
+	contacts map[string][]Contact
+}
+
+func newFakeAgents() *fakeAgents {
+	return &fakeAgents{online: map[string]bool{}, messages: map[string][]Message{}, contacts: map[string][]Contact{}}
+}
+
+func (f *fakeAgents) Availability(portal, agent string) Availability {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.online[agent] {
+		return Online
+	}
+	return Offline
+}
+
+func (f *fakeAgents) Contact(portal, agent string, c Contact) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.contacts[agent] = append(f.contacts[agent], c)
+}
+
+func (f *fakeAgents) Message(portal, agent string, m Message) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.messages[agent] = append(f.messages[agent], m)
+	return true
+}
+
+func (f *fakeAgents) count(agent, text string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, m := range f.messages[agent] {
+		if strings.Contains(m.Body, text) {
+			n++
+		}
+	}
+	return n
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestFirstYesWinsExactlyOnce(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "jd.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.AddPortal(ctx, "acme", "test")
+	agents := newFakeAgents()
+	const n = 20
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("agent%03d", i)
+		if _, err := st.AddAgent(ctx, store.NewAgent{Portal: "acme", Username: name, Email: name + "@acme.example", Password: "password1"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		agents.online[name] = true
+	}
+	e := New(Config{Domain: "example.test"}, st, nil)
+	e.Attach(agents)
+	defer e.Stop()
+	started, err := e.Create(ctx, NewChat{Portal: "acme", Name: "Ann", Question: "Help?"})
+	if err != nil || started.Status != "offered" {
+		t.Fatalf("create: %+v %v", started, err)
+	}
+	local := LocalFor(started.VisitorNumber)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			name := fmt.Sprintf("agent%03d", i)
+			e.AgentSays("acme", AgentInfo{Key: name, Name: name}, local, "y", "")
+		}(i)
+	}
+	wg.Wait()
+	waitFor(t, "the chat to be taken", func() bool {
+		sc, _ := st.ChatByNumber(ctx, "acme", started.VisitorNumber)
+		return sc.Status == store.ChatActive
+	})
+	waitFor(t, "every agent to hear", func() bool {
+		won, told, refused := 0, 0, 0
+		for i := 0; i < n; i++ {
+			name := fmt.Sprintf("agent%03d", i)
+			won += agents.count(name, "You are chatting with Ann")
+			told += agents.count(name, "took the chat")
+			refused += agents.count(name, "You are not in this chat")
+		}
+		if won > 1 {
+			t.Fatalf("%d agents won the chat", won)
+		}
+		return won == 1 && told == n-1 && refused == n-1
+	})
+	sc, _ := st.ChatByNumber(ctx, "acme", started.VisitorNumber)
+	if len(sc.Agents) != 1 {
+		t.Fatalf("%d agents stored in the chat", len(sc.Agents))
+	}
+	if e.Load("acme", sc.Agents[0].Username) != 1 {
+		t.Fatal("load not counted")
+	}
+}
+
+func TestIsCommand(t *testing.T) {
+	for text, want := range map[string]bool{"#t fiona": true, "#E 30": true, "#é": true, "##text": false, "#1": false, "#": false, "hi #t": false, "# t": false} {
+		if got := isCommand(text); got != want {
+			t.Errorf("%q: %v", text, got)
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"jabberdesk/internal/xmpptest"
+	"jabberdesk/store"
+)
+
+// BenchmarkVisitorToAgent measures the latency from a visitor's POST
+// /messages to the agent's XMPP client receiving the message, with 1000
+// active chats spread over 100 agents (10 each), at a fixed total rate. It
+// reports p50 and p99.
+//
+//	go test ./cmd/jabberdesk -run '^$' -bench VisitorToAgent -benchtime 5000x
+func BenchmarkVisitorToAgent(b *testing.B) {
+	const agents, chatsPerAgent = 100, 10
+	r := startRunning(b, "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0")
+	ctx := context.Background()
+	clients := make([]*xmpptest.Client, agents)
+	for i := range clients {
+		name := fmt.Sprintf("bench%04d", i)
+		dept := "D" + strconv.Itoa(i)
+		if _, err := r.st.AddDepartment(ctx, "demo", dept, "", "", "bench"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.st.AddAgent(ctx, store.NewAgent{Portal: "demo", Username: name, Email: name + "@demo.example",
+			Departments: []string{dept}, MaxChats: chatsPerAgent, Password: "bench password"}, "bench"); err != nil {
+			b.Fatal(err)
+		}
+		c := xmpptest.MustDial(b, r.startTLS, "demo|"+name+"@localhost", "bench password", xmpptest.Options{})
+		c.Send("<presence/>")
+		c.Expect("own presence", xmpptest.Presence(c.JID.String(), ""))
+		clients[i] = c
+	}
+	type chat struct {
+		v     *visitor
+		agent *xmpptest.Client
+	}
+	var chats []chat
+	for i := 0; i < agents*chatsPerAgent; i++ {
+		a := clients[i%agents]
+		v := &visitor{base: r.base, seen: make(chan struct{})}
+		body := map[string]string{"portal": "demo", "name": "V" + strconv.Itoa(i), "question": "bench", "department": "D" + strconv.Itoa(i%agents)}
+		if code := call(b, "POST", r.base+"/api/v1/chats", "", body, v); code != http.StatusCreated {
+			b.Fatalf("start chat %d: %d", i, code)
+		}
+		a.Expect("offer", xmpptest.Message(v.JID, "Reply y"))
+		a.Send(chatMsg(v.JID, "y"))
+		a.Expect("details", xmpptest.Message(v.JID, "You are chatting with"))
+		chats = append(chats, chat{v, a})
+	}
+	// Messages go out at a fixed total rate (500/s, or $JD_BENCH_RATE), each
+	// from its own goroutine, so that the figure is latency, not queueing
+	// behind a saturated client.
+	rate := 500.0
+	if v, err := strconv.ParseFloat(os.Getenv("JD_BENCH_RATE"), 64); err == nil && v > 0 {
+		rate = v
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		<-tick.C
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c := chats[i%len(chats)]
+			text := "m" + strconv.Itoa(i)
+			sent := time.Now()
+			call(b, "POST", r.base+"/api/v1/chats/"+c.v.ChatID+"/messages", c.v.Token, map[string]string{"text": text}, nil)
+			n := c.agent.Expect("message", func(n xmpptest.Node) bool {
+				return n.XMLName.Local == "message" && strings.HasPrefix(n.Attr("from"), c.v.JID) && n.Body() == text
+			})
+			mu.Lock()
+			lat = append(lat, n.Received.Sub(sent))
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+}
