@@ -22,11 +22,11 @@
   };
   const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
   const URLS = /\bhttps?:\/\/[^\s<>"']+/gi;
-  const ENDED = {
-    visitor: 'You ended the chat.',
-    agent: 'The agent ended the chat.',
-    idle: 'The chat was closed after a period of inactivity.',
-    missed: 'Sorry, nobody was available to answer. We will get back to you if you left an email.',
+  const ENDED = { // the server explains in a system line; this is the divider under it
+    visitor: 'You ended the chat',
+    agent: 'The agent ended the chat',
+    idle: 'Chat closed after inactivity',
+    visitor_left: 'Chat closed while you were away',
   };
   let count = 0, floating = null;
 
@@ -84,8 +84,10 @@
     let ws = null, ctl = null, gen = 0, retryT = 0, backoff = 1000, wsFails = 0, gap = null, held = [];
     let pollMode = !('WebSocket' in window);
     let composing = false, lastComposing = 0, idleT = 0, typingT = 0, timerIv = 0, armed = 0, unread = 0;
-    let log, scroller, wait, typing, input, sendBtn;
+    let log, scroller, wait, typing, input, sendBtn, pinned = true;
     const mine = new Set(), agents = new Set();
+    const scrollEnd = () => { if (scroller) scroller.scrollTop = scroller.scrollHeight; };
+    const sizes = window.ResizeObserver ? new ResizeObserver(() => { if (pinned) scrollEnd(); }) : null;
 
     // Frame
     const title = h('div', { class: 'jd-title', id: `jd${n}-title` }, opts.title || 'Chat with us');
@@ -119,13 +121,16 @@
       panel.hidden = !open;
       root.classList.toggle('jd-open', open);
       launcher.setAttribute('aria-expanded', String(open));
-      launcher.setAttribute('aria-label', open ? 'Close chat' : 'Chat with us');
+      if (open) launcher.setAttribute('aria-label', 'Close chat');
+      else launcher.removeAttribute('aria-label');
       document.documentElement.classList.toggle('jd-lock', open);
       try { sessionStorage.setItem(KEY + ':open', open ? '1' : ''); } catch { /* private mode */ }
       if (!open) return launcher.focus();
-      unread = 0;
-      badge.hidden = true;
+      unread = 0, badge.hidden = true;
       scrollEnd();
+      if (!matchMedia('(max-width: 520px), (prefers-reduced-motion: reduce)').matches) {
+        panel.animate([{ opacity: 0, transform: 'translateY(12px) scale(.98)' }, { opacity: 1, transform: 'none' }], { duration: 180, easing: 'ease-out' });
+      }
       const first = matchMedia('(pointer: fine)').matches && panel.querySelector('.jd-input:not([disabled])');
       (first || panel).focus();
     }
@@ -181,6 +186,7 @@
       input.setAttribute('aria-invalid', msg ? 'true' : 'false');
     }
     function showForm() {
+      if (sizes) sizes.disconnect();
       log = scroller = wait = typing = input = sendBtn = null;
       const id = (s) => `jd${n}-${s}`;
       const nameI = h('input', { class: 'jd-input', id: id('name'), name: 'name', autocomplete: 'name', maxlength: '100', required: true, value: prefill.name });
@@ -241,17 +247,14 @@
         for (const k of Object.keys(req)) if (!req[k]) delete req[k];
         try {
           const r = await api('POST', '/chats', req);
-          sess = { id: r.chat_id, token: r.token, num: r.visitor_number, seq: 0 };
+          sess = { id: r.chat_id, token: r.token, num: r.visitor_number, seq: 0, q: { text: v.question, cid, at: new Date().toISOString() } };
           save();
           prefill = { name: v.name, email: v.email };
           showChat();
-          mine.add(cid);
-          bubble('me', '', v.question);
-          connect();
+          openWS(gen); // nothing to catch up on yet
         } catch (x) {
           alert.textContent = x.message;
-          alert.hidden = false;
-          btn.disabled = false;
+          alert.hidden = btn.disabled = false;
           btn.textContent = 'Start chat';
         }
       }
@@ -264,20 +267,24 @@
       wait = h('div', { class: 'jd-wait', role: 'status' }, h('span', { class: 'jd-dots', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')),
         h('div', {}, h('strong', {}, 'Waiting for an agent…'), num ? `You are visitor #${num}. Someone will be with you shortly.` : 'Someone will be with you shortly.'));
       typing = h('div', { class: 'jd-typing', hidden: true });
-      scroller = h('div', { class: 'jd-scroll' }, log, wait, typing);
-      input = h('textarea', { class: 'jd-input jd-msgin', rows: '1', placeholder: 'Type your message…', 'aria-label': 'Message', maxlength: '4000', enterkeyhint: 'send', oninput: onInput, onkeydown: (e) => {
-        if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
-      } });
+      scroller = h('div', { class: 'jd-scroll', onscroll: () => { pinned = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80; } }, log, wait, typing);
+      pinned = true;
+      // Stay at the bottom while the conversation or the bars above it change size.
+      if (window.ResizeObserver) [scroller, log, wait, typing].forEach((el) => sizes.observe(el));
+      let enter = false; // Enter sends; the line break it may still produce is dropped
+      input = h('textarea', { class: 'jd-input jd-msgin', rows: '1', placeholder: 'Type your message…', 'aria-label': 'Message', maxlength: '4000', enterkeyhint: 'send', oninput: onInput,
+        onkeydown: (e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); enter = true; send(); } },
+        onkeyup: () => { enter = false; },
+        onbeforeinput: (e) => { if (enter && e.inputType === 'insertLineBreak') e.preventDefault(); } });
       sendBtn = h('button', { type: 'submit', class: 'jd-send', 'aria-label': 'Send', icon: 'send' });
       body.replaceChildren(scroller, h('form', { class: 'jd-composer', onsubmit: (e) => { e.preventDefault(); send(); } }, input, sendBtn));
       endBtn.hidden = false;
       status();
+      if (sess.q) { mine.add(sess.q.cid); bubble('me', '', sess.q.text, sess.q.at); } // the question, unless echoed with its id
     }
-    const scrollEnd = () => { if (scroller) scroller.scrollTop = scroller.scrollHeight; };
     function add(el, force) {
-      const near = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
       log.append(el);
-      if (near || force) scrollEnd();
+      if (pinned || force) { pinned = true; scrollEnd(); }
       return el;
     }
     const sys = (text, cls) => add(h('div', { class: 'jd-sys' + (cls ? ' ' + cls : '') }, String(text)));
@@ -290,7 +297,7 @@
       let content;
       if (img && IMAGE.test(new URL(img).pathname)) {
         const a = h('a', { href: img, target: '_blank', rel: 'noopener noreferrer' });
-        const pic = h('img', { class: 'jd-img', src: img, alt: 'Image sent by ' + from, referrerpolicy: 'no-referrer', onload: () => scrollEnd(), onerror: () => a.replaceWith(link(img)) });
+        const pic = h('img', { class: 'jd-img', src: img, alt: 'Image sent by ' + from, referrerpolicy: 'no-referrer', onload: () => { if (pinned) scrollEnd(); }, onerror: () => a.replaceWith(link(img)) });
         a.append(pic);
         content = h('div', { class: 'jd-bubble jd-media' }, a);
       } else {
@@ -315,11 +322,9 @@
     }
     function typingOn(from) {
       typing.replaceChildren(h('span', { class: 'jd-dots', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), `${from || 'The agent'} is typing…`);
-      const near = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
       typing.hidden = false;
-      if (near) scrollEnd();
-      clearTimeout(typingT);
-      typingT = setTimeout(typingOff, 30000);
+      if (pinned) scrollEnd();
+      clearTimeout(typingT), typingT = setTimeout(typingOff, 30000);
     }
     function typingOff() { clearTimeout(typingT); if (typing) typing.hidden = true; }
 
@@ -334,19 +339,21 @@
         if (!left) clearInterval(timerIv);
       };
       tick();
-      timer.hidden = false;
-      timerIv = setInterval(tick, 250);
+      timer.hidden = false, timerIv = setInterval(tick, 250);
     }
     function stopTimer() { clearInterval(timerIv); timer.hidden = true; }
 
     // One event from the WebSocket or the long poll. History (seq <= the seq
     // stored before a reload) is drawn without live effects.
     function handle(ev) {
-      if (!ev || typeof ev.seq !== 'number' || ev.seq <= lastSeq || ended || !log) return;
-      lastSeq = ev.seq;
-      sess.seq = Math.max(sess.seq || 0, lastSeq);
-      save();
-      const old = ev.seq <= replayTo;
+      if (!ev || typeof ev.seq !== 'number' || ended || !log) return;
+      if (ev.seq > 0) { // seq 0: live only, never stored (typing)
+        if (ev.seq <= lastSeq) return;
+        lastSeq = ev.seq;
+        sess.seq = Math.max(sess.seq || 0, lastSeq);
+        save();
+      }
+      const old = ev.seq > 0 && ev.seq <= replayTo;
       switch (ev.type) {
         case 'message':
           typingOff();
@@ -357,7 +364,7 @@
           if (ev.client_id && mine.has(ev.client_id)) mine.delete(ev.client_id);
           else bubble('me', '', ev.text, ev.at);
           break;
-        case 'system': sys(ev.text); break;
+        case 'system': sys(ev.text || ''); break;
         case 'agent_joined': agents.add(String(ev.name || 'An agent')); sys(`${ev.name || 'An agent'} joined the chat`); status(); break;
         case 'agent_left': agents.delete(String(ev.name || 'An agent')); sys(`${ev.name || 'An agent'} left the chat`); status(); break;
         case 'typing': if (!old) { if (ev.state === 'composing') typingOn(ev.from); else typingOff(); } break;
@@ -379,7 +386,9 @@
       } catch (x) {
         if (x.name === 'AbortError') return []; // nothing new within ms (or stopped)
         throw x;
-      } finally { clearTimeout(t); }
+      } finally {
+        clearTimeout(t);
+      }
     }
     async function connect() {
       clearTimeout(retryT);
@@ -415,7 +424,10 @@
       sock.onclose = () => {
         if (ws === sock) ws = null;
         if (g !== gen || ended) return;
-        if (!opened && ++wsFails >= 2) { pollMode = true; connect(); } else retry();
+        if (opened) return retry();
+        // Refused before it opened although HTTP works: try once more, then long-poll.
+        if (++wsFails >= 2) pollMode = true;
+        retryT = setTimeout(connect, pollMode ? 0 : 1000);
       };
     }
     // A frame that skips seqs: fetch the gap first, hold frames meanwhile.
@@ -426,8 +438,7 @@
       gap = fetchEvents(2000).then(apply, () => {}).finally(() => {
         if (g !== gen) return;
         const list = held;
-        gap = null;
-        held = [];
+        gap = null, held = [];
         apply(list);
       });
     }
@@ -447,38 +458,40 @@
     function stopConn() {
       gen++;
       clearTimeout(retryT);
-      retryT = 0;
       if (ctl) ctl.abort();
       if (ws) { const s = ws; ws = null; s.close(); }
-      gap = null;
-      held = [];
+      retryT = 0, gap = null, held = [];
       reconn.hidden = true;
     }
     function onOnline() { if (retryT && sess && !ended) { backoff = 1000; connect(); } }
     window.addEventListener('online', onOnline);
+    // Phones: keep the full-screen panel above the on-screen keyboard.
+    const vv = window.visualViewport, fit = () => {
+      const full = !inline && matchMedia('(max-width: 520px)').matches;
+      panel.style.height = full ? vv.height + 'px' : '';
+      panel.style.top = full ? vv.offsetTop + 'px' : '';
+    };
+    const vvOn = (on) => vv && ['resize', 'scroll'].forEach((e) => vv[on ? 'addEventListener' : 'removeEventListener'](e, fit));
+    vvOn(true);
 
     // Visitor actions.
     function send() {
       const text = input.value.trim();
       if (!text || ended) return;
       input.value = '';
-      grow();
-      idle();
+      grow(); idle();
       const cid = newId();
       mine.add(cid);
       deliver(bubble('me', '', text), text, cid);
     }
     async function deliver(el, text, cid) {
-      el.classList.add('jd-pending');
-      el.classList.remove('jd-failed');
-      const old = el.querySelector('.jd-fail');
-      if (old) old.remove();
+      el.classList.replace('jd-failed', 'jd-pending') || el.classList.add('jd-pending');
+      el.querySelectorAll('.jd-fail').forEach((n) => n.remove());
       try {
         await post('/messages', { text, client_id: cid });
         el.classList.remove('jd-pending');
       } catch (x) {
-        el.classList.remove('jd-pending');
-        el.classList.add('jd-failed');
+        el.classList.replace('jd-pending', 'jd-failed');
         const again = !x.status || x.status === 429 || x.status >= 500;
         el.append(h('div', { class: 'jd-fail', role: 'alert' }, x.message + ' ', again && h('button', { type: 'button', class: 'jd-link', onclick: () => deliver(el, text, cid) }, 'Retry')));
         if (x.status === 409) finish();
@@ -493,12 +506,10 @@
       if (ended || !input.value.trim()) return;
       const now = Date.now();
       if (now - lastComposing >= 3000) {
-        lastComposing = now;
-        composing = true;
+        lastComposing = now, composing = true;
         post('/typing', { state: 'composing' }).catch(() => {});
       }
-      clearTimeout(idleT);
-      idleT = setTimeout(idle, 5000);
+      clearTimeout(idleT), idleT = setTimeout(idle, 5000);
     }
     function idle() {
       clearTimeout(idleT);
@@ -513,32 +524,25 @@
         return;
       }
       clearTimeout(armed);
-      armed = 0;
-      endBtn.textContent = 'End chat';
+      armed = 0, endBtn.textContent = 'End chat';
       try { await post('/end', {}); finish('visitor'); } catch (x) { if (!fatal(x)) sys(x.message); }
     }
     function finish(reason) {
       if (ended) return;
-      ended = true;
-      composing = false;
+      ended = true, composing = false;
       clearTimeout(idleT);
-      stopConn();
-      stopTimer();
-      typingOff();
+      stopConn(); stopTimer(); typingOff(); forget();
       agents.clear();
-      forget();
       status();
       endBtn.hidden = true;
       input.disabled = sendBtn.disabled = true;
       input.placeholder = 'This chat has ended';
-      sys(ENDED[reason] || 'This chat has ended.', 'jd-end');
+      sys(ENDED[reason] || 'Chat ended', 'jd-end');
       add(h('button', { type: 'button', class: 'jd-btn jd-primary jd-again', onclick: restart }, 'Start a new chat'), true);
     }
     function restart() {
       stopConn();
-      sess = null;
-      ended = false;
-      lastSeq = replayTo = 0;
+      sess = null, ended = false, lastSeq = replayTo = 0;
       agents.clear();
       mine.clear();
       showForm();
@@ -565,7 +569,9 @@
         stopConn();
         clearTimeout(idleT);
         stopTimer();
+        if (sizes) sizes.disconnect();
         window.removeEventListener('online', onOnline);
+        vvOn(false);
         root.remove();
       },
     };
