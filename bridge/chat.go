@@ -23,7 +23,8 @@ type Chat struct {
 	local    string // "v-1042"
 
 	ops      chan func()
-	quit     chan struct{}
+	quit     chan struct{} // closed to stop run
+	exited   chan struct{} // closed when run has returned
 	stopOnce sync.Once
 
 	// Owned by run.
@@ -34,6 +35,7 @@ type Chat struct {
 	lastOffered string            // round robin: the agent offered last
 	queueTimer  *time.Timer
 	graceTimer  *time.Timer
+	endTimer    *time.Timer // #e 30: ends the chat unless the visitor speaks
 	over        bool
 
 	// Shared with visitor connections, guarded by vmu.
@@ -51,17 +53,22 @@ type member struct {
 	key, name, role string
 }
 
-// offer is a pending offer of the chat to one agent.
+// offer is a pending offer of the chat to one agent: the chat itself
+// (kind "chat"), or a transfer or an invitation from an agent in the chat.
 type offer struct {
-	id    int64
-	kind  string
-	timer *time.Timer
+	id       int64
+	kind     string
+	from     string // transfers and invitations: the agent who made it
+	fromName string
+	note     string
+	dept     string // a transfer to a department: offered to each of its agents
+	timer    *time.Timer
 }
 
 func newChat(e *Engine, sc store.Chat) *Chat {
 	c := &Chat{
 		e: e, id: sc.ID, publicID: sc.PublicID, portal: sc.Portal, number: sc.Number, local: LocalFor(sc.Number),
-		ops: make(chan func(), 64), quit: make(chan struct{}),
+		ops: make(chan func(), 64), quit: make(chan struct{}), exited: make(chan struct{}),
 		info: sc, offers: make(map[string]*offer), tried: make(map[string]bool),
 		changed: make(chan struct{}), subs: make(map[chan Event]struct{}),
 	}
@@ -76,6 +83,7 @@ func newChat(e *Engine, sc store.Chat) *Chat {
 
 // run executes posted functions until the chat is over or stopped.
 func (c *Chat) run() {
+	defer close(c.exited)
 	for {
 		select {
 		case f := <-c.ops:
@@ -91,7 +99,7 @@ func (c *Chat) run() {
 func (c *Chat) post(f func()) {
 	select {
 	case c.ops <- f:
-	case <-c.quit:
+	case <-c.exited:
 	}
 }
 
@@ -103,7 +111,7 @@ func (c *Chat) call(ctx context.Context, f func() error) error {
 	res := make(chan error, 1)
 	select {
 	case c.ops <- func() { res <- f() }:
-	case <-c.quit:
+	case <-c.exited:
 		return errChatOver
 	case <-ctx.Done():
 		return ctx.Err()
@@ -111,8 +119,8 @@ func (c *Chat) call(ctx context.Context, f func() error) error {
 	select {
 	case err := <-res:
 		return err
-	case <-c.quit:
-		// f may have ended the chat itself; its result is still there.
+	case <-c.exited:
+		// run has returned: f ran before (its result is there) or never.
 		select {
 		case err := <-res:
 			return err
@@ -270,7 +278,7 @@ func (c *Chat) startGrace() {
 // finish releases what a chat holds once it is over.
 func (c *Chat) finish() {
 	c.over = true
-	for _, t := range []*time.Timer{c.queueTimer, c.graceTimer} {
+	for _, t := range []*time.Timer{c.queueTimer, c.graceTimer, c.endTimer} {
 		if t != nil {
 			t.Stop()
 		}

@@ -47,25 +47,25 @@ func (c *Chat) agentInput(a AgentInfo, body, chatState string) {
 	}
 	text := strings.TrimSpace(body)
 	m := c.member(a.Key)
-	if m == nil {
-		if _, offered := c.offers[a.Key]; offered && text != "" {
-			switch strings.ToLower(text) {
-			case "y", "yes":
-				c.accept(a.Key, a.Name)
-			case "n", "no":
-				c.decline(a.Key)
-			default:
-				c.tell(a.Key, "Reply y to accept this chat, or n to decline it.")
-			}
-			return
+	if o := c.offers[a.Key]; o != nil && text != "" && (m == nil || m.role == roleMonitor) {
+		switch strings.ToLower(text) {
+		case "y", "yes":
+			c.acceptOffer(a, o)
+		case "n", "no":
+			c.declineOffer(a.Key, o)
+		default:
+			c.tell(a.Key, "Reply y to accept, or n to decline.")
 		}
+		return
+	}
+	if m == nil {
 		if text != "" {
 			c.tell(a.Key, "You are not in this chat.")
 		}
 		return
 	}
 	if text == "" {
-		if chatState != "" {
+		if chatState != "" && m.role != roleMonitor {
 			c.agentTyping(m, chatState)
 		}
 		return
@@ -73,6 +73,10 @@ func (c *Chat) agentInput(a AgentInfo, body, chatState string) {
 	if isCommand(text) {
 		// Hash commands are never sent to the visitor.
 		c.tell(a.Key, "unknown command, try #help")
+		return
+	}
+	if m.role == roleMonitor {
+		c.tell(a.Key, "You are monitoring this chat silently; what you type is not sent. Ask to be invited (#i) to talk.")
 		return
 	}
 	if strings.HasPrefix(text, "##") {
@@ -122,6 +126,7 @@ func (c *Chat) visitorMessage(text, clientID string) error {
 	if _, err := c.publish(Event{Type: EventVisitorMessage, Text: text, ClientID: clientID}, "visitor", ""); err != nil {
 		return err
 	}
+	c.interruptEnd()
 	now := c.e.now()
 	c.e.store.TouchVisitor(c.ctx(), c.id, now)
 	for _, m := range c.members {
@@ -132,6 +137,9 @@ func (c *Chat) visitorMessage(text, clientID string) error {
 
 // visitorTyping relays the visitor's typing state to the agents.
 func (c *Chat) visitorTyping(state string) {
+	if state == "composing" {
+		c.interruptEnd()
+	}
 	for _, m := range c.members {
 		c.e.agentsSide().Message(c.portal, m.key, Message{From: c.local, ChatState: state})
 	}

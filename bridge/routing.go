@@ -11,7 +11,9 @@ const (
 	reasonVisitor     = "visitor"      // the visitor ended it
 	reasonVisitorLeft = "visitor_left" // gone longer than the grace period
 	reasonMissed      = "missed"       // nobody accepted in time, or nobody was online
-	reasonAgent       = "agent"        // an agent ended it
+	reasonAgent       = "agent"        // an agent ended it (#e)
+	reasonIdle        = "idle"         // the end timer of #e 30 ran out
+	reasonBlocked     = "blocked"      // an agent blocked the visitor's address (#b)
 )
 
 // Offer answers.
@@ -191,19 +193,16 @@ func (c *Chat) accept(key, name string) {
 	}
 	now := c.e.now()
 	c.e.store.AnswerOffer(c.ctx(), o.id, answerAccepted, now)
-	if err := c.e.store.AddChatAgent(c.ctx(), c.id, c.portal, key, "owner", now); err != nil {
-		c.e.log.Error("store chat agent", "chat", c.id, "err", err)
-	}
-	c.members = append(c.members, member{key: key, name: name, role: "owner"})
-	c.e.addLoad(c.portal, key, 1)
 	if c.queueTimer != nil {
 		c.queueTimer.Stop()
 	}
 	c.setStatus(store.ChatActive, "")
-	for other := range c.offers {
-		c.withdraw(other, answerWithdrawn, name+" took the chat with "+c.title()+".")
+	for other, oo := range c.offers {
+		if oo.kind == kindChat {
+			c.withdraw(other, answerWithdrawn, name+" took the chat with "+c.title()+".")
+		}
 	}
-	c.publish(Event{Type: EventAgentJoined, Name: name}, "system", key)
+	c.join(AgentInfo{Key: key, Name: name}, roleOwner, now)
 	c.tell(key, c.details())
 	c.replayWaiting(key)
 }
@@ -239,6 +238,10 @@ func (c *Chat) end(reason string) {
 		text = c.title() + " ended the chat."
 	case reasonVisitorLeft:
 		text = c.title() + " left; the chat is over."
+	case reasonIdle:
+		text = "The chat with " + c.title() + " ended after the visitor was silent."
+	case reasonBlocked:
+		text = "The chat with " + c.title() + " ended: the visitor's address is blocked."
 	default:
 		text = "The chat with " + c.title() + " is over."
 	}

@@ -14,6 +14,7 @@ import (
 var (
 	ErrBadToken  = errors.New("bridge: the chat token is missing or wrong")
 	ErrChatEnded = errors.New("bridge: the chat has ended")
+	ErrBlocked   = errors.New("bridge: the visitor's address is blocked")
 )
 
 // MaxMessageLength bounds one visitor message, in characters.
@@ -38,6 +39,11 @@ type Started struct {
 // Create starts a chat and offers it to the department's agents. Invalid
 // input comes back as a *store.UserError.
 func (e *Engine) Create(ctx context.Context, n NewChat) (Started, error) {
+	if blocked, err := e.store.IsBlocked(ctx, n.Portal, n.IP); err != nil {
+		return Started{}, err
+	} else if blocked {
+		return Started{}, ErrBlocked
+	}
 	token := newSecret(24)
 	sc, err := e.store.CreateChat(ctx, store.NewChat{
 		Portal: n.Portal, PublicID: newPublicID(), TokenHash: hashToken(token),
@@ -123,6 +129,14 @@ func (v *VisitorChat) Say(ctx context.Context, text, clientID string) error {
 		clientID = clientID[:64]
 	}
 	return v.live(ctx, func(c *Chat) error { return c.visitorMessage(text, clientID) })
+}
+
+// Opened tells the agents that the visitor opened a page pushed with #p.
+func (v *VisitorChat) Opened(ctx context.Context, url string) error {
+	return v.live(ctx, func(c *Chat) error {
+		c.visitorOpened(url)
+		return nil
+	})
 }
 
 // Typing relays "composing" or "paused".

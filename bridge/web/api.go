@@ -141,6 +141,31 @@ func (s *Server) end(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ended"})
 }
 
+// opened is the widget saying that the visitor opened a pushed page.
+func (s *Server) opened(w http.ResponseWriter, r *http.Request) {
+	v, err := s.visitor(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		URL string `json:"url"`
+	}
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !strings.HasPrefix(req.URL, "http://") && !strings.HasPrefix(req.URL, "https://") {
+		s.writeError(w, r, fail(http.StatusBadRequest, "bad_url", "url must be the http(s) address of the pushed page"))
+		return
+	}
+	if err := v.Opened(r.Context(), truncate(req.URL, 2000)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // events is the long poll: events after ?after=SEQ, waiting up to 25 s.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	v, err := s.visitor(r)

@@ -88,6 +88,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/chats/{id}/messages", s.message)
 	s.mux.HandleFunc("POST /api/v1/chats/{id}/typing", s.typing)
 	s.mux.HandleFunc("POST /api/v1/chats/{id}/end", s.end)
+	s.mux.HandleFunc("POST /api/v1/chats/{id}/opened", s.opened)
 	s.mux.HandleFunc("GET /api/v1/portals/{portal}/departments", s.departments)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -150,6 +151,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = fail(http.StatusRequestEntityTooLarge, "too_large", "the request body is larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
 	case errors.Is(err, bridge.ErrBadToken):
 		ae = fail(http.StatusUnauthorized, "bad_token", "the chat token is missing or wrong: send it as 'Authorization: Bearer TOKEN' or ?token=TOKEN")
+	case errors.Is(err, bridge.ErrBlocked):
+		ae = fail(http.StatusForbidden, "blocked", "you cannot start a chat from this address: it has been blocked by the support team")
 	case errors.Is(err, bridge.ErrChatEnded):
 		ae = fail(http.StatusConflict, "chat_ended", "this chat has ended; start a new one")
 	case errors.As(err, &ue) && errors.Is(err, store.ErrNotFound):

@@ -1,0 +1,227 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"jabberdesk/store"
+)
+
+// This file holds what the chat commands do that is not routing: pushing
+// pages, blocking, notes, history, the visitor's details, canned replies.
+// Each runs on the chat's goroutine and returns the reply for the agent.
+
+// PushURL asks the visitor to open a page (#p).
+func (c *Chat) PushURL(by *member, url string) string {
+	c.publish(Event{Type: EventPushURL, URL: url}, "agent", by.key)
+	return "Page pushed: " + url + " (you will hear when the visitor opens it)"
+}
+
+// visitorOpened tells the agents that the visitor opened a pushed page.
+func (c *Chat) visitorOpened(url string) {
+	for _, m := range c.members {
+		c.tell(m.key, c.info.VisitorName+" opened "+url)
+	}
+}
+
+// Block blocks the visitor's address and ends the chat (#b).
+func (c *Chat) Block(by *member, reason string) (string, error) {
+	if c.info.IP == "" {
+		return "", refuse("This visitor's address is unknown; there is nothing to block.")
+	}
+	_, err := c.e.store.BlockIP(c.ctx(), c.portal, c.info.IP, reason, by.key, c.id)
+	if err != nil && !errors.Is(err, store.ErrExists) {
+		var ue *store.UserError
+		if errors.As(err, &ue) {
+			return "", refuse(ue.Msg)
+		}
+		return "", err
+	}
+	reply := "IP address " + c.info.IP + " blocked"
+	for _, m := range c.members {
+		if m.key != by.key {
+			c.tell(m.key, by.name+" blocked "+c.title()+" ("+reason+").")
+		}
+	}
+	c.tell(by.key, reply)
+	c.endQuietly(reasonBlocked)
+	return reply, nil
+}
+
+// AddNote adds a note to the visitor (#an).
+func (c *Chat) AddNote(by *member, text string) (string, error) {
+	if _, err := c.e.store.AddVisitorNote(c.ctx(), c.id, by.key, by.name, text); err != nil {
+		var ue *store.UserError
+		if errors.As(err, &ue) {
+			return "", refuse(ue.Msg)
+		}
+		return "", err
+	}
+	return "Note added", nil
+}
+
+// Notes lists the visitor's notes, from all their chats (#n).
+func (c *Chat) Notes() (string, error) {
+	notes, err := c.e.store.VisitorNotes(c.ctx(), c.info.VisitorID)
+	if err != nil {
+		return "", err
+	}
+	if len(notes) == 0 {
+		return "No notes", nil
+	}
+	lines := []string{fmt.Sprintf("Notes on %s:", c.info.VisitorName)}
+	for _, n := range notes {
+		lines = append(lines, fmt.Sprintf("%s %s: %s", n.CreatedAt.Local().Format("2006-01-02 15:04"), n.AuthorName, n.Text))
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// History replays a transcript to the agent, one message per line of it
+// (#h, and #h prev for the visitor's previous chat).
+func (c *Chat) History(by *member, prev bool) error {
+	chatID, title := c.id, c.title()
+	visitorName := c.info.VisitorName
+	if prev {
+		chats, err := c.e.store.VisitorChats(c.ctx(), c.info.VisitorID, 10)
+		if err != nil {
+			return err
+		}
+		var found *store.Chat
+		for i := range chats { // newest first
+			if chats[i].ID < c.id {
+				found = &chats[i]
+				break
+			}
+		}
+		if found == nil {
+			return refuse("No previous chat for this visitor.")
+		}
+		chatID = found.ID
+		title = fmt.Sprintf("#%d of %s", found.Number, found.CreatedAt.Local().Format("2006-01-02"))
+	}
+	evs, err := c.e.store.ChatEvents(c.ctx(), chatID, 0, false, 0)
+	if err != nil {
+		return err
+	}
+	c.tell(by.key, "History of "+title+":")
+	n := 0
+	for _, ev := range evs {
+		author := ""
+		switch {
+		case ev.Type == EventVisitorMessage:
+			author = visitorName
+		case ev.Type == EventMessage:
+			author = ev.AuthorName
+		default:
+			continue
+		}
+		n++
+		c.e.agentsSide().Message(c.portal, by.key, Message{From: c.local,
+			Body: fmt.Sprintf("(%s, %s) %s", author, ev.At.Local().Format("15:04"), ev.Text), System: true})
+	}
+	if n == 0 {
+		c.tell(by.key, "No messages yet.")
+	}
+	return nil
+}
+
+// Details is #info: everything known about the visitor and the chat.
+func (c *Chat) Details() string {
+	lines := []string{c.details(),
+		"Chat: #" + fmt.Sprint(c.number) + " (id " + c.publicID + ")",
+		"Started: " + c.info.CreatedAt.Local().Format("2006-01-02 15:04:05"),
+	}
+	c.vmu.Lock()
+	online := c.conns > 0
+	c.vmu.Unlock()
+	seen := "now"
+	if !online {
+		if sc, err := c.e.store.Chat(c.ctx(), c.id); err == nil && sc.LastVisitorAt != nil {
+			seen = sc.LastVisitorAt.Local().Format("15:04:05") + " (" + time.Since(*sc.LastVisitorAt).Round(time.Second).String() + " ago)"
+		}
+	}
+	lines = append(lines, "Visitor last seen: "+seen)
+	return strings.Join(lines, "\n")
+}
+
+// Members is #m: the visitor and each agent, online or not.
+func (c *Chat) Members() string {
+	c.vmu.Lock()
+	online := c.conns > 0
+	c.vmu.Unlock()
+	state := map[bool]string{true: "online", false: "offline"}
+	lines := []string{c.title() + " (visitor) — " + state[online]}
+	for _, m := range c.members {
+		role := ""
+		switch m.role {
+		case roleInvited:
+			role = ", invited"
+		case roleMonitor:
+			role = ", monitoring"
+		}
+		lines = append(lines, m.name+role+" — "+c.e.agentsSide().Availability(c.portal, m.key).String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Departments is #d: the portal's departments with online agents.
+func (c *Chat) Departments() (string, error) {
+	return departmentsText(c.ctx(), c.e, c.portal)
+}
+
+func departmentsText(ctx context.Context, e *Engine, portal string) (string, error) {
+	depts, _, err := e.Departments(ctx, portal)
+	if err != nil {
+		return "", err
+	}
+	if len(depts) == 0 {
+		return "This portal has no departments.", nil
+	}
+	lines := []string{"Departments:"}
+	for _, d := range depts {
+		lines = append(lines, fmt.Sprintf("%s — %d online", d.Name, d.AgentsOnline))
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// CannedList is #r: the canned responses of the chat's department, by
+// category.
+func (c *Chat) CannedList() (string, error) {
+	list, err := c.e.store.CannedFor(c.ctx(), c.portal, c.info.Department)
+	if err != nil {
+		return "", err
+	}
+	if len(list) == 0 {
+		return "No canned responses (an admin adds them with: jabberdesk canned add)", nil
+	}
+	var lines []string
+	category := ""
+	for _, r := range list {
+		if r.Category != category {
+			category = r.Category
+			lines = append(lines, category+":")
+		}
+		lines = append(lines, "  "+r.Shortcut+" — "+truncate(strings.ReplaceAll(r.Text, "\n", " "), 60))
+	}
+	lines = append(lines, "Send one with #r SHORTCUT")
+	return strings.Join(lines, "\n"), nil
+}
+
+// SendCanned sends a canned response to the visitor (#r SHORTCUT), with
+// {visitor.name} and {agent.name} filled in.
+func (c *Chat) SendCanned(by *member, shortcut string) error {
+	r, err := c.e.store.CannedByShortcut(c.ctx(), c.portal, c.info.Department, shortcut)
+	if err != nil {
+		var ue *store.UserError
+		if errors.As(err, &ue) {
+			return refuse(ue.Msg)
+		}
+		return err
+	}
+	text := strings.NewReplacer("{visitor.name}", c.info.VisitorName, "{agent.name}", by.name).Replace(r.Text)
+	c.agentMessage(by, text)
+	return nil
+}

@@ -1,0 +1,83 @@
+package bridge
+
+import (
+	"strconv"
+	"time"
+)
+
+// EndDelays are the seconds #e accepts.
+var EndDelays = []int{30, 45, 60, 90}
+
+// EndNow ends the chat at an agent's request (#e).
+func (c *Chat) EndNow(by *member) {
+	for _, m := range c.members {
+		if m.key != by.key {
+			c.tell(m.key, by.name+" ended the chat with "+c.title()+".")
+		}
+	}
+	c.tell(by.key, "Chat ended.")
+	c.endQuietly(reasonAgent)
+}
+
+// endQuietly ends the chat without the generic line to the agents (the
+// caller told them already).
+func (c *Chat) endQuietly(reason string) {
+	for _, m := range c.members {
+		c.hide(m.key)
+		c.e.addLoad(c.portal, m.key, -1)
+		c.e.store.RemoveChatAgent(c.ctx(), c.id, m.key, c.e.now())
+	}
+	c.members = nil
+	c.end(reason)
+	c.e.redispatch(c.portal)
+}
+
+// EndAfter ends the chat after seconds of visitor silence (#e 30): both
+// sides are told; any visitor message or typing interrupts it.
+func (c *Chat) EndAfter(by *member, seconds int) {
+	if c.endTimer != nil {
+		c.endTimer.Stop()
+	}
+	text := "Support will end in " + strconv.Itoa(seconds) + " seconds"
+	c.endTimer = time.AfterFunc(time.Duration(seconds)*time.Second, func() {
+		c.post(func() {
+			if c.endTimer != nil && !c.over {
+				c.endTimer = nil
+				c.end(reasonIdle)
+			}
+		})
+	})
+	c.publish(Event{Type: EventSystem, Text: text}, "system", by.key)
+	c.publish(Event{Type: EventEndTimer, Seconds: seconds}, "system", by.key)
+	for _, m := range c.members {
+		c.tell(m.key, text+" unless the visitor writes.")
+	}
+}
+
+// CancelEnd cancels a pending end (#e cancel).
+func (c *Chat) CancelEnd(by *member) error {
+	if c.endTimer == nil {
+		return refuse("There is no pending end to cancel.")
+	}
+	c.endTimer.Stop()
+	c.endTimer = nil
+	c.publish(Event{Type: EventEndTimerCancelled}, "system", by.key)
+	for _, m := range c.members {
+		c.tell(m.key, "Pending end cancelled")
+	}
+	return nil
+}
+
+// interruptEnd stops a pending end because the visitor is active.
+func (c *Chat) interruptEnd() {
+	if c.endTimer == nil {
+		return
+	}
+	c.endTimer.Stop()
+	c.endTimer = nil
+	c.publish(Event{Type: EventSystem, Text: "Support end interrupted"}, "system", "")
+	c.publish(Event{Type: EventEndTimerCancelled}, "system", "")
+	for _, m := range c.members {
+		c.tell(m.key, "Support end interrupted")
+	}
+}
