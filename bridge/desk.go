@@ -278,6 +278,17 @@ func (e *Engine) StatsText(ctx context.Context, portal string) (string, error) {
 			today++
 		}
 	}
-	return fmt.Sprintf("Waiting %d, offered %d, active %d; ended %d, missed %d (of the last %d); started today: %d",
-		count[store.ChatWaiting], count[store.ChatOffered], count[store.ChatActive], count[store.ChatEnded], count[store.ChatMissed], len(chats), today), nil
+	agents, err := e.store.Agents(ctx, portal)
+	if err != nil {
+		return "", err
+	}
+	online := 0
+	for _, a := range agents {
+		if e.agentsSide().Availability(portal, a.Key()) == Online {
+			online++
+		}
+	}
+	return fmt.Sprintf("Chats: %d waiting, %d offered, %d active; %d ended and %d missed (of the last %d); %d started today.\nAgents online: %d of %d.",
+		count[store.ChatWaiting], count[store.ChatOffered], count[store.ChatActive], count[store.ChatEnded], count[store.ChatMissed], len(chats), today,
+		online, len(agents)), nil
 }

@@ -129,11 +129,3 @@ func TestFirstYesWinsExactlyOnce(t *testing.T) {
 		t.Fatal("load not counted")
 	}
 }
-
-func TestIsCommand(t *testing.T) {
-	for text, want := range map[string]bool{"#t fiona": true, "#E 30": true, "#é": true, "##text": false, "#1": false, "#": false, "hi #t": false, "# t": false} {
-		if got := isCommand(text); got != want {
-			t.Errorf("%q: %v", text, got)
-		}
-	}
-}

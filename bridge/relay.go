@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"unicode"
 
+	"jabberdesk/commands"
 	"jabberdesk/store"
 )
 
@@ -58,6 +58,12 @@ func (c *Chat) agentInput(a AgentInfo, body, chatState string) {
 		}
 		return
 	}
+	kind, literal := commands.Classify(body)
+	if kind == commands.HashCommand {
+		// Hash commands are never sent to the visitor.
+		c.chatCommand(a, m, body)
+		return
+	}
 	if m == nil {
 		if text != "" {
 			c.tell(a.Key, "You are not in this chat.")
@@ -70,28 +76,14 @@ func (c *Chat) agentInput(a AgentInfo, body, chatState string) {
 		}
 		return
 	}
-	if isCommand(text) {
-		// Hash commands are never sent to the visitor.
-		c.tell(a.Key, "unknown command, try #help")
-		return
-	}
 	if m.role == roleMonitor {
 		c.tell(a.Key, "You are monitoring this chat silently; what you type is not sent. Ask to be invited (#i) to talk.")
 		return
 	}
-	if strings.HasPrefix(text, "##") {
-		body = strings.Replace(body, "##", "#", 1)
+	if kind == commands.Escaped {
+		body = literal
 	}
 	c.agentMessage(m, body)
-}
-
-// isCommand reports whether text is a hash command: "#" and a letter.
-func isCommand(text string) bool {
-	if len(text) < 2 || text[0] != '#' {
-		return false
-	}
-	r := []rune(text[1:])[0]
-	return unicode.IsLetter(r)
 }
 
 // agentMessage relays an agent's words to the visitor and copies them to

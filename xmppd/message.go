@@ -92,7 +92,13 @@ func (s *session) contactMessage(el *Element, t target) error {
 	if body == "" {
 		return nil
 	}
-	s.systemMessage(t.bare, "unknown command, try #help")
+	if s.srv.bridge == nil {
+		s.systemMessage(t.bare, "The desk is not available on this server.")
+		return nil
+	}
+	if reply := s.srv.bridge.DeskSays(s.ctx(), s.agent.Portal, s.agentInfo(), body); reply != "" {
+		s.systemMessage(t.bare, bridge.SystemPrefix+reply)
+	}
 	return nil
 }
 

@@ -45,8 +45,10 @@ func TestParseUserAgent(t *testing.T) {
 func TestRateLimiter(t *testing.T) {
 	l := newRateLimiter(1, 2) // 1 per second, burst 2
 	now := time.Unix(0, 0)
-	if !l.allow("a", now) || !l.allow("a", now) || l.allow("a", now) {
-		t.Fatal("burst not applied")
+	for i, want := range []bool{true, true, false} {
+		if got := l.allow("a", now); got != want {
+			t.Fatalf("request %d at once: allowed=%v, want %v", i+1, got, want)
+		}
 	}
 	if !l.allow("b", now) {
 		t.Fatal("another address was limited")
@@ -54,7 +56,8 @@ func TestRateLimiter(t *testing.T) {
 	if !l.allow("a", now.Add(1100*time.Millisecond)) {
 		t.Fatal("no refill")
 	}
-	if (&GeoIP{}) == nil || (*GeoIP)(nil).Country(netip.MustParseAddr("1.2.3.4")) != "unknown" {
+	var none *GeoIP
+	if none.Country(netip.MustParseAddr("1.2.3.4")) != "unknown" {
 		t.Fatal("no GeoIP database must mean unknown")
 	}
 }

@@ -242,7 +242,7 @@ func TestRelayBothWaysWithChatStates(t *testing.T) {
 	})
 	// A hash command never reaches the visitor; ## sends a literal #.
 	george.Send(chatMsg(v.JID, "#frobnicate"))
-	george.Expect("command seam", xmpptest.Message(v.JID, "unknown command, try #help"))
+	george.Expect("unknown command", xmpptest.Message(v.JID, "unknown command #frobnicate — try #help"))
 	george.Send(chatMsg(v.JID, "##1 in the queue"))
 	v.expect("escaped hash", func(ev bridge.Event) bool { return ev.Type == "message" && ev.Text == "#1 in the queue" })
 	for _, ev := range v.events {

@@ -1,0 +1,266 @@
+package commands
+
+// table is the command table: one row per command, in help order. The
+// parser, Lookup and Help all read it; nothing else defines a command.
+func table() []Spec {
+	return []Spec{
+		// Chat: in a visitor's chat window.
+		{
+			name: "t", aliases: []string{"transfer"}, group: GroupChat, where: InChat,
+			usage:   `#t EMAIL|USERNAME [note]  or  #t "DEPARTMENT" [note]`,
+			summary: "transfer the chat to an agent or a department",
+			description: `Offers the chat to one agent, named by email address or username, or to a department: ` +
+				`put its name in quotes ("…", “…” or 「…」) and the chat is offered to its online agents like a new chat. ` +
+				`The note goes with the offer. When the target answers y they take over and you leave the chat; ` +
+				`when they answer n or do not answer, you keep it.`,
+			examples: []string{`#t fiona.b`, `#t fiona@example.com asks about an invoice`, `#t "Sales" wants a quote for 20 seats`, `#t “Billing”`},
+			parse:    parseTransfer,
+		},
+		{
+			name: "i", aliases: []string{"invite"}, group: GroupChat, where: InChat,
+			usage:   `#i EMAIL|USERNAME [note]`,
+			summary: "invite another agent into the chat",
+			description: `Asks another agent, named by email address or username, to join; the note goes with the invitation. ` +
+				`When they answer y you are both in the chat: the visitor's messages reach both of you, ` +
+				`and each of you sees what the other writes.`,
+			examples: []string{`#i fiona.b`, `#i fiona@example.com can you check the order?`},
+			parse:    parseInvite,
+		},
+		{
+			name: "info", group: GroupChat, where: InChat,
+			usage:   `#info`,
+			summary: "show the visitor's details",
+			description: `Email, phone, country, browser, operating system, IP address, the page where the chat started, ` +
+				`department, question, chat id, start time, and when the visitor was last seen.`,
+			examples: []string{`#info`},
+			parse:    parseNone,
+		},
+		{
+			name: "b", aliases: []string{"block"}, group: GroupChat, where: InChat,
+			usage:   `#b REASON`,
+			summary: "block the visitor's IP address and end the chat",
+			description: `Blocks the visitor's IP address and ends the chat; new chats from that address are refused ` +
+				`until an administrator removes the block. The reason is required and is kept with the block, ` +
+				`with who blocked and when.`,
+			examples: []string{`#b abusive language`},
+			parse:    parseRequiredText("a reason"),
+		},
+		{
+			name: "p", aliases: []string{"push"}, group: GroupChat, where: InChat,
+			usage:   `#p URL`,
+			summary: "push a web page to the visitor",
+			description: `Sends a web address to the visitor, whose chat window asks before opening it; ` +
+				`you are told whether the page was opened. Only http and https addresses; ` +
+				`an address typed without http:// or https:// gets https://.`,
+			examples: []string{`#p https://example.com/pricing`, `#p example.com/help`},
+			parse:    parsePush,
+		},
+		{
+			name: "m", aliases: []string{"members"}, group: GroupChat, where: InChat,
+			usage:       `#m`,
+			summary:     "list the chat's members",
+			description: `The visitor and every agent in the chat, each shown online or offline.`,
+			examples:    []string{`#m`},
+			parse:       parseNone,
+		},
+		{
+			name: "e", aliases: []string{"end"}, group: GroupChat, where: InChat,
+			usage:   `#e [30|45|60|90|cancel]`,
+			summary: "end the chat now, or after 30 to 90 seconds of visitor silence",
+			description: `#e ends the chat now. #e 30, 45, 60 or 90 ends it after that many seconds in which the visitor ` +
+				`does nothing: both sides are told, and anything the visitor types or sends interrupts the timer. ` +
+				`#e cancel stops a pending end.`,
+			examples: []string{`#e`, `#e 30`, `#e cancel`},
+			parse:    parseEnd,
+		},
+
+		// Misc: in a visitor's chat window (#help everywhere).
+		{
+			name: "an", group: GroupMisc, where: InChat,
+			usage:   `#an NOTE`,
+			summary: "add a note to the visitor",
+			description: `Adds a note to the visitor's record: the rest of the message, which may span lines. ` +
+				`Notes stay with the visitor across chats and are never shown to the visitor.`,
+			examples: []string{`#an prefers a call back in the morning`},
+			parse:    parseRequiredText("a note"),
+		},
+		{
+			name: "n", aliases: []string{"notes"}, group: GroupMisc, where: InChat,
+			usage:       `#n`,
+			summary:     "list the visitor's notes",
+			description: `Every note on the visitor, with its date and author.`,
+			examples:    []string{`#n`},
+			parse:       parseNone,
+		},
+		{
+			name: "h", aliases: []string{"history"}, group: GroupMisc, where: InChat,
+			usage:   `#h [prev]`,
+			summary: "replay this chat, or the visitor's previous chat",
+			description: `Sends this chat's messages again, one message each, with the author in parentheses and the time. ` +
+				`#h prev replays the visitor's previous chat.`,
+			examples: []string{`#h`, `#h prev`},
+			parse:    parseHistory,
+		},
+		{
+			name: "d", aliases: []string{"departments"}, group: GroupMisc, where: InChat,
+			usage:       `#d`,
+			summary:     "list the departments and their online agents",
+			description: `Every department, with the number of its agents who are online.`,
+			examples:    []string{`#d`},
+			parse:       parseNone,
+		},
+		{
+			name: "r", group: GroupMisc, where: InChat,
+			usage:   `#r [SHORTCUT]`,
+			summary: "list the canned responses, or send one",
+			description: `#r lists the canned responses of the chat's department, by category. ` +
+				`#r SHORTCUT sends that response to the visitor, with {visitor.name} and {agent.name} filled in.`,
+			examples: []string{`#r`, `#r hello`},
+			parse:    parseCanned,
+		},
+		{
+			name: "help", group: GroupMisc, where: InChat | AtDesk,
+			usage:   `#help [TOPIC]`,
+			summary: "list the commands; #help all for details",
+			description: `#help lists the commands that work where you type it, one line each. ` +
+				`#help all shows every command with its description and examples; ` +
+				`#help and a group or a command (#help misc, #help e) shows only that. ` +
+				`Works in a visitor chat and on the Desk contact.`,
+			examples: []string{`#help`, `#help all`, `#help misc`, `#help e`},
+			parse:    parseHelp,
+		},
+
+		// Support: helpdesk tickets, in a visitor's chat window.
+		{
+			name: "support.info", group: GroupSupport, where: InChat,
+			usage:   `#support info`,
+			summary: "show the visitor's support record",
+			description: `The visitor's contact, account, SLA, contract and contact owner, ` +
+				`and how many tickets they have, in total and overdue.`,
+			examples: []string{`#support info`},
+			parse:    parseNone,
+		},
+		{
+			name: "support.ticketinfo", group: GroupSupport, where: InChat,
+			usage:       `#support ticketinfo`,
+			summary:     "show the ticket linked to this chat",
+			description: `Number, subject, status, priority, classification and department of the ticket linked to this chat.`,
+			examples:    []string{`#support ticketinfo`},
+			parse:       parseNone,
+		},
+		{
+			name: "support.recentreq", group: GroupSupport, where: InChat,
+			usage:       `#support recentreq`,
+			summary:     "list the visitor's recent tickets",
+			description: `The visitor's five most recent tickets.`,
+			examples:    []string{`#support recentreq`},
+			parse:       parseNone,
+		},
+		{
+			name: "support.conasreq", group: GroupSupport, where: InChat,
+			usage:   `#support conasreq [PSC]`,
+			summary: "convert the chat to a ticket (P priority, S status, C classification)",
+			description: `Makes the chat a ticket, with the transcript so far; the rest is added when the chat ends. ` +
+				`PSC is three digits, for priority, status and classification: ` + pscCodes() + `. ` +
+				`112 is low, on hold, problem. Spaces between the digits are allowed; no digits means 000. ` +
+				`The visitor's email address is needed first (#support setemail).`,
+			examples: []string{`#support conasreq`, `#support conasreq 112`, `#support conasreq 3 2 4`},
+			parse:    parseConAsReq,
+		},
+		{
+			name: "support.searchreq", group: GroupSupport, where: InChat,
+			usage:   `#support searchreq TERM`,
+			summary: "search the tickets",
+			description: `Searches the tickets by email address, ticket number, visitor name or words of the subject; ` +
+				`shows up to 10 matches.`,
+			examples: []string{`#support searchreq invoice`, `#support searchreq fiona@example.com`},
+			parse:    parseRequiredText("a search term (email, ticket number, name or subject words)"),
+		},
+		{
+			name: "support.associate", group: GroupSupport, where: InChat,
+			usage:   `#support associate ID`,
+			summary: "add this chat to an existing ticket",
+			description: `Links this chat to an existing ticket, whose number ID is given with or without #: ` +
+				`the transcript is added to that ticket.`,
+			examples: []string{`#support associate 123`, `#support associate #123`},
+			parse:    parseNumberArg("ticket number"),
+		},
+		{
+			name: "support.setreqstatus", group: GroupSupport, where: InChat,
+			usage:       `#support setreqstatus open|close`,
+			summary:     "reopen or close the ticket linked to this chat",
+			description: `open reopens the ticket linked to this chat; close closes it.`,
+			examples:    []string{`#support setreqstatus close`, `#support setreqstatus open`},
+			parse:       parseKeyword("status", "", "open", "close"),
+		},
+		{
+			name: "support.setemail", group: GroupSupport, where: InChat,
+			usage:       `#support setemail EMAIL`,
+			summary:     "record the visitor's email address",
+			description: `Records the visitor's email address; a chat needs one before it can become a ticket.`,
+			examples:    []string{`#support setemail visitor@example.com`},
+			parse:       parseEmail,
+		},
+
+		// CRM: in a visitor's chat window.
+		{
+			name: "crm.info", group: GroupCRM, where: InChat,
+			usage:       `#crm info`,
+			summary:     "show the visitor's contact record",
+			description: `The visitor's contact record: name, email, phone, account and owner.`,
+			examples:    []string{`#crm info`},
+			parse:       parseNone,
+		},
+
+		// Desk: on the Desk contact.
+		{
+			name: "q", aliases: []string{"queue"}, group: GroupDesk, where: AtDesk,
+			usage:       `#q`,
+			summary:     "list the chats waiting for an agent",
+			description: `Every waiting chat: its number, the visitor's name, the department, and how long it has waited.`,
+			examples:    []string{`#q`},
+			parse:       parseNone,
+		},
+		{
+			name: "chats", group: GroupDesk, where: AtDesk,
+			usage:   `#chats [mine|unassigned|active|ended|blocked|unreplied|replied|all]`,
+			summary: "list chats by view (default mine)",
+			description: `Lists chats: mine (yours, the default), unassigned, active, ended, blocked, ` +
+				`unreplied (the visitor spoke last), replied, or all.`,
+			examples: []string{`#chats`, `#chats unreplied`},
+			parse:    parseKeyword("view", "mine", "mine", "unassigned", "active", "ended", "blocked", "unreplied", "replied", "all"),
+		},
+		{
+			name: "take", group: GroupDesk, where: AtDesk,
+			usage:       `#take N`,
+			summary:     "accept a waiting chat",
+			description: `Accepts a waiting chat as if it had been offered to you. N is the chat number shown by #q (1042 or #1042).`,
+			examples:    []string{`#take 1042`, `#take #1042`},
+			parse:       parseNumberArg("chat number"),
+		},
+		{
+			name: "assign", group: GroupDesk, where: AtDesk, supervisor: true,
+			usage:       `#assign N EMAIL|USERNAME`,
+			summary:     "give a chat to an agent",
+			description: `Gives chat number N to an agent, named by email address or username.`,
+			examples:    []string{`#assign 1042 fiona.b`, `#assign #1042 fiona@example.com`},
+			parse:       parseAssign,
+		},
+		{
+			name: "monitor", group: GroupDesk, where: AtDesk, supervisor: true,
+			usage:       `#monitor N`,
+			summary:     "receive a silent copy of a chat",
+			description: `Sends you a copy of chat number N's messages as they happen, without joining the chat.`,
+			examples:    []string{`#monitor 1042`},
+			parse:       parseNumberArg("chat number"),
+		},
+		{
+			name: "stats", group: GroupDesk, where: AtDesk,
+			usage:       `#stats`,
+			summary:     "show queue and chat figures",
+			description: `Figures for the portal: chats waiting, active and ended, and agents online.`,
+			examples:    []string{`#stats`},
+			parse:       parseNone,
+		},
+	}
+}
