@@ -90,6 +90,9 @@ type Config struct {
 	OfferTimeout time.Duration // round robin moves on after this (default 30 s)
 	VisitorGrace time.Duration // a chat whose visitor is gone this long ends (default 60 s)
 	MissedText   string        // told to the visitor of a missed chat
+	// EndTimerUnit is how long one "second" of #e 30 lasts: a second,
+	// unless a test wants the timer to run out quickly.
+	EndTimerUnit time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -101,6 +104,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.VisitorGrace <= 0 {
 		c.VisitorGrace = 60 * time.Second
+	}
+	if c.EndTimerUnit <= 0 {
+		c.EndTimerUnit = time.Second
 	}
 	if c.MissedText == "" {
 		c.MissedText = "Sorry, nobody is available to answer right now. Please leave your email and we will get back to you."

@@ -39,7 +39,7 @@ func (c *Chat) EndAfter(by *member, seconds int) {
 		c.endTimer.Stop()
 	}
 	text := "Support will end in " + strconv.Itoa(seconds) + " seconds"
-	c.endTimer = time.AfterFunc(time.Duration(seconds)*time.Second, func() {
+	c.endTimer = time.AfterFunc(time.Duration(seconds)*c.e.cfg.EndTimerUnit, func() {
 		c.post(func() {
 			if c.endTimer != nil && !c.over {
 				c.endTimer = nil

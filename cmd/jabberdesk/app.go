@@ -52,21 +52,26 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// startApp starts every subsystem; stop them with app.stop.
-func startApp(cfg *config.Config, st *store.Store, logw io.Writer) (*app, error) {
+// startApp starts every subsystem; stop them with app.stop. Tests may
+// adjust the bridge's settings with tweaks.
+func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...func(*bridge.Config)) (*app, error) {
 	a := &app{log: newLogger(logw, cfg), addrs: map[string]string{}, errc: make(chan error, 4)}
 	certFile, keyFile, _ := cfg.CertPaths()
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("load TLS certificate: %w", err)
 	}
-	a.bridge = bridge.New(bridge.Config{
+	bcfg := bridge.Config{
 		Domain:       cfg.Domain,
 		QueueTimeout: cfg.Chats.QueueTimeout,
 		OfferTimeout: cfg.Chats.OfferTimeout,
 		VisitorGrace: cfg.Chats.VisitorGrace,
 		MissedText:   cfg.Chats.MissedText,
-	}, st, a.log.With("sub", "bridge"))
+	}
+	for _, f := range tweaks {
+		f(&bcfg)
+	}
+	a.bridge = bridge.New(bcfg, st, a.log.With("sub", "bridge"))
 	a.xmpp, err = xmppd.New(xmppd.Config{
 		Domain: cfg.Domain,
 		TLS:    &tls.Config{Certificates: []tls.Certificate{cert}},

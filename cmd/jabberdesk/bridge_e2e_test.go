@@ -137,6 +137,13 @@ func (v *visitor) expect(what string, match func(bridge.Event) bool) bridge.Even
 	}
 }
 
+// all returns a copy of the events received so far.
+func (v *visitor) all() []bridge.Event {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]bridge.Event(nil), v.events...)
+}
+
 func (v *visitor) say(text string) {
 	v.t.Helper()
 	if code := call(v.t, "POST", v.base+"/api/v1/chats/"+v.ChatID+"/messages", v.Token, map[string]string{"text": text}, nil); code != http.StatusAccepted {
@@ -245,7 +252,7 @@ func TestRelayBothWaysWithChatStates(t *testing.T) {
 	george.Expect("unknown command", xmpptest.Message(v.JID, "unknown command #frobnicate — try #help"))
 	george.Send(chatMsg(v.JID, "##1 in the queue"))
 	v.expect("escaped hash", func(ev bridge.Event) bool { return ev.Type == "message" && ev.Text == "#1 in the queue" })
-	for _, ev := range v.events {
+	for _, ev := range v.all() {
 		if strings.Contains(ev.Text, "frobnicate") {
 			t.Fatalf("command leaked to the visitor: %+v", ev)
 		}

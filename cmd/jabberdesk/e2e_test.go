@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"jabberdesk/bridge"
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/xmpptest"
 	"jabberdesk/store"
@@ -69,7 +70,8 @@ listen = "127.0.0.1:0"
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := startApp(cfg, st, os.Stderr)
+	// "#e 30" lasts 30 × 20 ms here, so that the end timer runs out fast.
+	a, err := startApp(cfg, st, os.Stderr, func(b *bridge.Config) { b.EndTimerUnit = 20 * time.Millisecond })
 	if err != nil {
 		t.Fatal(err)
 	}
