@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,6 +89,73 @@ func BenchmarkVisitorToAgent(b *testing.B) {
 			lat = append(lat, n.Received.Sub(sent))
 			mu.Unlock()
 		}(i)
+	}
+	wg.Wait()
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+}
+
+// BenchmarkInfoRoundTrip measures a hash command's round trip: an agent
+// sends #info in a chat window and waits for the reply, with 200 active
+// chats (20 agents with 10 each), the 20 agents asking at once.
+//
+//	go test ./cmd/jabberdesk -run '^$' -bench InfoRoundTrip -benchtime 4000x
+func BenchmarkInfoRoundTrip(b *testing.B) {
+	const agents, chatsPerAgent = 20, 10
+	r := startRunning(b, "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0")
+	ctx := context.Background()
+	type chat struct {
+		jid   string
+		agent *xmpptest.Client
+	}
+	perAgent := make([][]chat, agents)
+	for i := 0; i < agents; i++ {
+		name := fmt.Sprintf("bench%04d", i)
+		dept := "D" + strconv.Itoa(i)
+		if _, err := r.st.AddDepartment(ctx, "demo", dept, "", "", "bench"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.st.AddAgent(ctx, store.NewAgent{Portal: "demo", Username: name, Email: name + "@demo.example",
+			Departments: []string{dept}, MaxChats: chatsPerAgent, Password: "bench password"}, "bench"); err != nil {
+			b.Fatal(err)
+		}
+		c := xmpptest.MustDial(b, r.startTLS, "demo|"+name+"@localhost", "bench password", xmpptest.Options{})
+		c.Send("<presence/>")
+		c.Expect("own presence", xmpptest.Presence(c.JID.String(), ""))
+		for j := 0; j < chatsPerAgent; j++ {
+			v := &visitor{base: r.base, seen: make(chan struct{})}
+			body := map[string]string{"portal": "demo", "name": "V", "question": "bench", "department": dept}
+			if code := call(b, "POST", r.base+"/api/v1/chats", "", body, v); code != http.StatusCreated {
+				b.Fatalf("start chat: %d", code)
+			}
+			c.Expect("offer", xmpptest.Message(v.JID, "Reply y"))
+			c.Send(chatMsg(v.JID, "y"))
+			c.Expect("details", xmpptest.Message(v.JID, "You are chatting with"))
+			perAgent[i] = append(perAgent[i], chat{v.JID, c})
+		}
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	b.ResetTimer()
+	for i := 0; i < agents; i++ {
+		wg.Add(1)
+		go func(chats []chat) {
+			defer wg.Done()
+			for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
+				c := chats[int(n)%len(chats)]
+				start := time.Now()
+				c.agent.Send(chatMsg(c.jid, "#info"))
+				got := c.agent.Expect("#info reply", xmpptest.Message(c.jid, "Visitor last seen"))
+				mu.Lock()
+				lat = append(lat, got.Received.Sub(start))
+				mu.Unlock()
+			}
+		}(perAgent[i])
 	}
 	wg.Wait()
 	b.StopTimer()

@@ -71,6 +71,8 @@ config.example.toml). Start with: jabberdesk init.`,
 		newDeptCmd(e),
 		newAgentCmd(e),
 		newChatCmd(e),
+		newBlockCmd(e),
+		newCannedCmd(e),
 	)
 	return root
 }
