@@ -16,14 +16,12 @@ import (
 // nothing of a command reaches the visitor unless the command says so.
 
 // available says which commands this server runs; #help shows only
-// those. The helpdesk groups (#support, #crm) are not served yet.
-func available(s commands.Spec) bool {
-	g := s.Group()
-	return g != commands.GroupSupport && g != commands.GroupCRM
-}
+// those. It runs them all.
+func available(commands.Spec) bool { return true }
 
 // readOnly commands may be run by a supervisor who only monitors a chat.
-var readOnly = map[string]bool{"info": true, "m": true, "h": true, "n": true, "d": true, "help": true}
+var readOnly = map[string]bool{"info": true, "m": true, "h": true, "n": true, "d": true, "help": true,
+	"support.info": true, "support.ticketinfo": true, "support.recentreq": true, "support.searchreq": true, "crm.info": true}
 
 // chatCommand runs a command typed in a visitor chat by a.
 func (c *Chat) chatCommand(a AgentInfo, m *member, body string) {
@@ -74,10 +72,14 @@ func (c *Chat) chatCommand(a AgentInfo, m *member, body string) {
 }
 
 // changes marks the commands that change something: they are audited.
-var changes = map[string]bool{"t": true, "i": true, "b": true, "p": true, "e": true, "an": true, "r": true}
+var changes = map[string]bool{"t": true, "i": true, "b": true, "p": true, "e": true, "an": true, "r": true,
+	"support.conasreq": true, "support.setemail": true, "support.associate": true, "support.setreqstatus": true}
 
 // runCommand carries out one chat command; the reply is for the agent.
 func (c *Chat) runCommand(m *member, cmd commands.Command) (string, error) {
+	if g := cmd.Spec().Group(); g == commands.GroupSupport || g == commands.GroupCRM {
+		return c.helpdeskCommand(m, cmd)
+	}
 	switch cmd.Name {
 	case "t":
 		if cmd.Department != "" {

@@ -205,6 +205,7 @@ func (c *Chat) accept(key, name string) {
 	c.join(AgentInfo{Key: key, Name: name}, roleOwner, now)
 	c.tell(key, c.details())
 	c.replayWaiting(key)
+	c.autoConvert("accept")
 }
 
 // decline withdraws the offer from one agent; round robin moves on.
@@ -222,6 +223,8 @@ func (c *Chat) miss(why string) {
 	}
 	c.publish(Event{Type: EventSystem, Text: c.e.cfg.MissedText}, "system", "")
 	c.publish(Event{Type: EventEnded, Reason: reasonMissed}, "system", "")
+	c.autoConvert("missed")
+	c.completeTicket()
 	c.setStatus(store.ChatMissed, reasonMissed)
 	c.e.log.Info("chat missed", "portal", c.portal, "chat", c.number, "why", why)
 	c.finish()
@@ -257,7 +260,12 @@ func (c *Chat) end(reason string) {
 	}
 	freed := len(c.members) > 0
 	c.members = nil
+	attended := c.info.Status == store.ChatActive
 	c.publish(Event{Type: EventEnded, Reason: reason}, "system", "")
+	if attended {
+		c.autoConvert("end")
+	}
+	c.completeTicket()
 	c.setStatus(store.ChatEnded, reason)
 	c.finish()
 	if freed {

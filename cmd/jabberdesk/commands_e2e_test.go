@@ -245,7 +245,7 @@ func TestNotesHistoryInfoDepartmentsPushCanned(t *testing.T) {
 
 	george.Send(chatMsg(v.JID, "#help"))
 	help := george.Expect("help", reply(v, "#t "))
-	if strings.Contains(help.Body(), "#support") || !strings.Contains(help.Body(), "#e ") {
+	if !strings.Contains(help.Body(), "#support") || !strings.Contains(help.Body(), "#e ") {
 		t.Errorf("#help:\n%s", help.Body())
 	}
 	// Nothing of the commands reached the visitor.

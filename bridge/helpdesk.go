@@ -1,0 +1,348 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"jabberdesk/commands"
+	"jabberdesk/store"
+)
+
+// This file is the helpdesk side of a chat (SPEC §5): the #support and
+// #crm commands, ruled by the department's desk mode, and the automatic
+// conversion of chats to tickets by the portal's settings.
+
+// viewOnly are the ticket commands a department in desk mode "view"
+// allows.
+var viewOnly = map[string]bool{"support.info": true, "support.ticketinfo": true, "support.recentreq": true, "support.searchreq": true, "crm.info": true}
+
+// deskMode is the desk mode of the chat's department; a chat without a
+// department is "mapped".
+func (c *Chat) deskMode() store.DeskMode {
+	if c.info.Department == "" {
+		return store.DeskMapped
+	}
+	d, err := c.e.store.Department(c.ctx(), c.portal, c.info.Department)
+	if err != nil {
+		return store.DeskMapped
+	}
+	return d.DeskMode
+}
+
+// checkDeskMode refuses ticket commands the department's desk mode does
+// not allow, saying why.
+func (c *Chat) checkDeskMode(cmd commands.Command) error {
+	switch mode := c.deskMode(); mode {
+	case store.DeskNone:
+		return refuse("Department " + c.info.Department + " has no ticket features (desk mode none), so " + cmd.Spec().Invocation() + " is not available here.")
+	case store.DeskView:
+		if !viewOnly[cmd.Name] {
+			return refuse("Department " + c.info.Department + " only lets agents view tickets (desk mode view): " + cmd.Spec().Invocation() +
+				" is not allowed; #support info, ticketinfo, recentreq and searchreq are.")
+		}
+	}
+	return nil
+}
+
+// helpdeskCommand runs a #support or #crm command.
+func (c *Chat) helpdeskCommand(m *member, cmd commands.Command) (string, error) {
+	if err := c.checkDeskMode(cmd); err != nil {
+		return "", err
+	}
+	switch cmd.Name {
+	case "support.setemail":
+		if err := c.e.store.SetChatEmail(c.ctx(), c.id, cmd.Text); err != nil {
+			return "", userError(err)
+		}
+		c.reload()
+		return "Email set to " + c.info.VisitorEmail + ".", nil
+	case "support.conasreq":
+		return c.convertByAgent(m, cmd)
+	case "support.info":
+		return c.supportInfo()
+	case "support.ticketinfo":
+		t, err := c.e.store.TicketForChat(c.ctx(), c.id)
+		if errors.Is(err, store.ErrNotFound) {
+			return "No ticket for this visitor", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return ticketText(t), nil
+	case "support.recentreq":
+		if c.info.VisitorEmail == "" {
+			return "No recent tickets for this visitor", nil
+		}
+		ts, err := c.e.store.RecentTickets(c.ctx(), c.portal, c.info.VisitorEmail, 5)
+		if err != nil {
+			return "", err
+		}
+		if len(ts) == 0 {
+			return "No recent tickets for this visitor", nil
+		}
+		return ticketList("Recent tickets of "+c.info.VisitorEmail+":", ts), nil
+	case "support.searchreq":
+		ts, err := c.e.store.SearchTickets(c.ctx(), c.portal, cmd.Text, 10)
+		if err != nil {
+			return "", userError(err)
+		}
+		if len(ts) == 0 {
+			return "No tickets match " + cmd.Text, nil
+		}
+		return ticketList(fmt.Sprintf("Tickets matching %q:", cmd.Text), ts), nil
+	case "support.associate":
+		t, err := c.e.store.AssociateChat(c.ctx(), c.portal, cmd.Number, c.id, c.transcript(), m.key)
+		if err != nil {
+			return "", userError(err)
+		}
+		return fmt.Sprintf("This chat is now part of ticket #%d (%s); its transcript was added.", t.Number, t.Subject), nil
+	case "support.setreqstatus":
+		t, err := c.e.store.TicketForChat(c.ctx(), c.id)
+		if errors.Is(err, store.ErrNotFound) {
+			return "No ticket for this visitor: create one with #support conasreq", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		status := store.TicketOpen
+		if cmd.Text == "close" {
+			status = store.TicketClosed
+		}
+		t, err = c.e.store.SetTicketStatus(c.ctx(), c.portal, t.Number, status, m.key)
+		if err != nil {
+			return "", userError(err)
+		}
+		return fmt.Sprintf("Ticket #%d is now %s.", t.Number, store.TicketStatuses[t.Status]), nil
+	case "crm.info":
+		return c.crmInfo()
+	}
+	return "", refuse(cmd.Spec().Invocation() + " is not available — try #help support")
+}
+
+// userError turns a store error meant for people into a refusal.
+func userError(err error) error {
+	var ue *store.UserError
+	if errors.As(err, &ue) {
+		return refuse(ue.Msg)
+	}
+	return err
+}
+
+// reload refreshes the chat's stored details (after the email changed).
+func (c *Chat) reload() {
+	sc, err := c.e.store.Chat(c.ctx(), c.id)
+	if err != nil {
+		c.e.log.Error("reload chat", "chat", c.id, "err", err)
+		return
+	}
+	sc.Status = c.info.Status
+	c.info = sc
+}
+
+// convertByAgent is #support conasreq [PSC].
+func (c *Chat) convertByAgent(m *member, cmd commands.Command) (string, error) {
+	if c.info.VisitorEmail == "" {
+		return "", refuse("This visitor has no email, and a ticket needs one: add it with #support setemail EMAIL, then #support conasreq again.")
+	}
+	if t, err := c.e.store.TicketForChat(c.ctx(), c.id); err == nil {
+		return "", refuse(fmt.Sprintf("This chat already belongs to ticket #%d; see #support ticketinfo.", t.Number))
+	}
+	t, err := c.createTicket(m.key, cmd.Priority, cmd.Status, cmd.Classification, false)
+	if err != nil {
+		return "", userError(err)
+	}
+	return fmt.Sprintf("Ticket #%d created (%s)", t.Number, commands.FormatPSC(t.Priority, t.Status, t.Classification)), nil
+}
+
+// createTicket makes a ticket of the chat, with its transcript so far
+// (completed when the chat ends).
+func (c *Chat) createTicket(actor string, priority, status, class int, missed bool) (store.Ticket, error) {
+	return c.e.store.CreateTicket(c.ctx(), store.NewTicket{
+		Portal: c.portal, Subject: truncate(c.info.Question, 120),
+		Email: c.info.VisitorEmail, Name: c.info.VisitorName, Phone: c.info.VisitorPhone,
+		Department: c.info.Department, Priority: priority, Status: status, Classification: class,
+		Channel: "chat", ChatID: c.id, Transcript: c.transcript(), Missed: missed, Actor: actor,
+	})
+}
+
+// transcript renders the chat's messages for a ticket thread.
+func (c *Chat) transcript() string {
+	evs, err := c.e.store.ChatEvents(c.ctx(), c.id, 0, false, 0)
+	if err != nil {
+		c.e.log.Error("read transcript", "chat", c.id, "err", err)
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Chat #%d with %s, %s\n", c.number, c.info.VisitorName, c.info.CreatedAt.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "[%s] %s: %s\n", c.info.CreatedAt.Format("15:04:05"), c.info.VisitorName, c.info.Question)
+	for _, ev := range evs {
+		author := ""
+		switch ev.Type {
+		case EventVisitorMessage:
+			author = c.info.VisitorName
+		case EventMessage:
+			author = ev.AuthorName
+		case EventAgentJoined, EventAgentLeft, EventEnded:
+			author = "system"
+		default:
+			continue
+		}
+		text := ev.Text
+		if text == "" {
+			text = strings.ReplaceAll(ev.Type, "_", " ")
+			if x := eventFromRecord(ev); x.Name != "" {
+				text += ": " + x.Name
+			} else if x.Reason != "" {
+				text += ": " + x.Reason
+			}
+		}
+		fmt.Fprintf(&b, "[%s] %s: %s\n", ev.At.Format("15:04:05"), author, text)
+	}
+	return b.String()
+}
+
+// supportInfo is #support info: contact, account, SLA, contract, owner
+// and ticket counts.
+func (c *Chat) supportInfo() (string, error) {
+	if c.info.VisitorEmail == "" {
+		return "No support information for this visitor", nil
+	}
+	ct, err := c.e.store.ContactByEmail(c.ctx(), c.portal, c.info.VisitorEmail)
+	if errors.Is(err, store.ErrNotFound) {
+		return "No support information for this visitor", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	total, overdue, err := c.e.store.TicketCounts(c.ctx(), c.portal, ct.Email)
+	if err != nil {
+		return "", err
+	}
+	lines := []string{"Contact: " + ct.Name + " <" + ct.Email + ">"}
+	if ct.Account != "" {
+		a, err := c.e.store.AccountByName(c.ctx(), c.portal, ct.Account)
+		if err == nil {
+			lines = append(lines, "Account: "+a.Name, "SLA: "+dashIfEmpty(a.SLAName)+slaHours(a), "Contract: "+dashIfEmpty(a.ContractName))
+		}
+	} else {
+		lines = append(lines, "Account: —")
+	}
+	lines = append(lines, "Owner: "+dashIfEmpty(ct.Owner), fmt.Sprintf("Tickets: %d, overdue: %d", total, overdue))
+	return strings.Join(lines, "\n"), nil
+}
+
+func slaHours(a store.Account) string {
+	var parts []string
+	if a.ResponseHours > 0 {
+		parts = append(parts, fmt.Sprintf("response %d h", a.ResponseHours))
+	}
+	if a.ResolutionHours > 0 {
+		parts = append(parts, fmt.Sprintf("resolution %d h", a.ResolutionHours))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// crmInfo is #crm info: the visitor's contact record.
+func (c *Chat) crmInfo() (string, error) {
+	if c.info.VisitorEmail == "" {
+		return "No CRM information for this visitor", nil
+	}
+	ct, err := c.e.store.ContactByEmail(c.ctx(), c.portal, c.info.VisitorEmail)
+	if errors.Is(err, store.ErrNotFound) {
+		return "No CRM information for this visitor", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.Join([]string{"Name: " + ct.Name, "Email: " + ct.Email, "Phone: " + dashIfEmpty(ct.Phone),
+		"Account: " + dashIfEmpty(ct.Account), "Owner: " + dashIfEmpty(ct.Owner)}, "\n"), nil
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// ticketText is #support ticketinfo.
+func ticketText(t store.Ticket) string {
+	due := ""
+	if t.DueAt != nil {
+		due = "\nDue: " + t.DueAt.Local().Format("2006-01-02 15:04")
+		if t.Overdue {
+			due += " (overdue)"
+		}
+	}
+	return fmt.Sprintf("Ticket #%d: %s\nStatus: %s\nPriority: %s\nClassification: %s\nDepartment: %s\nContact: %s <%s>%s",
+		t.Number, t.Subject, store.TicketStatuses[t.Status], store.TicketPriorities[t.Priority],
+		store.TicketClassifications[t.Classification], dashIfEmpty(t.Department), t.ContactName, t.ContactEmail, due)
+}
+
+func ticketList(title string, ts []store.Ticket) string {
+	lines := []string{title}
+	for _, t := range ts {
+		lines = append(lines, fmt.Sprintf("#%d %s — %s, %s — %s", t.Number, truncate(t.Subject, 60), store.TicketStatuses[t.Status],
+			store.TicketPriorities[t.Priority], t.CreatedAt.Local().Format("2006-01-02")))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// autoConvert converts the chat to a ticket when the portal's settings
+// say so (SPEC §5.2); moment is "accept", "end" or "missed". A chat whose
+// visitor has no email is flagged instead; a department in desk mode none
+// never converts.
+func (c *Chat) autoConvert(moment string) {
+	set, err := c.e.store.Conversion(c.ctx(), c.portal)
+	if err != nil {
+		c.e.log.Error("read conversion settings", "portal", c.portal, "err", err)
+		return
+	}
+	missed := moment == "missed"
+	switch {
+	case set.Which == "none":
+		return
+	case missed && set.Which != "all" && set.Which != "missed":
+		return
+	case !missed && set.Which != "all" && set.Which != "attended":
+		return
+	case !missed && set.When != moment:
+		return
+	}
+	if c.deskMode() == store.DeskNone {
+		return
+	}
+	if _, err := c.e.store.TicketForChat(c.ctx(), c.id); err == nil {
+		return // an agent made one already
+	}
+	if c.info.VisitorEmail == "" {
+		if err := c.e.store.FlagChat(c.ctx(), c.id, "the visitor has no email"); err != nil {
+			c.e.log.Error("flag chat", "chat", c.id, "err", err)
+		}
+		return
+	}
+	status := store.TicketOpen
+	if set.Status == "closed" {
+		status = store.TicketClosed
+	}
+	t, err := c.createTicket("auto", 0, status, 0, missed)
+	if err != nil {
+		c.e.log.Error("convert chat to ticket", "chat", c.id, "err", err)
+		return
+	}
+	for _, m := range c.members {
+		c.tell(m.key, fmt.Sprintf("This chat became ticket #%d.", t.Number))
+	}
+}
+
+// completeTicket brings the transcript of the chat's ticket up to date
+// when the chat ends.
+func (c *Chat) completeTicket() {
+	if err := c.e.store.CompleteTranscript(c.ctx(), c.id, c.transcript()); err != nil && !errors.Is(err, store.ErrNotFound) {
+		c.e.log.Error("complete ticket transcript", "chat", c.id, "err", err)
+	}
+}
