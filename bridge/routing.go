@@ -218,14 +218,16 @@ func (c *Chat) decline(key string) {
 
 // miss ends a chat nobody took (SPEC §3.2 step 5).
 func (c *Chat) miss(why string) {
+	// Store first (the ticket, then the status), tell afterwards: whoever
+	// hears that the chat was missed finds it so in the database.
+	c.autoConvert("missed")
+	c.setStatus(store.ChatMissed, reasonMissed)
 	for key := range c.offers {
 		c.withdraw(key, answerWithdrawn, "Nobody accepted the chat with "+c.title()+"; it was missed.")
 	}
 	c.publish(Event{Type: EventSystem, Text: c.e.cfg.MissedText}, "system", "")
 	c.publish(Event{Type: EventEnded, Reason: reasonMissed}, "system", "")
-	c.autoConvert("missed")
 	c.completeTicket()
-	c.setStatus(store.ChatMissed, reasonMissed)
 	c.e.log.Info("chat missed", "portal", c.portal, "chat", c.number, "why", why)
 	c.finish()
 }
@@ -248,6 +250,12 @@ func (c *Chat) end(reason string) {
 	default:
 		text = "The chat with " + c.title() + " is over."
 	}
+	// Store first (the ticket, then the status), tell afterwards.
+	attended := c.info.Status == store.ChatActive
+	if attended {
+		c.autoConvert("end")
+	}
+	c.setStatus(store.ChatEnded, reason)
 	for key := range c.offers {
 		c.withdraw(key, answerWithdrawn, text)
 	}
@@ -260,13 +268,8 @@ func (c *Chat) end(reason string) {
 	}
 	freed := len(c.members) > 0
 	c.members = nil
-	attended := c.info.Status == store.ChatActive
 	c.publish(Event{Type: EventEnded, Reason: reason}, "system", "")
-	if attended {
-		c.autoConvert("end")
-	}
 	c.completeTicket()
-	c.setStatus(store.ChatEnded, reason)
 	c.finish()
 	if freed {
 		c.e.redispatch(c.portal)

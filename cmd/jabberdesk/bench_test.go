@@ -164,3 +164,81 @@ func BenchmarkInfoRoundTrip(b *testing.B) {
 	b.ReportMetric(q(0.50), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
 }
+
+// BenchmarkConasreq measures #support conasreq on chats with 200 messages
+// each while 200 other chats are active: from the agent sending the
+// command to reading "Ticket #N created".
+//
+//	go test ./cmd/jabberdesk -run '^$' -bench Conasreq -benchtime 200x
+func BenchmarkConasreq(b *testing.B) {
+	const agents, chatsPerAgent = 20, 10
+	r := startRunning(b, "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0")
+	ctx := context.Background()
+	clients := make([]*xmpptest.Client, agents)
+	open := func(i int, email string) string {
+		v := &visitor{base: r.base, seen: make(chan struct{})}
+		body := map[string]string{"portal": "demo", "name": "V", "question": "bench", "department": "D" + strconv.Itoa(i), "email": email}
+		if code := call(b, "POST", r.base+"/api/v1/chats", "", body, v); code != http.StatusCreated {
+			b.Fatalf("start chat: %d", code)
+		}
+		clients[i].Expect("offer", xmpptest.Message(v.JID, "Reply y"))
+		clients[i].Send(chatMsg(v.JID, "y"))
+		clients[i].Expect("details", xmpptest.Message(v.JID, "You are chatting with"))
+		return v.JID
+	}
+	for i := range clients {
+		name := fmt.Sprintf("bench%04d", i)
+		dept := "D" + strconv.Itoa(i)
+		if _, err := r.st.AddDepartment(ctx, "demo", dept, "", "", "bench"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.st.AddAgent(ctx, store.NewAgent{Portal: "demo", Username: name, Email: name + "@demo.example",
+			Departments: []string{dept}, MaxChats: chatsPerAgent + b.N, Password: "bench password"}, "bench"); err != nil {
+			b.Fatal(err)
+		}
+		clients[i] = xmpptest.MustDial(b, r.startTLS, "demo|"+name+"@localhost", "bench password", xmpptest.Options{})
+		clients[i].Send("<presence/>")
+		clients[i].Expect("own presence", xmpptest.Presence(clients[i].JID.String(), ""))
+		for j := 0; j < chatsPerAgent; j++ {
+			open(i, fmt.Sprintf("busy%d.%d@example.com", i, j))
+		}
+	}
+	// The chats to convert, each with 200 stored messages.
+	type target struct {
+		jid   string
+		agent *xmpptest.Client
+	}
+	targets := make([]target, b.N)
+	for n := range targets {
+		i := n % agents
+		jid := open(i, fmt.Sprintf("t%d@example.com", n))
+		num, _ := strconv.ParseInt(strings.TrimPrefix(strings.Split(strings.Split(jid, "|")[1], "@")[0], "v-"), 10, 64)
+		sc, err := r.st.ChatByNumber(ctx, "demo", num)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for k := 0; k < 200; k++ {
+			ev := store.ChatEvent{Type: "visitor_message", AuthorKind: "visitor", Text: fmt.Sprintf("message %d of the conversation", k), Visible: true}
+			if k%2 == 1 {
+				ev = store.ChatEvent{Type: "message", AuthorKind: "agent", Author: "bench", AuthorName: "Bench", Text: fmt.Sprintf("answer %d", k), Visible: true}
+			}
+			if _, err := r.st.AppendChatEvent(ctx, sc.ID, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+		targets[n] = target{jid, clients[i]}
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for _, tg := range targets {
+		start := time.Now()
+		tg.agent.Send(chatMsg(tg.jid, "#support conasreq 112"))
+		got := tg.agent.Expect("ticket created", xmpptest.Message(tg.jid, "created (low, on hold, problem)"))
+		lat = append(lat, got.Received.Sub(start))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+}

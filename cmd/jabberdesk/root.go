@@ -73,6 +73,10 @@ config.example.toml). Start with: jabberdesk init.`,
 		newChatCmd(e),
 		newBlockCmd(e),
 		newCannedCmd(e),
+		newTicketCmd(e),
+		newContactCmd(e),
+		newAccountCmd(e),
+		newSettingsCmd(e),
 	)
 	return root
 }
