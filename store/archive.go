@@ -1,0 +1,452 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Page sizes of an archive query (XEP-0059 <max/>).
+const (
+	ArchivePageDefault = 50
+	ArchivePageMax     = 250
+)
+
+// ArchivedMessage is one message of an agent's archive (XEP-0313): a
+// message exchanged with a colleague (a row of the archive table) or a
+// message of a visitor chat the agent was in (read from the chat's
+// transcript).
+//
+// ID is the message's archive id, which is also its RSM cursor:
+//
+//   - a colleague message: "a" and the archive row id, zero-padded to at
+//     least 12 digits ("a000000000042");
+//   - a visitor-chat message: "c", the chat id zero-padded to at least 10
+//     digits, "-" and the event's seq zero-padded to at least 6 digits
+//     ("c0000000007-000013").
+//
+// An id is unique within an owner's archive and never changes; only this
+// exact form is accepted back. Messages are ordered by time, and those
+// with the same time (to the millisecond) by kind, colleague messages
+// first, then by row id or by chat and seq; the zero padding makes the ids
+// of one kind sort as text in that order.
+type ArchivedMessage struct {
+	ID       string    `json:"id"`
+	StanzaID string    `json:"stanza_id,omitempty"` // the id the server gave a colleague message; "" for chat messages
+	With     string    `json:"with"`                // bare JID of the other party: a colleague, or the visitor contact
+	Outgoing bool      `json:"outgoing"`            // sent by the archive's owner
+	From     string    `json:"from"`                // bare JIDs as they would appear on the message
+	To       string    `json:"to"`
+	Body     string    `json:"body"`
+	Stanza   []byte    `json:"stanza,omitempty"` // the message as routed, for colleague messages; nil for chat messages
+	At       time.Time `json:"at"`
+}
+
+// ArchiveQuery asks for a page of an agent's archive. Owner is the agent's
+// username and Domain the server's domain, from which the bare JIDs are
+// made (PORTAL|USERNAME@DOMAIN, PORTAL|v-NUMBER@DOMAIN). JIDs are compared
+// as given: pass canonical bare JIDs.
+type ArchiveQuery struct {
+	Portal, Owner, Domain string
+
+	// Filters (XEP-0313 §4.1.1).
+	With       string     // "" or the bare JID of a colleague or of a visitor contact
+	Start, End *time.Time // inclusive bounds; nil for none
+
+	// Paging (XEP-0059). After: the page just after that id, oldest
+	// first. Before (or BeforeSet with Before == ""): the page just before
+	// that id (or the last page), still oldest first. Neither: the first
+	// page. Both: the last page of what lies between.
+	After, Before string
+	BeforeSet     bool
+	Max           int // page size; <= 0 means ArchivePageDefault, at most ArchivePageMax
+}
+
+// ArchivePage is one page of an archive query, oldest first. First and
+// Last are the ids of its first and last message ("" for an empty page),
+// Count the number of messages matching the filters regardless of paging,
+// and Complete reports whether the page reaches the end of the results in
+// the paging direction (the newest for forward paging, the oldest for
+// backward paging).
+type ArchivePage struct {
+	Messages []ArchivedMessage `json:"messages"`
+	First    string            `json:"first"`
+	Last     string            `json:"last"`
+	Count    int               `json:"count"`
+	Complete bool              `json:"complete"`
+}
+
+// The two sources of an archive query, in the order they take among
+// messages with the same time.
+const (
+	kindArchive = 0 // a row of the archive table
+	kindChat    = 1 // a message event of a visitor chat
+)
+
+// archivePos is a message's place in the archive's order: (at, kind, k1,
+// k2), where k1, k2 are the row id and 0 for kindArchive, the chat id and
+// seq for kindChat.
+type archivePos struct {
+	at     int64
+	kind   int
+	k1, k2 int64
+}
+
+// archiveID formats a message's archive id (see ArchivedMessage).
+func archiveID(kind int, k1, k2 int64) string {
+	if kind == kindArchive {
+		return fmt.Sprintf("a%012d", k1)
+	}
+	return fmt.Sprintf("c%010d-%06d", k1, k2)
+}
+
+// parseArchiveID reads an id made by archiveID; only the exact form it
+// makes is accepted, so that a message has one id.
+func parseArchiveID(id string) (kind int, k1, k2 int64, ok bool) {
+	num := func(s string) (int64, bool) {
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, err == nil && n > 0
+	}
+	switch {
+	case strings.HasPrefix(id, "a"):
+		k1, ok = num(id[1:])
+		kind = kindArchive
+	case strings.HasPrefix(id, "c"):
+		chat, seq, found := strings.Cut(id[1:], "-")
+		var ok1, ok2 bool
+		k1, ok1 = num(chat)
+		k2, ok2 = num(seq)
+		kind, ok = kindChat, found && ok1 && ok2
+	}
+	if !ok || archiveID(kind, k1, k2) != id {
+		return 0, 0, 0, false
+	}
+	return kind, k1, k2, true
+}
+
+// chatMessageCond picks, among the events of a chat (alias e), the
+// messages that belong in the agents' archives: the visitor's words and
+// the agents'.
+const chatMessageCond = `e.text <> '' AND (e.type = 'visitor_message' OR e.type = 'message' AND e.author_kind = 'agent')`
+
+// ArchiveMessage adds a message to one agent's archive: owner is the
+// agent's username, with the other party's bare JID, outgoing whether the
+// owner sent it, stanzaID the unique id the server gave the message, body
+// its text and stanza the message as routed (may be nil, at most
+// StoredStanzaMax bytes). A zero at means now. A stanza id already in the
+// owner's archive is ErrExists; an unknown portal or agent ErrNotFound.
+func (s *Store) ArchiveMessage(ctx context.Context, portal, owner, with string, outgoing bool, stanzaID, body string, stanza []byte, at time.Time) error {
+	if err := checkArchived(with, stanzaID, body, stanza); err != nil {
+		return err
+	}
+	at = s.archiveTime(at)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		return archiveInsert(ctx, tx, portal, owner, with, outgoing, stanzaID, body, stanza, at)
+	})
+	return wrap("archive message", err)
+}
+
+// ArchivePair archives a message between two agents of a portal in both
+// archives, in one transaction: as outgoing in the sender's (from, a
+// username; with toJID) and as incoming in the recipient's (to; with
+// fromJID). fromJID and toJID are the two agents' bare JIDs. A message an
+// agent sends to themself is archived once, as outgoing. The other
+// arguments are as for ArchiveMessage.
+func (s *Store) ArchivePair(ctx context.Context, portal, from, to, fromJID, toJID, stanzaID, body string, stanza []byte, at time.Time) error {
+	if err := checkArchived(toJID, stanzaID, body, stanza); err != nil {
+		return err
+	}
+	if fromJID == "" {
+		return invalid("the archived message has no sender JID")
+	}
+	at = s.archiveTime(at)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := archiveInsert(ctx, tx, portal, from, toJID, true, stanzaID, body, stanza, at); err != nil {
+			return err
+		}
+		if UsernameKey(from) == UsernameKey(to) {
+			return nil
+		}
+		return archiveInsert(ctx, tx, portal, to, fromJID, false, stanzaID, body, stanza, at)
+	})
+	return wrap("archive message", err)
+}
+
+// checkArchived checks what ArchiveMessage and ArchivePair are given.
+func checkArchived(with, stanzaID, body string, stanza []byte) error {
+	switch {
+	case with == "":
+		return invalid("the archived message has no other party (with)")
+	case stanzaID == "":
+		return invalid("the archived message has no stanza id")
+	case body == "":
+		return invalid("the archived message has no body; only messages with a body are archived")
+	case len(stanza) > StoredStanzaMax:
+		return invalid("the message is too large to archive (%d bytes, at most %d)", len(stanza), StoredStanzaMax)
+	}
+	return nil
+}
+
+// archiveTime is the stored time of an archived message: at, or now when
+// at is zero, to the millisecond.
+func (s *Store) archiveTime(at time.Time) time.Time {
+	if at.IsZero() {
+		at = s.now()
+	}
+	return at.UTC().Truncate(time.Millisecond)
+}
+
+// archiveInsert adds one row to an owner's archive inside tx.
+func archiveInsert(ctx context.Context, tx *sql.Tx, portal, owner, with string, outgoing bool, stanzaID, body string, stanza []byte, at time.Time) error {
+	pid, aid, err := agentRef(ctx, tx, portal, owner)
+	if err != nil {
+		return err
+	}
+	var blob any // NULL: no stanza
+	if len(stanza) > 0 {
+		blob = stanza
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO archive (portal_id, owner_id, with_jid, outgoing, stanza_id, body, stanza, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, pid, aid, with, outgoing, stanzaID, body, blob, millis(at))
+	if isUnique(err) {
+		return fmt.Errorf("stanza id %q is already in the archive of %s: %w", stanzaID, owner, ErrExists)
+	}
+	return err
+}
+
+// archiveArm is the part of the archive query that reads one source:
+// conditions (joined with AND) and their arguments.
+type archiveArm struct {
+	conds []string
+	args  []any
+}
+
+func (a *archiveArm) where(cond string, args ...any) {
+	a.conds = append(a.conds, cond)
+	a.args = append(a.args, args...)
+}
+
+func (a *archiveArm) sql() string { return strings.Join(a.conds, " AND ") }
+
+// cursor adds the condition that the arm's rows (of kind kind, time column
+// at, key columns keys) come after p in the archive's order, or before it.
+// Rows of the cursor's own kind compare as (at, keys...); rows of the
+// other kind only by time, where at the same time kindArchive comes first.
+func (a *archiveArm) cursor(kind int, at string, keys []string, p archivePos, after bool) {
+	op := "<"
+	if after {
+		op = ">"
+	}
+	switch {
+	case kind == p.kind:
+		vals := []any{p.at, p.k1, p.k2}[:len(keys)+1]
+		a.where("("+at+", "+strings.Join(keys, ", ")+") "+op+" ("+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+")", vals...)
+	case (kind < p.kind) == after: // same time: this kind lies on the other side of p
+		a.where(at+" "+op+" ?", p.at)
+	default: // same time: this kind lies on this side of p
+		a.where(at+" "+op+"= ?", p.at)
+	}
+}
+
+// QueryArchive returns a page of an agent's archive: their messages with
+// colleagues (ArchiveMessage, ArchivePair) and the messages of every
+// visitor chat they were in (from the chats' transcripts: the visitor's,
+// incoming; their own, outgoing; other agents', incoming from the visitor
+// contact as "[Name] text", as they were relayed). Messages are in time
+// order, ties broken as described at ArchivedMessage, one SQL query
+// reading both sources, so that paging runs across both. After and Before
+// take archive ids, and also the stanza id of a colleague message; an id
+// that is not in the owner's archive is an ErrNotFound UserError
+// ("item-not-found: ..."). An unknown portal or agent is ErrNotFound.
+func (s *Store) QueryArchive(ctx context.Context, q ArchiveQuery) (ArchivePage, error) {
+	if q.Domain == "" {
+		return ArchivePage{}, errors.New("store: query archive: no domain")
+	}
+	size := q.Max
+	switch {
+	case size <= 0:
+		size = ArchivePageDefault
+	case size > ArchivePageMax:
+		size = ArchivePageMax
+	}
+	backward := q.BeforeSet || q.Before != ""
+
+	// Snapshot reads: the count, cursors and page agree.
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return ArchivePage{}, wrap("query archive", err)
+	}
+	defer tx.Rollback()
+	pid, aid, err := agentRef(ctx, tx, q.Portal, q.Owner)
+	if err != nil {
+		return ArchivePage{}, wrap("query archive", err)
+	}
+	type cursor struct {
+		pos   archivePos
+		after bool
+	}
+	var cursors []cursor
+	for _, c := range []struct {
+		id    string
+		after bool
+	}{{q.After, true}, {q.Before, false}} {
+		if c.id == "" {
+			continue
+		}
+		p, err := archiveCursor(ctx, tx, aid, c.id)
+		if err != nil {
+			return ArchivePage{}, wrap("query archive", err)
+		}
+		cursors = append(cursors, cursor{p, c.after})
+	}
+	key := UsernameKey(q.Owner)
+	ownerJID := q.Portal + "|" + key + "@" + q.Domain
+	visitorJID := func(number int64) string {
+		return q.Portal + "|v-" + strconv.FormatInt(number, 10) + "@" + q.Domain
+	}
+
+	// The filters, on the archive rows (a) and the chat events (e, of
+	// chats c).
+	var ar, ch archiveArm
+	ar.where("a.owner_id = ?", aid)
+	// The owner's chats drive the chat arm; the unary + keeps the planner
+	// from walking all the portal's chats by the (portal_id, number) index.
+	ch.where("c.id IN (SELECT chat_id FROM chat_agents WHERE agent_id = ?)", aid)
+	ch.where("+c.portal_id = ?", pid)
+	ch.where(chatMessageCond)
+	if q.With != "" {
+		ar.where("a.with_jid = ?", q.With)
+		if n, ok := visitorNumber(q.With, q.Portal, q.Domain); ok {
+			ch.where("c.id = (SELECT id FROM chats WHERE portal_id = ? AND number = ?)", pid, n)
+		} else {
+			ch.where("0") // only visitor contacts have chats
+		}
+	}
+	if q.Start != nil {
+		start := millis(*q.Start)
+		if q.Start.Nanosecond()%int(time.Millisecond) != 0 {
+			start++ // the first whole millisecond not before Start
+		}
+		ar.where("a.at >= ?", start)
+		ch.where("e.at >= ?", start)
+	}
+	if q.End != nil {
+		ar.where("a.at <= ?", millis(*q.End))
+		ch.where("e.at <= ?", millis(*q.End))
+	}
+
+	var page ArchivePage
+	if err := tx.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM archive a WHERE `+ar.sql()+`) +
+		(SELECT count(*) FROM chats c JOIN chat_events e ON e.chat_id = c.id WHERE `+ch.sql()+`)`,
+		append(append([]any{}, ar.args...), ch.args...)...).Scan(&page.Count); err != nil {
+		return ArchivePage{}, wrap("query archive", err)
+	}
+
+	// Paging: the page lies after After and before Before.
+	for _, c := range cursors {
+		ar.cursor(kindArchive, "a.at", []string{"a.id"}, c.pos, c.after)
+		ch.cursor(kindChat, "e.at", []string{"e.chat_id", "e.seq"}, c.pos, c.after)
+	}
+	order := "at, kind, k1, k2"
+	if backward {
+		order = "at DESC, kind DESC, k1 DESC, k2 DESC"
+	}
+	args := append([]any{}, ar.args...)
+	args = append(args, key, key)
+	args = append(args, ch.args...)
+	args = append(args, size+1) // one more says whether the page is complete
+	rows, err := tx.QueryContext(ctx, `
+		SELECT `+strconv.Itoa(kindArchive)+` AS kind, a.id AS k1, 0 AS k2, a.at AS at, a.with_jid AS with_jid, 0 AS number,
+			a.outgoing AS outgoing, a.stanza_id AS stanza_id, a.body AS body, a.stanza AS stanza
+		FROM archive a WHERE `+ar.sql()+`
+		UNION ALL
+		SELECT `+strconv.Itoa(kindChat)+`, e.chat_id, e.seq, e.at, '', c.number,
+			e.type = 'message' AND e.author = ?, '',
+			CASE WHEN e.type = 'message' AND e.author <> ? THEN '[' || e.author_name || '] ' || e.text ELSE e.text END, NULL
+		FROM chats c JOIN chat_events e ON e.chat_id = c.id WHERE `+ch.sql()+`
+		ORDER BY `+order+` LIMIT ?`, args...)
+	if err != nil {
+		return ArchivePage{}, wrap("query archive", err)
+	}
+	defer rows.Close()
+	page.Messages = []ArchivedMessage{}
+	for rows.Next() {
+		var m ArchivedMessage
+		var kind int
+		var k1, k2, at, number int64
+		if err := rows.Scan(&kind, &k1, &k2, &at, &m.With, &number, &m.Outgoing, &m.StanzaID, &m.Body, &m.Stanza); err != nil {
+			return ArchivePage{}, wrap("query archive", err)
+		}
+		m.ID, m.At = archiveID(kind, k1, k2), fromMillis(at)
+		if kind == kindChat {
+			m.With = visitorJID(number)
+		}
+		m.From, m.To = m.With, ownerJID
+		if m.Outgoing {
+			m.From, m.To = ownerJID, m.With
+		}
+		page.Messages = append(page.Messages, m)
+	}
+	if err := rows.Err(); err != nil {
+		return ArchivePage{}, wrap("query archive", err)
+	}
+	page.Complete = len(page.Messages) <= size
+	if !page.Complete {
+		page.Messages = page.Messages[:size]
+	}
+	if backward {
+		ms := page.Messages
+		for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
+			ms[i], ms[j] = ms[j], ms[i]
+		}
+	}
+	if n := len(page.Messages); n > 0 {
+		page.First, page.Last = page.Messages[0].ID, page.Messages[n-1].ID
+	}
+	return page, nil
+}
+
+// visitorNumber reads the visitor number from a visitor contact's bare
+// JID, PORTAL|v-NUMBER@DOMAIN.
+func visitorNumber(jid, portal, domain string) (int64, bool) {
+	rest, ok := strings.CutPrefix(jid, portal+"|v-")
+	if !ok {
+		return 0, false
+	}
+	if rest, ok = strings.CutSuffix(rest, "@"+domain); !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != rest {
+		return 0, false
+	}
+	return n, true
+}
+
+// archiveCursor finds the place of the message with an archive id (or
+// the stanza id of a colleague message) in the archive of agent aid.
+func archiveCursor(ctx context.Context, q querier, aid int64, id string) (archivePos, error) {
+	kind, k1, k2, ok := parseArchiveID(id)
+	p := archivePos{kind: kind, k1: k1, k2: k2}
+	err := sql.ErrNoRows
+	switch {
+	case ok && kind == kindArchive:
+		err = q.QueryRowContext(ctx, `SELECT at FROM archive WHERE id = ? AND owner_id = ?`, k1, aid).Scan(&p.at)
+	case ok && kind == kindChat:
+		err = q.QueryRowContext(ctx, `SELECT e.at FROM chat_events e WHERE e.chat_id = ? AND e.seq = ? AND `+chatMessageCond+`
+			AND e.chat_id IN (SELECT chat_id FROM chat_agents WHERE agent_id = ?)`, k1, k2, aid).Scan(&p.at)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		p = archivePos{kind: kindArchive}
+		err = q.QueryRowContext(ctx, `SELECT id, at FROM archive WHERE owner_id = ? AND stanza_id = ?`, aid, id).Scan(&p.k1, &p.at)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return archivePos{}, &UserError{Msg: fmt.Sprintf("item-not-found: no archived message with id %q", id), Kind: ErrNotFound}
+	}
+	return p, err
+}
