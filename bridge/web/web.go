@@ -42,6 +42,10 @@ type Config struct {
 	ChatBurst      int            // … at once (default 5)
 	GeoIP          *GeoIP         // nil: countries are "unknown"
 	LongPollWait   time.Duration  // default 25 s
+	// UploadDir holds the files of HTTP File Upload (XEP-0363), one per
+	// slot (normally DATA_DIR/uploads); "" turns uploads off.
+	UploadDir    string
+	UploadLimits store.UploadLimits // zero fields: the store's defaults
 }
 
 // Server serves the visitor API and the widget.
@@ -94,6 +98,7 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.widgetRoutes()
+	s.uploadRoutes()
 }
 
 // ServeHTTP adds CORS (the widget runs on customers' sites; no cookies are
@@ -103,7 +108,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("X-Content-Type-Options", "nosniff")
 	if r.Method == http.MethodOptions {
-		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 		h.Set("Access-Control-Max-Age", "86400")
 		w.WriteHeader(http.StatusNoContent)
