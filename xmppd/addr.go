@@ -27,6 +27,7 @@ const (
 	targetBoard
 	targetDesk
 	targetVisitor
+	targetUpload // the HTTP upload service, upload.DOMAIN
 )
 
 // target is a classified destination JID.
@@ -40,6 +41,9 @@ type target struct {
 // classify works out what to names, from the point of view of s. Other
 // portals' JIDs classify as targetNone.
 func (s *session) classify(to jid.JID) target {
+	if to.Localpart() == "" && to.Domainpart() == s.srv.uploadJID() && s.srv.uploads.URL != nil {
+		return target{kind: targetUpload, bare: s.srv.uploadJID()}
+	}
 	if to.Domainpart() != s.srv.domain {
 		return target{kind: targetForeign}
 	}

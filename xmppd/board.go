@@ -28,11 +28,12 @@ func (s *session) boardMessage(el *Element) error {
 		return err
 	}
 	text := "[" + post.AuthorName + "] " + body
-	msg := NewElement(nsClient, "message", "from", board, "type", "chat").
-		Add(NewElement(nsClient, "body").AddText(text)).Bytes()
+	out := NewElement(nsClient, "message", "from", board, "type", "chat").
+		Add(NewElement(nsClient, "body").AddText(text))
+	msg := out.Bytes()
 	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
 		if o.bare != s.bare && o.isAvailable() {
-			o.sendBytes(msg)
+			o.sendMessageBytes(msg, out)
 		}
 	}
 	return nil

@@ -40,6 +40,8 @@ type conn struct {
 	pending  store.Agent // the agent a SASL exchange is about, until it succeeds
 	agent    store.Agent // the signed-in agent
 	resource string      // the bound resource
+	resumed  *session    // the session a stream resumption takes over
+	resumeH  uint32      // what the resuming client acknowledged
 
 	mu      sync.Mutex
 	session *session // set once negotiation is done
@@ -123,9 +125,11 @@ func (c *conn) negotiator() xmpp.Negotiator {
 		c.hostCheckFeature(),
 		c.startTLSFeature(),
 		c.saslFeature(),
+		c.smFeature(),
 		c.bindFeature(),
 		infoFeature(nsSession, "session", xmpp.Authn, "<session xmlns='"+nsSession+"'><optional/></session>"),
 		infoFeature(nsRosterV, "ver", xmpp.Authn, "<ver xmlns='"+nsRosterV+"'/>"),
+		infoFeature(nsCSI, "csi", xmpp.Authn, "<csi xmlns='"+nsCSI+"'/>"),
 	}
 	neg := xmpp.NewNegotiator(func(s *xmpp.Session, _ *xmpp.StreamConfig) xmpp.StreamConfig {
 		if s != nil {
@@ -244,33 +248,46 @@ func (c *conn) bindFeature() xmpp.StreamFeature {
 		Negotiate: func(ctx context.Context, session *xmpp.Session, _ any) (xmpp.SessionState, io.ReadWriter, error) {
 			r := session.TokenReader()
 			defer r.Close()
-			for attempt := 0; attempt < 5; attempt++ {
-				iq, err := c.readNegotiation(r)
-				if err != nil {
-					return 0, nil, err
-				}
-				bind := iq.Child(nsBind, "bind")
-				if iq.Local != "iq" || iq.Get("type") != "set" || bind == nil {
-					return 0, nil, streamError{"policy-violation", "expected a resource binding IQ"}
-				}
-				res := bind.ChildText(nsBind, "resource")
-				full, err := c.agentJID(res)
-				if err != nil {
-					reply := errorReply(iq, errBadRequest.withText("the resource is not valid: "+err.Error()))
-					c.nc.Write(reply.Bytes())
-					continue
-				}
-				c.resource = full.Resourcepart()
-				result := NewElement(nsClient, "iq", "type", "result", "id", iq.Get("id")).
-					Add(NewElement(nsBind, "bind").Add(NewElement(nsBind, "jid").AddText(full.String())))
-				if _, err := c.nc.Write(result.Bytes()); err != nil {
-					return 0, nil, err
-				}
-				return xmpp.Ready, nil, nil
+			iq, err := c.readNegotiation(r)
+			if err != nil {
+				return 0, nil, err
 			}
-			return 0, nil, streamError{"policy-violation", "too many failed resource binding attempts"}
+			for attempt := 0; ; attempt++ {
+				mask, err := c.bind(iq)
+				if mask != 0 || err != nil || attempt == 4 {
+					if mask == 0 && err == nil {
+						err = streamError{"policy-violation", "too many failed resource binding attempts"}
+					}
+					return mask, nil, err
+				}
+				if iq, err = c.readNegotiation(r); err != nil {
+					return 0, nil, err
+				}
+			}
 		},
 	}
+}
+
+// bind answers a resource binding IQ: Ready, or an IQ error (mask 0, nil
+// error) after which the client may try again.
+func (c *conn) bind(iq *Element) (xmpp.SessionState, error) {
+	bind := iq.Child(nsBind, "bind")
+	if iq.Local != "iq" || iq.Get("type") != "set" || bind == nil {
+		return 0, streamError{"policy-violation", "expected a resource binding IQ"}
+	}
+	full, err := c.agentJID(bind.ChildText(nsBind, "resource"))
+	if err != nil {
+		reply := errorReply(iq, errBadRequest.withText("the resource is not valid: "+err.Error()))
+		_, err := c.nc.Write(reply.Bytes())
+		return 0, err
+	}
+	c.resource = full.Resourcepart()
+	result := NewElement(nsClient, "iq", "type", "result", "id", iq.Get("id")).
+		Add(NewElement(nsBind, "bind").Add(NewElement(nsBind, "jid").AddText(full.String())))
+	if _, err := c.nc.Write(result.Bytes()); err != nil {
+		return 0, err
+	}
+	return xmpp.Ready, nil
 }
 
 // stop ends the connection with a stream error, from any goroutine.

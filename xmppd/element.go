@@ -24,6 +24,9 @@ const (
 	nsRosterV  = "urn:xmpp:features:rosterver"
 	nsDelay    = "urn:xmpp:delay"
 	nsChatSt   = "http://jabber.org/protocol/chatstates"
+	nsVCard    = "vcard-temp"
+	nsCSI      = "urn:xmpp:csi:0"
+	nsCommands = "http://jabber.org/protocol/commands"
 )
 
 // Element is an XML element of a stanza, with its namespace resolved.

@@ -80,6 +80,7 @@ var (
 	errNotAllowed         = stanzaError{Type: "cancel", Cond: "not-allowed"}
 	errBadRequest         = stanzaError{Type: "modify", Cond: "bad-request"}
 	errInternal           = stanzaError{Type: "wait", Cond: "internal-server-error"}
+	errForbiddenCarbon    = stanzaError{Type: "cancel", Cond: "forbidden", Text: "only the server sends carbon copies (XEP-0280)"}
 )
 
 func (e stanzaError) withText(text string) stanzaError {

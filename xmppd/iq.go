@@ -46,6 +46,8 @@ func (s *session) handleIQ(el *Element, to jid.JID) error {
 		return s.contactIQ(el, payload, t)
 	case targetBoard, targetDesk, targetVisitor:
 		return s.contactIQ(el, payload, t)
+	case targetUpload:
+		return s.uploadIQ(el, payload)
 	}
 	return errServiceUnavailable
 }
@@ -63,7 +65,17 @@ func (s *session) serverIQ(el, payload *Element) error {
 	case payload.Space == nsDiscoInf && get && payload.Get("node") == "":
 		s.send(iqResult(el).Add(s.srv.discoInfo(el.Get("to") == "" || el.Get("to") == s.srv.domain)))
 	case payload.Space == nsDiscoIt && get:
-		s.send(iqResult(el).Add(NewElement(nsDiscoIt, "query")))
+		items := NewElement(nsDiscoIt, "query")
+		if s.srv.uploads.URL != nil && payload.Get("node") == "" {
+			items.Add(NewElement(nsDiscoIt, "item", "jid", s.srv.uploadJID(), "name", "HTTP File Upload"))
+		}
+		s.send(iqResult(el).Add(items))
+	case payload.Space == nsVCard:
+		return s.vcardIQ(el, payload, target{kind: targetAgent, name: s.agent.Key(), agent: s.agent, bare: s.bare})
+	case payload.Space == nsCarbons:
+		return s.carbonsIQ(el, payload)
+	case payload.Space == nsMAM && payload.Local == "query":
+		return s.mamIQ(el, payload)
 	case payload.Space == nsVersion && get:
 		s.send(iqResult(el).Add(NewElement(nsVersion, "query").Add(
 			NewElement(nsVersion, "name").AddText("jabberdesk"),
@@ -79,6 +91,17 @@ func (s *session) serverIQ(el, payload *Element) error {
 // contactIQ answers on behalf of a colleague's bare JID, the board or the
 // desk: service discovery and ping.
 func (s *session) contactIQ(el, payload *Element, t target) error {
+	switch {
+	case payload.Space == nsVCard:
+		return s.vcardIQ(el, payload, t)
+	case payload.Space == nsCommands && t.kind == targetDesk:
+		return s.adhocIQ(el, payload, t)
+	case payload.Space == nsDiscoInf && t.kind == targetDesk && payload.Get("node") != "" && el.Get("type") == "get":
+		return s.adhocInfo(el, payload, t)
+	case payload.Space == nsDiscoIt && t.kind == targetDesk && payload.Get("node") == nsCommands && el.Get("type") == "get":
+		s.send(iqResult(el).Add(s.adhocItems(el, t)))
+		return nil
+	}
 	if el.Get("type") != "get" {
 		return errServiceUnavailable
 	}
@@ -94,6 +117,9 @@ func (s *session) contactIQ(el, payload *Element, t target) error {
 			q.Add(NewElement(nsDiscoInf, "identity", "category", "client", "type", "bot", "name", "Message board"))
 		case targetDesk:
 			q.Add(NewElement(nsDiscoInf, "identity", "category", "client", "type", "bot", "name", "Desk"))
+			for _, f := range s.srv.deskDiscoFeatures() {
+				q.Add(NewElement(nsDiscoInf, "feature", "var", f))
+			}
 		case targetVisitor:
 			q.Add(NewElement(nsDiscoInf, "identity", "category", "client", "type", "web", "name", "Visitor "+t.name))
 		}
@@ -116,11 +142,13 @@ func (srv *Server) discoInfo(server bool) *Element {
 	q := NewElement(nsDiscoInf, "query")
 	if !server {
 		q.Add(NewElement(nsDiscoInf, "identity", "category", "account", "type", "registered"))
-		q.Add(NewElement(nsDiscoInf, "feature", "var", nsDiscoInf))
+		for _, f := range []string{nsDiscoInf, nsMAM, nsSID} {
+			q.Add(NewElement(nsDiscoInf, "feature", "var", f))
+		}
 		return q
 	}
 	q.Add(NewElement(nsDiscoInf, "identity", "category", "server", "type", "im", "name", "jabberdesk"))
-	for _, f := range []string{nsDiscoInf, nsDiscoIt, nsPing, nsVersion, nsRoster, nsRosterV} {
+	for _, f := range []string{nsDiscoInf, nsDiscoIt, nsPing, nsVersion, nsRoster, nsRosterV, nsCarbons, nsCSI, nsSM, "msgoffline", nsVCard} {
 		q.Add(NewElement(nsDiscoInf, "feature", "var", f))
 	}
 	return q

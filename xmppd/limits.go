@@ -22,6 +22,9 @@ type Limits struct {
 
 	LoginFailuresPerIP int           // failures in LoginFailureWindow before slowing down
 	LoginFailureWindow time.Duration //
+
+	ResumeTimeout time.Duration // XEP-0198: how long a dropped session waits to be resumed; 0 disables resumption
+	PingInterval  time.Duration // XEP-0199: ping a session idle this long; 0 disables
 }
 
 func (l *Limits) setDefaults() {
@@ -44,6 +47,9 @@ func (l *Limits) setDefaults() {
 	}
 	if l.LoginFailureWindow <= 0 {
 		l.LoginFailureWindow = 5 * time.Minute
+	}
+	if l.ResumeTimeout < 0 {
+		l.ResumeTimeout = 0
 	}
 }
 

@@ -10,14 +10,21 @@ import (
 
 // handleMessage routes a message (RFC 6121 §8.5).
 func (s *session) handleMessage(el *Element, to jid.JID) error {
+	if forgedCarbon(el) {
+		return errForbiddenCarbon
+	}
 	if to.String() == "" {
 		to = s.jid.Bare()
 		el.Set("to", s.bare)
 	}
 	t := s.classify(to)
 	switch t.kind {
+	case targetAgent, targetVisitor:
+		s.copySent(el)
+	}
+	switch t.kind {
 	case targetAgent:
-		return s.deliverMessage(el, to, t.bare)
+		return s.deliverMessage(el, to, t)
 	case targetBoard:
 		return s.boardMessage(el)
 	case targetDesk, targetVisitor:
@@ -32,11 +39,14 @@ func (s *session) handleMessage(el *Element, to jid.JID) error {
 
 // deliverMessage delivers to an agent's full JID, or to the available
 // resources of its bare JID with non-negative priority.
-func (s *session) deliverMessage(el *Element, to jid.JID, bare string) error {
+func (s *session) deliverMessage(el *Element, to jid.JID, t target) error {
+	bare := t.bare
+	el = s.archive(el, t)
 	typ := el.Get("type")
 	if to.Resourcepart() != "" {
 		if o := s.srv.router.session(bare, to.String()); o != nil {
 			o.send(el)
+			s.srv.copyReceived(o, el)
 			return nil
 		}
 		// RFC 6121 §8.5.3.2: no such resource.
@@ -63,11 +73,14 @@ func (s *session) deliverMessage(el *Element, to jid.JID, bare string) error {
 			if b == nil {
 				b = el.Bytes()
 			}
-			o.sendBytes(b)
+			o.sendMessageBytes(b, el)
 		}
 	}
 	if b == nil && typ != "headline" {
-		return errServiceUnavailable.withText("the agent is offline")
+		if el.Child(nsClient, "body") == nil {
+			return nil // a chat state for nobody
+		}
+		return s.srv.storeOffline(s.agent.Portal, t.agent.Key(), el)
 	}
 	return nil
 }

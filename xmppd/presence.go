@@ -89,7 +89,7 @@ func (s *session) directedPresence(el *Element, to jid.JID, t target) error {
 		b := el.Bytes()
 		for _, o := range s.srv.router.sessions(t.bare) {
 			if (to.Resourcepart() == "" || o.full == to.String()) && o.isAvailable() {
-				o.sendBytes(b)
+				o.sendPresenceBytes(b, s.full)
 			}
 		}
 	}
@@ -106,7 +106,7 @@ func (s *session) answerProbe(bare string) {
 		avail := o.available
 		o.mu.Unlock()
 		if avail {
-			s.sendBytes(p)
+			s.sendPresenceBytes(p, o.full)
 			sent = true
 		}
 	}
@@ -127,6 +127,9 @@ func (s *session) setAvailable(el *Element) {
 	s.broadcastPresence(b)
 	if initial {
 		s.sendPresenceOfOthers()
+		if prio >= 0 {
+			s.deliverOffline()
+		}
 	}
 	s.availabilityChanged(before)
 }
@@ -142,7 +145,7 @@ func (s *session) setUnavailable(el *Element) {
 	}
 	el.Set("to", "")
 	b := el.Bytes()
-	s.sendBytes(b)
+	s.sendPresenceBytes(b, s.full)
 	s.broadcastPresence(b)
 	s.availabilityChanged(before)
 }
@@ -167,7 +170,7 @@ func (s *session) unavailablePresence() []byte {
 func (s *session) broadcastPresence(b []byte) {
 	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
 		if o.isAvailable() {
-			o.sendBytes(b)
+			o.sendPresenceBytes(b, s.full)
 		}
 	}
 }
@@ -184,7 +187,7 @@ func (s *session) sendPresenceOfOthers() {
 		p, avail := o.presence, o.available
 		o.mu.Unlock()
 		if avail {
-			s.sendBytes(p)
+			s.sendPresenceBytes(p, o.full)
 		}
 	}
 	for _, name := range []string{boardName, deskName} {

@@ -119,3 +119,14 @@ func (r *router) count() int {
 	defer r.mu.RUnlock()
 	return r.n
 }
+
+// all returns every session.
+func (r *router) all() []*session {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*session, 0, r.n)
+	for _, a := range r.accounts {
+		out = append(out, a.sessions...)
+	}
+	return out
+}

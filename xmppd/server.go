@@ -54,6 +54,8 @@ type Config struct {
 	Version    string // software version, for XEP-0092
 	// Bridge holds the visitor chats; nil runs the server without them.
 	Bridge *bridge.Engine
+	// Uploads is the HTTP upload service (XEP-0363); off when URL is nil.
+	Uploads Uploads
 }
 
 // Server is the XMPP service. Start it with Serve on one or more
@@ -72,10 +74,14 @@ type Server struct {
 	router     *router
 	dir        *directory
 	bridge     *bridge.Engine
+	uploads    Uploads
 	metrics    metrics
 	bufPool    sync.Pool
 	nextID     atomic.Uint64
 	done       chan struct{}
+
+	smMu       sync.Mutex
+	smSessions map[string]*session // resumable sessions by stream management id
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -122,9 +128,11 @@ func New(cfg Config) (*Server, error) {
 		ipConns:    &ipCounter{max: cfg.Limits.ConnectionsPerIP, n: make(map[string]int)},
 		router:     newRouter(),
 		bridge:     cfg.Bridge,
+		uploads:    cfg.Uploads,
 		done:       make(chan struct{}),
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[*conn]struct{}),
+		smSessions: make(map[string]*session),
 	}
 	s.dir = newDirectory(cfg.Store)
 	s.bufPool.New = func() any { b := make([]byte, 0, 4096); return &b }
@@ -137,12 +145,17 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Domain() string { return s.domain }
 
 func (s *Server) sweepLoop() {
-	t := time.NewTicker(time.Minute)
+	every := 10 * time.Second
+	if p := s.limits.PingInterval; p > 0 && p/4 < every {
+		every = max(p/4, 50*time.Millisecond)
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
-		case <-t.C:
+		case now := <-t.C:
 			s.throttle.sweep()
+			s.keepalive(now)
 		case <-s.done:
 			return
 		}
@@ -231,6 +244,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 	for _, c := range conns {
 		c.stop(streamError{"system-shutdown", "the server is shutting down"})
+	}
+	// Sessions waiting for a resumption end now: their messages go to
+	// offline storage.
+	s.smMu.Lock()
+	var waiting []*session
+	for _, ss := range s.smSessions {
+		waiting = append(waiting, ss)
+	}
+	s.smMu.Unlock()
+	for _, ss := range waiting {
+		if ss.current() == nil {
+			ss.finish(streamError{"system-shutdown", "the server is shutting down"})
+		}
 	}
 	waited := make(chan struct{})
 	go func() { s.connWG.Wait(); close(waited) }()

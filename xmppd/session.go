@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -18,28 +19,80 @@ import (
 	"jabberdesk/store"
 )
 
-// session is a signed-in, bound client: one resource of one agent.
+// session is a signed-in, bound client: one resource of one agent. With
+// stream management (XEP-0198) it outlives its connection: it hibernates
+// when the connection drops and a resumed connection takes it over, so
+// the connection-bound parts live in a link.
 type session struct {
-	c     *conn
 	srv   *Server
-	xs    *xmpp.Session
 	agent store.Agent
 	jid   jid.JID
 	full  string // full JID, canonical
 	bare  string // bare JID, canonical
-	out   *outbox
 	log   *slog.Logger
 
-	drained    chan struct{} // closed when the outbox has written its last bytes
-	ending     atomic.Bool
-	readerDone atomic.Bool
-
 	mu           sync.Mutex // guards the fields below
+	link         *link      // the current connection; nil while hibernating
 	available    bool       // sent available presence (RFC 6121 §4.2)
 	show         string
 	priority     int
-	presence     []byte // the last available presence, from stamped, no to
-	rosterLoaded bool   // asked for the roster: an interested resource
+	presence     []byte       // the last available presence, from stamped, no to
+	rosterLoaded bool         // asked for the roster: an interested resource
+	sm           *smState     // XEP-0198, once enabled
+	hibernating  bool         // the connection dropped; waiting for a resume
+	inactive     bool         // XEP-0352: the client said it is inactive
+	held         []held       // presence and chat states held while inactive
+	carbons      bool         // XEP-0280 enabled
+	adhoc        adhocPending // XEP-0050 commands in progress
+	finished     bool
+	lastRead     time.Time // for the server's keepalive pings
+	pingSent     time.Time
+}
+
+// link is a session's connection: its conn, mellium session and outbox.
+type link struct {
+	c          *conn
+	xs         *xmpp.Session
+	out        *outbox
+	drained    chan struct{} // closed when the outbox has written its last bytes
+	ending     atomic.Bool   // we are closing this stream
+	readerDone atomic.Bool
+}
+
+// newLink wires an outbox to a negotiated connection.
+func (s *session) newLink(c *conn, xs *xmpp.Session) *link {
+	l := &link{c: c, xs: xs, drained: make(chan struct{})}
+	l.out = &outbox{
+		w:            c.nc,
+		max:          c.srv.limits.OutboxSize,
+		writeTimeout: c.srv.limits.WriteTimeout,
+		setDeadline:  c.nc.SetWriteDeadline,
+		pool:         &c.srv.bufPool,
+		onOverflow: func() {
+			s.log.Warn("client reads too slowly; disconnecting", "queued", c.srv.limits.OutboxSize)
+			c.raw.Close()
+		},
+		onError: func(err error) { s.log.Debug("write failed", "err", err); c.raw.Close() },
+		onDrained: func() {
+			c.closeWrite()
+			if l.readerDone.Load() {
+				c.linger()
+			} else {
+				// The read loop ends when the client closes its stream too,
+				// or at this deadline.
+				c.raw.SetReadDeadline(time.Now().Add(lingerTime))
+			}
+			close(l.drained)
+		},
+	}
+	return l
+}
+
+// current returns the session's link, or nil while hibernating.
+func (s *session) current() *link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.link
 }
 
 // ctx is the context for work a stanza causes (database calls).
@@ -63,45 +116,28 @@ func (c *conn) agentJID(res string) (jid.JID, error) {
 	return jid.New(c.agent.Portal+"|"+c.agent.Key(), c.srv.domain, res)
 }
 
-// serveSession runs a negotiated session until it ends.
+// serveSession runs a negotiated session until its connection ends: a
+// new session, or one taken over by a stream resumption.
 func (c *conn) serveSession(xs *xmpp.Session) {
+	if c.resumed != nil {
+		c.resumed.resume(c, xs, c.resumeH)
+		return
+	}
 	full, err := c.agentJID(c.resource)
 	if err != nil {
 		return
 	}
-	s := &session{c: c, srv: c.srv, xs: xs, agent: c.agent, jid: full, full: full.String(), bare: full.Bare().String(),
-		drained: make(chan struct{})}
+	s := &session{srv: c.srv, agent: c.agent, jid: full, full: full.String(), bare: full.Bare().String(), lastRead: time.Now()}
 	s.log = c.log.With("jid", s.full)
-	s.out = &outbox{
-		w:            c.nc,
-		max:          c.srv.limits.OutboxSize,
-		writeTimeout: c.srv.limits.WriteTimeout,
-		setDeadline:  c.nc.SetWriteDeadline,
-		pool:         &c.srv.bufPool,
-		onOverflow: func() {
-			s.log.Warn("client reads too slowly; disconnecting", "queued", c.srv.limits.OutboxSize)
-			c.raw.Close()
-		},
-		onError: func(err error) { s.log.Debug("write failed", "err", err); c.raw.Close() },
-		onDrained: func() {
-			c.closeWrite()
-			if s.readerDone.Load() {
-				c.linger()
-			} else {
-				// The read loop ends when the client closes its stream too,
-				// or at this deadline.
-				c.raw.SetReadDeadline(time.Now().Add(lingerTime))
-			}
-			close(s.drained)
-		},
-	}
+	l := s.newLink(c, xs)
+	s.link = l
 	c.mu.Lock()
 	stopped := c.stopped
 	c.session = s
 	c.mu.Unlock()
 	if stopped != nil {
 		s.end(*stopped)
-		<-s.drained
+		<-l.drained
 		return
 	}
 	c.srv.metrics.logins.Add(1)
@@ -110,17 +146,36 @@ func (c *conn) serveSession(xs *xmpp.Session) {
 		old.end(streamError{"conflict", "replaced by a new connection with the same resource"})
 	}
 	s.log.Info("session started", "remote", c.ip)
-	err = s.readLoop()
-	s.finish(err)
+	s.run(l)
+}
+
+// run reads the link until it ends, then hibernates or finishes the
+// session.
+func (s *session) run(l *link) {
+	err := s.readLoop(l)
+	l.readerDone.Store(true)
+	s.mu.Lock()
+	superseded := s.link != l
+	resumable := s.sm != nil && s.sm.resumable && !s.finished
+	s.mu.Unlock()
+	switch {
+	case superseded:
+		// A resumed connection took the session over: close this one.
+		s.closeLink(l, nil)
+	case resumable && !l.ending.Load() && !errors.Is(err, io.EOF):
+		s.hibernate(l, err)
+	default:
+		s.finish(err)
+	}
 }
 
 // readLoop reads and handles stanzas until the stream ends.
-func (s *session) readLoop() error {
-	r := s.xs.TokenReader()
+func (s *session) readLoop(l *link) error {
+	r := l.xs.TokenReader()
 	defer r.Close()
 	bucket := tokenBucket{rate: s.srv.limits.StanzaRate, burst: float64(s.srv.limits.StanzaBurst)}
 	for {
-		s.c.lim.reset(s.srv.limits.StanzaSize)
+		l.c.lim.reset(s.srv.limits.StanzaSize)
 		tok, err := r.Token()
 		if err != nil {
 			return err
@@ -134,20 +189,41 @@ func (s *session) readLoop() error {
 			return err
 		}
 		s.srv.metrics.stanzasIn.Add(1)
-		if d := bucket.wait(time.Now()); d > 0 {
+		now := time.Now()
+		s.mu.Lock()
+		s.lastRead, s.pingSent = now, time.Time{}
+		s.mu.Unlock()
+		if d := bucket.wait(now); d > 0 {
 			time.Sleep(d)
+		}
+		if el.Space != nsClient {
+			if err := s.handleNonza(el); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := s.handle(el); err != nil {
 			return err
 		}
+		s.countInbound()
 	}
 }
 
-// handle dispatches one top-level element.
-func (s *session) handle(el *Element) error {
-	if el.Space != nsClient {
-		return streamError{"unsupported-stanza-type", "unknown element <" + el.Local + "/>"}
+// handleNonza handles the top-level elements that are not stanzas:
+// stream management (XEP-0198) and client state indication (XEP-0352).
+func (s *session) handleNonza(el *Element) error {
+	switch el.Space {
+	case nsSM:
+		return s.smNonza(el)
+	case nsCSI:
+		s.setInactive(el.Local == "inactive")
+		return nil
 	}
+	return streamError{"unsupported-stanza-type", "unknown element <" + el.Local + "/>"}
+}
+
+// handle dispatches one stanza.
+func (s *session) handle(el *Element) error {
 	switch el.Local {
 	case "message", "presence", "iq":
 	default:
@@ -193,61 +269,70 @@ func (s *session) handle(el *Element) error {
 	return nil
 }
 
-// send queues a stanza for this session.
-func (s *session) send(el *Element) { s.sendBytes(el.Bytes()) }
-
-// sendBytes queues a serialized stanza for this session.
-func (s *session) sendBytes(b []byte) {
-	if s.out.push(b) {
-		s.srv.metrics.stanzasOut.Add(1)
-	}
-}
-
-// reply sends el (if not nil) to this session.
-func (s *session) reply(el *Element) {
-	if el != nil {
-		s.send(el)
-	}
-}
-
 // end closes the session's stream with a stream error; the read loop then
 // ends when the connection closes. Safe from any goroutine, more than once.
+// A hibernating session is finished at once.
 func (s *session) end(se streamError) {
-	if !s.ending.CompareAndSwap(false, true) {
+	l := s.current()
+	if l == nil {
+		s.finish(se)
 		return
 	}
-	s.out.close(append(se.bytes(), "</stream:stream>"...))
+	if !l.ending.CompareAndSwap(false, true) {
+		return
+	}
+	l.out.close(append(se.bytes(), "</stream:stream>"...))
 }
 
-// finish cleans up after the read loop ended with err.
-func (s *session) finish(err error) {
-	s.readerDone.Store(true)
-	before := s.srv.Availability(s.agent.Portal, s.agent.Key())
-	s.srv.router.remove(s)
-	s.mu.Lock()
-	wasAvailable := s.available
-	s.available = false
-	s.mu.Unlock()
-	if wasAvailable {
-		s.broadcastPresence(s.unavailablePresence())
-	}
-	s.availabilityChanged(before)
-	if s.ending.CompareAndSwap(false, true) {
+// closeLink closes a link's stream (with err's stream error, if any) and
+// waits for it to drain.
+func (s *session) closeLink(l *link, err error) {
+	if l.ending.CompareAndSwap(false, true) {
 		var last []byte
 		if se, ok := streamErrorFor(err); ok {
 			s.log.Info("session ended with a stream error", "err", err)
 			last = se.bytes()
 		}
-		s.out.close(append(last, "</stream:stream>"...))
+		l.out.close(append(last, "</stream:stream>"...))
 	}
 	select {
-	case <-s.drained:
+	case <-l.drained:
 	case <-time.After(s.srv.limits.WriteTimeout):
 	}
-	s.c.raw.Close()
+	l.c.raw.Close()
+}
+
+// finish ends the session for good: it leaves the router, its presence
+// goes unavailable, and messages it never acknowledged go to the agent's
+// other resources or to offline storage.
+func (s *session) finish(err error) {
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return
+	}
+	s.finished = true
+	l := s.link
+	s.mu.Unlock()
+	before := s.srv.Availability(s.agent.Portal, s.agent.Key())
+	s.srv.router.remove(s)
+	s.srv.forgetSM(s)
+	s.mu.Lock()
+	wasAvailable := s.available
+	s.available = false
+	unacked := s.takeUnacked()
+	s.mu.Unlock()
+	if wasAvailable {
+		s.broadcastPresence(s.unavailablePresence())
+	}
+	s.availabilityChanged(before)
+	s.rescue(unacked)
+	if l != nil {
+		s.closeLink(l, err)
+	}
 	reason := "closed"
-	if err != nil && !strings.Contains(err.Error(), "use of closed") {
+	if err != nil && !strings.Contains(err.Error(), "use of closed") && !errors.Is(err, io.EOF) {
 		reason = err.Error()
 	}
-	s.log.Info("session ended", "reason", reason, "err", err)
+	s.log.Info("session ended", "reason", reason)
 }

@@ -159,7 +159,6 @@ func TestMessageErrors(t *testing.T) {
 		jidOf("nobody.here"),          // no such agent
 		"globex|hank.s@" + testDomain, // another portal
 		"someone@elsewhere.example",   // no federation
-		jidOf("george.w"),             // offline
 		"acme|v-1@" + testDomain,      // no such visitor chat
 	} {
 		id := "e" + string(rune('0'+i))

@@ -75,7 +75,13 @@ func (srv *Server) Message(portal, agent string, m bridge.Message) bool {
 			if b == nil {
 				b = el.Bytes()
 			}
-			s.sendBytes(b)
+			s.sendMessageBytes(b, el)
+		}
+	}
+	if b == nil && m.Body != "" {
+		// Kept for the agent's next sign-in (a chat the agent holds).
+		if err := srv.storeOffline(portal, agent, el); err != nil {
+			srv.log.Warn("visitor message not kept offline", "agent", agent, "err", err)
 		}
 	}
 	return b != nil

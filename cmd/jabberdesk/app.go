@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -88,7 +89,10 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 			OutboxSize:         cfg.Limits.OutboxSize,
 			LoginFailuresPerIP: cfg.Auth.LoginFailuresPerIP,
 			LoginFailureWindow: cfg.Auth.LoginFailureWindow,
+			ResumeTimeout:      cfg.XMPP.ResumeTimeout,
+			PingInterval:       cfg.XMPP.PingInterval,
 		},
+		Uploads:    a.uploads(cfg),
 		Iterations: cfg.Auth.ScramIterations,
 		Version:    version,
 		Bridge:     a.bridge,
@@ -133,6 +137,25 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 	return a, nil
 }
 
+// uploadLimits are the configured upload limits.
+func uploadLimits(cfg *config.Config) store.UploadLimits {
+	return store.UploadLimits{MaxFileSize: cfg.Uploads.MaxFileSize, QuotaPerAgent: cfg.Uploads.QuotaPerAgent, AllowedTypes: cfg.Uploads.AllowedTypes}
+}
+
+// uploads is the XMPP side of HTTP file upload: slots are handed out by
+// xmppd, files go to the HTTP listener. Off without an HTTP listener.
+func (a *app) uploads(cfg *config.Config) xmppd.Uploads {
+	if cfg.HTTP.Listen == "" {
+		return xmppd.Uploads{}
+	}
+	return xmppd.Uploads{
+		Limits: uploadLimits(cfg),
+		URL: func(id, filename string) string {
+			return a.web.UploadURL(publicURL(cfg, a.addrs["http"]), id, filename)
+		},
+	}
+}
+
 // startWeb starts the visitor API and widget.
 func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 	if cfg.HTTP.Listen == "" {
@@ -154,6 +177,8 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 		ChatRate:       cfg.HTTP.ChatRate,
 		ChatBurst:      cfg.HTTP.ChatBurst,
 		GeoIP:          a.geoip,
+		UploadDir:      filepath.Join(cfg.DataDir, "uploads"),
+		UploadLimits:   uploadLimits(cfg),
 	})
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {

@@ -36,11 +36,12 @@ type Config struct {
 	LogLevel  string // log_level: debug, info, warn or error
 	LogFormat string // log_format: text or json
 
-	XMPP   XMPP   // [xmpp]
-	Auth   Auth   // [auth]
-	Limits Limits // [limits]
-	HTTP   HTTP   // [http]
-	Chats  Chats  // [chats]
+	XMPP    XMPP    // [xmpp]
+	Auth    Auth    // [auth]
+	Limits  Limits  // [limits]
+	HTTP    HTTP    // [http]
+	Uploads Uploads // [uploads]
+	Chats   Chats   // [chats]
 
 	// Path is the file the configuration was loaded from, "" for defaults.
 	Path string
@@ -48,11 +49,20 @@ type Config struct {
 
 // XMPP is the [xmpp] table.
 type XMPP struct {
-	ListenStartTLS string // listen_starttls; "" disables the listener
-	ListenTLS      string // listen_tls; "" disables the listener
-	PublicHost     string // public_host; "" means Domain, see PublicHostName
-	CertFile       string // cert_file; "" means generated, see CertPaths
-	KeyFile        string // key_file; set if and only if CertFile is
+	ListenStartTLS string        // listen_starttls; "" disables the listener
+	ListenTLS      string        // listen_tls; "" disables the listener
+	PublicHost     string        // public_host; "" means Domain, see PublicHostName
+	CertFile       string        // cert_file; "" means generated, see CertPaths
+	KeyFile        string        // key_file; set if and only if CertFile is
+	ResumeTimeout  time.Duration // resume_timeout; 0 disables stream resumption
+	PingInterval   time.Duration // ping_interval; 0 disables server pings
+}
+
+// Uploads is the [uploads] table: HTTP file upload for agents (XEP-0363).
+type Uploads struct {
+	MaxFileSize   int64    // max_file_size, bytes
+	QuotaPerAgent int64    // quota_per_agent, bytes
+	AllowedTypes  []string // allowed_types; empty means any
 }
 
 // HTTP is the [http] table: the visitor API and widget.

@@ -144,7 +144,7 @@ func TestDefault(t *testing.T) {
 		DataDir:   filepath.Join(wd, "data"),
 		LogLevel:  "info",
 		LogFormat: "text",
-		XMPP:      XMPP{ListenStartTLS: ":6222", ListenTLS: ":6223"},
+		XMPP:      XMPP{ListenStartTLS: ":6222", ListenTLS: ":6223", ResumeTimeout: 5 * time.Minute, PingInterval: 2 * time.Minute},
 		Auth:      Auth{ScramIterations: 4096, LoginFailuresPerIP: 5, LoginFailureWindow: 5 * time.Minute},
 		Limits: Limits{
 			StanzaSize:        262144,
@@ -156,7 +156,8 @@ func TestDefault(t *testing.T) {
 			StanzaBurst:       400,
 			OutboxSize:        4096,
 		},
-		HTTP: HTTP{Listen: ":8080", TrustedProxies: []netip.Prefix{}, MaxBody: 16384, ChatRate: 6, ChatBurst: 5},
+		HTTP:    HTTP{Listen: ":8080", TrustedProxies: []netip.Prefix{}, MaxBody: 16384, ChatRate: 6, ChatBurst: 5},
+		Uploads: Uploads{MaxFileSize: 10 << 20, QuotaPerAgent: 1 << 30, AllowedTypes: []string{}},
 		Chats: Chats{QueueTimeout: 2 * time.Minute, OfferTimeout: 30 * time.Second, VisitorGrace: time.Minute,
 			MissedText: "Sorry, nobody could answer your chat right now. Please try again later."},
 	}
@@ -277,14 +278,14 @@ login_failure_window = 30
 	lines := strings.Split(err.Error(), "\n")
 	for _, msg := range []string{
 		`jabberdesk.toml:3: log_level: "verbose" is not one of debug, info, warn, error`,
-		`jabberdesk.toml:4: colour: unknown key (known top-level keys: data_dir, domain, log_format, log_level; tables: [auth], [chats], [http], [limits], [xmpp])`,
+		`jabberdesk.toml:4: colour: unknown key (known top-level keys: data_dir, domain, log_format, log_level; tables: [auth], [chats], [http], [limits], [uploads], [xmpp])`,
 		`jabberdesk.toml:7: xmpp.listen_tls: "6223" is not a listen address (want host:port, like ":6223" or "127.0.0.1:6223", or "" to disable)`,
 		`jabberdesk.toml:8: xmpp.cert_file: is set but xmpp.key_file is not (set both to use your own certificate, or neither to use a generated self-signed one)`,
 		`jabberdesk.toml:11: limits.stanza_size: want an integer (bytes), got string "big"`,
 		`jabberdesk.toml:12: limits.stanzasize: unknown key (known keys in [limits]: auth_timeout, connections_per_ip, max_depth, outbox_size, stanza_burst, stanza_rate, stanza_size, stanza_size_preauth)`,
 		`jabberdesk.toml:13: limits.max_depth: 1000 is out of range (want 4 to 256)`,
 		`jabberdesk.toml:14: limits.auth_timeout: "5 minutes" is not a duration (want a number and a unit: "ms", "s", "m" or "h", like "30s", "5m" or "1h30m")`,
-		`jabberdesk.toml:16: database: unknown table (known top-level keys: data_dir, domain, log_format, log_level; tables: [auth], [chats], [http], [limits], [xmpp])`,
+		`jabberdesk.toml:16: database: unknown table (known top-level keys: data_dir, domain, log_format, log_level; tables: [auth], [chats], [http], [limits], [uploads], [xmpp])`,
 		`jabberdesk.toml:20: auth.login_failure_window: want a duration (a string like "30s", "5m" or "1h30m"), got integer 30`,
 	} {
 		if !slices.Contains(lines, msg) {
@@ -385,7 +386,7 @@ func TestValues(t *testing.T) {
 		{toml: "[[limits]]\nmax_depth = 8", want: `limits: want a table, got array`},
 		{toml: "[log_level]\nx = 1", want: `log_level: want a string, got table`},
 		{toml: "[limits.extra]\nx = 1", want: `limits.extra: unknown table (known keys in [limits]: `},
-		{toml: "[xmpp]\ndomain = \"x\"", want: `xmpp.domain: unknown key (known keys in [xmpp]: cert_file, key_file, listen_starttls, listen_tls, public_host); domain is a top-level key, which must come before the first [table] header`},
+		{toml: "[xmpp]\ndomain = \"x\"", want: `xmpp.domain: unknown key (known keys in [xmpp]: cert_file, key_file, listen_starttls, listen_tls, ping_interval, public_host, resume_timeout); domain is a top-level key, which must come before the first [table] header`},
 		{toml: "[auth]\nstanza_size = 5000", want: `; stanza_size belongs in [limits]`},
 		{toml: `"odd key" = 1`, want: `"odd key": unknown key`},
 		// Dotted keys and inline tables decode like tables.

@@ -70,6 +70,17 @@ func fields() []field {
 		},
 
 		{
+			key:  "xmpp.resume_timeout",
+			help: "How long a session whose connection dropped waits for its client to resume it (XEP-0198 stream management). Meanwhile the agent stays online and what is sent to them is kept; after it, unacknowledged messages go to their other devices or to offline storage. 0s turns resumption off.",
+			val:  duration(func(c *Config) *time.Duration { return &c.XMPP.ResumeTimeout }, 5*time.Minute, atLeastDuration(0)),
+		},
+		{
+			key:  "xmpp.ping_interval",
+			help: "A session silent this long gets a ping (XEP-0199); one that does not answer within half of it is taken for dead and closed. 0s turns the pings off.",
+			val:  duration(func(c *Config) *time.Duration { return &c.XMPP.PingInterval }, 2*time.Minute, atLeastDuration(0)),
+		},
+
+		{
 			key:  "auth.scram_iterations",
 			help: "PBKDF2 iteration count used for SCRAM when a password is set. Higher values make stolen password hashes harder to crack but cost more CPU at every login.",
 			val:  integer(func(c *Config) *int { return &c.Auth.ScramIterations }, 4096, "", between(4096, 1000000)),
@@ -157,6 +168,22 @@ func fields() []field {
 		},
 
 		{
+			key:  "uploads.max_file_size",
+			help: "Largest file, in bytes, an agent may upload (XEP-0363 HTTP File Upload, served by the HTTP listener). Files are kept under data_dir/uploads.",
+			val:  integer64(func(c *Config) *int64 { return &c.Uploads.MaxFileSize }, 10<<20, "bytes", 1024),
+		},
+		{
+			key:  "uploads.quota_per_agent",
+			help: "Bytes one agent may have uploaded in all.",
+			val:  integer64(func(c *Config) *int64 { return &c.Uploads.QuotaPerAgent }, 1<<30, "bytes", 1024),
+		},
+		{
+			key:  "uploads.allowed_types",
+			help: `Media types agents may upload, such as "image/*" or "application/pdf"; an empty list allows any.`,
+			val:  stringList(func(c *Config) *[]string { return &c.Uploads.AllowedTypes }, []string{}, `media types (like "image/*" or "application/pdf")`, mediaType),
+		},
+
+		{
 			key:  "chats.queue_timeout",
 			help: "A visitor chat that nobody accepts within this time is missed.",
 			val:  duration(func(c *Config) *time.Duration { return &c.Chats.QueueTimeout }, 120*time.Second, positive()),
@@ -189,11 +216,12 @@ func fields() []field {
 // no comment.
 func tableHelp() map[string]string {
 	return map[string]string{
-		"xmpp":   "XMPP client listeners and TLS.",
-		"auth":   "Authentication and login throttling.",
-		"limits": "Limits that protect the server from misbehaving or overeager clients.",
-		"http":   "The visitor API and the chat widget.",
-		"chats":  "Routing and timeouts of visitor chats.",
+		"xmpp":    "XMPP client listeners and TLS.",
+		"auth":    "Authentication and login throttling.",
+		"limits":  "Limits that protect the server from misbehaving or overeager clients.",
+		"http":    "The visitor API and the chat widget.",
+		"uploads": "HTTP file upload for agents' pictures and files (XEP-0363).",
+		"chats":   "Routing and timeouts of visitor chats.",
 	}
 }
 

@@ -173,6 +173,82 @@ func duration(ptr func(*Config) *time.Duration, def time.Duration, rules ...rule
 	return makeValue(ptr, def, k, rules...)
 }
 
+// integer64 is a 64-bit integer key of at least min.
+func integer64(ptr func(*Config) *int64, def int64, unit string, min int64) value {
+	want := "an integer (" + unit + ")"
+	k := kind[int64]{
+		want: want,
+		decode: func(raw any) (int64, error) {
+			n, ok := raw.(int64)
+			if !ok {
+				return 0, wrongType(want, raw)
+			}
+			if n < min {
+				return 0, fmt.Errorf("%d is too small (at least %d)", n, min)
+			}
+			return n, nil
+		},
+		format: func(n int64) string { return strconv.FormatInt(n, 10) },
+	}
+	return makeValue(ptr, def, k)
+}
+
+// mediaType checks a media type pattern like "image/*".
+func mediaType(s string) error {
+	major, minor, ok := strings.Cut(s, "/")
+	if !ok || major == "" || minor == "" || strings.ContainsAny(s, " ;,") {
+		return fmt.Errorf("%q is not a media type (like \"image/*\" or \"application/pdf\")", s)
+	}
+	return nil
+}
+
+// atLeastDuration accepts durations of at least min.
+func atLeastDuration(min time.Duration) rule[time.Duration] {
+	return rule[time.Duration]{
+		desc: "0s or more",
+		check: func(d time.Duration) error {
+			if d < min {
+				return fmt.Errorf("%s is negative", d)
+			}
+			return nil
+		},
+	}
+}
+
+// stringList is a list of strings, each checked by rule.
+func stringList(ptr func(*Config) *[]string, def []string, what string, check func(string) error) value {
+	want := "a list of " + what
+	k := kind[[]string]{
+		want: want,
+		decode: func(raw any) ([]string, error) {
+			list, ok := raw.([]any)
+			if !ok {
+				return nil, wrongType(want, raw)
+			}
+			out := []string{}
+			for _, item := range list {
+				s, ok := item.(string)
+				if !ok {
+					return nil, wrongType(want, raw)
+				}
+				if err := check(s); err != nil {
+					return nil, err
+				}
+				out = append(out, s)
+			}
+			return out, nil
+		},
+		format: func(ss []string) string {
+			q := make([]string, len(ss))
+			for i, s := range ss {
+				q[i] = strconv.Quote(s)
+			}
+			return "[" + strings.Join(q, ", ") + "]"
+		},
+	}
+	return makeValue(ptr, def, k)
+}
+
 // prefixList is a list of IP addresses or CIDR prefixes ("10.0.0.0/8").
 func prefixList(ptr func(*Config) *[]netip.Prefix, def []netip.Prefix) value {
 	const want = `a list of IP addresses or CIDR prefixes (like ["127.0.0.1", "10.0.0.0/8"])`

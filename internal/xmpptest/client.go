@@ -86,6 +86,14 @@ type Options struct {
 	Mechanism sasl.Mechanism // default SCRAM-SHA-256
 	RootCAs   *x509.CertPool // nil: skip certificate verification
 	Domain    string         // TLS server name; default the JID's domain
+	// ResumeID, when set, resumes that stream (XEP-0198) instead of binding
+	// a resource; ResumeH is what the client acknowledges. Dial fails if
+	// the server refuses.
+	ResumeID string
+	ResumeH  uint32
+	// Silent signs in and then never reads again, like a client whose
+	// network went away without a word: nothing is received or answered.
+	Silent bool
 }
 
 // Client is a signed-in test client.
@@ -93,8 +101,13 @@ type Client struct {
 	t   testing.TB
 	S   *xmpp.Session
 	JID jid.JID
+	// Raw is the TCP connection under TLS (STARTTLS clients only): closing
+	// it cuts the connection without closing the stream.
+	Raw net.Conn
 
 	mu       sync.Mutex
+	smOn     bool   // stream management enabled: count handled stanzas
+	handled  uint32 // stanzas received since <enabled/> (XEP-0198 h)
 	received []Node
 	next     int // first stanza not yet taken by Expect
 	changed  chan struct{}
@@ -129,6 +142,9 @@ func Dial(ctx context.Context, addr, account, password string, o Options) (*Clie
 	if j.Resourcepart() != "" {
 		bind = bindResource(j.Resourcepart())
 	}
+	if o.ResumeID != "" {
+		bind = resumeFeature(o.ResumeID, o.ResumeH)
+	}
 	features := []xmpp.StreamFeature{xmpp.SASL("", password, o.Mechanism), bind}
 	if !o.DirectTLS {
 		features = append([]xmpp.StreamFeature{xmpp.StartTLS(tc)}, features...)
@@ -139,7 +155,12 @@ func Dial(ctx context.Context, addr, account, password string, o Options) (*Clie
 		return nil, err
 	}
 	c := &Client{S: s, JID: s.LocalAddr(), changed: make(chan struct{}), done: make(chan struct{})}
-	go c.serve()
+	if !o.DirectTLS {
+		c.Raw = conn
+	}
+	if !o.Silent {
+		go c.serve()
+	}
 	return c, nil
 }
 
@@ -174,6 +195,14 @@ func (c *Client) serve() {
 		}
 		n.Received = time.Now()
 		c.mu.Lock()
+		switch n.XMLName.Local {
+		case "enabled":
+			c.smOn, c.handled = true, 0
+		case "message", "presence", "iq":
+			if c.smOn {
+				c.handled++
+			}
+		}
 		c.received = append(c.received, n)
 		close(c.changed)
 		c.changed = make(chan struct{})
@@ -211,14 +240,22 @@ func xmlEscape(s string) string {
 	return b.String()
 }
 
+// Handled is the number of stanzas received since stream management was
+// enabled: the h this client would acknowledge.
+func (c *Client) Handled() uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.handled
+}
+
 // Send sends raw XML (one stanza).
 func (c *Client) Send(raw string) {
 	if c.t != nil {
 		c.t.Helper()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
-	defer cancel()
-	if err := c.S.Send(ctx, xml.NewDecoder(strings.NewReader(raw))); err != nil && c.t != nil {
+	// No deadline: mellium sets a past write deadline on the connection
+	// when the context ends, which can hit a write already under way.
+	if err := c.S.Send(context.Background(), xml.NewDecoder(strings.NewReader(raw))); err != nil && c.t != nil {
 		c.t.Fatalf("%s: send %s: %v", c.JID, raw, err)
 	}
 }
@@ -371,4 +408,43 @@ func bindResource(resource string) xmpp.StreamFeature {
 		return xmpp.Ready, nil, nil
 	}
 	return f
+}
+
+// resumeFeature is the client side of a stream resumption (XEP-0198 §5),
+// negotiated in place of resource binding.
+func resumeFeature(id string, h uint32) xmpp.StreamFeature {
+	return xmpp.StreamFeature{
+		Name: xml.Name{Space: "urn:xmpp:sm:3", Local: "sm"},
+		// Required, or mellium's negotiator would carry on past a failure.
+		Parse: func(ctx context.Context, d *xml.Decoder, start *xml.StartElement) (bool, any, error) {
+			return true, nil, d.Skip()
+		},
+		Negotiate: func(ctx context.Context, s *xmpp.Session, _ any) (xmpp.SessionState, io.ReadWriter, error) {
+			w := s.TokenWriter()
+			err := xmlEncode(w, fmt.Sprintf("<resume xmlns='urn:xmpp:sm:3' previd='%s' h='%d'/>", xmlEscape(id), h))
+			if err == nil {
+				err = w.Flush()
+			}
+			w.Close()
+			if err != nil {
+				return 0, nil, err
+			}
+			r := s.TokenReader()
+			defer r.Close()
+			d := xml.NewTokenDecoder(r)
+			for {
+				tok, err := d.Token()
+				if err != nil {
+					return 0, nil, err
+				}
+				if start, ok := tok.(xml.StartElement); ok {
+					d.Skip()
+					if start.Name.Local != "resumed" {
+						return 0, nil, fmt.Errorf("resumption refused: <%s/>", start.Name.Local)
+					}
+					return xmpp.Ready, nil, nil
+				}
+			}
+		},
+	}
 }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"jabberdesk/bridge"
+	"jabberdesk/internal/xmpptest"
+)
+
+// The "done means" of mobile-grade XMPP: an agent's phone loses its
+// network in the middle of a visitor chat; on reconnecting (resuming the
+// stream) every visitor message is there, once, in order; the agent's
+// desktop saw the whole conversation, the agent's own words as carbons.
+func TestPhoneDropsMidChatAndLosesNothing(t *testing.T) {
+	r := startRunning(t)
+	phone := r.loginWithRoster(t, "george.demo")
+	desk := r.loginWithRoster(t, "george.demo")
+	desk.Send("<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>")
+	desk.Expect("carbons on", xmpptest.IQ("c1"))
+	phone.Send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
+	en := phone.Expect("enabled", func(n xmpptest.Node) bool { return n.XMLName.Local == "enabled" })
+
+	v := r.startChat(t, "Ann", "Support", "Refund for order 99")
+	phone.Expect("offer", xmpptest.Message(v.JID, "Reply y"))
+	phone.Send(chatMsg(v.JID, "y"))
+	phone.Expect("details", xmpptest.Message(v.JID, "You are chatting with Ann"))
+	phone.Send(chatMsg(v.JID, "Let me look at order 99"))
+	desk.Expect("sent carbon", func(n xmpptest.Node) bool {
+		m := n.Find("sent/forwarded/message")
+		return len(m) == 1 && m[0].Body() == "Let me look at order 99"
+	})
+	v.expect("agent text", func(ev bridge.Event) bool { return ev.Text == "Let me look at order 99" })
+
+	// The network goes; the server has not noticed yet when the visitor writes.
+	phone.Raw.Close()
+	h := phone.Handled()
+	for i := 1; i <= 3; i++ {
+		v.say(fmt.Sprintf("visitor line %d", i))
+	}
+	// The desktop sees them at once.
+	for i := 1; i <= 3; i++ {
+		desk.Expect("on the desktop", xmpptest.Message(v.JID, fmt.Sprintf("visitor line %d", i)))
+	}
+	// The phone comes back and resumes, acknowledging nothing new.
+	back := xmpptest.MustDial(t, r.startTLS, "demo|george.demo@localhost", r.passwords["george.demo"],
+		xmpptest.Options{ResumeID: en.Attr("id"), ResumeH: h})
+	var got []string
+	for i := 1; i <= 3; i++ {
+		m := back.Expect("after resuming", xmpptest.Message(v.JID, "visitor line"))
+		got = append(got, m.Body())
+	}
+	if strings.Join(got, "|") != "visitor line 1|visitor line 2|visitor line 3" {
+		t.Fatalf("after resuming: %v", got)
+	}
+	if _, ok := back.Wait(300*time.Millisecond, xmpptest.Message(v.JID, "visitor line")); ok {
+		t.Fatal("a visitor message came twice")
+	}
+	back.Send(chatMsg(v.JID, "Refund done"))
+	v.expect("after resuming, the agent's words", func(ev bridge.Event) bool { return ev.Text == "Refund done" })
+}
+
+// An agent uploads a picture (XEP-0363) and sends its URL to the
+// visitor; anyone can fetch it.
+func TestUploadAndSendToVisitor(t *testing.T) {
+	r := startRunning(t)
+	george := r.loginWithRoster(t, "george.demo")
+	george.Send("<iq type='get' id='d1' to='localhost'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")
+	items := george.Expect("disco items", xmpptest.IQ("d1"))
+	if len(items.Find("query/item")) != 1 || items.Find("query/item")[0].Attr("jid") != "upload.localhost" {
+		t.Fatalf("no upload service: %+v", items)
+	}
+	png := []byte("\x89PNG\r\n\x1a\nnot really a picture")
+	george.Send(fmt.Sprintf("<iq type='get' id='u1' to='upload.localhost'><request xmlns='urn:xmpp:http:upload:0' filename='photo of parcel.png' size='%d' content-type='image/png'/></iq>", len(png)))
+	slot := george.Expect("slot", xmpptest.IQ("u1"))
+	puts := slot.Find("slot/put")
+	gets := slot.Find("slot/get")
+	if len(puts) != 1 || len(gets) != 1 {
+		t.Fatalf("slot %+v", slot)
+	}
+	req, _ := http.NewRequest("PUT", puts[0].Attr("url"), bytes.NewReader(png))
+	req.Header.Set("Content-Type", "image/png")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT: %v %v", res, err)
+	}
+	res.Body.Close()
+	res, err = http.Get(gets[0].Attr("url"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !bytes.Equal(data, png) || res.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("GET: %s %q", res.Header.Get("Content-Type"), data)
+	}
+	// Too big: refused with the limit.
+	george.Send("<iq type='get' id='u2' to='upload.localhost'><request xmlns='urn:xmpp:http:upload:0' filename='huge.bin' size='999999999999' content-type='application/octet-stream'/></iq>")
+	if e := george.Expect("too big", xmpptest.IQ("u2")); len(e.Find("error/file-too-large/max-file-size")) != 1 {
+		t.Fatalf("oversize answered %+v", e)
+	}
+	v := r.startChat(t, "Bea", "Support", "Damaged parcel")
+	george.Expect("offer", xmpptest.Message(v.JID, "Reply y"))
+	george.Send(chatMsg(v.JID, "y"))
+	george.Send(chatMsg(v.JID, gets[0].Attr("url")))
+	v.expect("the picture's URL", func(ev bridge.Event) bool { return ev.Type == "message" && ev.Text == gets[0].Attr("url") })
+}

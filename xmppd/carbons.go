@@ -1,0 +1,84 @@
+package xmppd
+
+// XEP-0280 Message Carbons: an agent with a phone and a desktop sees the
+// same conversations on both. A chat message an agent sends (to a
+// colleague or a visitor) is copied to the agent's other resources that
+// enabled carbons; one delivered to a single resource is copied to the
+// others. Clients may not send carbon wrappers themselves.
+
+const (
+	nsCarbons = "urn:xmpp:carbons:2"
+	nsForward = "urn:xmpp:forward:0"
+	nsHints   = "urn:xmpp:hints"
+)
+
+// carbonsIQ enables or disables carbons for the session.
+func (s *session) carbonsIQ(el, payload *Element) error {
+	if el.Get("type") != "set" || (payload.Local != "enable" && payload.Local != "disable") {
+		return errBadRequest.withText("send <enable/> or <disable/> in an IQ set")
+	}
+	s.mu.Lock()
+	s.carbons = payload.Local == "enable"
+	s.mu.Unlock()
+	s.send(iqResult(el))
+	return nil
+}
+
+// forgedCarbon reports whether a client's message carries a carbon
+// wrapper: only the server makes those.
+func forgedCarbon(el *Element) bool {
+	return el.Child(nsCarbons, "sent") != nil || el.Child(nsCarbons, "received") != nil
+}
+
+// eligibleForCarbons says whether a message is copied (XEP-0280 §6).
+func eligibleForCarbons(el *Element) bool {
+	if el.Get("type") != "chat" {
+		return false
+	}
+	return el.Child(nsCarbons, "private") == nil && el.Child(nsHints, "no-copy") == nil
+}
+
+// carbon wraps a message for another resource of the same agent.
+func carbon(direction, bare, to string, orig *Element) *Element {
+	return NewElement(nsClient, "message", "from", bare, "to", to, "type", "chat").
+		Add(NewElement(nsCarbons, direction).Add(NewElement(nsForward, "forwarded").Add(orig)))
+}
+
+// copySent sends "sent" carbons of a message this session sent.
+func (s *session) copySent(el *Element) {
+	if !eligibleForCarbons(el) {
+		return
+	}
+	s.copyTo("sent", el, s)
+}
+
+// copyReceived sends "received" carbons of a message that went to the
+// resource got only.
+func (srv *Server) copyReceived(got *session, el *Element) {
+	if !eligibleForCarbons(el) {
+		return
+	}
+	got.copyTo("received", el, got)
+}
+
+// copyTo sends a carbon to every other resource of the agent with carbons
+// enabled.
+func (s *session) copyTo(direction string, el *Element, except *session) {
+	var c *Element
+	for _, o := range s.srv.router.sessions(s.bare) {
+		if o == except {
+			continue
+		}
+		o.mu.Lock()
+		on := o.carbons && o.available
+		o.mu.Unlock()
+		if on {
+			if c == nil {
+				c = carbon(direction, s.bare, "", el)
+			}
+			cc := c.Copy()
+			cc.Set("to", o.full)
+			o.send(cc)
+		}
+	}
+}

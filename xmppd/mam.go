@@ -1,0 +1,135 @@
+package xmppd
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"jabberdesk/store"
+)
+
+// XEP-0313 Message Archive Management, with XEP-0059 paging: each agent's
+// archive of one-to-one messages. Messages between colleagues are
+// archived as they are routed (both sides, one write); visitor-chat
+// history is read from the chats' transcripts, which are stored anyway.
+// Routed messages carry their archive id (XEP-0359 <stanza-id/>).
+
+const (
+	nsMAM  = "urn:xmpp:mam:2"
+	nsRSM  = "http://jabber.org/protocol/rsm"
+	nsData = "jabber:x:data"
+	nsSID  = "urn:xmpp:sid:0"
+)
+
+// archive stores a message between two agents of the portal and stamps
+// the recipient's copy with its stanza id.
+func (s *session) archive(el *Element, t target) *Element {
+	body := el.ChildText(nsClient, "body")
+	if body == "" || t.agent.Key() == s.agent.Key() {
+		return el
+	}
+	if typ := el.Get("type"); typ != "" && typ != "chat" && typ != "normal" {
+		return el
+	}
+	id := randomID()
+	out := el.Copy()
+	out.RemoveChildren(func(c *Element) bool { return c.Space == nsSID && c.Local == "stanza-id" })
+	out.Add(NewElement(nsSID, "stanza-id", "id", id, "by", t.bare))
+	err := s.srv.store.ArchivePair(s.ctx(), s.agent.Portal, s.agent.Key(), t.agent.Key(), s.bare, t.bare, id, body, el.Bytes(), time.Now())
+	if err != nil {
+		s.log.Error("archive a message", "err", err)
+		return el
+	}
+	return out
+}
+
+// mamIQ answers archive queries on the agent's own archive.
+func (s *session) mamIQ(el, q *Element) error {
+	if el.Get("type") == "get" {
+		// The query form (XEP-0313 §6.1.1).
+		form := NewElement(nsData, "x", "type", "form").Add(
+			NewElement(nsData, "field", "var", "FORM_TYPE", "type", "hidden").Add(NewElement(nsData, "value").AddText(nsMAM)),
+			NewElement(nsData, "field", "var", "with", "type", "jid-single"),
+			NewElement(nsData, "field", "var", "start", "type", "text-single"),
+			NewElement(nsData, "field", "var", "end", "type", "text-single"),
+		)
+		s.send(iqResult(el).Add(NewElement(nsMAM, "query").Add(form)))
+		return nil
+	}
+	query := store.ArchiveQuery{Portal: s.agent.Portal, Owner: s.agent.Key(), Domain: s.srv.domain}
+	if x := q.Child(nsData, "x"); x != nil {
+		for _, f := range x.Children() {
+			v := f.ChildText(nsData, "value")
+			switch f.Get("var") {
+			case "with":
+				query.With = v
+			case "start", "end":
+				tm, err := time.Parse(time.RFC3339, v)
+				if err != nil {
+					return errBadRequest.withText(f.Get("var") + " must be a date and time like 2026-11-21T09:00:00Z")
+				}
+				if f.Get("var") == "start" {
+					query.Start = &tm
+				} else {
+					query.End = &tm
+				}
+			}
+		}
+	}
+	if set := q.Child(nsRSM, "set"); set != nil {
+		if m := set.ChildText(nsRSM, "max"); m != "" {
+			n, err := strconv.Atoi(m)
+			if err != nil || n < 0 {
+				return errBadRequest.withText("<max/> must be a number")
+			}
+			query.Max = n
+		}
+		query.After = set.ChildText(nsRSM, "after")
+		if b := set.Child(nsRSM, "before"); b != nil {
+			query.Before, query.BeforeSet = b.Text(), true
+		}
+	}
+	page, err := s.srv.store.QueryArchive(s.ctx(), query)
+	var ue *store.UserError
+	if errors.As(err, &ue) {
+		if errors.Is(err, store.ErrNotFound) {
+			return errItemNotFound.withText(ue.Msg)
+		}
+		return errBadRequest.withText(ue.Msg)
+	}
+	if err != nil {
+		return err
+	}
+	qid := q.Get("queryid")
+	for _, m := range page.Messages {
+		s.send(NewElement(nsClient, "message", "to", s.full).Add(
+			NewElement(nsMAM, "result", "queryid", qid, "id", m.ID).Add(
+				NewElement(nsForward, "forwarded").Add(
+					NewElement(nsDelay, "delay", "stamp", m.At.UTC().Format(nsDelayStamp)),
+					archivedMessage(m)))))
+	}
+	set := NewElement(nsRSM, "set")
+	if page.First != "" {
+		set.Add(NewElement(nsRSM, "first").AddText(page.First), NewElement(nsRSM, "last").AddText(page.Last))
+	}
+	set.Add(NewElement(nsRSM, "count").AddText(strconv.Itoa(page.Count)))
+	fin := NewElement(nsMAM, "fin")
+	if page.Complete {
+		fin.Set("complete", "true")
+	}
+	s.send(iqResult(el).Add(fin.Add(set)))
+	return nil
+}
+
+// archivedMessage is the forwarded message of an archive result.
+func archivedMessage(m store.ArchivedMessage) *Element {
+	if m.Stanza != nil {
+		if el := parseStored(m.Stanza); el != nil {
+			el.Set("from", m.From)
+			el.Set("to", m.To)
+			return el
+		}
+	}
+	return NewElement(nsClient, "message", "from", m.From, "to", m.To, "type", "chat").
+		Add(NewElement(nsClient, "body").AddText(m.Body))
+}

@@ -1,0 +1,253 @@
+package xmppd
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"jabberdesk/internal/xmpptest"
+)
+
+func withResume(d time.Duration) func(*Config) {
+	return func(c *Config) { c.Limits.ResumeTimeout = d }
+}
+
+// enableSM turns on stream management with resumption and returns the
+// stream id.
+func enableSM(t *testing.T, c *xmpptest.Client) string {
+	t.Helper()
+	c.Send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
+	en := c.Expect("<enabled/>", func(n xmpptest.Node) bool { return n.XMLName.Local == "enabled" })
+	if en.Attr("resume") != "true" || en.Attr("id") == "" {
+		t.Fatalf("enabled %+v", en)
+	}
+	return en.Attr("id")
+}
+
+func bodies(c *xmpptest.Client, from string, n int) []string {
+	var out []string
+	for i := 0; i < n; i++ {
+		m := c.Expect(fmt.Sprintf("message %d", i+1), func(n xmpptest.Node) bool {
+			return n.XMLName.Local == "message" && strings.HasPrefix(n.Attr("from"), from) && n.Body() != ""
+		})
+		out = append(out, m.Body())
+	}
+	return out
+}
+
+func TestStreamResumptionDeliversEverythingOnce(t *testing.T) {
+	env := newTestEnv(t, withResume(30*time.Second))
+	fiona := env.login("fiona.b", "laptop", true)
+	george := env.login("george.w", "phone", true)
+	id := enableSM(t, george)
+	for i := 1; i <= 3; i++ {
+		fiona.Send(fmt.Sprintf("<message type='chat' to='%s'><body>m%d</body></message>", jidOf("george.w"), i))
+	}
+	if got := strings.Join(bodies(george, jidOf("fiona.b"), 3), ","); got != "m1,m2,m3" {
+		t.Fatalf("before the drop: %s", got)
+	}
+	// The phone loses its network: no stream close, no <a/>.
+	george.Raw.Close()
+	waitFor(t, "the session to hibernate", func() bool {
+		s := env.srv.router.session(jidOf("george.w"), jidOf("george.w")+"/phone")
+		return s != nil && s.current() == nil
+	})
+	for i := 4; i <= 5; i++ {
+		fiona.Send(fmt.Sprintf("<message type='chat' to='%s'><body>m%d</body></message>", jidOf("george.w"), i))
+	}
+	// The agent stays online for colleagues meanwhile.
+	if _, ok := fiona.Wait(200*time.Millisecond, xmpptest.Presence(jidOf("george.w"), "unavailable")); ok {
+		t.Fatal("a hibernating session went offline")
+	}
+	if a := env.srv.Availability("acme", "george.w"); a != Online {
+		t.Fatalf("hibernating agent is %v", a)
+	}
+	// The client had handled only m1 and m2 (and the presences before):
+	// count what the session sent up to m2.
+	george2 := xmpptest.MustDial(t, env.startTLS, jidOf("george.w"), testPassword, xmpptest.Options{ResumeID: id, ResumeH: sentUpTo(t, env, "george.w", "m2")})
+	got := bodies(george2, jidOf("fiona.b"), 3)
+	if strings.Join(got, ",") != "m3,m4,m5" {
+		t.Fatalf("after resuming: %v, want m3,m4,m5", got)
+	}
+	if _, ok := george2.Wait(300*time.Millisecond, xmpptest.Message(jidOf("fiona.b"), "m")); ok {
+		t.Fatal("a message came twice")
+	}
+	// The resumed session answers as the same resource.
+	george2.Send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>")
+	if res := george2.Expect("ping", xmpptest.IQ("p1")); res.Attr("to") != jidOf("george.w")+"/phone" {
+		t.Fatalf("resumed session is %q", res.Attr("to"))
+	}
+	// Resuming again with a stale id is refused.
+	if _, err := xmpptest.Dial(t.Context(), env.startTLS, jidOf("george.w"), testPassword, xmpptest.Options{ResumeID: "nope", ResumeH: 0}); err == nil {
+		t.Fatal("an unknown stream id was resumed")
+	}
+}
+
+// sentUpTo is the sequence number of the stanza carrying body (the h a
+// client that handled everything up to it would send).
+func sentUpTo(t *testing.T, env *testEnv, user, body string) uint32 {
+	t.Helper()
+	var seq uint32
+	for _, s := range env.srv.router.sessions(jidOf(user)) {
+		s.mu.Lock()
+		for _, h := range s.sm.unacked {
+			if h.el != nil && h.el.ChildText(nsClient, "body") == body {
+				seq = h.seq
+			}
+		}
+		s.mu.Unlock()
+	}
+	if seq == 0 {
+		t.Fatalf("no unacknowledged stanza with body %q", body)
+	}
+	return seq
+}
+
+func TestNotResumedGoesToOfflineStorage(t *testing.T) {
+	env := newTestEnv(t, withResume(300*time.Millisecond))
+	fiona := env.login("fiona.b", "laptop", true)
+	george := env.login("george.w", "phone", true)
+	enableSM(t, george)
+	fiona.Send("<message type='chat' to='" + jidOf("george.w") + "'><body>in flight</body></message>")
+	george.Expect("message", xmpptest.Message(jidOf("fiona.b"), "in flight"))
+	george.Raw.Close() // never acknowledged
+	fiona.Expect("george goes offline after the resume timeout", xmpptest.Presence(jidOf("george.w")+"/phone", "unavailable"))
+	fiona.Send("<message type='chat' to='" + jidOf("george.w") + "'><body>while away</body></message>")
+	waitFor(t, "two offline messages", func() bool {
+		n, _ := env.st.OfflineCount(t.Context(), "acme", "george.w")
+		return n == 2
+	})
+	back := env.login("george.w", "desk", true)
+	for _, want := range []string{"in flight", "while away"} {
+		m := back.Expect(want, xmpptest.Message(jidOf("fiona.b"), want))
+		if d, ok := m.Child("delay"); !ok || d.Attr("stamp") == "" {
+			t.Errorf("%q has no delay stamp: %+v", want, m)
+		}
+	}
+	if n, _ := env.st.OfflineCount(t.Context(), "acme", "george.w"); n != 0 {
+		t.Fatalf("%d offline messages left after delivery", n)
+	}
+}
+
+func TestAcknowledgements(t *testing.T) {
+	env := newTestEnv(t, withResume(time.Minute))
+	fiona := env.login("fiona.b", "laptop", true)
+	george := env.login("george.w", "phone", true)
+	enableSM(t, george)
+	george.Send("<r xmlns='urn:xmpp:sm:3'/>")
+	if a := george.Expect("<a/>", func(n xmpptest.Node) bool { return n.XMLName.Local == "a" }); a.Attr("h") != "0" {
+		t.Fatalf("h=%s after no stanzas", a.Attr("h"))
+	}
+	george.Send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>")
+	george.Expect("ping", xmpptest.IQ("p1"))
+	george.Send("<r xmlns='urn:xmpp:sm:3'/>")
+	if a := george.Expect("<a/>", func(n xmpptest.Node) bool { return n.XMLName.Local == "a" }); a.Attr("h") != "1" {
+		t.Fatalf("h=%s after one stanza", a.Attr("h"))
+	}
+	// The server asks for acknowledgements as it sends.
+	for i := 0; i < ackEvery; i++ {
+		fiona.Send("<message type='chat' to='" + jidOf("george.w") + "'><body>x</body></message>")
+	}
+	bodies(george, jidOf("fiona.b"), ackEvery)
+	george.Expect("<r/>", func(n xmpptest.Node) bool { return n.XMLName.Local == "r" })
+	george.Send(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", 1000))
+	waitFor(t, "the acknowledged stanzas to be dropped", func() bool {
+		s := env.srv.router.sessions(jidOf("george.w"))[0]
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.sm.unacked) == 0
+	})
+}
+
+func TestCarbonsCopyToTheOtherResource(t *testing.T) {
+	env := newTestEnv(t)
+	fiona := env.login("fiona.b", "laptop", true)
+	phone := env.login("george.w", "phone", true)
+	desk := env.login("george.w", "desktop", true)
+	desk.Send("<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>")
+	desk.Expect("carbons on", xmpptest.IQ("c1"))
+
+	phone.Send("<message type='chat' to='" + jidOf("fiona.b") + "'><body>from my phone</body></message>")
+	fiona.Expect("message", xmpptest.Message(jidOf("george.w"), "from my phone"))
+	sent := desk.Expect("sent carbon", func(n xmpptest.Node) bool {
+		return len(n.Find("sent/forwarded/message")) == 1 && n.Find("sent/forwarded/message")[0].Body() == "from my phone"
+	})
+	// mellium's client shows its own bare JID as an empty from.
+	if f := sent.Attr("from"); f != jidOf("george.w") && f != "" {
+		t.Errorf("carbon from %q", f)
+	}
+	fiona.Send("<message type='chat' to='" + jidOf("george.w") + "/phone'><body>to the phone only</body></message>")
+	phone.Expect("direct message", xmpptest.Message(jidOf("fiona.b"), "to the phone only"))
+	desk.Expect("received carbon", func(n xmpptest.Node) bool {
+		m := n.Find("received/forwarded/message")
+		return len(m) == 1 && m[0].Body() == "to the phone only"
+	})
+	// The phone did not enable carbons: it gets no copies of the desktop's.
+	desk.Send("<message type='chat' to='" + jidOf("fiona.b") + "'><body>from the desk</body></message>")
+	fiona.Expect("message", xmpptest.Message(jidOf("george.w"), "from the desk"))
+	if _, ok := phone.Wait(200*time.Millisecond, func(n xmpptest.Node) bool { _, ok := n.Child("sent"); return ok }); ok {
+		t.Fatal("carbon to a resource that did not enable them")
+	}
+	// A client cannot forge a carbon.
+	phone.Send("<message id='f1' type='chat' to='" + jidOf("fiona.b") + "'><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'><message from='" + jidOf("fiona.b") + "' type='chat'><body>forged</body></message></forwarded></sent></message>")
+	if res := phone.Expect("refusal", func(n xmpptest.Node) bool { return n.Attr("id") == "f1" }); len(res.Find("error/forbidden")) != 1 {
+		t.Fatalf("forged carbon answered %+v", res)
+	}
+}
+
+func TestClientStateIndicationHoldsAndFlushes(t *testing.T) {
+	env := newTestEnv(t)
+	fiona := env.login("fiona.b", "laptop", true)
+	george := env.login("george.w", "phone", true)
+	george.Expect("fiona's presence", xmpptest.Presence(jidOf("fiona.b"), ""))
+	george.Send("<inactive xmlns='urn:xmpp:csi:0'/>")
+	george.Send("<iq type='get' id='sync'><ping xmlns='urn:xmpp:ping'/></iq>")
+	george.Expect("in order", xmpptest.IQ("sync"))
+	fiona.Send("<presence><show>away</show></presence>")
+	fiona.Send("<presence><show>dnd</show></presence>")
+	fiona.Send("<message type='chat' to='" + jidOf("george.w") + "'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>")
+	if n, ok := george.Wait(300*time.Millisecond, func(n xmpptest.Node) bool { return strings.HasPrefix(n.Attr("from"), jidOf("fiona.b")) }); ok {
+		t.Fatalf("an inactive client got %+v", n)
+	}
+	// A message with a body goes through at once, after what was held.
+	fiona.Send("<message type='chat' to='" + jidOf("george.w") + "'><body>urgent</body></message>")
+	p := george.Expect("the newest presence only", xmpptest.Presence(jidOf("fiona.b"), ""))
+	if show, _ := p.Child("show"); show.Text != "dnd" {
+		t.Fatalf("held presence %q, want only the newest (dnd)", show.Text)
+	}
+	george.Expect("the message", xmpptest.Message(jidOf("fiona.b"), "urgent"))
+	george.Send("<active xmlns='urn:xmpp:csi:0'/>")
+	fiona.Send("<presence/>")
+	george.Expect("presence while active", xmpptest.Presence(jidOf("fiona.b"), ""))
+}
+
+func TestOfflineMessagesWithDelay(t *testing.T) {
+	env := newTestEnv(t)
+	fiona := env.login("fiona.b", "laptop", true)
+	fiona.Send("<message type='chat' id='o1' to='" + jidOf("george.w") + "'><body>see this later</body></message>")
+	if _, ok := fiona.Wait(300*time.Millisecond, func(n xmpptest.Node) bool { return n.Attr("id") == "o1" }); ok {
+		t.Fatal("a message to an offline agent was refused")
+	}
+	george := env.login("george.w", "phone", true)
+	m := george.Expect("offline message", xmpptest.Message(jidOf("fiona.b"), "see this later"))
+	d, ok := m.Child("delay")
+	if !ok || d.Attr("from") != testDomain {
+		t.Fatalf("no delay stamp: %+v", m)
+	}
+	if _, err := time.Parse(time.RFC3339, d.Attr("stamp")); err != nil {
+		t.Fatalf("stamp %q: %v", d.Attr("stamp"), err)
+	}
+}
+
+func TestServerPingsIdleClientsAndDropsDeadOnes(t *testing.T) {
+	env := newTestEnv(t, func(c *Config) { c.Limits.PingInterval = 300 * time.Millisecond })
+	alive := env.login("fiona.b", "laptop", true)
+	alive.Expect("a ping", func(n xmpptest.Node) bool { return len(n.Find("ping")) == 1 && n.Attr("type") == "get" })
+	xmpptest.MustDial(t, env.startTLS, jidOf("george.w")+"/phone", testPassword, xmpptest.Options{Silent: true})
+	waitFor(t, "the silent client to be dropped", func() bool {
+		return env.srv.router.session(jidOf("george.w"), jidOf("george.w")+"/phone") == nil
+	})
+	alive.Send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>")
+	alive.Expect("still connected", xmpptest.IQ("p1"))
+}

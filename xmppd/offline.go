@@ -1,0 +1,117 @@
+package xmppd
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"io"
+	"time"
+
+	"jabberdesk/store"
+)
+
+// Offline messages: a chat message for an agent who has no available
+// resource is stored, with an XEP-0203 delay stamp, and delivered when the
+// agent next sends initial presence. Storage is bounded per agent
+// (store.OfflineLimit): past it, new messages are refused and their
+// sender gets an error; nothing stored is ever dropped.
+
+const nsDelayStamp = "2006-01-02T15:04:05.000Z"
+
+// stampDelay adds a delay element saying when the server got the message.
+func (srv *Server) stampDelay(el *Element, at time.Time) *Element {
+	if el.Child(nsDelay, "delay") != nil {
+		return el
+	}
+	c := el.Copy()
+	c.Add(NewElement(nsDelay, "delay", "from", srv.domain, "stamp", at.UTC().Format(nsDelayStamp)))
+	return c
+}
+
+// storeOffline keeps a message for an agent of the portal.
+func (srv *Server) storeOffline(portal, agent string, el *Element) error {
+	c := srv.stampDelay(el, time.Now())
+	err := srv.store.StoreOffline(context.Background(), portal, agent, el.Get("from"), c.Bytes())
+	if errors.Is(err, store.ErrOfflineFull) {
+		return errServiceUnavailable.withText("the agent is offline and their offline storage is full")
+	}
+	return err
+}
+
+// deliverOffline sends a session what was stored while its agent was
+// away, then deletes it.
+func (s *session) deliverOffline() {
+	for {
+		msgs, err := s.srv.store.TakeOffline(s.ctx(), s.agent.Portal, s.agent.Key(), 100)
+		if err != nil {
+			s.log.Error("read offline messages", "err", err)
+			return
+		}
+		if len(msgs) == 0 {
+			return
+		}
+		ids := make([]int64, len(msgs))
+		for i, m := range msgs {
+			ids[i] = m.ID
+			s.deliver(held{from: m.From, kind: outMessage, b: m.Stanza, el: parseStored(m.Stanza)})
+		}
+		if err := s.srv.store.DeleteOffline(s.ctx(), ids); err != nil {
+			s.log.Error("delete delivered offline messages", "err", err)
+			return
+		}
+		if len(msgs) < 100 {
+			return
+		}
+	}
+}
+
+// rescue re-routes messages a finished session never acknowledged: to the
+// agent's other available resources, else to offline storage.
+func (s *session) rescue(items []held) {
+	n := 0
+	for _, h := range items {
+		if h.kind != outMessage || h.el == nil || h.el.Child(nsClient, "body") == nil {
+			continue
+		}
+		if t := h.el.Get("type"); t == "error" || t == "groupchat" || t == "headline" {
+			continue
+		}
+		n++
+		delivered := false
+		for _, o := range s.srv.router.sessions(s.bare) {
+			if o != s && o.isAvailable() {
+				o.sendMessageBytes(h.b, h.el)
+				delivered = true
+			}
+		}
+		if !delivered {
+			if err := s.srv.storeOffline(s.agent.Portal, s.agent.Key(), h.el); err != nil {
+				s.log.Error("keep an unacknowledged message offline", "err", err)
+			}
+		}
+	}
+	if n > 0 {
+		s.log.Info("unacknowledged messages rescued", "count", n)
+	}
+}
+
+// parseStored reads back a stanza serialized by Bytes (in the jabber:client
+// namespace); nil if it does not parse.
+func parseStored(b []byte) *Element {
+	r := io.MultiReader(bytes.NewReader([]byte("<w xmlns='"+nsClient+"'>")), bytes.NewReader(b), bytes.NewReader([]byte("</w>")))
+	d := xml.NewDecoder(r)
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil
+		}
+		if st, ok := tok.(xml.StartElement); ok && st.Name.Local != "w" {
+			el, err := readElement(d, st, 64)
+			if err != nil {
+				return nil
+			}
+			return el
+		}
+	}
+}

@@ -1,0 +1,290 @@
+package xmppd
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strconv"
+	"time"
+
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp"
+)
+
+// XEP-0198 Stream Management: acknowledgements, and resumption of a
+// session whose connection dropped. While a resumable session waits for
+// its client (hibernates) it stays in the router, so the agent stays
+// online and what is sent to it is kept; a session not resumed in time is
+// finished and its unacknowledged messages go to the agent's other
+// resources or to offline storage.
+
+const nsSM = "urn:xmpp:sm:3"
+
+// ackEvery is how many stanzas the server sends between requests for an
+// acknowledgement.
+const ackEvery = 5
+
+var smRequest = []byte("<r xmlns='" + nsSM + "'/>")
+
+// smState is a session's stream management state.
+type smState struct {
+	id        string
+	resumable bool
+	in        uint32 // stanzas handled from the client (h we report)
+	out       uint32 // stanzas sent to the client
+	unacked   []held // sent, not yet acknowledged, oldest first
+	timer     *time.Timer
+}
+
+// errResumeTimeout ends a session whose client did not come back.
+var errResumeTimeout = errors.New("xmppd: stream not resumed in time")
+
+// smNonza handles <enable/>, <r/> and <a/>.
+func (s *session) smNonza(el *Element) error {
+	switch el.Local {
+	case "enable":
+		s.mu.Lock()
+		if s.sm != nil {
+			s.mu.Unlock()
+			s.pushNonza(smFailed("unexpected-request"))
+			return nil
+		}
+		sm := &smState{id: randomID() + randomID()}
+		sm.resumable = (el.Get("resume") == "true" || el.Get("resume") == "1") && s.srv.limits.ResumeTimeout > 0
+		s.sm = sm
+		s.mu.Unlock()
+		enabled := NewElement(nsSM, "enabled", "id", sm.id)
+		if sm.resumable {
+			s.srv.rememberSM(s, sm.id)
+			enabled.Set("resume", "true")
+			enabled.Set("max", strconv.Itoa(int(s.srv.limits.ResumeTimeout/time.Second)))
+		}
+		s.pushNonza(enabled.AppendXML(nil, nsClient))
+	case "r":
+		s.mu.Lock()
+		var h uint32
+		if s.sm != nil {
+			h = s.sm.in
+		}
+		s.mu.Unlock()
+		s.pushNonza(smAck(h))
+	case "a":
+		h, err := strconv.ParseUint(el.Get("h"), 10, 32)
+		if err != nil {
+			return streamError{"undefined-condition", "bad h in <a/>"}
+		}
+		s.mu.Lock()
+		s.ackLocked(uint32(h))
+		s.mu.Unlock()
+	case "resume":
+		s.pushNonza(smFailed("unexpected-request"))
+	}
+	return nil
+}
+
+func smAck(h uint32) []byte {
+	return []byte("<a xmlns='" + nsSM + "' h='" + strconv.FormatUint(uint64(h), 10) + "'/>")
+}
+
+func smFailed(cond string) []byte {
+	return NewElement(nsSM, "failed").Add(NewElement(nsStanzas, cond)).AppendXML(nil, nsClient)
+}
+
+// countInbound counts a handled stanza.
+func (s *session) countInbound() {
+	s.mu.Lock()
+	if s.sm != nil {
+		s.sm.in++
+	}
+	s.mu.Unlock()
+}
+
+// countOutLocked numbers stanzas about to be written and keeps them until
+// acknowledged; it says whether to ask for an acknowledgement and whether
+// the client has left too much unacknowledged.
+func (s *session) countOutLocked(batch []held) (requestAck, overflow bool) {
+	if s.sm == nil {
+		return false, false
+	}
+	for i := range batch {
+		s.sm.out++
+		batch[i].seq = s.sm.out
+		s.sm.unacked = append(s.sm.unacked, batch[i])
+		if s.sm.out%ackEvery == 0 {
+			requestAck = true
+		}
+	}
+	return requestAck && s.link != nil, len(s.sm.unacked) > s.srv.limits.OutboxSize
+}
+
+// ackLocked drops what the client acknowledged (h counts modulo 2^32).
+func (s *session) ackLocked(h uint32) {
+	if s.sm == nil {
+		return
+	}
+	i := 0
+	for i < len(s.sm.unacked) && int32(h-s.sm.unacked[i].seq) >= 0 {
+		i++
+	}
+	s.sm.unacked = append(s.sm.unacked[:0:0], s.sm.unacked[i:]...)
+}
+
+// takeUnacked removes and returns the unacknowledged stanzas.
+func (s *session) takeUnacked() []held {
+	if s.sm == nil {
+		return nil
+	}
+	u := s.sm.unacked
+	s.sm.unacked = nil
+	return u
+}
+
+// hibernate keeps a resumable session after its connection dropped.
+func (s *session) hibernate(l *link, err error) {
+	s.mu.Lock()
+	s.link = nil
+	s.hibernating = true
+	wait := s.srv.limits.ResumeTimeout
+	s.sm.timer = time.AfterFunc(wait, func() { s.finish(errResumeTimeout) })
+	n := len(s.sm.unacked)
+	s.mu.Unlock()
+	l.c.raw.Close()
+	s.log.Info("connection lost; waiting for the client to resume", "err", err, "unacked", n, "for", wait)
+}
+
+// resume takes a hibernating (or still connected) session over on a new
+// connection, after the client's <resume/> was answered with <resumed/>;
+// h is what the client acknowledged. Unacknowledged stanzas after h are
+// sent again, then the session goes on.
+func (s *session) resume(c *conn, xs *xmpp.Session, h uint32) {
+	s.mu.Lock()
+	if s.sm.timer != nil {
+		s.sm.timer.Stop()
+	}
+	old := s.link
+	l := s.newLink(c, xs)
+	s.link = l
+	s.hibernating = false
+	s.ackLocked(h)
+	resend := append([]held(nil), s.sm.unacked...)
+	s.lastRead = time.Now()
+	s.mu.Unlock()
+	c.mu.Lock()
+	c.session = s
+	c.mu.Unlock()
+	if old != nil {
+		old.c.raw.Close() // the old connection may not have noticed yet
+	}
+	for _, x := range resend {
+		l.out.push(x.b)
+	}
+	if len(resend) > 0 {
+		l.out.push(smRequest)
+	}
+	s.log.Info("stream resumed", "remote", c.ip, "resent", len(resend))
+	s.run(l)
+}
+
+// rememberSM registers a resumable session under its stream id.
+func (srv *Server) rememberSM(s *session, id string) {
+	srv.smMu.Lock()
+	defer srv.smMu.Unlock()
+	srv.smSessions[id] = s
+}
+
+// forgetSM drops a finished session from the resumable ones.
+func (srv *Server) forgetSM(s *session) {
+	s.mu.Lock()
+	var id string
+	if s.sm != nil {
+		id = s.sm.id
+	}
+	s.mu.Unlock()
+	if id == "" {
+		return
+	}
+	srv.smMu.Lock()
+	defer srv.smMu.Unlock()
+	if srv.smSessions[id] == s {
+		delete(srv.smSessions, id)
+	}
+}
+
+// smFeature offers stream management (XEP-0198 §3) after authentication
+// and negotiates a resumption (§5). A client that binds a resource instead
+// enables it later with <enable/>; a failed resumption is followed, on
+// the same feature, by the binding the client then asks for.
+func (c *conn) smFeature() xmpp.StreamFeature {
+	return xmpp.StreamFeature{
+		Name:       xml.Name{Space: nsSM, Local: "sm"},
+		Necessary:  xmpp.Authn,
+		Prohibited: xmpp.Ready,
+		List: func(_ context.Context, e xmlstream.TokenWriter, _ xml.StartElement) (bool, error) {
+			// Listed as required for mellium's negotiator, which then stops
+			// after it; the client sees an optional feature.
+			return true, writeRaw(e, "<sm xmlns='"+nsSM+"'/>")
+		},
+		Parse: skipFeature,
+		Negotiate: func(ctx context.Context, session *xmpp.Session, _ any) (xmpp.SessionState, io.ReadWriter, error) {
+			r := session.TokenReader()
+			defer r.Close()
+			el, err := c.readNegotiation(r)
+			if err != nil {
+				return 0, nil, err
+			}
+			if el.Local == "resume" {
+				if s, h, ok := c.srv.findResumable(c, el); ok {
+					c.resumed, c.resumeH = s, h
+					s.mu.Lock()
+					in := s.sm.in
+					s.mu.Unlock()
+					resumed := NewElement(nsSM, "resumed", "previd", el.Get("previd"), "h", strconv.FormatUint(uint64(in), 10))
+					_, err := c.nc.Write(resumed.AppendXML(nil, nsClient))
+					return xmpp.Ready, nil, err
+				}
+				if _, err := c.nc.Write(smFailed("item-not-found")); err != nil {
+					return 0, nil, err
+				}
+			} else {
+				c.nc.Write(smFailed("unexpected-request"))
+			}
+			// The client binds a resource next.
+			for attempt := 0; attempt < 5; attempt++ {
+				iq, err := c.readNegotiation(r)
+				if err != nil {
+					return 0, nil, err
+				}
+				if mask, err := c.bind(iq); mask != 0 || err != nil {
+					return mask, nil, err
+				}
+			}
+			return 0, nil, streamError{"policy-violation", "too many failed resource binding attempts"}
+		},
+	}
+}
+
+// findResumable finds the session a <resume/> names, if it belongs to the
+// agent who just signed in and can still be resumed.
+func (srv *Server) findResumable(c *conn, el *Element) (*session, uint32, bool) {
+	h, err := strconv.ParseUint(el.Get("h"), 10, 32)
+	if err != nil {
+		return nil, 0, false
+	}
+	srv.smMu.Lock()
+	s := srv.smSessions[el.Get("previd")]
+	srv.smMu.Unlock()
+	if s == nil || s.agent.Portal != c.agent.Portal || s.agent.Key() != c.agent.Key() {
+		return nil, 0, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.finished || s.sm == nil || !s.sm.resumable {
+		return nil, 0, false
+	}
+	if s.sm.timer != nil && !s.sm.timer.Stop() {
+		return nil, 0, false // it is being finished right now
+	}
+	s.sm.timer = nil
+	return s, uint32(h), true
+}
