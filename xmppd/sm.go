@@ -10,6 +10,8 @@ import (
 
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
+
+	"jabberdesk/store"
 )
 
 // XEP-0198 Stream Management: acknowledgements, and resumption of a
@@ -287,4 +289,19 @@ func (srv *Server) findResumable(c *conn, el *Element) (*session, uint32, bool) 
 	}
 	s.sm.timer = nil
 	return s, uint32(h), true
+}
+
+// SessionState says, for an agent's first session, how many stanzas stream
+// management has sent it and whether it is waiting to be resumed; for
+// tests and the admin's diagnostics.
+func (srv *Server) SessionState(portal, agent string) (sent uint32, hibernating bool) {
+	for _, s := range srv.router.sessions(srv.agentBare(portal, store.UsernameKey(agent))) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.sm != nil {
+			sent = s.sm.out
+		}
+		return sent, s.hibernating
+	}
+	return 0, false
 }

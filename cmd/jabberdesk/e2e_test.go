@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,4 +202,101 @@ func TestInteropSlixmppSCRAMSHA256(t *testing.T) {
 		t.Fatalf("slixmpp: %v\n%s", err, out)
 	}
 	george.Expect("message from slixmpp", xmpptest.Message("demo|fiona.demo@localhost/", body))
+}
+
+// lines reads a child process's output line by line.
+type lines struct {
+	t   *testing.T
+	ch  chan string
+	mu  sync.Mutex
+	all []string
+}
+
+func readLines(t *testing.T, r io.Reader) *lines {
+	l := &lines{t: t, ch: make(chan string, 100)}
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			l.mu.Lock()
+			l.all = append(l.all, sc.Text())
+			l.mu.Unlock()
+			l.ch <- sc.Text()
+		}
+		close(l.ch)
+	}()
+	return l
+}
+
+// expect waits for a line starting with prefix and returns it.
+func (l *lines) expect(prefix string) string {
+	l.t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-l.ch:
+			if !ok {
+				l.mu.Lock()
+				defer l.mu.Unlock()
+				l.t.Fatalf("the client exited before %q; it said:\n%s", prefix, strings.Join(l.all, "\n"))
+			}
+			if strings.HasPrefix(line, prefix) {
+				return line
+			}
+		case <-deadline:
+			l.t.Fatalf("no %q from the client within 30 s", prefix)
+		}
+	}
+}
+
+// slixmpp as a phone: stream management with a dropped socket and a
+// resumption, carbons, and an archive query.
+func TestInteropSlixmppMobile(t *testing.T) {
+	python := needTool(t, "/usr/bin/python3")
+	if err := exec.Command(python, "-c", "import slixmpp").Run(); err != nil {
+		needTool(t, "python3-slixmpp-is-not-installed")
+	}
+	r := startRunning(t)
+	fiona := r.login(t, "fiona.demo", false)
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "interop", "slixmpp_mobile.py")
+	host, port, _ := net.SplitHostPort(r.startTLS)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, script, "demo|george.demo@localhost", r.passwords["george.demo"], host, port, "demo|fiona.demo@localhost")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	out := readLines(t, stdout)
+	out.expect("READY")
+
+	fiona.Send("<message type='chat' to='demo|george.demo@localhost'><body>before the drop</body></message>")
+	out.expect("GOT before the drop")
+	io.WriteString(stdin, "DROP\n")
+	out.expect("DROPPED")
+	waitUntil(t, "the session to hibernate", func() bool {
+		_, hibernating := r.app.xmpp.SessionState("demo", "george.demo")
+		return hibernating
+	})
+	fiona.Send("<message type='chat' to='demo|george.demo@localhost'><body>while you were away</body></message>")
+	io.WriteString(stdin, "RECONNECT\n")
+	out.expect("RESUMED")
+	out.expect("GOT while you were away")
+
+	// Carbons: george's other device writes to fiona.
+	desk := xmpptest.MustDial(t, r.startTLS, "demo|george.demo@localhost/desk", r.passwords["george.demo"], xmpptest.Options{})
+	desk.Send("<presence/>")
+	desk.Send("<message type='chat' to='demo|fiona.demo@localhost'><body>from the desk</body></message>")
+	fiona.Expect("desk message", xmpptest.Message("demo|george.demo@localhost/desk", "from the desk"))
+	out.expect("CARBON sent from the desk")
+
+	io.WriteString(stdin, "MAM\n")
+	mam := out.expect("MAM ")
+	if mam != "MAM 3 before the drop from the desk" {
+		t.Errorf("archive query: %q", mam)
+	}
+	io.WriteString(stdin, "QUIT\n")
 }
