@@ -295,13 +295,15 @@ func (srv *Server) findResumable(c *conn, el *Element) (*session, uint32, bool) 
 // management has sent it and whether it is waiting to be resumed; for
 // tests and the admin's diagnostics.
 func (srv *Server) SessionState(portal, agent string) (sent uint32, hibernating bool) {
-	for _, s := range srv.router.sessions(srv.agentBare(portal, store.UsernameKey(agent))) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.sm != nil {
-			sent = s.sm.out
-		}
-		return sent, s.hibernating
+	ss := srv.router.sessions(srv.agentBare(portal, store.UsernameKey(agent)))
+	if len(ss) == 0 {
+		return 0, false
 	}
-	return 0, false
+	s := ss[0]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sm != nil {
+		sent = s.sm.out
+	}
+	return sent, s.hibernating
 }
