@@ -125,9 +125,10 @@ func TestNotResumedGoesToOfflineStorage(t *testing.T) {
 			t.Errorf("%q has no delay stamp: %+v", want, m)
 		}
 	}
-	if n, _ := env.st.OfflineCount(t.Context(), "acme", "george.w"); n != 0 {
-		t.Fatalf("%d offline messages left after delivery", n)
-	}
+	waitFor(t, "the delivered offline messages to be deleted", func() bool {
+		n, _ := env.st.OfflineCount(t.Context(), "acme", "george.w")
+		return n == 0
+	})
 }
 
 func TestAcknowledgements(t *testing.T) {
