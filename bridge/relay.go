@@ -21,8 +21,17 @@ type AgentInfo struct {
 // It returns ErrNoChat when local names no chat of the portal.
 func (e *Engine) AgentSays(portal string, a AgentInfo, local, body, chatState string) error {
 	if c := e.chatByLocal(portal, local); c != nil {
-		c.post(func() { c.agentInput(a, body, chatState) })
-		return nil
+		err := c.call(context.Background(), func() error {
+			if c.over {
+				return errChatOver
+			}
+			c.agentInput(a, body, chatState)
+			return nil
+		})
+		if !errors.Is(err, errChatOver) {
+			return err
+		}
+		// The chat ended just now: answer as for any ended chat.
 	}
 	number, ok := visitorNumber(local)
 	if !ok {

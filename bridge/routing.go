@@ -222,12 +222,12 @@ func (c *Chat) miss(why string) {
 	// hears that the chat was missed finds it so in the database.
 	c.autoConvert("missed")
 	c.setStatus(store.ChatMissed, reasonMissed)
-	for key := range c.offers {
-		c.withdraw(key, answerWithdrawn, "Nobody accepted the chat with "+c.title()+"; it was missed.")
-	}
 	c.publish(Event{Type: EventSystem, Text: c.e.cfg.MissedText}, "system", "")
 	c.publish(Event{Type: EventEnded, Reason: reasonMissed}, "system", "")
 	c.completeTicket()
+	for key := range c.offers {
+		c.withdraw(key, answerWithdrawn, "Nobody accepted the chat with "+c.title()+"; it was missed.")
+	}
 	c.e.log.Info("chat missed", "portal", c.portal, "chat", c.number, "why", why)
 	c.finish()
 }
@@ -256,6 +256,8 @@ func (c *Chat) end(reason string) {
 		c.autoConvert("end")
 	}
 	c.setStatus(store.ChatEnded, reason)
+	c.publish(Event{Type: EventEnded, Reason: reason}, "system", "")
+	c.completeTicket()
 	for key := range c.offers {
 		c.withdraw(key, answerWithdrawn, text)
 	}
@@ -268,8 +270,6 @@ func (c *Chat) end(reason string) {
 	}
 	freed := len(c.members) > 0
 	c.members = nil
-	c.publish(Event{Type: EventEnded, Reason: reason}, "system", "")
-	c.completeTicket()
 	c.finish()
 	if freed {
 		c.e.redispatch(c.portal)
