@@ -799,3 +799,31 @@ func fillArchiveFast(b *testing.B, s *Store, n int) []string {
 	}
 	return ids
 }
+
+func TestArchiveWriterBatches(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	s.AddPortal(ctx, "acme", "test")
+	for _, u := range []string{"fiona.b", "george.w"} {
+		if _, err := s.AddAgent(ctx, NewAgent{Portal: "acme", Username: u, Email: u + "@acme.example", Password: "password1"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := s.NewArchiveWriter(8) // small: the overflow path writes directly
+	const n = 300
+	for i := 0; i < n; i++ {
+		if err := w.Add("acme", "fiona.b", "george.w", "acme|fiona.b@x", "acme|george.w@x", fmt.Sprintf("id%d", i), fmt.Sprintf("m%d", i), nil, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Add("acme", "fiona.b", "george.w", "acme|fiona.b@x", "acme|george.w@x", "", "no id", nil, time.Time{}); err == nil {
+		t.Fatal("a message without stanza id was accepted")
+	}
+	w.Close()
+	for _, owner := range []string{"fiona.b", "george.w"} {
+		page, err := s.QueryArchive(ctx, ArchiveQuery{Portal: "acme", Owner: owner, Domain: "x", Max: 10})
+		if err != nil || page.Count != n {
+			t.Fatalf("%s: %d archived, want %d (%v)", owner, page.Count, n, err)
+		}
+	}
+}

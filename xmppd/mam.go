@@ -10,7 +10,8 @@ import (
 
 // XEP-0313 Message Archive Management, with XEP-0059 paging: each agent's
 // archive of one-to-one messages. Messages between colleagues are
-// archived as they are routed (both sides, one write); visitor-chat
+// archived as they are routed (both sides; written in batches by the
+// store's ArchiveWriter, flushed before every query); visitor-chat
 // history is read from the chats' transcripts, which are stored anyway.
 // Routed messages carry their archive id (XEP-0359 <stanza-id/>).
 
@@ -35,7 +36,7 @@ func (s *session) archive(el *Element, t target) *Element {
 	out := el.Copy()
 	out.RemoveChildren(func(c *Element) bool { return c.Space == nsSID && c.Local == "stanza-id" })
 	out.Add(NewElement(nsSID, "stanza-id", "id", id, "by", t.bare))
-	err := s.srv.store.ArchivePair(s.ctx(), s.agent.Portal, s.agent.Key(), t.agent.Key(), s.bare, t.bare, id, body, el.Bytes(), time.Now())
+	err := s.srv.archive.Add(s.agent.Portal, s.agent.Key(), t.agent.Key(), s.bare, t.bare, id, body, el.Bytes(), time.Now())
 	if err != nil {
 		s.log.Error("archive a message", "err", err)
 		return el
@@ -89,6 +90,7 @@ func (s *session) mamIQ(el, q *Element) error {
 			query.Before, query.BeforeSet = b.Text(), true
 		}
 	}
+	s.srv.archive.Flush() // what was routed before the query is in it
 	page, err := s.srv.store.QueryArchive(s.ctx(), query)
 	var ue *store.UserError
 	if errors.As(err, &ue) {

@@ -75,6 +75,7 @@ type Server struct {
 	dir        *directory
 	bridge     *bridge.Engine
 	uploads    Uploads
+	archive    *store.ArchiveWriter
 	metrics    metrics
 	bufPool    sync.Pool
 	nextID     atomic.Uint64
@@ -135,6 +136,7 @@ func New(cfg Config) (*Server, error) {
 		smSessions: make(map[string]*session),
 	}
 	s.dir = newDirectory(cfg.Store)
+	s.archive = cfg.Store.NewArchiveWriter(4096)
 	s.bufPool.New = func() any { b := make([]byte, 0, 4096); return &b }
 	rand.Read(s.fakeSecret)
 	go s.sweepLoop()
@@ -260,6 +262,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	waited := make(chan struct{})
 	go func() { s.connWG.Wait(); close(waited) }()
+	defer s.archive.Close() // after the sessions: what they routed is archived
 	select {
 	case <-waited:
 		return nil
