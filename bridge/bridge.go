@@ -93,6 +93,9 @@ type Config struct {
 	// EndTimerUnit is how long one "second" of #e 30 lasts: a second,
 	// unless a test wants the timer to run out quickly.
 	EndTimerUnit time.Duration
+	// ObserveCommand, if set, is told how long each hash command took
+	// (for metrics).
+	ObserveCommand func(name string, d time.Duration)
 }
 
 func (c *Config) setDefaults() {

@@ -45,7 +45,8 @@ type Chat struct {
 	conns   int  // open visitor connections and polls
 	vclosed bool // the chat is over: no more subscriptions
 
-	card atomic.Pointer[Contact] // the roster contact, for other goroutines
+	card   atomic.Pointer[Contact]          // the roster contact, for other goroutines
+	status atomic.Pointer[store.ChatStatus] // info.Status, for other goroutines
 }
 
 // member is an agent in the chat.
@@ -147,6 +148,8 @@ func (c *Chat) title() string {
 
 // updateCard refreshes the contact other goroutines read.
 func (c *Chat) updateCard() {
+	st := c.info.Status
+	c.status.Store(&st)
 	status := truncate(c.info.Question, 120)
 	if c.info.Department != "" {
 		status += " — " + c.info.Department

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"jabberdesk/commands"
 )
@@ -25,6 +26,10 @@ var readOnly = map[string]bool{"info": true, "m": true, "h": true, "n": true, "d
 
 // chatCommand runs a command typed in a visitor chat by a.
 func (c *Chat) chatCommand(a AgentInfo, m *member, body string) {
+	if obs := c.e.cfg.ObserveCommand; obs != nil {
+		start := time.Now()
+		defer func() { obs(strings.Fields(body + " ")[0], time.Since(start)) }()
+	}
 	cmd, err := commands.Parse(body, commands.InChat)
 	if err != nil {
 		c.tell(a.Key, err.Error())

@@ -223,3 +223,24 @@ func hashToken(token string) []byte {
 func tokenOK(token string, hash []byte) bool {
 	return token != "" && subtle.ConstantTimeCompare(hashToken(token), hash) == 1
 }
+
+// Counts are the live chats by state, for metrics.
+type Counts struct{ Waiting, Offered, Active int }
+
+// Counts counts the live chats by state.
+func (e *Engine) Counts() Counts {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var n Counts
+	for _, c := range e.live {
+		switch *c.status.Load() {
+		case store.ChatWaiting:
+			n.Waiting++
+		case store.ChatOffered:
+			n.Offered++
+		case store.ChatActive:
+			n.Active++
+		}
+	}
+	return n
+}

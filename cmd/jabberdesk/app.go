@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,6 +39,8 @@ type app struct {
 	web     *web.Server
 	geoip   *web.GeoIP
 	control *control.Server
+	admin   *http.Server
+	metrics *metrics
 	addrs   map[string]string // listener name → address
 	errc    chan error
 }
@@ -56,7 +59,7 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 // startApp starts every subsystem; stop them with app.stop. Tests may
 // adjust the bridge's settings with tweaks.
 func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...func(*bridge.Config)) (*app, error) {
-	a := &app{log: newLogger(logw, cfg), addrs: map[string]string{}, errc: make(chan error, 4)}
+	a := &app{log: newLogger(logw, cfg), addrs: map[string]string{}, errc: make(chan error, 4), metrics: newMetrics()}
 	certFile, keyFile, _ := cfg.CertPaths()
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
@@ -68,6 +71,8 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		OfferTimeout: cfg.Chats.OfferTimeout,
 		VisitorGrace: cfg.Chats.VisitorGrace,
 		MissedText:   cfg.Chats.MissedText,
+
+		ObserveCommand: a.metrics.observeCommand,
 	}
 	for _, f := range tweaks {
 		f(&bcfg)
@@ -125,6 +130,11 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		return nil, err
 	}
 	if err := a.startWeb(cfg, st); err != nil {
+		a.stop()
+		return nil, err
+	}
+	a.metrics.watch(a.xmpp, a.bridge)
+	if err := a.startAdmin(cfg.Admin.Listen); err != nil {
 		a.stop()
 		return nil, err
 	}
@@ -216,6 +226,9 @@ func (a *app) stop() error {
 	if a.control != nil {
 		errs = append(errs, a.control.Close())
 	}
+	if a.admin != nil {
+		errs = append(errs, a.admin.Shutdown(ctx))
+	}
 	if a.web != nil {
 		errs = append(errs, a.web.Shutdown(ctx))
 	}
@@ -237,7 +250,7 @@ func startServer(ctx context.Context, cmd *cobra.Command, cfg *config.Config, st
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "jabberdesk %s serving %s\n", version, cfg.Domain)
-	for _, name := range []string{"xmpp-starttls", "xmpp-tls", "http"} {
+	for _, name := range []string{"xmpp-starttls", "xmpp-tls", "http", "admin"} {
 		if addr, ok := a.addrs[name]; ok {
 			fmt.Fprintf(out, "  %-14s %s\n", name, addr)
 		}

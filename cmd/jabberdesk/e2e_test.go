@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,6 +53,8 @@ log_level = "warn"
 [xmpp]
 listen_starttls = "127.0.0.1:0"
 listen_tls = "127.0.0.1:0"
+[admin]
+listen = "127.0.0.1:0"
 [http]
 listen = "127.0.0.1:0"
 ` + strings.Join(extra, "\n")
@@ -299,4 +302,34 @@ func TestInteropSlixmppMobile(t *testing.T) {
 		t.Errorf("archive query: %q", mam)
 	}
 	io.WriteString(stdin, "QUIT\n")
+}
+
+// The admin listener answers health checks and serves Prometheus metrics.
+func TestAdminHealthAndMetrics(t *testing.T) {
+	r := startRunning(t)
+	r.login(t, "fiona.demo", false)
+	base := "http://" + r.app.addrs["admin"]
+	res, err := http.Get(base + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", res, err)
+	}
+	res.Body.Close()
+	v := r.startChat(t, "Ann", "Support", "metrics?")
+	_ = v
+	res, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{"jabberdesk_xmpp_sessions 1", "jabberdesk_xmpp_logins_total 1", `jabberdesk_chats{state="offered"} 1`, "jabberdesk_queue_length 1", "go_goroutines"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	res, err = http.Get(base + "/debug/pprof/")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("pprof: %v %v", res, err)
+	}
+	res.Body.Close()
 }

@@ -41,6 +41,7 @@ type Config struct {
 	Limits  Limits  // [limits]
 	HTTP    HTTP    // [http]
 	Uploads Uploads // [uploads]
+	Admin   Admin   // [admin]
 	Chats   Chats   // [chats]
 
 	// Path is the file the configuration was loaded from, "" for defaults.
@@ -56,6 +57,11 @@ type XMPP struct {
 	KeyFile        string        // key_file; set if and only if CertFile is
 	ResumeTimeout  time.Duration // resume_timeout; 0 disables stream resumption
 	PingInterval   time.Duration // ping_interval; 0 disables server pings
+}
+
+// Admin is the [admin] table: health, metrics and profiling endpoints.
+type Admin struct {
+	Listen string // listen; "" disables them
 }
 
 // Uploads is the [uploads] table: HTTP file upload for agents (XEP-0363).

@@ -184,6 +184,12 @@ func fields() []field {
 		},
 
 		{
+			key:  "admin.listen",
+			help: "Address of the operators' endpoints: /healthz, Prometheus /metrics and Go profiling under /debug/pprof/. Keep it on localhost or a private network; \"\" disables them.",
+			val:  str(func(c *Config) *string { return &c.Admin.Listen }, "127.0.0.1:6280", listenAddr("6280")),
+		},
+
+		{
 			key:  "chats.queue_timeout",
 			help: "A visitor chat that nobody accepts within this time is missed.",
 			val:  duration(func(c *Config) *time.Duration { return &c.Chats.QueueTimeout }, 120*time.Second, positive()),
@@ -221,6 +227,7 @@ func tableHelp() map[string]string {
 		"limits":  "Limits that protect the server from misbehaving or overeager clients.",
 		"http":    "The visitor API and the chat widget.",
 		"uploads": "HTTP file upload for agents' pictures and files (XEP-0363).",
+		"admin":   "Health, metrics and profiling endpoints for operators.",
 		"chats":   "Routing and timeouts of visitor chats.",
 	}
 }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"jabberdesk/bridge"
+	"jabberdesk/xmppd"
+)
+
+// The admin listener (localhost by default) serves what operators and
+// their tools need: /healthz, Prometheus /metrics, and net/http/pprof
+// under /debug/pprof/ for profiling under load.
+
+// metrics registers jabberdesk's Prometheus metrics; gauges and counters
+// are read from the subsystems when scraped.
+type metrics struct {
+	reg      *prometheus.Registry
+	commands *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.commands = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "jabberdesk_command_seconds",
+		Help:    "Time to run an agent's hash command.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	}, []string{"command"})
+	m.reg.MustRegister(m.commands)
+	return m
+}
+
+// observeCommand is the bridge's hook for command latency.
+func (m *metrics) observeCommand(name string, d time.Duration) {
+	m.commands.WithLabelValues(name).Observe(d.Seconds())
+}
+
+// watch registers the gauges and counters of the running subsystems.
+func (m *metrics) watch(x *xmppd.Server, b *bridge.Engine) {
+	stat := func(name, help string, kind prometheus.ValueType, f func(xmppd.Stats) int64) {
+		desc := prometheus.NewDesc(name, help, nil, nil)
+		m.reg.MustRegister(funcCollector{desc: desc, collect: func(ch chan<- prometheus.Metric) {
+			ch <- prometheus.MustNewConstMetric(desc, kind, float64(f(x.Stats())))
+		}})
+	}
+	stat("jabberdesk_xmpp_connections", "Open XMPP connections.", prometheus.GaugeValue, func(s xmppd.Stats) int64 { return s.Connections })
+	stat("jabberdesk_xmpp_sessions", "Bound XMPP sessions (hibernating ones included).", prometheus.GaugeValue, func(s xmppd.Stats) int64 { return s.Sessions })
+	stat("jabberdesk_xmpp_logins_total", "Successful sign-ins.", prometheus.CounterValue, func(s xmppd.Stats) int64 { return s.Logins })
+	stat("jabberdesk_xmpp_login_failures_total", "Failed sign-ins.", prometheus.CounterValue, func(s xmppd.Stats) int64 { return s.LoginFailures })
+	stat("jabberdesk_xmpp_stanzas_in_total", "Stanzas received from clients.", prometheus.CounterValue, func(s xmppd.Stats) int64 { return s.StanzasIn })
+	stat("jabberdesk_xmpp_stanzas_out_total", "Stanzas queued for clients.", prometheus.CounterValue, func(s xmppd.Stats) int64 { return s.StanzasOut })
+	chats := prometheus.NewDesc("jabberdesk_chats", "Live visitor chats by state.", []string{"state"}, nil)
+	m.reg.MustRegister(funcCollector{desc: chats, collect: func(ch chan<- prometheus.Metric) {
+		n := b.Counts()
+		ch <- prometheus.MustNewConstMetric(chats, prometheus.GaugeValue, float64(n.Waiting), "waiting")
+		ch <- prometheus.MustNewConstMetric(chats, prometheus.GaugeValue, float64(n.Offered), "offered")
+		ch <- prometheus.MustNewConstMetric(chats, prometheus.GaugeValue, float64(n.Active), "active")
+	}})
+	queue := prometheus.NewDesc("jabberdesk_queue_length", "Chats waiting for an agent (waiting or offered).", nil, nil)
+	m.reg.MustRegister(funcCollector{desc: queue, collect: func(ch chan<- prometheus.Metric) {
+		n := b.Counts()
+		ch <- prometheus.MustNewConstMetric(queue, prometheus.GaugeValue, float64(n.Waiting+n.Offered))
+	}})
+}
+
+// funcCollector is a Prometheus collector made of a function.
+type funcCollector struct {
+	desc    *prometheus.Desc
+	collect func(chan<- prometheus.Metric)
+}
+
+func (f funcCollector) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
+func (f funcCollector) Collect(ch chan<- prometheus.Metric) { f.collect(ch) }
+
+// adminHandler serves /healthz, /metrics and /debug/pprof/.
+func (a *app) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","sessions":%d}`+"\n", a.xmpp.Stats().Sessions)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// startAdmin starts the admin listener.
+func (a *app) startAdmin(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen for the admin endpoints on %s: %w", addr, err)
+	}
+	a.addrs["admin"] = ln.Addr().String()
+	a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := a.admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errc <- err
+		}
+	}()
+	return nil
+}
