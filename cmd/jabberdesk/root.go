@@ -77,6 +77,7 @@ config.example.toml). Start with: jabberdesk init.`,
 		newContactCmd(e),
 		newAccountCmd(e),
 		newSettingsCmd(e),
+		newBenchCmd(e),
 	)
 	return root
 }

@@ -1,0 +1,639 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// agent is one signed-in session and what the phases track for it.
+type agent struct {
+	idx int // position in the ring of signed-in agents
+	num int // account number
+	c   *Client
+	to  []byte // the next agent's bare JID, escaped for an attribute
+
+	// The message phase. sent is the sender goroutine's; lastSeq, seen and
+	// fbuf are the reading goroutine's.
+	window   chan struct{} // window mode: a token per message in flight
+	sent     int64
+	recv     atomic.Int64
+	recvIn   atomic.Int64 // received before the end of the sending
+	dups     atomic.Int64
+	ooo      atomic.Int64
+	lastRecv atomic.Int64
+	lastSeq  int64
+	seen     bitset
+	lat      recorder
+	fbuf     [5][]byte
+
+	// The visitor and command phases.
+	chats  []*vchat
+	infoCh chan int64
+}
+
+// run is one benchmark run.
+type run struct {
+	id     string // in message bodies, to tell this run's messages from others'
+	cfg    Config
+	clk    *clock
+	d      *dialer
+	agents []*agent
+	// ring is agents for the reading goroutines, which started before the
+	// list was complete.
+	ring atomic.Pointer[[]*agent]
+	res  *Result
+	ctx  context.Context
+
+	msgEnd  atomic.Int64 // when the message phase stops sending
+	msgErrs atomic.Int64
+	errMu   sync.Mutex
+	msgErr  string
+
+	closing  atomic.Bool
+	discMu   sync.Mutex
+	disc     int
+	discErr  string
+	rssStart *int64
+
+	// Visitors.
+	http    *http.Client
+	chatsMu sync.Mutex
+	chats   map[string]*vchat // by the visitor's bare JID
+}
+
+// Run runs the phases cfg asks for against a running server and returns
+// what it measured. Failures of logins, messages and chats are in the
+// Result (OK, Problems); the error is for a configuration that cannot run.
+// Cancelling ctx ends the current phase early and skips the rest.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg.Defaults()
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	mech, _ := cfg.mechanism()
+	tlsMode := "starttls"
+	if cfg.DirectTLS {
+		tlsMode = "direct"
+	}
+	r := &run{
+		id:  rand.Text()[:8],
+		cfg: cfg,
+		clk: newClock(),
+		ctx: ctx,
+		d: &dialer{
+			server:    cfg.Server,
+			directTLS: cfg.DirectTLS,
+			domain:    cfg.Domain,
+			tls: &tls.Config{ServerName: cfg.Domain, InsecureSkipVerify: !cfg.Verify, RootCAs: cfg.RootCAs,
+				MinVersion: tls.VersionTLS12},
+			mechanism: mech,
+			timeout:   cfg.Timeout,
+			resource:  "bench",
+		},
+		res: &Result{Server: cfg.Server, TLS: tlsMode, Domain: cfg.Domain, Mechanism: mech.Name, Agents: cfg.Agents,
+			Concurrency: cfg.Concurrency, PID: cfg.PID},
+		chats: map[string]*vchat{},
+	}
+	if lim, err := RaiseFileLimit(); err == nil {
+		r.res.Client.FileLimit = lim
+	}
+	cpu0, _ := procCPU(0)
+	defer r.closeAll()
+
+	r.login(ctx)
+	if cfg.Messages > 0 && ctx.Err() == nil {
+		r.res.Messages = r.messages(ctx)
+	}
+	if cfg.Idle > 0 && ctx.Err() == nil {
+		r.res.Idle = r.idle(ctx)
+	}
+	if cfg.Visitors > 0 && ctx.Err() == nil {
+		r.res.Visitors = r.visitors(ctx)
+		if cfg.Commands > 0 && ctx.Err() == nil {
+			r.res.Commands = r.commands(ctx)
+		}
+		r.endChats()
+	}
+
+	r.res.Interrupted = ctx.Err() != nil
+	r.discMu.Lock()
+	r.res.Disconnected, r.res.DisconnectError = r.disc, r.discErr
+	r.discMu.Unlock()
+	r.res.Client.RSSKiB, _ = procRSS(0)
+	cpu1, _ := procCPU(0)
+	r.res.Client.CPUMs = msDur(cpu1 - cpu0)
+	r.res.Client.DurationMs = ms(r.clk.now())
+	r.res.judge()
+	return r.res, nil
+}
+
+// judge sets OK and Problems.
+func (res *Result) judge() {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	if res.Login.Failed > 0 {
+		add("%d of %d logins failed (first: %s)", res.Login.Failed, res.Login.Attempted, res.Login.FirstError)
+	}
+	if res.Login.OK == 0 {
+		add("no session could sign in")
+	}
+	if m := res.Messages; m != nil {
+		if m.Lost > 0 {
+			add("%d of %d messages lost", m.Lost, m.Sent)
+		}
+		if m.SendErrors > 0 {
+			add("%d senders could not write", m.SendErrors)
+		}
+	}
+	if v := res.Visitors; v != nil {
+		if v.Failed > 0 {
+			add("%d of %d visitor chats failed (first: %s)", v.Failed, v.Chats, v.FirstError)
+		}
+		if n := v.VisitorToAgent.Lost + v.AgentToVisitor.Lost; n > 0 {
+			add("%d visitor chat messages lost", n)
+		}
+	}
+	if c := res.Commands; c != nil && c.TimedOut > 0 {
+		add("%d #info commands got no reply", c.TimedOut)
+	}
+	if res.Disconnected > 0 {
+		add("%d sessions were disconnected (first: %s)", res.Disconnected, res.DisconnectError)
+	}
+	if res.Interrupted {
+		add("interrupted")
+	}
+	res.Problems = p
+	res.OK = len(p) == 0
+}
+
+func (r *run) progress(format string, args ...any) {
+	if r.cfg.Progress != nil {
+		fmt.Fprintf(r.cfg.Progress, "bench: "+format+"\n", args...)
+	}
+}
+
+// serverCPU reads the server's CPU time, if a PID was given.
+func (r *run) serverCPU() (time.Duration, bool) {
+	if r.cfg.PID == 0 {
+		return 0, false
+	}
+	d, err := procCPU(r.cfg.PID)
+	return d, err == nil
+}
+
+func (r *run) serverRSS() *int64 {
+	if r.cfg.PID == 0 {
+		return nil
+	}
+	v, err := procRSS(r.cfg.PID)
+	if err != nil {
+		return nil
+	}
+	return &v
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// login signs Agents sessions in, Concurrency at a time.
+func (r *run) login(ctx context.Context) {
+	cfg := r.cfg
+	n := cfg.Agents
+	r.rssStart = r.serverRSS()
+	r.progress("login: %d agents, %d at a time, on %s", n, cfg.Concurrency, cfg.Server)
+	slots := make([]*agent, n)
+	lat := make([]int64, n)
+	var next, attempted, failed atomic.Int64
+	var errMu sync.Mutex
+	var firstErr string
+	var firstAt int64
+	cpu0, haveCPU := r.serverCPU()
+	start := r.clk.now()
+	var wg sync.WaitGroup
+	for range min(cfg.Concurrency, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				attempted.Add(1)
+				account := cfg.AccountJID(i)
+				t0 := r.clk.now()
+				c, err := r.d.dial(ctx, account, cfg.AccountPassword(i))
+				if err != nil && ctx.Err() != nil {
+					attempted.Add(-1) // interrupted, not failed
+					return
+				}
+				if err != nil {
+					failed.Add(1)
+					at := r.clk.now()
+					errMu.Lock()
+					if firstErr == "" || at < firstAt {
+						firstErr, firstAt = account+": "+err.Error(), at
+					}
+					errMu.Unlock()
+					continue
+				}
+				lat[i] = r.clk.now() - t0
+				a := &agent{num: cfg.number(i), c: c, infoCh: make(chan int64, 1)}
+				if cfg.Messages > 0 && cfg.Rate == 0 {
+					a.window = make(chan struct{}, cfg.Window)
+				}
+				slots[i] = a
+				c.start(r.clk, func(c *Client, st *Stanza) { r.handle(a, st) }, r.ended)
+				c.Send([]byte("<presence/>"))
+			}
+		}()
+	}
+	wg.Wait()
+	dur := r.clk.now() - start
+	cpu1, _ := r.serverCPU()
+	var ok []int64
+	for i, a := range slots {
+		if a != nil {
+			a.idx = len(r.agents)
+			r.agents = append(r.agents, a)
+			ok = append(ok, lat[i])
+		}
+	}
+	for i, a := range r.agents {
+		a.to = []byte(escape(r.agents[(i+1)%len(r.agents)].c.Bare))
+	}
+	ring := r.agents
+	r.ring.Store(&ring)
+	lr := LoginResult{Attempted: int(attempted.Load()), OK: len(ok), Failed: int(failed.Load()), FirstError: firstErr,
+		DurationMs: ms(dur), Latency: summarize(ok)}
+	if dur > 0 {
+		lr.PerSecond = round3(float64(len(ok)) / (float64(dur) / 1e9))
+	}
+	if haveCPU {
+		lr.ServerCPUMs = ptr(msDur(cpu1 - cpu0))
+		if len(ok) > 0 {
+			lr.ServerCPUMsPerLogin = ptr(round3(*lr.ServerCPUMs / float64(len(ok))))
+		}
+	}
+	r.res.Login = lr
+	r.progress("login: %d signed in, %d failed in %.2f s (%.1f/s)", lr.OK, lr.Failed, lr.DurationMs/1000, lr.PerSecond)
+}
+
+// ended notes a session that stopped reading; the ones the run closes
+// itself do not count.
+func (r *run) ended(c *Client, err error) {
+	if r.closing.Load() {
+		return
+	}
+	r.discMu.Lock()
+	defer r.discMu.Unlock()
+	r.disc++
+	if r.discErr == "" {
+		r.discErr = c.Bare + ": " + err.Error()
+	}
+}
+
+// closeAll ends every session.
+func (r *run) closeAll() {
+	r.closing.Store(true)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 256)
+	for _, a := range r.agents {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			a.c.Close()
+			<-sem
+		}()
+	}
+	wg.Wait()
+}
+
+// handle is every session's stanza handler, on its reading goroutine.
+func (r *run) handle(a *agent, st *Stanza) {
+	if st.Name != "message" {
+		return
+	}
+	b := st.Body()
+	if b == nil {
+		return
+	}
+	if bytes.HasPrefix(b, []byte("jdbench ")) {
+		if !bytes.HasPrefix(b[len("jdbench "):], []byte(r.id)) {
+			return // an earlier run's, kept offline by the server
+		}
+		if bytes.Equal(st.Attr("type"), []byte("error")) {
+			r.msgErrs.Add(1)
+			r.errMu.Lock()
+			if r.msgErr == "" {
+				r.msgErr = string(st.Attr("from")) + ": " + stanzaErrorText(st.Raw)
+			}
+			r.errMu.Unlock()
+			return
+		}
+		r.received(a, st, b)
+		return
+	}
+	if from := bare(st.Attr("from")); bytes.Contains(from, []byte("|v-")) {
+		r.fromVisitor(a, st, from, b)
+	}
+}
+
+// received counts a message of the message phase: "jdbench RUN SENDER
+// SEQ SENT", SENT on the run's clock. Messages of another run (offline
+// messages a server kept from an earlier one) are not counted.
+func (r *run) received(a *agent, st *Stanza, b []byte) {
+	f := fields(b, a.fbuf[:0:5])
+	if len(f) != 5 || string(f[1]) != r.id {
+		return
+	}
+	s, ok1 := atoi(f[2])
+	seq, ok2 := atoi(f[3])
+	ts, ok3 := atoi(f[4])
+	ring := r.ring.Load()
+	if !ok1 || !ok2 || !ok3 || ring == nil || s >= int64(len(*ring)) {
+		return
+	}
+	if !a.seen.set(seq) {
+		a.dups.Add(1)
+		return
+	}
+	if seq < a.lastSeq {
+		a.ooo.Add(1)
+	}
+	a.lastSeq = max(a.lastSeq, seq)
+	a.lat.add(st.At - ts)
+	a.lastRecv.Store(st.At)
+	a.recv.Add(1)
+	if st.At <= r.msgEnd.Load() {
+		a.recvIn.Add(1)
+	}
+	if w := (*ring)[s].window; w != nil {
+		select {
+		case <-w:
+		default:
+		}
+	}
+}
+
+// messages is the message phase: agent i writes to agent i+1.
+func (r *run) messages(ctx context.Context) *MessageResult {
+	cfg := r.cfg
+	n := len(r.agents)
+	mr := &MessageResult{Mode: "window", Window: cfg.Window, Senders: n}
+	if cfg.Rate > 0 {
+		mr.Mode, mr.Window, mr.Rate = "rate", 0, cfg.Rate
+	}
+	if n == 0 {
+		return mr
+	}
+	if cfg.Rate > 0 {
+		r.progress("messages: %d senders at %g msgs/s in all for %v", n, cfg.Rate, cfg.Messages)
+	} else {
+		r.progress("messages: %d senders, %d in flight each, for %v", n, cfg.Window, cfg.Messages)
+	}
+	cpu0, haveCPU := r.serverCPU()
+	start := r.clk.now()
+	deadline := start + int64(cfg.Messages)
+	r.msgEnd.Store(deadline)
+	stop := make(chan struct{})
+	timer := time.AfterFunc(cfg.Messages, func() { close(stop) })
+	defer timer.Stop()
+	cancelStop := context.AfterFunc(ctx, func() {
+		if timer.Stop() {
+			close(stop)
+		}
+	})
+	defer cancelStop()
+	var sendErrs atomic.Int64
+	var scheduled, maxLate atomic.Int64
+	var wg sync.WaitGroup
+	for _, a := range r.agents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if cfg.Rate > 0 {
+				var due, late int64
+				due, late, err = r.sendAtRate(a, start, deadline, stop)
+				scheduled.Add(due)
+				for m := maxLate.Load(); late > m && !maxLate.CompareAndSwap(m, late); m = maxLate.Load() {
+				}
+			} else {
+				err = r.sendWindowed(a, stop)
+			}
+			if err != nil {
+				sendErrs.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	sendEnd := r.clk.now()
+	var sent int64
+	for _, a := range r.agents {
+		sent += a.sent
+	}
+	// Drain: wait for what is still under way (also when interrupted, so
+	// that messages in flight are not taken for lost).
+	delivered := func() int64 {
+		var d int64
+		for _, a := range r.agents {
+			d += a.recv.Load()
+		}
+		return d
+	}
+	for delivered() < sent && r.clk.now()-sendEnd < int64(cfg.Drain) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	drain := r.clk.now() - sendEnd
+	cpu1, _ := r.serverCPU()
+	var lat []int64
+	var last, within int64
+	for _, a := range r.agents {
+		within += a.recvIn.Load()
+		mr.Delivered += a.recv.Load()
+		mr.Duplicates += a.dups.Load()
+		mr.OutOfOrder += a.ooo.Load()
+		last = max(last, a.lastRecv.Load())
+		lat = append(lat, a.lat.take()...)
+	}
+	mr.Sent = sent
+	mr.Lost = max(0, sent-mr.Delivered)
+	mr.Errors = r.msgErrs.Load()
+	r.errMu.Lock()
+	mr.FirstError = r.msgErr
+	r.errMu.Unlock()
+	mr.SendErrors = sendErrs.Load()
+	mr.DurationMs = ms(sendEnd - start)
+	mr.DrainMs = ms(drain)
+	if d := sendEnd - start; d > 0 {
+		mr.SentPerS = round3(float64(sent) / (float64(d) / 1e9))
+	}
+	if d := min(last, sendEnd) - start; d > 0 {
+		mr.DeliveredPerS = round3(float64(within) / (float64(d) / 1e9))
+	}
+	if cfg.Rate > 0 {
+		mr.Scheduled = scheduled.Load()
+		mr.RateKept = ptr(float64(sent) >= 0.99*float64(mr.Scheduled))
+		mr.MaxLateMs = ptr(ms(maxLate.Load()))
+	}
+	mr.Latency = summarize(lat)
+	if haveCPU {
+		mr.ServerCPUMs = ptr(msDur(cpu1 - cpu0))
+		if mr.Delivered > 0 {
+			mr.ServerCPUMsPerMessage = ptr(round3(*mr.ServerCPUMs / float64(mr.Delivered)))
+		}
+	}
+	r.progress("messages: %d sent, %d delivered (%.0f/s), %d lost", mr.Sent, mr.Delivered, mr.DeliveredPerS, mr.Lost)
+	return mr
+}
+
+// message appends the stanza of a message of the message phase.
+func (r *run) message(buf []byte, a *agent, seq int64) []byte {
+	buf = append(buf, "<message type='chat' to='"...)
+	buf = append(buf, a.to...)
+	buf = append(buf, "'><body>jdbench "...)
+	buf = append(buf, r.id...)
+	buf = append(buf, ' ')
+	buf = strconv.AppendInt(buf, int64(a.idx), 10)
+	buf = append(buf, ' ')
+	buf = strconv.AppendInt(buf, seq, 10)
+	buf = append(buf, ' ')
+	buf = strconv.AppendInt(buf, r.clk.now(), 10)
+	return append(buf, "</body></message>"...)
+}
+
+// sendWindowed keeps up to Window messages of a in flight until stop.
+// When several slots are free at once, their messages go out in one
+// write, as a client with a backlog would send them.
+func (r *run) sendWindowed(a *agent, stop <-chan struct{}) error {
+	buf := make([]byte, 0, 160*cap(a.window))
+	seq := int64(0)
+	for {
+		select {
+		case a.window <- struct{}{}:
+		case <-stop:
+			return nil
+		}
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		seq++
+		buf = r.message(buf[:0], a, seq)
+		n := int64(1)
+	more:
+		for {
+			select {
+			case a.window <- struct{}{}:
+				seq++
+				buf = r.message(buf, a, seq)
+				n++
+			default:
+				break more
+			}
+		}
+		if err := a.c.Send(buf); err != nil {
+			return err
+		}
+		a.sent += n
+	}
+}
+
+// sendAtRate sends a's share of the total rate on a fixed schedule, the
+// senders spread evenly over one interval, until deadline. It returns
+// how many messages were due and how late the latest one went out.
+func (r *run) sendAtRate(a *agent, start, deadline int64, stop <-chan struct{}) (due, maxLate int64, err error) {
+	n := int64(len(r.agents))
+	interval := int64(float64(n) / r.cfg.Rate * 1e9)
+	first := start + interval*int64(a.idx)/n
+	if first < deadline {
+		due = (deadline-first-1)/interval + 1
+	}
+	buf := make([]byte, 0, 160)
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for k := int64(0); k < due; k++ {
+		at := first + k*interval
+		if wait := at - r.clk.now(); wait > 0 {
+			t.Reset(time.Duration(wait))
+			select {
+			case <-t.C:
+			case <-stop:
+				return due, maxLate, nil
+			}
+		}
+		now := r.clk.now()
+		if now >= deadline {
+			return due, maxLate, nil // behind schedule: the rest is not sent
+		}
+		select {
+		case <-stop:
+			return due, maxLate, nil
+		default:
+		}
+		maxLate = max(maxLate, now-at)
+		buf = r.message(buf[:0], a, k+1)
+		if err := a.c.Send(buf); err != nil {
+			return due, maxLate, err
+		}
+		a.sent++
+	}
+	return due, maxLate, nil
+}
+
+// idle holds the sessions and reads the server's memory.
+func (r *run) idle(ctx context.Context) *IdleResult {
+	r.progress("idle: holding %d sessions for %v", len(r.agents), r.cfg.Idle)
+	start := r.clk.now()
+	select {
+	case <-time.After(r.cfg.Idle):
+	case <-ctx.Done():
+	}
+	ir := &IdleResult{DurationMs: ms(r.clk.now() - start), Sessions: r.live()}
+	ir.ServerRSSBeforeKiB = r.rssStart
+	ir.ServerRSSKiB = r.serverRSS()
+	if ir.ServerRSSBeforeKiB != nil && ir.ServerRSSKiB != nil && ir.Sessions > 0 {
+		ir.KiBPerSession = ptr(round3(float64(*ir.ServerRSSKiB-*ir.ServerRSSBeforeKiB) / float64(ir.Sessions)))
+	}
+	return ir
+}
+
+// live counts the sessions still up.
+func (r *run) live() int {
+	n := 0
+	for _, a := range r.agents {
+		select {
+		case <-a.c.Done():
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// bitset records which sequence numbers a receiver has seen.
+type bitset []uint64
+
+// set marks n and says whether it was new.
+func (b *bitset) set(n int64) bool {
+	w := int(n / 64)
+	if w >= len(*b) {
+		*b = append(*b, make([]uint64, w-len(*b)+1+len(*b)/2)...)
+	}
+	m := uint64(1) << (n % 64)
+	if (*b)[w]&m != 0 {
+		return false
+	}
+	(*b)[w] |= m
+	return true
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"jabberdesk/bench"
+	"jabberdesk/internal/control"
+	"jabberdesk/store"
+)
+
+func newBenchCmd(e *env) *cobra.Command {
+	var cfg bench.Config
+	var provision bool
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load-test a running XMPP server (jabberdesk, Prosody, ejabberd) with synthetic agents and visitors",
+		Long: `Bench drives a running server over real TLS with synthetic agents and
+prints a report, then one line "BENCH {json}" with every figure (durations
+in milliseconds) for scripts; --json prints only that line. The exit status
+is 1 when anything failed or was lost: a login, a message, a visitor chat or
+its messages, an #info reply, a session the server dropped.
+
+The agent phases speak plain XMPP (RFC 6120/6121), so bench measures any
+server: point --server at Prosody or ejabberd with accounts that exist
+there (--account agent%d, --password FORMAT). The visitor phases use
+jabberdesk's visitor API.
+
+Phases, in this order:
+  login     --agents sessions sign in, --concurrency at a time (STARTTLS, or
+            direct TLS with --tls; SASL --mechanism), bind and send presence:
+            logins/s, latency from connect to bound, failures
+  messages  (--messages DURATION) agent i writes to agent i+1, the last to
+            the first; --window messages in flight per sender, or a fixed
+            total --rate; the body carries the send time: delivered/s,
+            latency, lost (not received after a drain wait of 5 s)
+  idle      (--idle DURATION) hold the sessions; with --pid the server's RSS
+            before login and now, per session
+  visitors  (--visitors M) M chats through POST /api/v1/chats to --portal and
+            --department, followed on their WebSocket; every agent offered a
+            chat answers y, the first wins; then --visitor-messages each way:
+            visitor-to-agent and agent-to-visitor latency
+  commands  (--commands DURATION) agents in active chats send #info and wait
+            for the reply: round-trip latency
+
+With --pid (the server's process id, on this machine) bench reads the
+server's CPU time (/proc/PID/stat) around the login and message phases and
+reports CPU milliseconds per login and per delivered message.
+
+--provision first creates the accounts in jabberdesk's own database (the
+one --config names, like other commands): the portal (the part of --account
+before "|") if missing, --department if given, and the agents with their
+passwords (existing ones are kept). Provisioned agents take up to
+max(5, visitors/agents) chats. A running server is told at once.
+
+Bench raises its open-file limit to the hard limit; for thousands of
+sessions against jabberdesk set [limits] connections_per_ip = 0 (and, for
+many visitor chats, a high [http] chat_rate and chat_burst) on the server.`,
+		Example: `  jabberdesk bench --provision --agents 1000
+  jabberdesk bench --agents 1000 --messages 10s --pid $(pidof jabberdesk)
+  jabberdesk bench --agents 1000 --messages 10s --rate 2000 --mechanism PLAIN
+  jabberdesk bench --agents 5000 --idle 10s --pid $(pidof jabberdesk)
+  jabberdesk bench --agents 100 --visitors 500 --commands 10s
+  jabberdesk bench --server 127.0.0.1:5222 --account 'agent%d' --agents 1000 --messages 10s --json`,
+		Args: exactArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Defaults()
+			if err := cfg.Check(); err != nil {
+				return &usageError{err}
+			}
+			if cfg.PID != 0 {
+				if _, err := os.Stat("/proc/" + strconv.Itoa(cfg.PID) + "/stat"); err != nil {
+					return usagef("--pid %d: no such process on this machine", cfg.PID)
+				}
+			}
+			if !e.jsonOut {
+				cfg.Progress = cmd.ErrOrStderr()
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			var prov *bench.ProvisionResult
+			if provision {
+				var err error
+				if prov, err = e.provisionAgents(ctx, cmd, cfg); err != nil {
+					return err
+				}
+			}
+			res, err := bench.Run(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			res.Provision = prov
+			out := cmd.OutOrStdout()
+			if !e.jsonOut {
+				if err := res.WriteReport(out); err != nil {
+					return err
+				}
+				fmt.Fprintln(out)
+			}
+			if _, err := fmt.Fprintln(out, res.JSONLine()); err != nil {
+				return err
+			}
+			if !res.OK {
+				return errors.New(strings.Join(res.Problems, "; "))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Server, "server", bench.DefaultServer, "XMPP server `HOST:PORT`")
+	f.BoolVar(&cfg.DirectTLS, "tls", false, "TLS from the first byte (direct TLS) instead of STARTTLS")
+	f.StringVar(&cfg.Domain, "domain", bench.DefaultDomain, "XMPP `DOMAIN`, also the TLS server name")
+	f.BoolVar(&cfg.Verify, "verify", false, "verify the server's certificate (default: not verified)")
+	f.IntVar(&cfg.Agents, "agents", bench.DefaultAgents, "`N` agent sessions")
+	f.StringVar(&cfg.Account, "account", bench.DefaultAccount, "account `FORMAT`: %d is the agent's number; @DOMAIN is added unless given")
+	f.StringVar(&cfg.Password, "password", bench.DefaultPassword, "password `FORMAT`; %d (optional) is the agent's number")
+	f.IntVar(&cfg.First, "first", 1, "number of the first account")
+	f.StringVar(&cfg.Mechanism, "mechanism", bench.DefaultMechanism, "SASL `MECHANISM`: SCRAM-SHA-256 or PLAIN")
+	f.IntVar(&cfg.Concurrency, "concurrency", bench.DefaultConcurrency, "`N` logins (and visitor chat starts) in flight")
+	f.DurationVar(&cfg.Messages, "messages", 0, "run the message phase for `DURATION` (0: skip it)")
+	f.Float64Var(&cfg.Rate, "rate", 0, "`N` messages per second in all, at a fixed rate (0: window mode)")
+	f.IntVar(&cfg.Window, "window", bench.DefaultWindow, "`N` messages in flight per sender in window mode")
+	f.DurationVar(&cfg.Idle, "idle", 0, "hold the sessions for `DURATION` and measure the server's memory")
+	f.IntVar(&cfg.PID, "pid", 0, "the server's process id, for its CPU time and RSS (from /proc)")
+	f.IntVar(&cfg.Visitors, "visitors", 0, "`M` visitor chats through jabberdesk's visitor API")
+	f.StringVar(&cfg.HTTP, "http", bench.DefaultHTTP, "jabberdesk's visitor API `URL`")
+	f.StringVar(&cfg.Portal, "portal", "", "`PORTAL` of the visitor chats (default: --account up to \"|\")")
+	f.StringVar(&cfg.Department, "department", "", "`DEPARTMENT` of the visitor chats (default: none, any agent)")
+	f.IntVar(&cfg.VisitorMessages, "visitor-messages", bench.DefaultVisitorMessages, "`N` messages each way per visitor chat")
+	f.DurationVar(&cfg.Commands, "commands", 0, "send #info in active chats for `DURATION` (needs --visitors)")
+	f.DurationVar(&cfg.Timeout, "timeout", bench.DefaultTimeout, "bound on one login, one reply and one HTTP call")
+	f.BoolVar(&provision, "provision", false, "create the portal and the agents' accounts in jabberdesk's database first")
+	return cmd
+}
+
+// provisionAgents creates the bench's accounts in the store: the portal
+// if missing, the department if given and missing, and the agents that
+// do not exist yet.
+func (e *env) provisionAgents(ctx context.Context, cmd *cobra.Command, cfg bench.Config) (*bench.ProvisionResult, error) {
+	portal, userFmt, ok := strings.Cut(cfg.Account, "|")
+	if !ok {
+		return nil, usagef("--provision needs an --account like PORTAL|agent%%d (jabberdesk accounts are PORTAL|USERNAME)")
+	}
+	userFmt, _, _ = strings.Cut(userFmt, "@")
+	st, err := e.store()
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	start := time.Now()
+	if _, err := st.Portal(ctx, portal); errors.Is(err, store.ErrNotFound) {
+		if _, err := st.AddPortal(ctx, portal, actor()); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	var depts []string
+	if cfg.Department != "" {
+		if _, err := st.Department(ctx, portal, cfg.Department); errors.Is(err, store.ErrNotFound) {
+			if _, err := st.AddDepartment(ctx, portal, cfg.Department, "", "", actor()); err != nil {
+				return nil, err
+			}
+		} else if err != nil {
+			return nil, err
+		}
+		depts = []string{cfg.Department}
+	}
+	maxChats := max(store.DefaultMaxChats, (cfg.Visitors+cfg.Agents-1)/cfg.Agents)
+	agents := make([]store.NewAgent, cfg.Agents)
+	for i := range agents {
+		name := strings.ReplaceAll(userFmt, "%d", strconv.Itoa(cfg.First+i))
+		agents[i] = store.NewAgent{Username: name, DisplayName: "Bench " + name, Email: strings.ToLower(name) + "@bench.invalid",
+			Departments: depts, MaxChats: maxChats, Password: cfg.AccountPassword(i)}
+	}
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, "bench: provisioning %d agents in portal %s\n", len(agents), portal)
+	}
+	created, err := st.AddAgentsBulk(ctx, portal, agents, actor())
+	if err != nil {
+		return nil, err
+	}
+	took := time.Since(start)
+	e.notify(cmd, control.OpAgentsChanged, portal)
+	pr := &bench.ProvisionResult{Portal: portal, Created: created, Existing: len(agents) - created,
+		DurationMs: float64(took.Microseconds()) / 1000}
+	if took > 0 {
+		pr.PerSecond = float64(int64(float64(created)/took.Seconds()*10+0.5)) / 10
+	}
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, "bench: provisioned %d agents (%d existed) in %.2f s\n", created, pr.Existing, took.Seconds())
+	}
+	return pr, nil
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"jabberdesk/bench"
+	"jabberdesk/store"
+)
+
+// benchServer is the configuration bench runs need: no limit on
+// connections per address, visitor chats as fast as wanted.
+const benchServer = "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0"
+
+// benchRun runs `jabberdesk bench` against r and returns the exit status,
+// the parsed BENCH line and the output.
+func benchRun(t *testing.T, r *running, args ...string) (int, *bench.Result, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	all := append([]string{"--config", filepath.Join(r.dir, "jabberdesk.toml"), "bench",
+		"--server", r.startTLS, "--http", r.base, "--timeout", "10s"}, args...)
+	code := run(all, strings.NewReader(""), &stdout, &stderr)
+	var res *bench.Result
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if j, ok := strings.CutPrefix(line, "BENCH "); ok {
+			res = &bench.Result{}
+			if err := json.Unmarshal([]byte(j), res); err != nil {
+				t.Fatalf("BENCH line: %v\n%s", err, line)
+			}
+		}
+	}
+	if res == nil {
+		t.Fatalf("no BENCH line (exit %d)\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	return code, res, stdout.String(), stderr.String()
+}
+
+func checkMessages(t *testing.T, m *bench.MessageResult, mode string) {
+	t.Helper()
+	if m == nil || m.Mode != mode {
+		t.Fatalf("messages: %+v", m)
+	}
+	if m.Sent == 0 || m.Sent != m.Delivered || m.Lost != 0 || m.Duplicates != 0 || m.Errors != 0 || m.Latency.N != int(m.Delivered) {
+		t.Errorf("%s mode: counts do not add up: %+v", mode, m)
+	}
+	if m.Latency.P50 <= 0 || m.Latency.P99 < m.Latency.P50 || m.Latency.Max < m.Latency.P99 || m.DeliveredPerS <= 0 {
+		t.Errorf("%s mode: latency %+v, %g/s", mode, m.Latency, m.DeliveredPerS)
+	}
+}
+
+// Provisioning, then the message phase in window mode and in rate mode,
+// against the whole server in this process.
+func TestBenchMessages(t *testing.T) {
+	r := startRunning(t, benchServer)
+	code, res, out, errOut := benchRun(t, r, "--provision", "--agents", "20", "--messages", "2s")
+	if code != 0 || !res.OK {
+		t.Fatalf("exit %d, problems %q\n%s\n%s", code, res.Problems, out, errOut)
+	}
+	if p := res.Provision; p == nil || p.Created != 20 || p.Portal != "acme" {
+		t.Errorf("provision: %+v", p)
+	}
+	if res.Login.OK != 20 || res.Login.Failed != 0 || res.Login.Latency.N != 20 {
+		t.Errorf("login: %+v", res.Login)
+	}
+	checkMessages(t, res.Messages, "window")
+	for _, want := range []string{"Login", "Messages", "logins/s", "lost 0", "OK: nothing failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+
+	// Rate mode, with the test process standing in for the server's PID,
+	// and provisioning again: the accounts exist, nothing is created.
+	pid := strconv.Itoa(os.Getpid())
+	code, res, out, errOut = benchRun(t, r, "--provision", "--agents", "20", "--messages", "2s", "--rate", "200",
+		"--mechanism", "PLAIN", "--idle", "100ms", "--pid", pid)
+	if code != 0 || !res.OK {
+		t.Fatalf("exit %d, problems %q\n%s\n%s", code, res.Problems, out, errOut)
+	}
+	if p := res.Provision; p == nil || p.Created != 0 || p.Existing != 20 {
+		t.Errorf("provision again: %+v", p)
+	}
+	m := res.Messages
+	checkMessages(t, m, "rate")
+	// 20 senders, one message each per 100 ms for 2 s; a loaded machine
+	// may fall a little behind at the end, which rate_kept would say.
+	if m.Scheduled != 400 || m.RateKept == nil || m.MaxLateMs == nil || m.Sent < 360 {
+		t.Errorf("rate mode: %+v", m)
+	}
+	if m.ServerCPUMsPerMessage == nil || res.Login.ServerCPUMsPerLogin == nil {
+		t.Errorf("no CPU figures with --pid: %+v %+v", m, res.Login)
+	}
+	if i := res.Idle; i == nil || i.ServerRSSKiB == nil || *i.ServerRSSKiB <= 0 || i.Sessions != 20 || i.KiBPerSession == nil {
+		t.Errorf("idle: %+v", i)
+	}
+}
+
+// --json prints the BENCH line alone, and direct TLS works.
+func TestBenchJSONDirectTLS(t *testing.T) {
+	r := startRunning(t, benchServer)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--config", filepath.Join(r.dir, "jabberdesk.toml"), "bench", "--provision", "--json",
+		"--server", r.directTLS, "--tls", "--agents", "5", "--messages", "500ms"}, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	line := strings.TrimSuffix(stdout.String(), "\n")
+	var res bench.Result
+	if strings.Contains(line, "\n") || json.Unmarshal([]byte(strings.TrimPrefix(line, "BENCH ")), &res) != nil || !strings.HasPrefix(line, "BENCH ") {
+		t.Fatalf("want one BENCH line, got:\n%s", stdout.String())
+	}
+	if res.TLS != "direct" || res.Login.OK != 5 || res.Messages.Lost != 0 || res.Messages.Sent == 0 {
+		t.Errorf("%+v %+v", res.Login, res.Messages)
+	}
+}
+
+// Visitor chats accepted by the agents, messages both ways, then #info.
+func TestBenchVisitorsAndCommands(t *testing.T) {
+	r := startRunning(t, benchServer)
+	code, res, out, errOut := benchRun(t, r, "--provision", "--agents", "4", "--department", "Bench",
+		"--visitors", "6", "--visitor-messages", "3", "--commands", "1s")
+	if code != 0 || !res.OK {
+		t.Fatalf("exit %d, problems %q\n%s\n%s", code, res.Problems, out, errOut)
+	}
+	v := res.Visitors
+	if v == nil || v.Started != 6 || v.Accepted != 6 || v.Failed != 0 || v.AcceptLatency.N != 6 {
+		t.Fatalf("visitors: %+v", v)
+	}
+	for name, f := range map[string]bench.Flow{"visitor→agent": v.VisitorToAgent, "agent→visitor": v.AgentToVisitor} {
+		if f.Sent != 18 || f.Received != 18 || f.Lost != 0 || f.Latency.N != 18 || f.Latency.P50 <= 0 {
+			t.Errorf("%s: %+v", name, f)
+		}
+	}
+	c := res.Commands
+	if c == nil || c.Chats != 6 || c.Replied == 0 || c.TimedOut != 0 || c.Replied != c.Sent || c.Latency.P99 <= 0 {
+		t.Errorf("commands: %+v", c)
+	}
+	// The run ends its chats.
+	waitUntil(t, "the bench's chats to end", func() bool {
+		ended, err := r.st.Chats(t.Context(), "acme", store.ChatEnded, 0)
+		return err == nil && len(ended) == 6
+	})
+}
+
+// A wrong password: every login fails, the report says why, exit status 1.
+func TestBenchLoginFailures(t *testing.T) {
+	r := startRunning(t, benchServer)
+	if code, _, out, errOut := benchRun(t, r, "--provision", "--agents", "3"); code != 0 {
+		t.Fatalf("provision: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, res, out, errOut := benchRun(t, r, "--agents", "3", "--password", "wrong password %d", "--messages", "1s")
+	if code != exitFailure {
+		t.Fatalf("exit %d, want 1\n%s", code, out)
+	}
+	if res.OK || res.Login.Failed != 3 || res.Login.OK != 0 || !strings.Contains(res.Login.FirstError, "not-authorized") {
+		t.Errorf("login: %+v", res.Login)
+	}
+	if !strings.Contains(out, "FAILED: 3 of 3 logins failed") || !strings.Contains(errOut, "jabberdesk: bench: 3 of 3 logins failed") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"bench", "--commands", "1s"}, strings.NewReader(""), &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "--commands needs active chats") {
+		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}
