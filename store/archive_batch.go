@@ -19,6 +19,7 @@ type ArchiveWriter struct {
 	s    *Store
 	in   chan archivePair
 	done chan struct{}
+	ids  map[string][2]int64 // "portal|username" → portal id, agent id; run's own
 
 	mu     sync.RWMutex // held for reading while sending to in
 	closed bool
@@ -33,20 +34,20 @@ type archivePair struct {
 }
 
 const (
-	archiveBatchMax   = 256
+	archiveBatchMax   = 1024
 	archiveFlushDelay = 2 * time.Millisecond
 )
 
 // NewArchiveWriter starts a writer whose queue holds up to queue messages.
 func (s *Store) NewArchiveWriter(queue int) *ArchiveWriter {
-	w := &ArchiveWriter{s: s, in: make(chan archivePair, queue), done: make(chan struct{})}
+	w := &ArchiveWriter{s: s, in: make(chan archivePair, queue), done: make(chan struct{}), ids: make(map[string][2]int64)}
 	go w.run()
 	return w
 }
 
 // Add queues a message for both agents' archives, like ArchivePair. It
-// does not wait; when the queue is full it writes the message itself, so
-// nothing is dropped and a flood slows its senders down.
+// waits only when the queue is full: a flood slows its senders down
+// rather than dropping anything. After Close it writes directly.
 func (w *ArchiveWriter) Add(portal, from, to, fromJID, toJID, stanzaID, body string, stanza []byte, at time.Time) error {
 	if err := checkArchived(toJID, stanzaID, body, stanza); err != nil {
 		return err
@@ -54,12 +55,9 @@ func (w *ArchiveWriter) Add(portal, from, to, fromJID, toJID, stanzaID, body str
 	p := archivePair{portal, from, to, fromJID, toJID, stanzaID, body, stanza, w.s.archiveTime(at), nil}
 	w.mu.RLock()
 	if !w.closed {
-		select {
-		case w.in <- p:
-			w.mu.RUnlock()
-			return nil
-		default:
-		}
+		w.in <- p
+		w.mu.RUnlock()
+		return nil
 	}
 	w.mu.RUnlock()
 	return w.s.ArchivePair(context.Background(), portal, from, to, fromJID, toJID, stanzaID, body, stanza, p.at)
@@ -146,9 +144,19 @@ func (w *ArchiveWriter) write(batch []archivePair) {
 	}
 	ctx := context.Background()
 	err := w.s.tx(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, archiveInsertSQL)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
 		for _, p := range batch {
-			if err := archivePairTx(ctx, tx, p); err != nil {
+			if err := w.insert(ctx, tx, ins, p.portal, p.from, p.toJID, true, p); err != nil {
 				return err
+			}
+			if UsernameKey(p.from) != UsernameKey(p.to) {
+				if err := w.insert(ctx, tx, ins, p.portal, p.to, p.fromJID, false, p); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -156,6 +164,7 @@ func (w *ArchiveWriter) write(batch []archivePair) {
 	if err == nil {
 		return
 	}
+	clear(w.ids) // an agent may have gone: look everyone up again
 	for _, p := range batch {
 		w.s.tx(ctx, func(tx *sql.Tx) error { return archivePairTx(ctx, tx, p) })
 	}
@@ -169,4 +178,28 @@ func archivePairTx(ctx context.Context, tx *sql.Tx, p archivePair) error {
 		return nil
 	}
 	return archiveInsert(ctx, tx, p.portal, p.to, p.fromJID, false, p.stanzaID, p.body, p.stanza, p.at)
+}
+
+const archiveInsertSQL = `INSERT INTO archive (portal_id, owner_id, with_jid, outgoing, stanza_id, body, stanza, at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insert writes one side of a message with the batch's prepared
+// statement, looking the owner up once per writer.
+func (w *ArchiveWriter) insert(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, portal, owner, with string, outgoing bool, p archivePair) error {
+	key := portal + "|" + UsernameKey(owner)
+	ids, ok := w.ids[key]
+	if !ok {
+		pid, aid, err := agentRef(ctx, tx, portal, owner)
+		if err != nil {
+			return err
+		}
+		ids = [2]int64{pid, aid}
+		w.ids[key] = ids
+	}
+	var blob any
+	if len(p.stanza) > 0 {
+		blob = p.stanza
+	}
+	_, err := ins.ExecContext(ctx, ids[0], ids[1], with, outgoing, p.stanzaID, p.body, blob, millis(p.at))
+	return err
 }

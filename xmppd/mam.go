@@ -36,7 +36,11 @@ func (s *session) archive(el *Element, t target) *Element {
 	out := el.Copy()
 	out.RemoveChildren(func(c *Element) bool { return c.Space == nsSID && c.Local == "stanza-id" })
 	out.Add(NewElement(nsSID, "stanza-id", "id", id, "by", t.bare))
-	err := s.srv.archive.Add(s.agent.Portal, s.agent.Key(), t.agent.Key(), s.bare, t.bare, id, body, el.Bytes(), time.Now())
+	var stanza []byte // a plain message is rebuilt from its body on replay
+	if !plainMessage(el) {
+		stanza = el.Bytes()
+	}
+	err := s.srv.archive.Add(s.agent.Portal, s.agent.Key(), t.agent.Key(), s.bare, t.bare, id, body, stanza, time.Now())
 	if err != nil {
 		s.log.Error("archive a message", "err", err)
 		return el
@@ -134,4 +138,19 @@ func archivedMessage(m store.ArchivedMessage) *Element {
 	}
 	return NewElement(nsClient, "message", "from", m.From, "to", m.To, "type", "chat").
 		Add(NewElement(nsClient, "body").AddText(m.Body))
+}
+
+// plainMessage reports whether a message carries nothing an archive
+// replay would lose by rebuilding it from its body: only a body, a
+// thread, chat states and ids.
+func plainMessage(el *Element) bool {
+	for _, c := range el.Children() {
+		switch {
+		case c.Space == nsClient && (c.Local == "body" || c.Local == "thread"),
+			c.Space == nsChatSt, c.Space == nsSID, c.Space == "urn:xmpp:receipts":
+		default:
+			return false
+		}
+	}
+	return true
 }

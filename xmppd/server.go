@@ -136,7 +136,7 @@ func New(cfg Config) (*Server, error) {
 		smSessions: make(map[string]*session),
 	}
 	s.dir = newDirectory(cfg.Store)
-	s.archive = cfg.Store.NewArchiveWriter(4096)
+	s.archive = cfg.Store.NewArchiveWriter(16384)
 	s.bufPool.New = func() any { b := make([]byte, 0, 4096); return &b }
 	rand.Read(s.fakeSecret)
 	go s.sweepLoop()
