@@ -248,24 +248,25 @@ func (c *conn) bindFeature() xmpp.StreamFeature {
 		Negotiate: func(ctx context.Context, session *xmpp.Session, _ any) (xmpp.SessionState, io.ReadWriter, error) {
 			r := session.TokenReader()
 			defer r.Close()
-			iq, err := c.readNegotiation(r)
-			if err != nil {
-				return 0, nil, err
-			}
-			for attempt := 0; ; attempt++ {
-				mask, err := c.bind(iq)
-				if mask != 0 || err != nil || attempt == 4 {
-					if mask == 0 && err == nil {
-						err = streamError{"policy-violation", "too many failed resource binding attempts"}
-					}
-					return mask, nil, err
-				}
-				if iq, err = c.readNegotiation(r); err != nil {
-					return 0, nil, err
-				}
-			}
+			mask, err := c.bindAttempts(r)
+			return mask, nil, err
 		},
 	}
+}
+
+// bindAttempts reads resource binding IQs until one succeeds; a client
+// gets five tries.
+func (c *conn) bindAttempts(r xml.TokenReader) (xmpp.SessionState, error) {
+	for attempt := 0; attempt < 5; attempt++ {
+		iq, err := c.readNegotiation(r)
+		if err != nil {
+			return 0, err
+		}
+		if mask, err := c.bind(iq); mask != 0 || err != nil {
+			return mask, err
+		}
+	}
+	return 0, streamError{"policy-violation", "too many failed resource binding attempts"}
 }
 
 // bind answers a resource binding IQ: Ready, or an IQ error (mask 0, nil

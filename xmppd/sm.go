@@ -252,16 +252,8 @@ func (c *conn) smFeature() xmpp.StreamFeature {
 				c.nc.Write(smFailed("unexpected-request"))
 			}
 			// The client binds a resource next.
-			for attempt := 0; attempt < 5; attempt++ {
-				iq, err := c.readNegotiation(r)
-				if err != nil {
-					return 0, nil, err
-				}
-				if mask, err := c.bind(iq); mask != 0 || err != nil {
-					return mask, nil, err
-				}
-			}
-			return 0, nil, streamError{"policy-violation", "too many failed resource binding attempts"}
+			mask, err := c.bindAttempts(r)
+			return mask, nil, err
 		},
 	}
 }

@@ -17,6 +17,33 @@ import (
 	"jabberdesk/store"
 )
 
+// benchAgent adds agent i of a benchmark, alone in department Di, signs
+// it in and sends its initial presence.
+func benchAgent(b *testing.B, r *running, i, maxChats int) *xmpptest.Client {
+	ctx := context.Background()
+	name := fmt.Sprintf("bench%04d", i)
+	dept := "D" + strconv.Itoa(i)
+	if _, err := r.st.AddDepartment(ctx, "demo", dept, "", "", "bench"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := r.st.AddAgent(ctx, store.NewAgent{Portal: "demo", Username: name, Email: name + "@demo.example",
+		Departments: []string{dept}, MaxChats: maxChats, Password: "bench password"}, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	c := xmpptest.MustDial(b, r.startTLS, "demo|"+name+"@localhost", "bench password", xmpptest.Options{})
+	c.Send("<presence/>")
+	c.Expect("own presence", xmpptest.Presence(c.JID.String(), ""))
+	return c
+}
+
+// reportPercentiles reports the p50 and p99 of the latencies, in ms.
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+}
+
 // BenchmarkVisitorToAgent measures the latency from a visitor's POST
 // /messages to the agent's XMPP client receiving the message, with 1000
 // active chats spread over 100 agents (10 each), at a fixed total rate. It
@@ -26,22 +53,9 @@ import (
 func BenchmarkVisitorToAgent(b *testing.B) {
 	const agents, chatsPerAgent = 100, 10
 	r := startRunning(b, "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0")
-	ctx := context.Background()
 	clients := make([]*xmpptest.Client, agents)
 	for i := range clients {
-		name := fmt.Sprintf("bench%04d", i)
-		dept := "D" + strconv.Itoa(i)
-		if _, err := r.st.AddDepartment(ctx, "demo", dept, "", "", "bench"); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := r.st.AddAgent(ctx, store.NewAgent{Portal: "demo", Username: name, Email: name + "@demo.example",
-			Departments: []string{dept}, MaxChats: chatsPerAgent, Password: "bench password"}, "bench"); err != nil {
-			b.Fatal(err)
-		}
-		c := xmpptest.MustDial(b, r.startTLS, "demo|"+name+"@localhost", "bench password", xmpptest.Options{})
-		c.Send("<presence/>")
-		c.Expect("own presence", xmpptest.Presence(c.JID.String(), ""))
-		clients[i] = c
+		clients[i] = benchAgent(b, r, i, chatsPerAgent)
 	}
 	type chat struct {
 		v     *visitor
@@ -92,10 +106,7 @@ func BenchmarkVisitorToAgent(b *testing.B) {
 	}
 	wg.Wait()
 	b.StopTimer()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(q(0.50), "p50-ms")
-	b.ReportMetric(q(0.99), "p99-ms")
+	reportPercentiles(b, lat)
 }
 
 // BenchmarkInfoRoundTrip measures a hash command's round trip: an agent
@@ -106,25 +117,14 @@ func BenchmarkVisitorToAgent(b *testing.B) {
 func BenchmarkInfoRoundTrip(b *testing.B) {
 	const agents, chatsPerAgent = 20, 10
 	r := startRunning(b, "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0")
-	ctx := context.Background()
 	type chat struct {
 		jid   string
 		agent *xmpptest.Client
 	}
 	perAgent := make([][]chat, agents)
 	for i := 0; i < agents; i++ {
-		name := fmt.Sprintf("bench%04d", i)
 		dept := "D" + strconv.Itoa(i)
-		if _, err := r.st.AddDepartment(ctx, "demo", dept, "", "", "bench"); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := r.st.AddAgent(ctx, store.NewAgent{Portal: "demo", Username: name, Email: name + "@demo.example",
-			Departments: []string{dept}, MaxChats: chatsPerAgent, Password: "bench password"}, "bench"); err != nil {
-			b.Fatal(err)
-		}
-		c := xmpptest.MustDial(b, r.startTLS, "demo|"+name+"@localhost", "bench password", xmpptest.Options{})
-		c.Send("<presence/>")
-		c.Expect("own presence", xmpptest.Presence(c.JID.String(), ""))
+		c := benchAgent(b, r, i, chatsPerAgent)
 		for j := 0; j < chatsPerAgent; j++ {
 			v := &visitor{base: r.base, seen: make(chan struct{})}
 			body := map[string]string{"portal": "demo", "name": "V", "question": "bench", "department": dept}
@@ -159,10 +159,7 @@ func BenchmarkInfoRoundTrip(b *testing.B) {
 	}
 	wg.Wait()
 	b.StopTimer()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(q(0.50), "p50-ms")
-	b.ReportMetric(q(0.99), "p99-ms")
+	reportPercentiles(b, lat)
 }
 
 // BenchmarkConasreq measures #support conasreq on chats with 200 messages
@@ -187,18 +184,7 @@ func BenchmarkConasreq(b *testing.B) {
 		return v.JID
 	}
 	for i := range clients {
-		name := fmt.Sprintf("bench%04d", i)
-		dept := "D" + strconv.Itoa(i)
-		if _, err := r.st.AddDepartment(ctx, "demo", dept, "", "", "bench"); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := r.st.AddAgent(ctx, store.NewAgent{Portal: "demo", Username: name, Email: name + "@demo.example",
-			Departments: []string{dept}, MaxChats: chatsPerAgent + b.N, Password: "bench password"}, "bench"); err != nil {
-			b.Fatal(err)
-		}
-		clients[i] = xmpptest.MustDial(b, r.startTLS, "demo|"+name+"@localhost", "bench password", xmpptest.Options{})
-		clients[i].Send("<presence/>")
-		clients[i].Expect("own presence", xmpptest.Presence(clients[i].JID.String(), ""))
+		clients[i] = benchAgent(b, r, i, chatsPerAgent+b.N)
 		for j := 0; j < chatsPerAgent; j++ {
 			open(i, fmt.Sprintf("busy%d.%d@example.com", i, j))
 		}
@@ -237,8 +223,5 @@ func BenchmarkConasreq(b *testing.B) {
 		lat = append(lat, got.Received.Sub(start))
 	}
 	b.StopTimer()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(q(0.50), "p50-ms")
-	b.ReportMetric(q(0.99), "p99-ms")
+	reportPercentiles(b, lat)
 }
