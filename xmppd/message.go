@@ -80,7 +80,10 @@ func (s *session) deliverMessage(el *Element, to jid.JID, t target) error {
 		if el.Child(nsClient, "body") == nil {
 			return nil // a chat state for nobody
 		}
-		return s.srv.storeOffline(s.agent.Portal, t.agent.Key(), el)
+		if err := s.srv.storeOffline(s.agent.Portal, t.agent.Key(), el); err != nil {
+			return err
+		}
+		s.srv.redeliverOffline(bare)
 	}
 	return nil
 }

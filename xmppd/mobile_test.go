@@ -252,3 +252,52 @@ func TestServerPingsIdleClientsAndDropsDeadOnes(t *testing.T) {
 	alive.Send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>")
 	alive.Expect("still connected", xmpptest.IQ("p1"))
 }
+
+// A message stored offline after its recipient's session went available,
+// and so after that session looked for offline messages, is delivered at
+// once, not at the agent's next sign-in.
+func TestOfflineMessageStoredAsAgentGoesAvailable(t *testing.T) {
+	env := newTestEnv(t)
+	george := env.login("george.w", "phone", true)
+	el := parseStored([]byte("<message xmlns='jabber:client' type='chat' from='" + jidOf("fiona.b") + "/laptop' to='" +
+		jidOf("george.w") + "'><body>stored late</body></message>"))
+	if err := env.srv.storeOffline("acme", "george.w", el); err != nil {
+		t.Fatal(err)
+	}
+	env.srv.redeliverOffline(env.srv.agentBare("acme", "george.w"))
+	george.Expect("the late offline message", xmpptest.Message(jidOf("fiona.b"), "stored late"))
+	waitFor(t, "the delivered offline message to be deleted", func() bool {
+		n, _ := env.st.OfflineCount(t.Context(), "acme", "george.w")
+		return n == 0
+	})
+}
+
+// Messages that race an agent's initial presence all arrive in that
+// session, whether they were routed live or kept offline.
+func TestMessagesRacingInitialPresenceAllArrive(t *testing.T) {
+	env := newTestEnv(t)
+	fiona := env.login("fiona.b", "laptop", true)
+	const rounds, burst = 10, 40
+	for r := range rounds {
+		george := env.login("george.w", fmt.Sprintf("r%d", r), false)
+		go func() {
+			for i := range burst {
+				fiona.Send(fmt.Sprintf("<message type='chat' to='%s'><body>r%d m%d</body></message>", jidOf("george.w"), r, i))
+			}
+		}()
+		george.Send("<presence/>")
+		got := map[string]bool{}
+		for len(got) < burst {
+			m := george.Expect(fmt.Sprintf("round %d: message %d of %d", r, len(got)+1, burst), func(n xmpptest.Node) bool {
+				return n.XMLName.Local == "message" && strings.HasPrefix(n.Body(), fmt.Sprintf("r%d ", r))
+			})
+			got[m.Body()] = true
+		}
+		waitFor(t, "no message left offline", func() bool {
+			n, _ := env.st.OfflineCount(t.Context(), "acme", "george.w")
+			return n == 0
+		})
+		george.Raw.Close()
+		fiona.Expect("george's resource goes", xmpptest.Presence(jidOf("george.w")+fmt.Sprintf("/r%d", r), "unavailable"))
+	}
+}

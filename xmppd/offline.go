@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"sync"
 	"time"
 
 	"jabberdesk/store"
@@ -39,9 +40,31 @@ func (srv *Server) storeOffline(portal, agent string, el *Element) error {
 	return err
 }
 
+// redeliverOffline closes a race between storing and going available: a
+// message is stored because no resource of bare was available when it was
+// routed, but one may have sent initial presence, and looked for offline
+// messages, before the store committed. Looking again after the commit
+// delivers it now instead of at the agent's next sign-in.
+func (srv *Server) redeliverOffline(bare string) {
+	for _, o := range srv.router.sessions(bare) {
+		o.mu.Lock()
+		ok := o.available && o.priority >= 0
+		o.mu.Unlock()
+		if ok {
+			o.deliverOffline()
+			return
+		}
+	}
+}
+
 // deliverOffline sends a session what was stored while its agent was
-// away, then deletes it.
+// away, then deletes it. Deliveries for one agent take turns, so that two
+// of them (initial presence and redeliverOffline) never send a message
+// twice.
 func (s *session) deliverOffline() {
+	mu, _ := s.srv.offline.LoadOrStore(s.agent.Portal+"|"+s.agent.Key(), new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	for {
 		msgs, err := s.srv.store.TakeOffline(s.ctx(), s.agent.Portal, s.agent.Key(), 100)
 		if err != nil {

@@ -82,6 +82,7 @@ type Server struct {
 	done       chan struct{}
 
 	smMu       sync.Mutex
+	offline    sync.Map            // portal + "|" + agent key → *sync.Mutex: one delivery of offline messages at a time per agent
 	smSessions map[string]*session // resumable sessions by stream management id
 
 	mu        sync.Mutex

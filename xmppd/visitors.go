@@ -82,6 +82,8 @@ func (srv *Server) Message(portal, agent string, m bridge.Message) bool {
 		// Kept for the agent's next sign-in (a chat the agent holds).
 		if err := srv.storeOffline(portal, agent, el); err != nil {
 			srv.log.Warn("visitor message not kept offline", "agent", agent, "err", err)
+		} else {
+			srv.redeliverOffline(srv.agentBare(portal, agent))
 		}
 	}
 	return b != nil
