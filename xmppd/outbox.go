@@ -8,8 +8,9 @@ import (
 
 // outbox is a session's bounded queue of serialized stanzas. Anyone may
 // push; a writer goroutine, started only while there is something to write,
-// drains it in batches to the connection. A push never blocks: when the
-// queue is full the reader is too slow, the outbox closes itself and
+// drains it in batches to the connection. At most max stanzas are held,
+// counting the batch being written. A push never blocks: when the
+// outbox is full the reader is too slow, the outbox closes itself and
 // onOverflow is called (the session is then disconnected).
 type outbox struct {
 	w            io.Writer
@@ -24,6 +25,7 @@ type outbox struct {
 	mu      sync.Mutex
 	q       [][]byte
 	spare   [][]byte
+	writes  int // stanzas in the batch being written
 	writing bool
 	closed  bool // no more pushes
 	final   bool // onDrained is due once the queue is empty
@@ -37,7 +39,7 @@ func (o *outbox) push(b []byte) bool {
 		o.mu.Unlock()
 		return false
 	}
-	if len(o.q) >= o.max {
+	if len(o.q)+o.writes >= o.max {
 		o.closed = true
 		o.mu.Unlock()
 		if o.onOverflow != nil {
@@ -80,6 +82,7 @@ func (o *outbox) drain() {
 		batch := o.q
 		o.q = o.spare[:0]
 		o.spare = nil
+		o.writes = len(batch)
 		if len(batch) == 0 {
 			o.writing = false
 			finish := o.final && !o.done
@@ -110,6 +113,7 @@ func (o *outbox) drain() {
 		}
 		o.mu.Lock()
 		o.spare = batch[:0]
+		o.writes = 0
 		if err != nil {
 			o.closed, o.final = true, true
 			o.q = nil
