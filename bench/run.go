@@ -37,6 +37,12 @@ type agent struct {
 	// The visitor and command phases.
 	chats  []*vchat
 	infoCh chan int64
+
+	// ready closes when the server has answered the IQ sent right after
+	// the initial presence, and so has handled the presence: a session
+	// processes its stanzas in order.
+	ready     chan struct{}
+	readyOnce sync.Once
 }
 
 // run is one benchmark run.
@@ -109,6 +115,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer r.closeAll()
 
 	r.login(ctx)
+	if ctx.Err() == nil {
+		r.awaitAvailable(ctx)
+	}
 	if cfg.Messages > 0 && ctx.Err() == nil {
 		r.res.Messages = r.messages(ctx)
 	}
@@ -245,13 +254,13 @@ func (r *run) login(ctx context.Context) {
 					continue
 				}
 				lat[i] = r.clk.now() - t0
-				a := &agent{num: cfg.number(i), c: c, infoCh: make(chan int64, 1)}
+				a := &agent{num: cfg.number(i), c: c, infoCh: make(chan int64, 1), ready: make(chan struct{})}
 				if cfg.Messages > 0 && cfg.Rate == 0 {
 					a.window = make(chan struct{}, cfg.Window)
 				}
 				slots[i] = a
 				c.start(r.clk, func(c *Client, st *Stanza) { r.handle(a, st) }, r.ended)
-				c.Send([]byte("<presence/>"))
+				c.Send([]byte("<presence/><iq type='get' id='" + readyID + "'><ping xmlns='urn:xmpp:ping'/></iq>"))
 			}
 		}()
 	}
@@ -284,6 +293,29 @@ func (r *run) login(ctx context.Context) {
 	}
 	r.res.Login = lr
 	r.progress("login: %d signed in, %d failed in %.2f s (%.1f/s)", lr.OK, lr.Failed, lr.DurationMs/1000, lr.PerSecond)
+}
+
+// readyID is the id of the IQ each agent sends after its initial
+// presence. Any answer, result or error, will do.
+const readyID = "jdbench-ready"
+
+// awaitAvailable waits, up to the drain time, until the server has handled
+// every agent's initial presence. Until then a server may take an agent
+// for unavailable and keep a message to it offline (RFC 6121 §8.5.2.1.1),
+// which the message phase would count as lost.
+func (r *run) awaitAvailable(ctx context.Context) {
+	limit := time.NewTimer(r.cfg.Drain)
+	defer limit.Stop()
+	for _, a := range r.agents {
+		select {
+		case <-a.ready:
+		case <-limit.C:
+			r.progress("login: not every session's initial presence was answered within %v", r.cfg.Drain)
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // ended notes a session that stopped reading; the ones the run closes
@@ -319,6 +351,10 @@ func (r *run) closeAll() {
 
 // handle is every session's stanza handler, on its reading goroutine.
 func (r *run) handle(a *agent, st *Stanza) {
+	if st.Name == "iq" && bytes.Equal(st.Attr("id"), []byte(readyID)) {
+		a.readyOnce.Do(func() { close(a.ready) })
+		return
+	}
 	if st.Name != "message" {
 		return
 	}
