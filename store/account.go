@@ -97,20 +97,7 @@ func (s *Store) Accounts(ctx context.Context, portal string) ([]Account, error) 
 	if err != nil {
 		return nil, wrap("list accounts", err)
 	}
-	rows, err := s.r.QueryContext(ctx, accountSelect+` WHERE a.portal_id = ? ORDER BY a.name_key`, pid)
-	if err != nil {
-		return nil, wrap("list accounts", err)
-	}
-	defer rows.Close()
-	as := []Account{}
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, wrap("list accounts", err)
-		}
-		as = append(as, a)
-	}
-	return as, wrap("list accounts", rows.Err())
+	return queryAll(ctx, s.r, "list accounts", scanAccount, accountSelect+` WHERE a.portal_id = ? ORDER BY a.name_key`, pid)
 }
 
 // AccountByName looks an account up by name, ignoring case.

@@ -175,20 +175,8 @@ func scanCanned(row scanner, portal string) (Canned, error) {
 }
 
 func (s *Store) queryCanned(ctx context.Context, op, portal, q string, args ...any) ([]Canned, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer rows.Close()
-	cs := []Canned{}
-	for rows.Next() {
-		c, err := scanCanned(rows, portal)
-		if err != nil {
-			return nil, wrap(op, err)
-		}
-		cs = append(cs, c)
-	}
-	return cs, wrap(op, rows.Err())
+	scan := func(row scanner) (Canned, error) { return scanCanned(row, portal) }
+	return queryAll(ctx, s.r, op, scan, q, args...)
 }
 
 // CannedFor lists the canned responses an agent can use in a chat of the

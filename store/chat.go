@@ -342,20 +342,7 @@ func (s *Store) VisitorChats(ctx context.Context, visitorID int64, limit int) ([
 }
 
 func (s *Store) queryChats(ctx context.Context, op, q string, args ...any) ([]Chat, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer rows.Close()
-	cs := []Chat{}
-	for rows.Next() {
-		c, err := scanChat(rows)
-		if err != nil {
-			return nil, wrap(op, err)
-		}
-		cs = append(cs, c)
-	}
-	return cs, wrap(op, rows.Err())
+	return queryAll(ctx, s.r, op, scanChat, q, args...)
 }
 
 // SetChatStatus moves a chat to a status and records when: the first move

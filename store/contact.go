@@ -165,20 +165,7 @@ func (s *Store) Contacts(ctx context.Context, portal string) ([]Contact, error) 
 	if err != nil {
 		return nil, wrap("list contacts", err)
 	}
-	rows, err := s.r.QueryContext(ctx, contactSelect+` WHERE c.portal_id = ? ORDER BY c.email_key`, pid)
-	if err != nil {
-		return nil, wrap("list contacts", err)
-	}
-	defer rows.Close()
-	cs := []Contact{}
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			return nil, wrap("list contacts", err)
-		}
-		cs = append(cs, c)
-	}
-	return cs, wrap("list contacts", rows.Err())
+	return queryAll(ctx, s.r, "list contacts", scanContact, contactSelect+` WHERE c.portal_id = ? ORDER BY c.email_key`, pid)
 }
 
 // contactByEmailQuery is ContactByEmail's query: ?1 the portal's id, ?2

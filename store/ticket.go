@@ -464,20 +464,7 @@ func (s *Store) ticketByNumber(ctx context.Context, q querier, portalID int64, p
 }
 
 func (s *Store) queryTickets(ctx context.Context, op, q string, args ...any) ([]Ticket, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer rows.Close()
-	ts := []Ticket{}
-	for rows.Next() {
-		t, err := s.scanTicket(rows)
-		if err != nil {
-			return nil, wrap(op, err)
-		}
-		ts = append(ts, t)
-	}
-	return ts, wrap(op, rows.Err())
+	return queryAll(ctx, s.r, op, s.scanTicket, q, args...)
 }
 
 // Ticket looks a ticket up by its portal and number.
