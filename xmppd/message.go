@@ -66,10 +66,7 @@ func (s *session) deliverMessage(el *Element, to jid.JID, t target) error {
 	}
 	var b []byte
 	for _, o := range s.srv.router.sessions(bare) {
-		o.mu.Lock()
-		ok := o.available && o.priority >= 0
-		o.mu.Unlock()
-		if ok {
+		if o.takesBareMessages() {
 			if b == nil {
 				b = el.Bytes()
 			}

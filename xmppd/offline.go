@@ -47,10 +47,7 @@ func (srv *Server) storeOffline(portal, agent string, el *Element) error {
 // delivers it now instead of at the agent's next sign-in.
 func (srv *Server) redeliverOffline(bare string) {
 	for _, o := range srv.router.sessions(bare) {
-		o.mu.Lock()
-		ok := o.available && o.priority >= 0
-		o.mu.Unlock()
-		if ok {
+		if o.takesBareMessages() {
 			o.deliverOffline()
 			return
 		}

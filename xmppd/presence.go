@@ -49,6 +49,15 @@ func (s *session) isAvailable() bool {
 	return s.available
 }
 
+// takesBareMessages reports whether messages to the agent's bare JID go
+// to this session: it is available with a non-negative priority (RFC 6121
+// §8.5.2.1.1).
+func (s *session) takesBareMessages() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.available && s.priority >= 0
+}
+
 // handlePresence implements RFC 6121 §4 for a roster the server manages:
 // every colleague is subscribed both ways.
 func (s *session) handlePresence(el *Element, to jid.JID) error {
