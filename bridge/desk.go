@@ -27,14 +27,7 @@ type QueuedChat struct {
 
 // Queue lists a portal's waiting chats, longest waiting first.
 func (e *Engine) Queue(portal string) []QueuedChat {
-	e.mu.Lock()
-	var chats []*Chat
-	for _, c := range e.live {
-		if c.portal == portal {
-			chats = append(chats, c)
-		}
-	}
-	e.mu.Unlock()
+	chats := e.portalChats(portal)
 	now := e.now()
 	var out []QueuedChat
 	for _, c := range chats {

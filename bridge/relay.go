@@ -193,14 +193,7 @@ func (c *Chat) replayWaiting(key string) {
 // AgentAvailabilityChanged lets waiting chats reach an agent who became
 // available, and moves offers away from one who did not.
 func (e *Engine) AgentAvailabilityChanged(portal, agent string, a Availability) {
-	e.mu.Lock()
-	var chats []*Chat
-	for _, c := range e.live {
-		if c.portal == portal {
-			chats = append(chats, c)
-		}
-	}
-	e.mu.Unlock()
+	chats := e.portalChats(portal)
 	for _, c := range chats {
 		c := c
 		c.post(func() {
@@ -221,17 +214,24 @@ func (e *Engine) AgentAvailabilityChanged(portal, agent string, a Availability) 
 	}
 }
 
-// redispatch offers the portal's waiting chats again, after an agent's
-// capacity freed up.
-func (e *Engine) redispatch(portal string) {
+// portalChats is a snapshot of the portal's live chats, taken under the
+// engine lock and used after it is released.
+func (e *Engine) portalChats(portal string) []*Chat {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	var chats []*Chat
 	for _, c := range e.live {
 		if c.portal == portal {
 			chats = append(chats, c)
 		}
 	}
-	e.mu.Unlock()
+	return chats
+}
+
+// redispatch offers the portal's waiting chats again, after an agent's
+// capacity freed up.
+func (e *Engine) redispatch(portal string) {
+	chats := e.portalChats(portal)
 	for _, c := range chats {
 		c.post(func() { c.dispatch(false) })
 	}
