@@ -130,3 +130,55 @@ func TestOutboxWritesInOrderAndDrains(t *testing.T) {
 		t.Fatal("push after close accepted")
 	}
 }
+
+func TestOutboxLazyEntriesWaitForCompanyOrTheirDelay(t *testing.T) {
+	w := &recordingWriter{}
+	o := &outbox{w: w, max: 100, writeTimeout: time.Second, lazyDelay: time.Hour,
+		pool: &sync.Pool{New: func() any { b := make([]byte, 0, 64); return &b }}}
+	o.pushAs([]byte("<p1/>"), true)
+	o.pushAs([]byte("<p2/>"), true)
+	// Nothing is written while only lazy entries wait (an hour here).
+	time.Sleep(20 * time.Millisecond)
+	if got := w.text(); got != "" {
+		t.Fatalf("lazy entries written at once: %q", got)
+	}
+	// A message takes them along, in order, in one write.
+	o.push([]byte("<m/>"))
+	waitFor(t, "the batch written", func() bool { return w.text() == "<p1/><p2/><m/>" })
+	if n := w.writeCount(); n != 1 {
+		t.Fatalf("%d writes, want 1", n)
+	}
+
+	// Alone, a lazy entry is written after its delay.
+	o2 := &outbox{w: w, max: 100, writeTimeout: time.Second, lazyDelay: 10 * time.Millisecond,
+		pool: o.pool}
+	o2.pushAs([]byte("<p3/>"), true)
+	waitFor(t, "the lone lazy entry written", func() bool { return strings.HasSuffix(w.text(), "<p3/>") })
+}
+
+// recordingWriter records what is written and how many writes it took.
+type recordingWriter struct {
+	mu     sync.Mutex
+	got    []byte
+	writes int
+}
+
+func (w *recordingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.got = append(w.got, p...)
+	w.writes++
+	return len(p), nil
+}
+
+func (w *recordingWriter) text() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return string(w.got)
+}
+
+func (w *recordingWriter) writeCount() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writes
+}

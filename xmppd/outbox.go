@@ -8,7 +8,10 @@ import (
 
 // outbox is a session's bounded queue of serialized stanzas. Anyone may
 // push; a writer goroutine, started only while there is something to write,
-// drains it in batches to the connection. At most max stanzas are held,
+// drains it in batches to the connection. What is pushed lazily (presence)
+// may wait up to lazyDelay for company, so that a burst of sign-ins costs
+// each colleague a few writes rather than one per presence; anything else
+// starts the writer at once and takes the waiting entries along. At most max stanzas are held,
 // counting the batch being written. A push never blocks: when the
 // outbox is full the reader is too slow, the outbox closes itself and
 // onOverflow is called (the session is then disconnected).
@@ -21,19 +24,29 @@ type outbox struct {
 	onError      func(error)
 	onDrained    func()     // called once after the final write when closing
 	pool         *sync.Pool // of *[]byte write buffers, shared by sessions
+	lazyDelay    time.Duration
 
 	mu      sync.Mutex
 	q       [][]byte
 	spare   [][]byte
 	writes  int // stanzas in the batch being written
 	writing bool
-	closed  bool // no more pushes
-	final   bool // onDrained is due once the queue is empty
-	done    bool
+	timer   *time.Timer // starts the writer for lazy entries
+	waiting bool        // timer is set
+	// deadline is the write deadline last set: it is only moved forward
+	// when less than half of writeTimeout is left.
+	deadline time.Time
+	closed   bool // no more pushes
+	final    bool // onDrained is due once the queue is empty
+	done     bool
 }
 
 // push queues b. It reports false if the outbox is closed or overflowed.
-func (o *outbox) push(b []byte) bool {
+func (o *outbox) push(b []byte) bool { return o.pushAs(b, false) }
+
+// pushAs queues b; lazy entries may wait up to lazyDelay to be written.
+func (o *outbox) pushAs(b []byte, lazy bool) bool {
+	lazy = lazy && o.lazyDelay > 0
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
@@ -48,9 +61,29 @@ func (o *outbox) push(b []byte) bool {
 		return false
 	}
 	o.q = append(o.q, b)
-	o.startLocked()
+	switch {
+	case !lazy:
+		o.startLocked()
+	case !o.writing && !o.waiting:
+		o.waiting = true
+		if o.timer == nil {
+			o.timer = time.AfterFunc(o.lazyDelay, o.lazyStart)
+		} else {
+			o.timer.Reset(o.lazyDelay)
+		}
+	}
 	o.mu.Unlock()
 	return true
+}
+
+// lazyStart starts the writer for entries pushed lazily, unless something
+// else already has.
+func (o *outbox) lazyStart() {
+	o.mu.Lock()
+	if o.waiting {
+		o.startLocked()
+	}
+	o.mu.Unlock()
 }
 
 // close queues last (may be nil), refuses further pushes and calls
@@ -70,6 +103,10 @@ func (o *outbox) close(last []byte) {
 }
 
 func (o *outbox) startLocked() {
+	if o.waiting {
+		o.waiting = false
+		o.timer.Stop()
+	}
 	if !o.writing {
 		o.writing = true
 		go o.drain()
@@ -104,7 +141,12 @@ func (o *outbox) drain() {
 			batch[i] = nil
 		}
 		if o.setDeadline != nil {
-			o.setDeadline(time.Now().Add(o.writeTimeout))
+			// A write deadline only matters while writing: moving it
+			// for every write would cost a timer update each time.
+			if now := time.Now(); o.deadline.Sub(now) < o.writeTimeout/2 {
+				o.deadline = now.Add(o.writeTimeout)
+				o.setDeadline(o.deadline)
+			}
 		}
 		_, err := o.w.Write(buf)
 		if cap(buf) <= 64<<10 {

@@ -64,21 +64,46 @@ func (s *session) reply(el *Element) {
 
 // deliver is the one way into a session's outbox.
 func (s *session) deliver(h held) {
+	one := [1]held{h}
+	s.deliverAll(one[:])
+}
+
+// deliverAll delivers hs in order. What is written goes to the outbox as
+// one entry: a burst (the presences answering an initial presence, one per
+// colleague) takes one slot and one write however large the portal.
+func (s *session) deliverAll(hs []held) {
 	s.mu.Lock()
 	if s.finished {
 		s.mu.Unlock()
-		if h.kind == outMessage && h.el != nil {
-			s.rescue([]held{h}) // it left between routing and delivery
+		var lost []held
+		for _, h := range hs {
+			if h.kind == outMessage && h.el != nil {
+				lost = append(lost, h)
+			}
+		}
+		if len(lost) > 0 {
+			s.rescue(lost) // it left between routing and delivery
 		}
 		return
 	}
-	if s.inactive && (h.kind == outPresence || h.kind == outChatState) {
-		s.holdLocked(h)
+	var batch []held
+	if s.inactive {
+		for _, h := range hs {
+			if h.kind == outPresence || h.kind == outChatState {
+				s.holdLocked(h)
+			} else {
+				batch = append(append(batch, s.held...), h)
+				s.held = nil
+			}
+		}
+	} else {
+		batch = append(s.held, hs...)
+		s.held = nil
+	}
+	if len(batch) == 0 {
 		s.mu.Unlock()
 		return
 	}
-	batch := append(s.held, h)
-	s.held = nil
 	requestAck, overflow := s.countOutLocked(batch)
 	l := s.link
 	s.mu.Unlock()
@@ -90,13 +115,26 @@ func (s *session) deliver(h held) {
 	if l == nil {
 		return // hibernating: kept with the unacknowledged stanzas
 	}
+	// Presence may wait a little for company (see outbox); anything else
+	// is written at once.
+	lazy := true
+	b := batch[0].b
+	n := 0
 	for _, x := range batch {
-		if l.out.push(x.b) {
-			s.srv.metrics.stanzasOut.Add(1)
+		n += len(x.b)
+		lazy = lazy && x.kind == outPresence
+	}
+	if len(batch) > 1 {
+		b = make([]byte, 0, n)
+		for _, x := range batch {
+			b = append(b, x.b...)
 		}
 	}
+	if l.out.pushAs(b, lazy) {
+		s.srv.metrics.stanzasOut.Add(int64(len(batch)))
+	}
 	if requestAck {
-		l.out.push(smRequest)
+		l.out.pushAs(smRequest, lazy)
 	}
 }
 

@@ -187,7 +187,9 @@ func (s *session) broadcastPresence(b []byte) {
 // sendPresenceOfOthers answers the implicit probes of initial presence:
 // the presence of every available colleague resource, of the agent's
 // other resources, and of the board and the desk, which are always there.
+// They go out as one burst: one outbox entry and one write.
 func (s *session) sendPresenceOfOthers() {
+	var burst []held
 	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
 		if o == s {
 			continue
@@ -196,13 +198,17 @@ func (s *session) sendPresenceOfOthers() {
 		p, avail := o.presence, o.available
 		o.mu.Unlock()
 		if avail {
-			s.sendPresenceBytes(p, o.full)
+			burst = append(burst, held{from: o.full, kind: outPresence, b: p})
 		}
 	}
+	add := func(el *Element) {
+		burst = append(burst, held{from: el.Get("from"), kind: outPresence, b: el.Bytes()})
+	}
 	for _, name := range []string{boardName, deskName} {
-		s.send(NewElement(nsClient, "presence", "from", s.srv.specialJID(s.agent.Portal, name), "to", s.full))
+		add(NewElement(nsClient, "presence", "from", s.srv.specialJID(s.agent.Portal, name), "to", s.full))
 	}
 	for _, c := range s.srv.visitorContacts(s.agent.Portal, s.agent.Key()) {
-		s.send(s.srv.contactPresence(s.agent.Portal, c, s.full))
+		add(s.srv.contactPresence(s.agent.Portal, c, s.full))
 	}
+	s.deliverAll(burst)
 }

@@ -114,6 +114,17 @@ func (r *router) portalSessions(portal string) []*session {
 	return out
 }
 
+// portalCount is the number of sessions of a portal.
+func (r *router) portalCount(portal string) int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	n := 0
+	for _, a := range r.portals[portal] {
+		n += len(a.sessions)
+	}
+	return n
+}
+
 func (r *router) count() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()

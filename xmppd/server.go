@@ -21,7 +21,8 @@
 //     only while there is something to write. A full outbox disconnects
 //     that session; a sender never waits for another session.
 //   - Never write to a socket, call the database or wait on another session
-//     while holding the router's lock.
+//     while holding the router's lock. The router's lock may be taken while
+//     holding a session's lock, never the other way round.
 //   - The server stamps "from" on everything it routes; a stanza that claims
 //     another sender ends the stream with <invalid-from/>.
 //   - Nothing crosses portals: a stanza addressed to another portal's JID is

@@ -59,6 +59,11 @@ type link struct {
 	readerDone atomic.Bool
 }
 
+// presenceDelay is how long a presence may wait in an outbox for other
+// stanzas to be written with it: unnoticeable to a person, and it turns
+// the presences of colleagues signing in together into a few writes.
+const presenceDelay = 50 * time.Millisecond
+
 // newLink wires an outbox to a negotiated connection.
 func (s *session) newLink(c *conn, xs *xmpp.Session) *link {
 	l := &link{c: c, xs: xs, drained: make(chan struct{})}
@@ -68,6 +73,7 @@ func (s *session) newLink(c *conn, xs *xmpp.Session) *link {
 		writeTimeout: c.srv.limits.WriteTimeout,
 		setDeadline:  c.nc.SetWriteDeadline,
 		pool:         &c.srv.bufPool,
+		lazyDelay:    presenceDelay,
 		onOverflow: func() {
 			s.log.Warn("client reads too slowly; disconnecting", "queued", c.srv.limits.OutboxSize)
 			c.raw.Close()
