@@ -48,28 +48,60 @@ type conn struct {
 	stopped *streamError
 }
 
+// handle negotiates a new connection's stream. A negotiated session then
+// runs on a goroutine of its own: the negotiation's stack (TLS handshake,
+// SASL) ends with this one, and an idle session's goroutine holds so
+// little that the runtime shrinks its stack to the minimum.
 func (s *Server) handle(raw net.Conn, directTLS bool) {
-	defer s.connWG.Done()
-	defer raw.Close()
+	c := s.admit(raw)
+	if c == nil {
+		return
+	}
+	if !c.negotiate(directTLS) {
+		c.release()
+		return
+	}
+	go func() {
+		defer c.release()
+		c.serveSession()
+	}()
+}
+
+// admit registers a new connection, or refuses it (closed, nil) when its
+// address has too many.
+func (s *Server) admit(raw net.Conn) *conn {
 	ip, _, _ := net.SplitHostPort(raw.RemoteAddr().String())
 	c := &conn{srv: s, id: s.nextID.Add(1), raw: raw, lim: &readLimit{}, ip: ip}
 	c.log = s.log.With("conn", c.id)
 	if !s.ipConns.acquire(ip) {
 		c.log.Warn("too many connections from one address; refused", "remote", ip)
-		return
+		raw.Close()
+		s.connWG.Done()
+		return nil
 	}
-	defer s.ipConns.release(ip)
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	s.metrics.connections.Add(1)
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		s.metrics.connections.Add(-1)
-	}()
+	return c
+}
 
+// release undoes admit once the connection is over.
+func (c *conn) release() {
+	s := c.srv
+	c.raw.Close()
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.metrics.connections.Add(-1)
+	s.ipConns.release(c.ip)
+	s.connWG.Done()
+}
+
+// negotiate runs TLS, SASL and resource binding (or a stream resumption);
+// it reports whether a session may start.
+func (c *conn) negotiate(directTLS bool) bool {
+	s, raw := c.srv, c.raw
 	c.lim.reset(s.limits.StanzaSizePreAuth)
 	c.lim.negotiating.Store(true)
 	// The whole negotiation (TLS, SASL, binding) must fit in AuthTimeout.
@@ -77,28 +109,28 @@ func (s *Server) handle(raw net.Conn, directTLS bool) {
 	// as mellium clears the connection's deadline when its context ends.
 	raw.SetDeadline(time.Now().Add(s.limits.AuthTimeout))
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var state xmpp.SessionState
 	var base net.Conn = raw
 	if directTLS {
 		tc := tls.Server(raw, s.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			cancel()
-			c.log.Debug("TLS handshake failed", "remote", ip, "err", err)
-			return
+			c.log.Debug("TLS handshake failed", "remote", c.ip, "err", err)
+			return false
 		}
 		base, state = tc, xmpp.Secure
 	}
 	c.nc = &limitConn{Conn: base, lim: c.lim}
-	c.log.Debug("connected", "remote", ip, "direct_tls", directTLS)
-	xs, err := xmpp.ReceiveSession(ctx, c.nc, state, c.negotiator())
-	cancel()
-	if err != nil {
+	c.log.Debug("connected", "remote", c.ip, "direct_tls", directTLS)
+	// Mellium's session is only needed to negotiate: the stanzas that
+	// follow are read from c.nc directly (see streamReader).
+	if _, err := xmpp.ReceiveSession(ctx, c.nc, state, c.negotiator()); err != nil {
 		c.failNegotiation(err)
-		return
+		return false
 	}
 	raw.SetDeadline(time.Time{})
 	c.lim.negotiating.Store(false)
-	c.serveSession(xs)
+	return true
 }
 
 // failNegotiation reports a failed negotiation to the client if it can.

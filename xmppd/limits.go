@@ -60,8 +60,8 @@ type errStanzaTooBig struct{ limit int }
 func (e errStanzaTooBig) Error() string { return "stanza too big" }
 
 // readLimit is a byte budget for the element being read; the session
-// refills it at each top-level element. Reads are buffered ahead by the XML
-// decoder, so the check is exact to within one buffer (4 KiB).
+// refills it at each top-level element. Reads are buffered ahead (see
+// limitConn), so the check is exact to within one buffer.
 type readLimit struct {
 	remaining   atomic.Int64
 	limit       atomic.Int64
@@ -71,17 +71,51 @@ type readLimit struct {
 
 func (l *readLimit) reset(limit int) {
 	l.limit.Store(int64(limit))
-	l.remaining.Store(int64(limit) + 4096)
+	l.remaining.Store(int64(limit) + readBufSize)
 }
+
+// readBufSize is the read buffer of a connection. It is small: a client's
+// stanza is usually one short TLS record, and the buffer lives as long as
+// the session, idle or not.
+const readBufSize = 512
 
 // limitConn counts the bytes read from a connection against a readLimit.
-// It wraps the TLS connection, so it counts XML, not TLS records.
+// It wraps the TLS connection, so it counts XML, not TLS records. It is an
+// io.ByteReader with its own small buffer, so that the XML decoder reading
+// it adds no buffer of its own (encoding/xml would add 4 KiB per session).
+// Only one goroutine reads at a time.
 type limitConn struct {
 	net.Conn
-	lim *readLimit
+	lim  *readLimit
+	r, w int
+	buf  [readBufSize]byte
 }
 
+// ReadByte reads through the buffer; the XML decoder reads this way.
+func (c *limitConn) ReadByte() (byte, error) {
+	for c.r == c.w {
+		n, err := c.read(c.buf[:])
+		c.r, c.w = 0, n
+		if n == 0 && err != nil {
+			return 0, err
+		}
+	}
+	b := c.buf[c.r]
+	c.r++
+	return b, nil
+}
+
+// Read returns what is buffered first.
 func (c *limitConn) Read(p []byte) (int, error) {
+	if c.r < c.w {
+		n := copy(p, c.buf[c.r:c.w])
+		c.r += n
+		return n, nil
+	}
+	return c.read(p)
+}
+
+func (c *limitConn) read(p []byte) (int, error) {
 	rem := c.lim.remaining.Load()
 	if rem <= 0 {
 		return 0, errStanzaTooBig{int(c.lim.limit.Load())}

@@ -80,10 +80,13 @@ func (o *outbox) pushAs(b []byte, lazy bool) bool {
 // else already has.
 func (o *outbox) lazyStart() {
 	o.mu.Lock()
-	if o.waiting {
-		o.startLocked()
+	if !o.waiting || o.writing {
+		o.mu.Unlock()
+		return
 	}
+	o.waiting, o.writing = false, true
 	o.mu.Unlock()
+	o.drain() // the timer's goroutine is the writer
 }
 
 // close queues last (may be nil), refuses further pushes and calls
@@ -101,6 +104,10 @@ func (o *outbox) close(last []byte) {
 	o.startLocked()
 	o.mu.Unlock()
 }
+
+// maxSpare bounds the queue slice an idle outbox keeps for reuse: a
+// burst of sign-ins can grow one to thousands of entries.
+const maxSpare = 32
 
 func (o *outbox) startLocked() {
 	if o.waiting {
@@ -154,7 +161,9 @@ func (o *outbox) drain() {
 			o.pool.Put(bp)
 		}
 		o.mu.Lock()
-		o.spare = batch[:0]
+		if cap(batch) <= maxSpare {
+			o.spare = batch[:0]
+		}
 		o.writes = 0
 		if err != nil {
 			o.closed, o.final = true, true

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"mellium.im/xmpp"
 	"mellium.im/xmpp/jid"
 
 	"jabberdesk/store"
@@ -49,10 +48,11 @@ type session struct {
 	pingSent     time.Time
 }
 
-// link is a session's connection: its conn, mellium session and outbox.
+// link is a session's connection: its conn, stanza reader and outbox.
+// Mellium's session is only used to negotiate: it is dropped afterwards.
 type link struct {
 	c          *conn
-	xs         *xmpp.Session
+	in         *streamReader
 	out        *outbox
 	drained    chan struct{} // closed when the outbox has written its last bytes
 	ending     atomic.Bool   // we are closing this stream
@@ -65,8 +65,8 @@ type link struct {
 const presenceDelay = 50 * time.Millisecond
 
 // newLink wires an outbox to a negotiated connection.
-func (s *session) newLink(c *conn, xs *xmpp.Session) *link {
-	l := &link{c: c, xs: xs, drained: make(chan struct{})}
+func (s *session) newLink(c *conn) *link {
+	l := &link{c: c, in: newStreamReader(c.nc), drained: make(chan struct{})}
 	l.out = &outbox{
 		w:            c.nc,
 		max:          c.srv.limits.OutboxSize,
@@ -124,9 +124,9 @@ func (c *conn) agentJID(res string) (jid.JID, error) {
 
 // serveSession runs a negotiated session until its connection ends: a
 // new session, or one taken over by a stream resumption.
-func (c *conn) serveSession(xs *xmpp.Session) {
+func (c *conn) serveSession() {
 	if c.resumed != nil {
-		c.resumed.resume(c, xs, c.resumeH)
+		c.resumed.resume(c, c.resumeH)
 		return
 	}
 	full, err := c.agentJID(c.resource)
@@ -135,7 +135,7 @@ func (c *conn) serveSession(xs *xmpp.Session) {
 	}
 	s := &session{srv: c.srv, agent: c.agent, jid: full, full: full.String(), bare: full.Bare().String(), lastRead: time.Now()}
 	s.log = c.log.With("jid", s.full)
-	l := s.newLink(c, xs)
+	l := s.newLink(c)
 	s.link = l
 	c.mu.Lock()
 	stopped := c.stopped
@@ -177,8 +177,7 @@ func (s *session) run(l *link) {
 
 // readLoop reads and handles stanzas until the stream ends.
 func (s *session) readLoop(l *link) error {
-	r := l.xs.TokenReader()
-	defer r.Close()
+	r := l.in
 	bucket := tokenBucket{rate: s.srv.limits.StanzaRate, burst: float64(s.srv.limits.StanzaBurst)}
 	for {
 		l.c.lim.reset(s.srv.limits.StanzaSize)

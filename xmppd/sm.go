@@ -168,13 +168,13 @@ func (s *session) hibernate(l *link, err error) {
 // connection, after the client's <resume/> was answered with <resumed/>;
 // h is what the client acknowledged. Unacknowledged stanzas after h are
 // sent again, then the session goes on.
-func (s *session) resume(c *conn, xs *xmpp.Session, h uint32) {
+func (s *session) resume(c *conn, h uint32) {
 	s.mu.Lock()
 	if s.sm.timer != nil {
 		s.sm.timer.Stop()
 	}
 	old := s.link
-	l := s.newLink(c, xs)
+	l := s.newLink(c)
 	s.link = l
 	s.hibernating = false
 	s.ackLocked(h)
