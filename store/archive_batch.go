@@ -35,7 +35,7 @@ type archivePair struct {
 
 const (
 	archiveBatchMax   = 1024
-	archiveFlushDelay = 2 * time.Millisecond
+	archiveFlushDelay = 20 * time.Millisecond
 )
 
 // NewArchiveWriter starts a writer whose queue holds up to queue messages.

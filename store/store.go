@@ -117,6 +117,10 @@ func dsn(path string, readOnly bool) string {
 		q.Set("_query_only", "true")
 	} else {
 		q.Set("_txlock", "immediate")
+		// 32 MiB of page cache for the one writer (SQLite's default is
+		// 2 MiB): the archive's indexes take inserts for every agent,
+		// and re-reading their pages was a good part of a write.
+		q.Set("_cache_size", "-32768")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
