@@ -3,7 +3,9 @@
 // clients, see their colleagues, the message board and the desk in a
 // server-managed roster, and exchange messages.
 //
-// It implements, on mellium.im/xmpp server-side sessions:
+// Streams are negotiated with mellium.im/xmpp server-side sessions; the
+// stanzas that follow are read by our own decoder (reader.go). It
+// implements:
 //   - RFC 6120: TCP with STARTTLS required before authentication (§5) and
 //     direct TLS (XEP-0368); SASL (§6) with SCRAM-SHA-256, SCRAM-SHA-1
 //     (RFC 5802, RFC 7677) and PLAIN, verified against stored SCRAM keys;
@@ -16,7 +18,8 @@
 //     service discovery, XEP-0199 ping.
 //
 // Invariants:
-//   - One goroutine reads each connection. Everything sent to a session goes
+//   - One goroutine reads each connection (after negotiation, a fresh one
+//     per session). Everything sent to a session goes
 //     through its bounded outbox, drained by a writer goroutine that runs
 //     only while there is something to write. A full outbox disconnects
 //     that session; a sender never waits for another session.
