@@ -8,12 +8,21 @@ import (
 )
 
 // directory caches each portal's agents, for rosters and addressing. It is
-// loaded lazily and replaced whole when the admin CLI reports a change.
+// loaded lazily, once however many sessions ask at the same time, and
+// replaced whole when the admin CLI reports a change.
 type directory struct {
-	store *store.Store
+	agents func(ctx context.Context, portal string) ([]store.Agent, error) // a portal's agents, from the store
 
 	mu      sync.Mutex
 	portals map[string]*portalDir
+	loading map[string]*dirLoad // portal → the load under way
+}
+
+// dirLoad is a load that sessions of the same portal wait for.
+type dirLoad struct {
+	done chan struct{}
+	p    *portalDir
+	err  error
 }
 
 // portalDir is an immutable snapshot of one portal's agents.
@@ -23,27 +32,41 @@ type portalDir struct {
 }
 
 func newDirectory(st *store.Store) *directory {
-	return &directory{store: st, portals: make(map[string]*portalDir)}
+	return &directory{agents: st.Agents, portals: make(map[string]*portalDir), loading: make(map[string]*dirLoad)}
 }
 
 func (d *directory) get(ctx context.Context, portal string) (*portalDir, error) {
 	d.mu.Lock()
-	p := d.portals[portal]
-	d.mu.Unlock()
-	if p != nil {
+	if p := d.portals[portal]; p != nil {
+		d.mu.Unlock()
 		return p, nil
 	}
-	p, err := d.load(ctx, portal)
-	if err != nil {
-		return nil, err
+	if l := d.loading[portal]; l != nil {
+		d.mu.Unlock()
+		select {
+		case <-l.done:
+			return l.p, l.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
+	l := &dirLoad{done: make(chan struct{})}
+	d.loading[portal] = l
+	d.mu.Unlock()
+
+	l.p, l.err = d.load(ctx, portal)
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if cur := d.portals[portal]; cur != nil {
-		return cur, nil
+	delete(d.loading, portal)
+	if l.err == nil {
+		if cur := d.portals[portal]; cur != nil {
+			l.p = cur // a reload got there first
+		} else {
+			d.portals[portal] = l.p
+		}
 	}
-	d.portals[portal] = p
-	return p, nil
+	d.mu.Unlock()
+	close(l.done)
+	return l.p, l.err
 }
 
 // reload replaces a portal's snapshot and returns the old one (nil if it
@@ -61,7 +84,7 @@ func (d *directory) reload(ctx context.Context, portal string) (old, cur *portal
 }
 
 func (d *directory) load(ctx context.Context, portal string) (*portalDir, error) {
-	agents, err := d.store.Agents(ctx, portal)
+	agents, err := d.agents(ctx, portal)
 	if err != nil && !isNotFound(err) {
 		return nil, err
 	}
