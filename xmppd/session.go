@@ -60,9 +60,10 @@ type link struct {
 }
 
 // presenceDelay is how long a presence may wait in an outbox for other
-// stanzas to be written with it: unnoticeable to a person, and it turns
-// the presences of colleagues signing in together into a few writes.
-const presenceDelay = 50 * time.Millisecond
+// stanzas to be written with it: unnoticeable to a person (clients in
+// CSI's inactive state wait far longer), and it turns the presences of
+// colleagues signing in together into a few writes.
+const presenceDelay = 200 * time.Millisecond
 
 // newLink wires an outbox to a negotiated connection.
 func (s *session) newLink(c *conn) *link {
