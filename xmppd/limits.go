@@ -17,7 +17,7 @@ type Limits struct {
 	ConnectionsPerIP  int           // 0: unlimited
 	StanzaRate        float64       // stanzas per second per session; 0: unlimited
 	StanzaBurst       int
-	OutboxSize        int // stanzas queued for a slow reader before it is disconnected
+	OutboxSize        int // outbox entries (stanzas, or a sign-in's presence burst) queued for a slow reader before it is disconnected
 	WriteTimeout      time.Duration
 
 	LoginFailuresPerIP int           // failures in LoginFailureWindow before slowing down

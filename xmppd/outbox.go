@@ -11,10 +11,12 @@ import (
 // drains it in batches to the connection. What is pushed lazily (presence)
 // may wait up to lazyDelay for company, so that a burst of sign-ins costs
 // each colleague a few writes rather than one per presence; anything else
-// starts the writer at once and takes the waiting entries along. At most max stanzas are held,
-// counting the batch being written. A push never blocks: when the
-// outbox is full the reader is too slow, the outbox closes itself and
-// onOverflow is called (the session is then disconnected).
+// starts the writer at once and takes the waiting entries along. At most
+// max entries are held, counting the batch being written; an entry is
+// usually one stanza, or one burst (see session.deliverAll). A push never
+// blocks: when the outbox is full the reader is too slow, the outbox
+// closes itself and onOverflow is called (the session is then
+// disconnected).
 type outbox struct {
 	w            io.Writer
 	max          int

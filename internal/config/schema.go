@@ -212,7 +212,7 @@ func fields() []field {
 
 		{
 			key:  "limits.outbox_size",
-			help: "Stanzas queued for delivery to one session before it is considered too slow and disconnected.",
+			help: "Stanzas queued for delivery to one session before it is considered too slow and disconnected (the presences answering its sign-in, one per colleague online, count as one).",
 			val:  integer(func(c *Config) *int { return &c.Limits.OutboxSize }, 4096, "", atLeast(16)),
 		},
 	}
