@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"jabberdesk/store"
@@ -24,11 +23,6 @@ import (
 // name used on disk: files live in Config.UploadDir, one per slot, named
 // by the id; the file name in the URL is checked against the slot and
 // never touches the file system.
-
-// uploading holds the ids of the slots a PUT is being received for, so
-// that a second PUT running at the same time is refused instead of racing
-// the first one to the final name. Slot ids are unique across servers.
-var uploading sync.Map
 
 func (s *Server) uploadRoutes() {
 	s.mux.HandleFunc("PUT /upload/{id}/{filename}", s.putUpload)
@@ -83,11 +77,11 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if _, busy := uploading.LoadOrStore(slot.ID, struct{}{}); busy {
+	if _, busy := s.uploading.LoadOrStore(slot.ID, struct{}{}); busy {
 		s.writeError(w, r, fail(http.StatusConflict, "upload_in_progress", "a file is being uploaded to this slot already; request a new slot for another file"))
 		return
 	}
-	defer uploading.Delete(slot.ID)
+	defer s.uploading.Delete(slot.ID)
 	// Look again now that no other PUT can run: one may have finished
 	// between the first look and the claim.
 	if slot, err = s.cfg.Store.UploadSlot(r.Context(), slot.ID); err == nil && slot.UploadedAt != nil {

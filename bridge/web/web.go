@@ -25,6 +25,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"jabberdesk/bridge"
@@ -55,6 +56,11 @@ type Server struct {
 	mux     *http.ServeMux
 	limiter *rateLimiter
 	http    *http.Server
+
+	// uploading holds the ids of the slots a PUT is being received for,
+	// so that a second PUT running at the same time is refused instead of
+	// racing the first one to the final name.
+	uploading sync.Map
 }
 
 // New makes a Server.
