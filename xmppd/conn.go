@@ -36,12 +36,14 @@ type conn struct {
 	ip  string
 	log *slog.Logger
 
-	badHost  bool
-	pending  store.Agent // the agent a SASL exchange is about, until it succeeds
-	agent    store.Agent // the signed-in agent
-	resource string      // the bound resource
-	resumed  *session    // the session a stream resumption takes over
-	resumeH  uint32      // what the resuming client acknowledged
+	// headerSent: our stream header for the current stream is out, so a
+	// stream error needs none in front of it.
+	headerSent bool
+	pending    store.Agent // the agent a SASL exchange is about, until it succeeds
+	agent      store.Agent // the signed-in agent
+	resource   string      // the bound resource
+	resumed    *session    // the session a stream resumption takes over
+	resumeH    uint32      // what the resuming client acknowledged
 
 	mu      sync.Mutex
 	session *session // set once negotiation is done
@@ -145,16 +147,23 @@ func (c *conn) failNegotiation(err error) {
 	}
 	c.log.Info("stream negotiation failed", "remote", c.ip, "err", err)
 	if se, ok := streamErrorFor(err); ok {
+		// RFC 6120 §4.9.1.2: a stream error goes after our stream header,
+		// then the stream is closed.
+		var b []byte
+		if !c.headerSent {
+			b = ourStreamHeader(c.srv.domain)
+		}
+		b = append(append(b, se.bytes()...), "</stream:stream>"...)
 		c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		c.nc.Write(append(se.bytes(), "</stream:stream>"...))
+		c.nc.Write(b)
 	}
 }
 
-// negotiator checks the stream's domain, then negotiates STARTTLS, SASL
-// and resource binding. Other features are listed for information only.
+// negotiator negotiates STARTTLS, SASL and resource binding (or a stream
+// resumption). Other features are listed for information only. Each
+// stream header the client sends is read and checked first (header.go).
 func (c *conn) negotiator() xmpp.Negotiator {
 	features := []xmpp.StreamFeature{
-		c.hostCheckFeature(),
 		c.startTLSFeature(),
 		c.saslFeature(),
 		c.smFeature(),
@@ -163,34 +172,22 @@ func (c *conn) negotiator() xmpp.Negotiator {
 		infoFeature(nsRosterV, "ver", xmpp.Authn, "<ver xmlns='"+nsRosterV+"'/>"),
 		infoFeature(nsCSI, "csi", xmpp.Authn, "<csi xmlns='"+nsCSI+"'/>"),
 	}
-	neg := xmpp.NewNegotiator(func(s *xmpp.Session, _ *xmpp.StreamConfig) xmpp.StreamConfig {
-		if s != nil {
-			to := s.LocalAddr().Domainpart()
-			c.badHost = to != "" && to != c.srv.domain
-		}
+	neg := xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
 		return xmpp.StreamConfig{Lang: "en", Features: features}
 	})
+	restart := true // a new stream header is due
 	return func(ctx context.Context, in, out *stream.Info, s *xmpp.Session, data any) (xmpp.SessionState, io.ReadWriter, any, error) {
-		mask, rw, cache, err := neg(ctx, in, out, s, data)
-		if c.badHost {
-			return mask, nil, cache, streamError{"host-unknown", "this server serves " + c.srv.domain}
-		}
-		return mask, rw, cache, err
-	}
-}
-
-// hostCheckFeature lists nothing; it stops negotiation before any feature
-// is offered when the client asked for a domain this server does not serve.
-func (c *conn) hostCheckFeature() xmpp.StreamFeature {
-	return xmpp.StreamFeature{
-		Name: xml.Name{Space: "urn:x-jabberdesk:host-check", Local: "host"},
-		List: func(context.Context, xmlstream.TokenWriter, xml.StartElement) (bool, error) {
-			if c.badHost {
-				return false, streamError{"host-unknown", "this server serves " + c.srv.domain}
+		if restart {
+			c.headerSent = false
+			if err := c.readStreamHeader(); err != nil {
+				return 0, nil, data, err
 			}
-			return false, nil
-		},
-		Parse: skipFeature,
+			// mellium answers a header that passed our checks with its own.
+			c.headerSent = true
+		}
+		mask, rw, cache, err := neg(ctx, in, out, s, data)
+		restart = rw != nil
+		return mask, rw, cache, err
 	}
 }
 

@@ -86,13 +86,25 @@ const readBufSize = 512
 // Only one goroutine reads at a time.
 type limitConn struct {
 	net.Conn
-	lim  *readLimit
-	r, w int
-	buf  [readBufSize]byte
+	lim     *readLimit
+	r, w    int
+	buf     [readBufSize]byte
+	pending []byte // put back by unread: read before anything else
+}
+
+// unread puts b in front of what is still to be read. b is not counted
+// against the limit again.
+func (c *limitConn) unread(b []byte) {
+	c.pending = append(b, c.pending...)
 }
 
 // ReadByte reads through the buffer; the XML decoder reads this way.
 func (c *limitConn) ReadByte() (byte, error) {
+	if len(c.pending) > 0 {
+		b := c.pending[0]
+		c.pending = c.pending[1:]
+		return b, nil
+	}
 	for c.r == c.w {
 		n, err := c.read(c.buf[:])
 		c.r, c.w = 0, n
@@ -107,6 +119,11 @@ func (c *limitConn) ReadByte() (byte, error) {
 
 // Read returns what is buffered first.
 func (c *limitConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
 	if c.r < c.w {
 		n := copy(p, c.buf[c.r:c.w])
 		c.r += n
