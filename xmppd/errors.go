@@ -64,6 +64,15 @@ func streamErrorFor(err error) (streamError, bool) {
 	return streamError{"not-well-formed", ""}, true
 }
 
+// clientFault reports whether a read ended because the client broke a
+// rule (a limit, well-formedness, restricted XML): such a session ends for
+// good with its stream error, resumable or not. Lost connections and
+// timeouts are not faults: a resumable session waits for its client.
+func clientFault(err error) bool {
+	se, ok := streamErrorFor(err)
+	return ok && se.Cond != "connection-timeout"
+}
+
 // stanzaError is an RFC 6120 §8.3 stanza error. XMPP handlers return it;
 // it is turned into an error reply in one place (errorReply).
 type stanzaError struct {

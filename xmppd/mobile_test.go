@@ -301,3 +301,29 @@ func TestMessagesRacingInitialPresenceAllArrive(t *testing.T) {
 		fiona.Expect("george's resource goes", xmpptest.Presence(jidOf("george.w")+fmt.Sprintf("/r%d", r), "unavailable"))
 	}
 }
+
+// A limit broken on a resumable stream ends the session for good, with
+// its stream error: the session does not wait to be resumed.
+func TestLimitViolationEndsResumableSession(t *testing.T) {
+	env := newTestEnv(t, withResume(5*time.Minute), func(c *Config) { c.Limits.StanzaSize = 16 << 10 })
+	for _, tc := range []struct{ name, send, cond string }{
+		{"too big", "<message type='chat' to='" + jidOf("fiona.b") + "'><body>" + strings.Repeat("x", 64<<10) + "</body></message>", "policy-violation"},
+		{"too deep", "<message type='chat'>" + strings.Repeat("<x xmlns='urn:example'>", 100) + strings.Repeat("</x>", 100) + "</message>", "policy-violation"},
+		{"DOCTYPE", "<!DOCTYPE message>", "restricted-xml"},
+		{"not well-formed", "<message><body>a</bodyy></message>", "not-well-formed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			george := env.login("george.w", "phone", true)
+			id := enableSM(t, george)
+			george.SendRaw(tc.send)
+			err, ok := george.Closed(10 * time.Second)
+			if !ok || err == nil || !strings.Contains(err.Error(), tc.cond) {
+				t.Fatalf("closed=%v err=%v, want %s", ok, err, tc.cond)
+			}
+			waitFor(t, "the session to end", func() bool { return len(env.srv.router.sessions(jidOf("george.w"))) == 0 })
+			if _, err := xmpptest.Dial(t.Context(), env.startTLS, jidOf("george.w"), testPassword, xmpptest.Options{ResumeID: id}); err == nil {
+				t.Fatal("a session ended for a violation was resumed")
+			}
+		})
+	}
+}

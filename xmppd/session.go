@@ -169,7 +169,7 @@ func (s *session) run(l *link) {
 	case superseded:
 		// A resumed connection took the session over: close this one.
 		s.closeLink(l, nil)
-	case resumable && !l.ending.Load() && !errors.Is(err, io.EOF):
+	case resumable && !l.ending.Load() && !errors.Is(err, io.EOF) && !clientFault(err):
 		s.hibernate(l, err)
 	default:
 		s.finish(err)

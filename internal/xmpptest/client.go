@@ -260,6 +260,17 @@ func (c *Client) Send(raw string) {
 	}
 }
 
+// SendRaw writes bytes as they are to the stream (TLS included), for
+// tests of what a misbehaving client sends.
+func (c *Client) SendRaw(raw string) {
+	if c.t != nil {
+		c.t.Helper()
+	}
+	if _, err := c.S.Conn().Write([]byte(raw)); err != nil && c.t != nil {
+		c.t.Fatalf("%s: send raw %q: %v", c.JID, raw, err)
+	}
+}
+
 // Expect waits for a received stanza (not yet taken) that match accepts,
 // takes it and returns it; the test fails after Timeout.
 func (c *Client) Expect(what string, match func(Node) bool) Node {
