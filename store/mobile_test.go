@@ -86,6 +86,61 @@ func TestOfflineMessages(t *testing.T) {
 	}
 }
 
+// Messages held for a session waiting to be resumed are not taken by a
+// sign-in until released; a restart releases them all.
+func TestHeldOfflineMessages(t *testing.T) {
+	s, ctx := chatFixture(t)
+	if err := s.StoreOffline(ctx, "acme", "fiona.b", "x", []byte("<message><body>plain</body></message>")); err != nil {
+		t.Fatal(err)
+	}
+	var held []int64
+	for i := 1; i <= 3; i++ {
+		id, err := s.HoldOffline(ctx, "acme", "fiona.b", "x", []byte(fmt.Sprintf("<message><body>held %d</body></message>", i)), "sm-1")
+		if err != nil || id == 0 {
+			t.Fatalf("hold: %d %v", id, err)
+		}
+		held = append(held, id)
+	}
+	if _, err := s.HoldOffline(ctx, "acme", "fiona.b", "x", []byte("<message/>"), ""); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("no holder: %v", err)
+	}
+	bodies := func() string {
+		ms, err := s.TakeOffline(ctx, "acme", "fiona.b", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range ms {
+			out = append(out, string(m.Stanza))
+		}
+		return strings.Join(out, "")
+	}
+	if got := bodies(); got != "<message><body>plain</body></message>" {
+		t.Fatalf("a sign-in would take %s", got)
+	}
+	if n, _ := s.OfflineCount(ctx, "acme", "fiona.b"); n != 4 {
+		t.Fatalf("count %d, want 4 (held ones count against the limit)", n)
+	}
+	// The client acknowledged the first: deleted. The session ended: the
+	// second is released for the next sign-in.
+	if err := s.DeleteOffline(ctx, held[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseOffline(ctx, held[1:2]); err != nil {
+		t.Fatal(err)
+	}
+	if got := bodies(); got != "<message><body>plain</body></message><message><body>held 2</body></message>" {
+		t.Fatalf("after release: %s", got)
+	}
+	// A restart releases the rest.
+	if n, err := s.ReleaseAllHeld(ctx); err != nil || n != 1 {
+		t.Fatalf("release all: %d %v", n, err)
+	}
+	if got := bodies(); !strings.HasSuffix(got, "<message><body>held 3</body></message>") {
+		t.Fatalf("after restart: %s", got)
+	}
+}
+
 func TestOfflineLimit(t *testing.T) {
 	s, ctx := chatFixture(t)
 	// Fill up to one below the limit directly, then reach it through the API.

@@ -53,13 +53,32 @@ func agentRef(ctx context.Context, q querier, portal, username string) (pid, aid
 // ErrOfflineFull and the stored ones are kept; an unknown portal or agent
 // is ErrNotFound.
 func (s *Store) StoreOffline(ctx context.Context, portal, agent, from string, stanza []byte) error {
+	_, err := s.storeOffline(ctx, portal, agent, from, stanza, "")
+	return wrap("store offline message", err)
+}
+
+// HoldOffline keeps a message for one session of an agent that waits to
+// be resumed (holder is its stream management id), with the limits of
+// StoreOffline, and returns its id. TakeOffline does not return it until
+// it is released (ReleaseOffline, ReleaseAllHeld); the session deletes it
+// once its client has acknowledged it.
+func (s *Store) HoldOffline(ctx context.Context, portal, agent, from string, stanza []byte, holder string) (int64, error) {
+	if holder == "" {
+		return 0, invalid("a held offline message needs its holder")
+	}
+	id, err := s.storeOffline(ctx, portal, agent, from, stanza, holder)
+	return id, wrap("hold offline message", err)
+}
+
+func (s *Store) storeOffline(ctx context.Context, portal, agent, from string, stanza []byte, holder string) (int64, error) {
 	switch {
 	case len(stanza) == 0:
-		return invalid("the offline message is empty")
+		return 0, invalid("the offline message is empty")
 	case len(stanza) > StoredStanzaMax:
-		return invalid("the message is too large to keep offline (%d bytes, at most %d)", len(stanza), StoredStanzaMax)
+		return 0, invalid("the message is too large to keep offline (%d bytes, at most %d)", len(stanza), StoredStanzaMax)
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
+	var id int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		pid, aid, err := agentRef(ctx, tx, portal, agent)
 		if err != nil {
@@ -76,15 +95,40 @@ func (s *Store) StoreOffline(ctx context.Context, portal, agent, from string, st
 				Kind: ErrOfflineFull,
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO offline_messages (portal_id, agent_id, from_jid, stanza, created_at) VALUES (?, ?, ?, ?, ?)`,
-			pid, aid, from, stanza, millis(now))
+		res, err := tx.ExecContext(ctx, `INSERT INTO offline_messages (portal_id, agent_id, from_jid, stanza, created_at, held_for) VALUES (?, ?, ?, ?, ?, ?)`,
+			pid, aid, from, stanza, millis(now), holder)
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
 		return err
 	})
-	return wrap("store offline message", err)
+	return id, err
 }
 
-// TakeOffline returns up to limit of the messages kept for an agent,
-// oldest first, without deleting them: call DeleteOffline once their
+// ReleaseOffline makes held messages ordinary offline messages, for the
+// agent's next sign-in. Ids that are gone are ignored.
+func (s *Store) ReleaseOffline(ctx context.Context, ids []int64) error {
+	return wrap("release held offline messages", s.execIDs(ctx, `UPDATE offline_messages SET held_for = '' WHERE id IN (SELECT value FROM json_each(?))`, ids))
+}
+
+// ReleaseAllHeld releases every held message: at start, when no session
+// can be waiting to be resumed. It returns how many there were.
+func (s *Store) ReleaseAllHeld(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE offline_messages SET held_for = '' WHERE held_for <> ''`)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, wrap("release held offline messages", err)
+}
+
+// TakeOffline returns up to limit of the messages kept for an agent
+// (held ones excepted), oldest first, without deleting them: call DeleteOffline once their
 // delivery has been acknowledged. limit <= 0 means OfflineLimit. An
 // unknown portal or agent has no messages.
 func (s *Store) TakeOffline(ctx context.Context, portal, agent string, limit int) ([]OfflineMessage, error) {
@@ -93,7 +137,7 @@ func (s *Store) TakeOffline(ctx context.Context, portal, agent string, limit int
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.from_jid, o.stanza, o.created_at
 		FROM offline_messages o JOIN agents a ON a.id = o.agent_id JOIN portals p ON p.id = a.portal_id
-		WHERE p.name = ? AND a.username_key = ? ORDER BY o.id LIMIT ?`, portal, UsernameKey(agent), limit)
+		WHERE p.name = ? AND a.username_key = ? AND o.held_for = '' ORDER BY o.id LIMIT ?`, portal, UsernameKey(agent), limit)
 	if err != nil {
 		return nil, wrap("take offline messages", err)
 	}
@@ -115,21 +159,27 @@ func (s *Store) TakeOffline(ctx context.Context, portal, agent string, limit int
 // their delivery has been acknowledged. Ids that are already gone are
 // ignored, so that deleting twice is harmless.
 func (s *Store) DeleteOffline(ctx context.Context, ids []int64) error {
+	return wrap("delete offline messages", s.execIDs(ctx, `DELETE FROM offline_messages WHERE id IN (SELECT value FROM json_each(?))`, ids))
+}
+
+// execIDs runs query, whose one parameter is a JSON list of ids, in a
+// transaction; nothing happens for no ids.
+func (s *Store) execIDs(ctx context.Context, query string, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	list, err := json.Marshal(ids)
 	if err != nil {
-		return wrap("delete offline messages", err)
+		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM offline_messages WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, query, string(list))
 		return err
 	})
-	return wrap("delete offline messages", err)
 }
 
-// OfflineCount is the number of messages kept for an agent. An unknown
+// OfflineCount is the number of messages kept for an agent, held ones
+// included. An unknown
 // portal or agent has none.
 func (s *Store) OfflineCount(ctx context.Context, portal, agent string) (int, error) {
 	var n int

@@ -327,3 +327,81 @@ func TestLimitViolationEndsResumableSession(t *testing.T) {
 		})
 	}
 }
+
+// What a session waiting to be resumed takes is on disk before its
+// sender's acknowledgement: the unacknowledged messages of the dropped
+// connection and every one that arrives meanwhile. A resume delivers each
+// once and deletes it when acknowledged; a restart makes the rest
+// ordinary offline messages.
+func TestHibernatingSessionKeepsMessagesOnDisk(t *testing.T) {
+	env := newTestEnv(t, withResume(time.Minute))
+	fiona := env.login("fiona.b", "laptop", true)
+	enableSM(t, fiona)
+	george := env.login("george.w", "phone", true)
+	id := enableSM(t, george)
+	fiona.Send("<message type='chat' to='" + jidOf("george.w") + "'><body>m0</body></message>")
+	george.Expect("m0", xmpptest.Message(jidOf("fiona.b"), "m0"))
+	h := george.Handled() - 1 // m0 arrived but was not acknowledged
+	george.Raw.Close()
+	waitFor(t, "the session to hibernate", func() bool {
+		_, hib := env.srv.SessionState("acme", "george.w")
+		return hib
+	})
+	held := func() int {
+		n, err := env.st.OfflineCount(t.Context(), "acme", "george.w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitFor(t, "m0 on disk", func() bool { return held() == 1 })
+	const n = 20
+	for i := 1; i <= n; i++ {
+		fiona.Send(fmt.Sprintf("<message type='chat' to='%s'><body>m%d</body></message>", jidOf("george.w"), i))
+	}
+	fiona.Send("<r xmlns='urn:xmpp:sm:3'/>")
+	a := fiona.Expect("<a/>", func(n xmpptest.Node) bool { return n.XMLName.Local == "a" })
+	if got := held(); got != n+1 {
+		t.Fatalf("acknowledged (h=%s) with %d of %d messages on disk", a.Attr("h"), got, n+1)
+	}
+	// Nothing held is handed to an ordinary sign-in meanwhile.
+	desk := env.login("george.w", "desk", true)
+	if m, ok := desk.Wait(300*time.Millisecond, func(n xmpptest.Node) bool { return n.XMLName.Local == "message" && n.Body() == "m0" }); ok {
+		t.Fatalf("another resource got a held message as an offline one: %+v", m)
+	}
+	desk.Close()
+
+	back := xmpptest.MustDial(t, env.startTLS, jidOf("george.w"), testPassword, xmpptest.Options{ResumeID: id, ResumeH: h})
+	got := bodies(back, jidOf("fiona.b"), n+1)
+	for i, b := range got {
+		if b != fmt.Sprintf("m%d", i) {
+			t.Fatalf("after resuming: %v", got)
+		}
+	}
+	if _, ok := back.Wait(300*time.Millisecond, xmpptest.Message(jidOf("fiona.b"), "m")); ok {
+		t.Fatal("a message came twice")
+	}
+	back.Send(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", h+n+1+10))
+	waitFor(t, "acknowledged messages deleted from disk", func() bool { return held() == 0 })
+}
+
+// A restart (a crash included) releases what was held for sessions that
+// waited to be resumed: the agent's next sign-in gets it.
+func TestRestartReleasesHeldMessages(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := t.Context()
+	if _, err := env.st.HoldOffline(ctx, "acme", "george.w", jidOf("fiona.b"), []byte("<message xmlns='jabber:client' type='chat' from='"+jidOf("fiona.b")+"/x'><body>held across a crash</body></message>"), "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := env.st.TakeOffline(ctx, "acme", "george.w", 0); len(ms) != 0 {
+		t.Fatalf("held message taken before the restart: %+v", ms)
+	}
+	restarted, err := New(Config{Domain: testDomain, TLS: env.srv.tls, Store: env.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	restarted.Shutdown(ctx)
+	if ms, _ := env.st.TakeOffline(ctx, "acme", "george.w", 0); len(ms) != 1 {
+		t.Fatalf("after a restart the agent's sign-in takes %d messages, want 1", len(ms))
+	}
+}

@@ -87,14 +87,14 @@ func (s *session) deliverOffline() {
 }
 
 // rescue re-routes messages a finished session never acknowledged: to the
-// agent's other available resources, else to offline storage.
+// agent's other available resources, else to offline storage. Those
+// already held in offline storage for it are deleted once delivered
+// elsewhere, or released for the agent's next sign-in.
 func (s *session) rescue(items []held) {
 	n := 0
+	var del, release []int64
 	for _, h := range items {
-		if h.kind != outMessage || h.el == nil || h.el.Child(nsClient, "body") == nil {
-			continue
-		}
-		if t := h.el.Get("type"); t == "error" || t == "groupchat" || t == "headline" {
+		if !h.keepable() {
 			continue
 		}
 		n++
@@ -105,14 +105,64 @@ func (s *session) rescue(items []held) {
 				delivered = true
 			}
 		}
-		if !delivered {
+		switch {
+		case h.offlineID > 0 && delivered:
+			del = append(del, h.offlineID)
+		case h.offlineID > 0:
+			release = append(release, h.offlineID)
+		case !delivered:
 			if err := s.srv.storeOffline(s.agent.Portal, s.agent.Key(), h.el); err != nil {
 				s.log.Error("keep an unacknowledged message offline", "err", err)
 			}
 		}
 	}
+	s.deleteOffline(del)
+	if len(release) > 0 {
+		if err := s.srv.store.ReleaseOffline(s.ctx(), release); err != nil {
+			s.log.Error("release held offline messages", "err", err)
+		}
+		s.srv.redeliverOffline(s.bare) // a resource may have come meanwhile
+	}
 	if n > 0 {
 		s.log.Info("unacknowledged messages rescued", "count", n)
+	}
+}
+
+// holdOffline stores the messages of hs that a hibernating session takes
+// in offline storage, held for it (store.HoldOffline), and returns hs with
+// their row ids. A resumed session deletes a row once its client has
+// acknowledged the message; a session that finishes releases them; a
+// restart releases them all. So what the sender was told was taken is on
+// disk before the sender is told. A message that storage refuses (the
+// agent's offline storage is full) stays in memory only.
+func (s *session) holdOffline(hs []held) []held {
+	s.mu.Lock()
+	holder := s.sm.id
+	s.mu.Unlock()
+	out := append([]held(nil), hs...)
+	for i := range out {
+		h := &out[i]
+		if h.offlineID != 0 || !h.keepable() {
+			continue
+		}
+		stamped := s.srv.stampDelay(h.el, time.Now())
+		id, err := s.srv.store.HoldOffline(s.ctx(), s.agent.Portal, s.agent.Key(), h.from, stamped.Bytes(), holder)
+		if err != nil {
+			s.log.Warn("message for a session waiting to resume kept in memory only", "err", err)
+			id = noOfflineRow
+		}
+		h.offlineID = id
+	}
+	return out
+}
+
+// deleteOffline deletes held rows whose messages were acknowledged.
+func (s *session) deleteOffline(ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	if err := s.srv.store.DeleteOffline(s.ctx(), ids); err != nil {
+		s.log.Error("delete acknowledged offline messages", "err", err)
 	}
 }
 

@@ -37,6 +37,39 @@ type held struct {
 	kind outKind
 	b    []byte
 	el   *Element // for messages: to rescue them if never acknowledged
+	// offlineID is the offline storage row that keeps the message while
+	// the session waits to be resumed (see holdOffline): 0 for none yet,
+	// noOfflineRow when it could not be stored.
+	offlineID int64
+}
+
+// noOfflineRow marks a message that offline storage refused (full): it is
+// kept in memory only, and in the archive or transcript it came from.
+const noOfflineRow = -1
+
+// keepable reports whether a message is worth keeping for the agent when
+// it cannot be delivered now: a message with a body, not an error,
+// groupchat or headline (RFC 6121 §8.5.2, XEP-0160).
+func (h held) keepable() bool {
+	if h.kind != outMessage || h.el == nil || h.el.Child(nsClient, "body") == nil {
+		return false
+	}
+	switch h.el.Get("type") {
+	case "error", "groupchat", "headline":
+		return false
+	}
+	return true
+}
+
+// needHolding reports whether hs has messages to keep in offline storage
+// before a hibernating session may take them.
+func needHolding(hs []held) bool {
+	for _, h := range hs {
+		if h.offlineID == 0 && h.keepable() {
+			return true
+		}
+	}
+	return false
 }
 
 // send queues a stanza for this session.
@@ -73,11 +106,18 @@ func (s *session) deliver(h held) {
 // colleague) takes one slot and one write however large the portal.
 func (s *session) deliverAll(hs []held) {
 	s.mu.Lock()
+	for s.link == nil && s.sm != nil && !s.finished && needHolding(hs) {
+		// Hibernating: messages are stored before their sender hears that
+		// they were taken, so that a crash loses nothing (see holdOffline).
+		s.mu.Unlock()
+		hs = s.holdOffline(hs)
+		s.mu.Lock()
+	}
 	if s.finished {
 		s.mu.Unlock()
 		var lost []held
 		for _, h := range hs {
-			if h.kind == outMessage && h.el != nil {
+			if h.keepable() {
 				lost = append(lost, h)
 			}
 		}

@@ -37,6 +37,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -139,6 +140,13 @@ func New(cfg Config) (*Server, error) {
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[*conn]struct{}),
 		smSessions: make(map[string]*session),
+	}
+	// No session outlives a restart: what was held for sessions waiting
+	// to be resumed is for their agents' next sign-in now.
+	if n, err := cfg.Store.ReleaseAllHeld(context.Background()); err != nil {
+		return nil, fmt.Errorf("xmppd: %w", err)
+	} else if n > 0 {
+		s.log.Info("messages held for sessions that were waiting to be resumed are now offline messages", "count", n)
 	}
 	s.dir = newDirectory(cfg.Store)
 	s.archive = cfg.Store.NewArchiveWriter(16384)

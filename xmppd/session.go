@@ -30,6 +30,11 @@ type session struct {
 	bare  string // bare JID, canonical
 	log   *slog.Logger
 
+	// keepMu orders the storing of a hibernating session's messages
+	// (hibernate) against resuming and finishing it, so that each message
+	// is stored once. It is taken before mu, never under it.
+	keepMu sync.Mutex
+
 	mu           sync.Mutex // guards the fields below
 	link         *link      // the current connection; nil while hibernating
 	available    bool       // sent available presence (RFC 6121 §4.2)
@@ -323,6 +328,7 @@ func (s *session) finish(err error) {
 	before := s.srv.Availability(s.agent.Portal, s.agent.Key())
 	s.srv.router.remove(s)
 	s.srv.forgetSM(s)
+	s.keepMu.Lock()
 	s.mu.Lock()
 	wasAvailable := s.available
 	s.available = false
@@ -333,6 +339,7 @@ func (s *session) finish(err error) {
 	}
 	s.availabilityChanged(before)
 	s.rescue(unacked)
+	s.keepMu.Unlock()
 	if l != nil {
 		s.closeLink(l, err)
 	}

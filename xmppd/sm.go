@@ -77,8 +77,9 @@ func (s *session) smNonza(el *Element) error {
 			return streamError{"undefined-condition", "bad h in <a/>"}
 		}
 		s.mu.Lock()
-		s.ackLocked(uint32(h))
+		done := s.ackLocked(uint32(h))
 		s.mu.Unlock()
+		s.deleteOffline(done)
 	case "resume":
 		s.pushNonza(smFailed("unexpected-request"))
 	}
@@ -129,16 +130,22 @@ func (s *session) tooManyUnackedLocked() bool {
 	return n > s.srv.limits.OutboxSize && n > s.srv.limits.OutboxSize+s.srv.router.portalCount(s.agent.Portal)
 }
 
-// ackLocked drops what the client acknowledged (h counts modulo 2^32).
-func (s *session) ackLocked(h uint32) {
+// ackLocked drops what the client acknowledged (h counts modulo 2^32)
+// and returns the offline storage rows that held some of it: the caller
+// deletes them.
+func (s *session) ackLocked(h uint32) (stored []int64) {
 	if s.sm == nil {
-		return
+		return nil
 	}
 	i := 0
 	for i < len(s.sm.unacked) && int32(h-s.sm.unacked[i].seq) >= 0 {
+		if id := s.sm.unacked[i].offlineID; id > 0 {
+			stored = append(stored, id)
+		}
 		i++
 	}
 	s.sm.unacked = append(s.sm.unacked[:0:0], s.sm.unacked[i:]...)
+	return stored
 }
 
 // takeUnacked removes and returns the unacknowledged stanzas.
@@ -151,17 +158,46 @@ func (s *session) takeUnacked() []held {
 	return u
 }
 
-// hibernate keeps a resumable session after its connection dropped.
+// hibernate keeps a resumable session after its connection dropped. The
+// messages its client never acknowledged are stored at once (held for
+// it, see holdOffline), like those that arrive while it waits.
 func (s *session) hibernate(l *link, err error) {
+	s.keepMu.Lock()
+	defer s.keepMu.Unlock()
 	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		l.c.raw.Close()
+		return
+	}
 	s.link = nil
 	s.hibernating = true
 	wait := s.srv.limits.ResumeTimeout
 	s.sm.timer = time.AfterFunc(wait, func() { s.finish(errResumeTimeout) })
 	n := len(s.sm.unacked)
+	var keep []held
+	for _, h := range s.sm.unacked {
+		if h.offlineID == 0 && h.keepable() {
+			keep = append(keep, h)
+		}
+	}
 	s.mu.Unlock()
 	l.c.raw.Close()
 	s.log.Info("connection lost; waiting for the client to resume", "err", err, "unacked", n, "for", wait)
+	if len(keep) == 0 {
+		return
+	}
+	kept := s.holdOffline(keep)
+	s.mu.Lock()
+	for _, k := range kept {
+		for i := range s.sm.unacked {
+			if s.sm.unacked[i].seq == k.seq {
+				s.sm.unacked[i].offlineID = k.offlineID
+				break
+			}
+		}
+	}
+	s.mu.Unlock()
 }
 
 // resume takes a hibernating (or still connected) session over on a new
@@ -169,6 +205,7 @@ func (s *session) hibernate(l *link, err error) {
 // h is what the client acknowledged. Unacknowledged stanzas after h are
 // sent again, then the session goes on.
 func (s *session) resume(c *conn, h uint32) {
+	s.keepMu.Lock()
 	s.mu.Lock()
 	if s.sm.timer != nil {
 		s.sm.timer.Stop()
@@ -177,10 +214,12 @@ func (s *session) resume(c *conn, h uint32) {
 	l := s.newLink(c)
 	s.link = l
 	s.hibernating = false
-	s.ackLocked(h)
+	done := s.ackLocked(h)
 	resend := append([]held(nil), s.sm.unacked...)
 	s.lastRead = time.Now()
 	s.mu.Unlock()
+	s.keepMu.Unlock()
+	s.deleteOffline(done)
 	c.mu.Lock()
 	c.session = s
 	c.mu.Unlock()
