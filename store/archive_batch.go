@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -11,10 +13,11 @@ import (
 // commit): the router hands each message over without waiting for the
 // disk, and one goroutine writes what has accumulated in a single
 // transaction. A batch is written at most archiveFlushDelay after its
-// first message, or when it is full. Messages still queued when the
-// process dies are lost to the archive (never to their recipients: the
-// archive is a history, delivery does not depend on it); Close writes
-// everything queued.
+// first message, or when it is full, or at once when someone waits for
+// it (AfterWritten, Flush): then it takes what is queued at that moment
+// and no more. Messages still queued when the process dies are lost to
+// the archive, so whoever confirms a message to its sender first waits
+// for it with AfterWritten; Close writes everything queued.
 type ArchiveWriter struct {
 	s    *Store
 	in   chan archivePair
@@ -30,7 +33,7 @@ type archivePair struct {
 	portal, from, to, fromJID, toJID, stanzaID, body string
 	stanza                                           []byte
 	at                                               time.Time
-	flushed                                          chan struct{} // a Flush marker, not a message
+	written                                          func(error) // a marker, not a message: called once what came before is written
 }
 
 const (
@@ -59,6 +62,26 @@ func (w *ArchiveWriter) Add(portal, from, to, fromJID, toJID, stanzaID, body str
 		return err
 	}
 	p := archivePair{portal, from, to, fromJID, toJID, stanzaID, body, stanza, w.s.archiveTime(at), nil}
+	return w.enqueue(p)
+}
+
+// AfterWritten calls f once every message added before the call is
+// written, at once if there is nothing to wait for. f gets nil, or the
+// error that kept a message of the batch it waited for off the disk (a
+// message whose agent was removed meanwhile is not an error). f runs on
+// the writer's goroutine and must not block.
+func (w *ArchiveWriter) AfterWritten(f func(error)) {
+	if w.enqueue(archivePair{written: f}) != nil {
+		f(nil) // closed: Add writes directly, nothing is queued
+	}
+}
+
+// errWriterClosed: the writer no longer queues.
+var errWriterClosed = errors.New("store: archive writer closed")
+
+// enqueue queues p, or says the writer is closed (markers) or writes p
+// directly (messages).
+func (w *ArchiveWriter) enqueue(p archivePair) error {
 	w.mu.RLock()
 	if !w.closed {
 		w.in <- p
@@ -66,21 +89,18 @@ func (w *ArchiveWriter) Add(portal, from, to, fromJID, toJID, stanzaID, body str
 		return nil
 	}
 	w.mu.RUnlock()
-	return w.s.ArchivePair(context.Background(), portal, from, to, fromJID, toJID, stanzaID, body, stanza, p.at)
+	if p.written != nil {
+		return errWriterClosed
+	}
+	return w.s.ArchivePair(context.Background(), p.portal, p.from, p.to, p.fromJID, p.toJID, p.stanzaID, p.body, p.stanza, p.at)
 }
 
-// Flush returns once everything queued before it is written, so that a
+// Flush returns once everything added before it is written, so that a
 // query sees the messages already routed.
-func (w *ArchiveWriter) Flush() {
-	done := make(chan struct{})
-	w.mu.RLock()
-	if w.closed {
-		w.mu.RUnlock()
-		return
-	}
-	w.in <- archivePair{flushed: done}
-	w.mu.RUnlock()
-	<-done
+func (w *ArchiveWriter) Flush() error {
+	done := make(chan error, 1)
+	w.AfterWritten(func(err error) { done <- err })
+	return <-done
 }
 
 // Close writes what is queued and stops the writer.
@@ -102,6 +122,11 @@ func (w *ArchiveWriter) run() {
 		if !ok {
 			return
 		}
+		if p.written != nil {
+			// Everything before it is written already.
+			p.written(nil)
+			continue
+		}
 		batch = append(batch[:0], p)
 		timer := time.NewTimer(archiveFlushDelay)
 	fill:
@@ -112,6 +137,11 @@ func (w *ArchiveWriter) run() {
 					break fill
 				}
 				batch = append(batch, p)
+				if p.written != nil {
+					// Someone waits: write what is queued now, no more.
+					batch = w.takeQueued(batch)
+					break fill
+				}
 			case <-timer.C:
 				break fill
 			}
@@ -121,32 +151,52 @@ func (w *ArchiveWriter) run() {
 	}
 }
 
-// splitFlushes separates the flush markers from a batch, releasing their waiters
-// once the batch is written (deferred by the caller).
-func splitFlushes(batch []archivePair) (msgs []archivePair, flushes []chan struct{}) {
+// takeQueued appends what is in the queue, without waiting, up to a full
+// batch.
+func (w *ArchiveWriter) takeQueued(batch []archivePair) []archivePair {
+	for len(batch) < archiveBatchMax {
+		select {
+		case p, ok := <-w.in:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// splitMarkers separates the markers from a batch; the caller calls them
+// once the batch is written.
+func splitMarkers(batch []archivePair) (msgs []archivePair, markers []func(error)) {
 	msgs = batch[:0:0]
 	for _, p := range batch {
-		if p.flushed != nil {
-			flushes = append(flushes, p.flushed)
+		if p.written != nil {
+			markers = append(markers, p.written)
 		} else {
 			msgs = append(msgs, p)
 		}
 	}
-	return msgs, flushes
+	return msgs, markers
 }
 
 // write stores a batch in one transaction; if that fails (a bad row), it
 // falls back to one transaction per message so that one bad message does
-// not cost the others.
+// not cost the others. The batch's markers are told whether every
+// message is on disk.
 func (w *ArchiveWriter) write(batch []archivePair) {
-	batch, flushes := splitFlushes(batch)
-	defer func() {
-		for _, f := range flushes {
-			close(f)
-		}
-	}()
+	batch, markers := splitMarkers(batch)
+	err := w.writeMessages(batch)
+	for _, f := range markers {
+		f(err)
+	}
+}
+
+func (w *ArchiveWriter) writeMessages(batch []archivePair) error {
 	if len(batch) == 0 {
-		return
+		return nil
 	}
 	ctx := context.Background()
 	err := w.s.tx(ctx, func(tx *sql.Tx) error {
@@ -168,12 +218,17 @@ func (w *ArchiveWriter) write(batch []archivePair) {
 		return nil
 	})
 	if err == nil {
-		return
+		return nil
 	}
 	clear(w.ids) // an agent may have gone: look everyone up again
+	var lost error
 	for _, p := range batch {
-		w.s.tx(ctx, func(tx *sql.Tx) error { return archivePairTx(ctx, tx, p) })
+		err := w.s.tx(ctx, func(tx *sql.Tx) error { return archivePairTx(ctx, tx, p) })
+		if err != nil && !errors.Is(err, ErrNotFound) && lost == nil {
+			lost = fmt.Errorf("store: archive a message: %w", err)
+		}
 	}
+	return lost
 }
 
 func archivePairTx(ctx context.Context, tx *sql.Tx, p archivePair) error {

@@ -882,3 +882,55 @@ func TestArchiveWriterBatches(t *testing.T) {
 		}
 	}
 }
+
+// AfterWritten runs once what was added before it is on disk, and says
+// when a write failed.
+func TestArchiveWriterAfterWritten(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	s.AddPortal(ctx, "acme", "test")
+	for _, u := range []string{"fiona.b", "george.w"} {
+		if _, err := s.AddAgent(ctx, NewAgent{Portal: "acme", Username: u, Email: u + "@acme.example", Password: "password1"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := s.NewArchiveWriter(1024)
+	defer w.Close()
+	count := func() int {
+		page, err := s.QueryArchive(ctx, ArchiveQuery{Portal: "acme", Owner: "fiona.b", Domain: "x", Max: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Count
+	}
+	// Nothing queued: at once.
+	done := make(chan error, 1)
+	w.AfterWritten(func(err error) { done <- err })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for round := 1; round <= 3; round++ {
+		for i := 0; i < 100; i++ {
+			if err := w.Add("acme", "fiona.b", "george.w", "acme|fiona.b@x", "acme|george.w@x", fmt.Sprintf("id%d-%d", round, i), "m", nil, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.AfterWritten(func(err error) { done <- err })
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != round*100 {
+			t.Fatalf("round %d: %d messages on disk when AfterWritten ran, want %d", round, n, round*100)
+		}
+	}
+	// A write that fails is reported to whoever waits for it.
+	if _, err := s.w.Exec(`DROP TABLE archive`); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add("acme", "fiona.b", "george.w", "acme|fiona.b@x", "acme|george.w@x", "lost", "m", nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err == nil {
+		t.Fatal("a failed archive write was reported as written")
+	}
+}

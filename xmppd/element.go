@@ -27,6 +27,8 @@ const (
 	nsVCard    = "vcard-temp"
 	nsCSI      = "urn:xmpp:csi:0"
 	nsCommands = "http://jabber.org/protocol/commands"
+	nsReceipts = "urn:xmpp:receipts"       // XEP-0184
+	nsMarkers  = "urn:xmpp:chat-markers:0" // XEP-0333
 )
 
 // Element is an XML element of a stanza, with its namespace resolved.

@@ -45,6 +45,9 @@ func (s *session) archive(el *Element, t target) *Element {
 		s.log.Error("archive a message", "err", err)
 		return el
 	}
+	s.mu.Lock()
+	s.archivePending = true // acknowledgements wait for it (see ackWhenArchived)
+	s.mu.Unlock()
 	return out
 }
 
@@ -94,7 +97,10 @@ func (s *session) mamIQ(el, q *Element) error {
 			query.Before, query.BeforeSet = b.Text(), true
 		}
 	}
-	s.srv.archive.Flush() // what was routed before the query is in it
+	// What was routed before the query is in it.
+	if err := s.srv.archive.Flush(); err != nil {
+		s.log.Error("archive write before a query", "err", err)
+	}
 	page, err := s.srv.store.QueryArchive(s.ctx(), query)
 	var ue *store.UserError
 	if errors.As(err, &ue) {
@@ -147,7 +153,7 @@ func plainMessage(el *Element) bool {
 	for _, c := range el.Children() {
 		switch {
 		case c.Space == nsClient && (c.Local == "body" || c.Local == "thread"),
-			c.Space == nsChatSt, c.Space == nsSID, c.Space == "urn:xmpp:receipts":
+			c.Space == nsChatSt, c.Space == nsSID, c.Space == nsReceipts:
 		default:
 			return false
 		}

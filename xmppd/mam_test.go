@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+	"time"
 
 	"jabberdesk/internal/xmpptest"
+	"jabberdesk/store"
 )
 
 // mamPage queries george's archive and returns the bodies and the fin.
@@ -93,5 +95,43 @@ func TestArchivePagingOver500Messages(t *testing.T) {
 	george.Send("<iq type='set' id='bad'><query xmlns='urn:xmpp:mam:2'><set xmlns='http://jabber.org/protocol/rsm'><after>nope</after></set></query></iq>")
 	if res := george.Expect("error", xmpptest.IQ("bad")); len(res.Find("error/item-not-found")) != 1 {
 		t.Fatalf("unknown cursor answered %+v", res)
+	}
+}
+
+// archived counts the messages in an agent's archive, as on disk now.
+func archived(t *testing.T, env *testEnv, owner string) int {
+	t.Helper()
+	page, err := env.st.QueryArchive(t.Context(), store.ArchiveQuery{Portal: "acme", Owner: owner, Domain: testDomain, Max: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Count
+}
+
+// The server's <a/> (XEP-0198) and a delivery receipt (XEP-0184) confirm
+// messages to their sender: by then they are in the archive on disk, not
+// only queued for its next batch.
+func TestConfirmedMessagesAreArchived(t *testing.T) {
+	env := newTestEnv(t, withResume(time.Minute))
+	fiona := env.login("fiona.b", "laptop", true)
+	enableSM(t, fiona)
+	george := env.login("george.w", "phone", true)
+	const n = 50
+	for i := 0; i < n; i++ {
+		fiona.Send(fmt.Sprintf("<message type='chat' id='m%d' to='%s'><body>m%d</body><request xmlns='urn:xmpp:receipts'/></message>", i, jidOf("george.w"), i))
+	}
+	fiona.Send("<r xmlns='urn:xmpp:sm:3'/>")
+	a := fiona.Expect("<a/>", func(n xmpptest.Node) bool { return n.XMLName.Local == "a" })
+	if got := archived(t, env, "fiona.b"); a.Attr("h") != fmt.Sprint(n) || got != n {
+		t.Fatalf("<a h=%s/> with %d of %d messages in the archive", a.Attr("h"), got, n)
+	}
+
+	// Without stream management, the receipt is the confirmation.
+	bodies(george, jidOf("fiona.b"), n)
+	george.Send(fmt.Sprintf("<message type='chat' to='%s'><body>reply</body></message>", jidOf("fiona.b")))
+	george.Send(fmt.Sprintf("<message to='%s'><received xmlns='urn:xmpp:receipts' id='m%d'/></message>", jidOf("fiona.b"), n-1))
+	fiona.Expect("receipt", func(n xmpptest.Node) bool { _, ok := n.Child("received"); return ok })
+	if got := archived(t, env, "george.w"); got != n+1 {
+		t.Fatalf("receipt delivered with %d of %d messages in george's archive", got, n+1)
 	}
 }

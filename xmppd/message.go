@@ -24,6 +24,14 @@ func (s *session) handleMessage(el *Element, to jid.JID) error {
 	}
 	switch t.kind {
 	case targetAgent:
+		if confirmsDelivery(el) {
+			// A receipt tells the sender that its message arrived: it
+			// must be in the archive by then.
+			if err := s.srv.archive.Flush(); err != nil {
+				s.log.Error("delivery receipt held back: the archive could not be written", "err", err)
+				return nil
+			}
+		}
 		return s.deliverMessage(el, to, t)
 	case targetBoard:
 		return s.boardMessage(el)
@@ -113,6 +121,19 @@ func (s *session) contactMessage(el *Element, t target) error {
 		s.systemMessage(t.bare, bridge.SystemPrefix+reply)
 	}
 	return nil
+}
+
+// confirmsDelivery reports whether a message confirms the delivery of
+// another one: an XEP-0184 receipt or an XEP-0333 chat marker.
+func confirmsDelivery(el *Element) bool {
+	for _, c := range el.Children() {
+		switch {
+		case c.Space == nsReceipts && c.Local == "received",
+			c.Space == nsMarkers && (c.Local == "received" || c.Local == "displayed" || c.Local == "acknowledged"):
+			return true
+		}
+	}
+	return false
 }
 
 // chatState returns the XEP-0085 chat state a message carries, if any.

@@ -43,6 +43,9 @@ type session struct {
 	presence     []byte       // the last available presence, from stamped, no to
 	rosterLoaded bool         // asked for the roster: an interested resource
 	sm           *smState     // XEP-0198, once enabled
+	// archivePending: a message this session sent went to the archive
+	// writer since the last acknowledgement that waited for it.
+	archivePending bool
 	hibernating  bool         // the connection dropped; waiting for a resume
 	inactive     bool         // XEP-0352: the client said it is inactive
 	held         []held       // presence and chat states held while inactive

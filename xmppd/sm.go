@@ -37,6 +37,9 @@ type smState struct {
 	out       uint32 // stanzas sent to the client
 	unacked   []held // sent, not yet acknowledged, oldest first
 	timer     *time.Timer
+	// Our acknowledgements of what the client sent (see ackWhenArchived).
+	acksWaiting int    // answers waiting for the archive
+	acked       uint32 // the last h answered
 }
 
 // errResumeTimeout ends a session whose client did not come back.
@@ -64,13 +67,7 @@ func (s *session) smNonza(el *Element) error {
 		}
 		s.pushNonza(enabled.AppendXML(nil, nsClient))
 	case "r":
-		s.mu.Lock()
-		var h uint32
-		if s.sm != nil {
-			h = s.sm.in
-		}
-		s.mu.Unlock()
-		s.pushNonza(smAck(h))
+		s.ackWhenArchived()
 	case "a":
 		h, err := strconv.ParseUint(el.Get("h"), 10, 32)
 		if err != nil {
@@ -84,6 +81,54 @@ func (s *session) smNonza(el *Element) error {
 		s.pushNonza(smFailed("unexpected-request"))
 	}
 	return nil
+}
+
+// ackWhenArchived answers the client's <r/> (XEP-0198 §4) once what it
+// acknowledges is durable: the messages the session handled that go to
+// the archive are written in batches, so the answer waits for the batch
+// when there is one; everything else a stanza causes is stored before
+// its handler returns. A write that failed is not acknowledged: the
+// stream ends, and the client sends again what it has no <a/> for.
+func (s *session) ackWhenArchived() {
+	s.mu.Lock()
+	if s.sm == nil {
+		s.mu.Unlock()
+		s.pushNonza(smAck(0))
+		return
+	}
+	h := s.sm.in
+	if !s.archivePending && s.sm.acksWaiting == 0 {
+		s.sendAckLocked(h)
+		s.mu.Unlock()
+		return
+	}
+	// Answers stay in order: this one waits for the archive too.
+	s.archivePending = false
+	s.sm.acksWaiting++
+	s.mu.Unlock()
+	s.srv.archive.AfterWritten(func(err error) {
+		s.mu.Lock()
+		s.sm.acksWaiting--
+		if err == nil {
+			s.sendAckLocked(h)
+		}
+		s.mu.Unlock()
+		if err != nil {
+			s.log.Error("not acknowledged: the archive could not be written", "err", err)
+			s.end(streamError{"internal-server-error", "messages could not be stored; send them again"})
+		}
+	})
+}
+
+// sendAckLocked sends <a h/>, never smaller than one sent before.
+func (s *session) sendAckLocked(h uint32) {
+	if int32(h-s.sm.acked) < 0 {
+		h = s.sm.acked
+	}
+	s.sm.acked = h
+	if s.link != nil {
+		s.link.out.push(smAck(h))
+	}
 }
 
 func smAck(h uint32) []byte {
@@ -284,6 +329,11 @@ func (c *conn) smFeature() xmpp.StreamFeature {
 				return 0, nil, err
 			}
 			if el.Local == "resume" {
+				// <resumed h/> acknowledges what the session handled: it
+				// must be on disk (see ackWhenArchived).
+				if err := c.srv.archive.Flush(); err != nil {
+					c.log.Error("archive write before a resumption", "err", err)
+				}
 				if s, h, ok := c.srv.findResumable(c, el); ok {
 					c.resumed, c.resumeH = s, h
 					s.mu.Lock()
