@@ -856,14 +856,7 @@ func fillArchiveFast(b *testing.B, s *Store, n int) []string {
 }
 
 func TestArchiveWriterBatches(t *testing.T) {
-	s := openTest(t)
-	ctx := context.Background()
-	s.AddPortal(ctx, "acme", "test")
-	for _, u := range []string{"fiona.b", "george.w"} {
-		if _, err := s.AddAgent(ctx, NewAgent{Portal: "acme", Username: u, Email: u + "@acme.example", Password: "password1"}, "test"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, ctx := twoAgents(t)
 	w := s.NewArchiveWriter(8) // small: the overflow path writes directly
 	const n = 300
 	for i := 0; i < n; i++ {
@@ -886,14 +879,7 @@ func TestArchiveWriterBatches(t *testing.T) {
 // AfterWritten runs once what was added before it is on disk, and says
 // when a write failed.
 func TestArchiveWriterAfterWritten(t *testing.T) {
-	s := openTest(t)
-	ctx := context.Background()
-	s.AddPortal(ctx, "acme", "test")
-	for _, u := range []string{"fiona.b", "george.w"} {
-		if _, err := s.AddAgent(ctx, NewAgent{Portal: "acme", Username: u, Email: u + "@acme.example", Password: "password1"}, "test"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, ctx := twoAgents(t)
 	w := s.NewArchiveWriter(1024)
 	defer w.Close()
 	count := func() int {
@@ -933,4 +919,18 @@ func TestArchiveWriterAfterWritten(t *testing.T) {
 	if err := w.Flush(); err == nil {
 		t.Fatal("a failed archive write was reported as written")
 	}
+}
+
+// twoAgents is a store with portal acme and agents fiona.b and george.w.
+func twoAgents(t *testing.T) (*Store, context.Context) {
+	t.Helper()
+	s := openTest(t)
+	ctx := context.Background()
+	s.AddPortal(ctx, "acme", "test")
+	for _, u := range []string{"fiona.b", "george.w"} {
+		if _, err := s.AddAgent(ctx, NewAgent{Portal: "acme", Username: u, Email: u + "@acme.example", Password: "password1"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, ctx
 }
