@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func openTest(t *testing.T) *Store {
@@ -259,5 +260,35 @@ func TestBoardPosts(t *testing.T) {
 	ps, err := s.BoardPosts(ctx, "acme", 2)
 	if err != nil || len(ps) != 2 || ps[0].Body != "two" || ps[1].Body != "three" {
 		t.Fatalf("posts %+v %v", ps, err)
+	}
+}
+
+func TestSignInAddresses(t *testing.T) {
+	s, ctx := twoAgents(t)
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	if ok, err := s.KnownSignInAddress(ctx, "acme", "fiona.b", "192.0.2.1"); ok || err != nil {
+		t.Fatalf("before: %v %v", ok, err)
+	}
+	if err := s.RememberSignInAddress(ctx, "acme", "Fiona.B", "192.0.2.1", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RememberSignInAddress(ctx, "acme", "fiona.b", "192.0.2.1", now); err != nil { // again: harmless
+		t.Fatal(err)
+	}
+	if ok, err := s.KnownSignInAddress(ctx, "acme", "fiona.b", "192.0.2.1"); !ok || err != nil {
+		t.Fatalf("after: %v %v", ok, err)
+	}
+	for _, other := range [][3]string{{"acme", "george.w", "192.0.2.1"}, {"acme", "fiona.b", "192.0.2.2"}, {"globex", "fiona.b", "192.0.2.1"}} {
+		if ok, _ := s.KnownSignInAddress(ctx, other[0], other[1], other[2]); ok {
+			t.Fatalf("%v is known", other)
+		}
+	}
+	if err := s.RememberSignInAddress(ctx, "acme", "nobody", "192.0.2.1", now); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown agent: %v", err)
+	}
+	now = now.Add(91 * 24 * time.Hour)
+	if ok, _ := s.KnownSignInAddress(ctx, "acme", "fiona.b", "192.0.2.1"); ok {
+		t.Fatal("an address unused for 91 days is still known")
 	}
 }

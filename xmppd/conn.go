@@ -18,6 +18,7 @@ import (
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/stream"
 
+	"jabberdesk/internal/limit"
 	"jabberdesk/store"
 )
 
@@ -33,7 +34,8 @@ type conn struct {
 	raw net.Conn   // the TCP connection
 	nc  *limitConn // what the XML stream reads and writes (TLS once secure)
 	lim *readLimit
-	ip  string
+	ip  string // the client's address
+	key string // the client's address key (limit.Key): what per-address limits count
 	log *slog.Logger
 
 	// headerSent: our stream header for the current stream is out, so a
@@ -73,9 +75,9 @@ func (s *Server) handle(raw net.Conn, directTLS bool) {
 // address has too many.
 func (s *Server) admit(raw net.Conn) *conn {
 	ip, _, _ := net.SplitHostPort(raw.RemoteAddr().String())
-	c := &conn{srv: s, id: s.nextID.Add(1), raw: raw, lim: &readLimit{}, ip: ip}
+	c := &conn{srv: s, id: s.nextID.Add(1), raw: raw, lim: &readLimit{}, ip: ip, key: limit.KeyOf(ip)}
 	c.log = s.log.With("conn", c.id)
-	if !s.ipConns.acquire(ip) {
+	if !s.ipConns.Acquire(c.key) {
 		c.log.Warn("too many connections from one address; refused", "remote", ip)
 		raw.Close()
 		s.connWG.Done()
@@ -96,7 +98,7 @@ func (c *conn) release() {
 	delete(s.conns, c)
 	s.mu.Unlock()
 	s.metrics.connections.Add(-1)
-	s.ipConns.release(c.ip)
+	s.ipConns.Release(c.key)
 	s.connWG.Done()
 }
 

@@ -3,7 +3,6 @@ package xmppd
 import (
 	"crypto/tls"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -20,8 +19,9 @@ type Limits struct {
 	OutboxSize        int // outbox entries (stanzas, or a sign-in's presence burst) queued for a slow reader before it is disconnected
 	WriteTimeout      time.Duration
 
-	LoginFailuresPerIP int           // failures in LoginFailureWindow before slowing down
-	LoginFailureWindow time.Duration //
+	LoginFailuresPerIP      int           // failures from one address in LoginFailureWindow before its attempts are spaced out
+	LoginFailuresPerAccount int           // failures on one account in LoginFailureWindow before its attempts are spaced out (known addresses excepted)
+	LoginFailureWindow      time.Duration //
 
 	ResumeTimeout time.Duration // XEP-0198: how long a dropped session waits to be resumed; 0 disables resumption
 	PingInterval  time.Duration // XEP-0199: ping a session idle this long; 0 disables
@@ -39,6 +39,7 @@ func (l *Limits) setDefaults() {
 	def(&l.StanzaBurst, 400)
 	def(&l.OutboxSize, 4096)
 	def(&l.LoginFailuresPerIP, 5)
+	def(&l.LoginFailuresPerAccount, 10)
 	if l.AuthTimeout <= 0 {
 		l.AuthTimeout = 30 * time.Second
 	}
@@ -172,106 +173,6 @@ func (c *limitConn) ConnectionState() tls.ConnectionState {
 		return tc.ConnectionState()
 	}
 	return tls.ConnectionState{}
-}
-
-// ipCounter limits concurrent connections per remote address.
-type ipCounter struct {
-	max int
-	mu  sync.Mutex
-	n   map[string]int
-}
-
-func (c *ipCounter) acquire(ip string) bool {
-	if c.max <= 0 {
-		return true
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n[ip] >= c.max {
-		return false
-	}
-	c.n[ip]++
-	return true
-}
-
-func (c *ipCounter) release(ip string) {
-	if c.max <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n[ip]--; c.n[ip] <= 0 {
-		delete(c.n, ip)
-	}
-}
-
-// loginThrottle slows down addresses that keep failing to sign in: after
-// LoginFailuresPerIP failures within the window, every further attempt
-// waits, twice as long per extra failure, up to maxLoginDelay.
-type loginThrottle struct {
-	max    int
-	window time.Duration
-	now    func() time.Time
-
-	mu       sync.Mutex
-	failures map[string][]time.Time
-}
-
-const maxLoginDelay = 16 * time.Second
-
-func newLoginThrottle(max int, window time.Duration) *loginThrottle {
-	return &loginThrottle{max: max, window: window, now: time.Now, failures: make(map[string][]time.Time)}
-}
-
-// fail records a failed attempt.
-func (t *loginThrottle) fail(ip string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.failures[ip] = append(t.recentLocked(ip), t.now())
-}
-
-// succeed forgets an address's failures.
-func (t *loginThrottle) succeed(ip string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.failures, ip)
-}
-
-// delay is how long the next attempt from ip must wait.
-func (t *loginThrottle) delay(ip string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	excess := len(t.recentLocked(ip)) - t.max
-	if excess < 0 {
-		return 0
-	}
-	d := 250 * time.Millisecond << min(excess, 10)
-	return min(d, maxLoginDelay)
-}
-
-func (t *loginThrottle) recentLocked(ip string) []time.Time {
-	fs := t.failures[ip]
-	cut := t.now().Add(-t.window)
-	i := 0
-	for i < len(fs) && fs[i].Before(cut) {
-		i++
-	}
-	fs = fs[i:]
-	if len(fs) == 0 {
-		delete(t.failures, ip)
-		return nil
-	}
-	t.failures[ip] = fs
-	return fs
-}
-
-// sweep drops addresses whose failures have all expired.
-func (t *loginThrottle) sweep() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for ip := range t.failures {
-		t.recentLocked(ip)
-	}
 }
 
 // tokenBucket shapes a session's stanza rate: wait tells how long to pause

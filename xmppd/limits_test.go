@@ -10,42 +10,6 @@ import (
 	"time"
 )
 
-func TestLoginThrottleSlowsRepeatedFailures(t *testing.T) {
-	now := time.Unix(1000, 0)
-	th := newLoginThrottle(3, time.Minute)
-	th.now = func() time.Time { return now }
-	for i := 0; i < 3; i++ {
-		if d := th.delay("192.0.2.1"); d != 0 {
-			t.Fatalf("attempt %d delayed %v", i, d)
-		}
-		th.fail("192.0.2.1")
-	}
-	d1 := th.delay("192.0.2.1")
-	th.fail("192.0.2.1")
-	d2 := th.delay("192.0.2.1")
-	if d1 <= 0 || d2 <= d1 {
-		t.Fatalf("delays %v then %v: want growing", d1, d2)
-	}
-	if d := th.delay("198.51.100.9"); d != 0 {
-		t.Fatalf("another address delayed %v", d)
-	}
-	for i := 0; i < 50; i++ {
-		th.fail("192.0.2.1")
-	}
-	if d := th.delay("192.0.2.1"); d != maxLoginDelay {
-		t.Fatalf("delay %v, want the cap %v", d, maxLoginDelay)
-	}
-	now = now.Add(2 * time.Minute) // failures expire with the window
-	if d := th.delay("192.0.2.1"); d != 0 {
-		t.Fatalf("after the window: %v", d)
-	}
-	th.fail("203.0.113.5")
-	th.succeed("203.0.113.5")
-	if len(th.failures) != 0 {
-		t.Fatalf("left over: %v", th.failures)
-	}
-}
-
 func TestTokenBucket(t *testing.T) {
 	b := tokenBucket{rate: 10, burst: 5}
 	now := time.Unix(0, 0)

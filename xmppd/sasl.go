@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
 
+	"jabberdesk/internal/limit"
 	"jabberdesk/store"
 )
 
@@ -156,12 +158,8 @@ func (c *conn) negotiateSASL(ctx context.Context, session *xmpp.Session, _ any) 
 			failures++
 			continue
 		}
-		if err := c.waitThrottle(ctx); err != nil {
-			return 0, nil, err
-		}
-		user, err := c.runSASL(r, w, session, mech, el.Text())
+		user, err := c.runSASL(ctx, r, w, session, mech, el.Text())
 		if err == nil {
-			c.srv.throttle.succeed(c.ip)
 			c.log.Info("signed in", "user", user, "mechanism", mech.Name)
 			c.lim.reset(c.srv.limits.StanzaSize)
 			return xmpp.Authn, session.Conn(), nil
@@ -171,15 +169,22 @@ func (c *conn) negotiateSASL(ctx context.Context, session *xmpp.Session, _ any) 
 			return 0, nil, err
 		}
 		failures++
-		c.srv.throttle.fail(c.ip)
+		if errors.Is(err, errSignInLater) {
+			continue // logged by runSASL; no password was checked
+		}
 		c.srv.metrics.loginFailures.Add(1)
 		c.log.Warn("sign-in failed", "remote", c.ip, "user", user, "mechanism", mech.Name, "err", err)
 	}
 	return 0, nil, streamError{"not-authorized", "too many failed sign-in attempts"}
 }
 
-// runSASL runs one exchange; it returns the SASL user name it saw.
-func (c *conn) runSASL(r xml.TokenReader, w io.Writer, session *xmpp.Session, mech sasl.Mechanism, initial string) (string, error) {
+// errSignInLater: the guard refused the attempt without a password check.
+var errSignInLater = errors.New("xmppd: too many failed sign-ins; try again later")
+
+// runSASL runs one exchange; it returns the SASL user name it saw. The
+// sign-in guard (limit.Guard) decides, once the user name is known and
+// before any proof is checked, whether the attempt waits or is refused.
+func (c *conn) runSASL(ctx context.Context, r xml.TokenReader, w io.Writer, session *xmpp.Session, mech sasl.Mechanism, initial string) (user string, err error) {
 	c.pending = store.Agent{}
 	opts := []sasl.Option{}
 	if cs := session.ConnectionState(); cs.Version != 0 {
@@ -198,7 +203,17 @@ func (c *conn) runSASL(r xml.TokenReader, w io.Writer, session *xmpp.Session, me
 			return "", err
 		}
 	}
-	user := saslUser(mech.Name, payload)
+	user = saslUser(mech.Name, payload)
+	att, err := c.waitGuard(ctx, user)
+	if att != nil {
+		defer func() { att.Done(err == nil) }()
+	}
+	if err != nil {
+		if errors.Is(err, errSignInLater) {
+			writeSASLFailure(w, "temporary-auth-failure")
+		}
+		return user, err
+	}
 	more, resp, err := neg.Step(payload)
 	for err == nil && more {
 		io.WriteString(w, "<challenge xmlns='"+nsSASL+"'>"+encodeSASLPayload(resp)+"</challenge>")
@@ -272,20 +287,48 @@ func (n negotiationReader) Token() (xml.Token, error) {
 	return tok, err
 }
 
-func (c *conn) waitThrottle(ctx context.Context) error {
-	d := c.srv.throttle.delay(c.ip)
-	if d <= 0 {
-		return nil
+// waitGuard begins an attempt with the sign-in guard and waits for its
+// turn, or says it is refused. The attempt is nil when there is nothing
+// to Done.
+func (c *conn) waitGuard(ctx context.Context, user string) (*limit.Attempt, error) {
+	account := c.accountKey(user)
+	for {
+		att := c.srv.guard.Begin(account, c.key)
+		switch {
+		case att.Busy != nil:
+			select {
+			case <-att.Busy:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		case att.Refused:
+			c.log.Warn("sign-in refused without a password check after repeated failures", "remote", c.ip, "user", user, "by", att.By)
+			return att, errSignInLater
+		case att.Wait > 0:
+			c.log.Info("slowing down sign-in after repeated failures", "remote", c.ip, "user", user, "by", att.By, "delay", att.Wait)
+			t := time.NewTimer(att.Wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return att, ctx.Err()
+			}
+		}
+		return att, nil
 	}
-	c.log.Info("slowing down sign-in after repeated failures", "remote", c.ip, "delay", d)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+}
+
+// accountKey is the account a SASL user name is about, as the guard
+// counts it: "portal|user", or the name itself when it names none.
+func (c *conn) accountKey(user string) string {
+	if portal, username, ok := parseLogin(user, c.srv.domain); ok {
+		return portal + "|" + username
 	}
+	if len(user) > 100 {
+		user = user[:100]
+	}
+	return strings.ToLower(user)
 }
 
 func saslUser(mech string, payload []byte) string {
@@ -321,4 +364,33 @@ func encodeSASLPayload(b []byte) string {
 
 func writeSASLFailure(w io.Writer, condition string) {
 	io.WriteString(w, "<failure xmlns='"+nsSASL+"'><"+condition+"/></failure>")
+}
+
+// knownAddresses lets the sign-in guard remember, in the store, the
+// addresses each agent signed in from (limit.KnownAddresses).
+type knownAddresses struct {
+	st  *store.Store
+	log *slog.Logger
+}
+
+func (k knownAddresses) KnownAddress(account, addr string) bool {
+	portal, username, ok := strings.Cut(account, "|")
+	if !ok {
+		return false
+	}
+	known, err := k.st.KnownSignInAddress(context.Background(), portal, username, addr)
+	if err != nil {
+		k.log.Error("look up a sign-in address", "err", err)
+	}
+	return known
+}
+
+func (k knownAddresses) RememberAddress(account, addr string, at time.Time) {
+	portal, username, ok := strings.Cut(account, "|")
+	if !ok {
+		return
+	}
+	if err := k.st.RememberSignInAddress(context.Background(), portal, username, addr, at); err != nil && !errors.Is(err, store.ErrNotFound) {
+		k.log.Error("remember a sign-in address", "err", err)
+	}
 }

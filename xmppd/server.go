@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"jabberdesk/bridge"
+	"jabberdesk/internal/limit"
 	"jabberdesk/store"
 )
 
@@ -74,8 +75,8 @@ type Server struct {
 	iterations int
 	version    string
 	fakeSecret []byte
-	throttle   *loginThrottle
-	ipConns    *ipCounter
+	guard      *limit.Guard   // password guessing, per address and account
+	ipConns    *limit.Counter // connections per address key
 	router     *router
 	dir        *directory
 	bridge     *bridge.Engine
@@ -131,8 +132,7 @@ func New(cfg Config) (*Server, error) {
 		iterations: cfg.Iterations,
 		version:    cfg.Version,
 		fakeSecret: make([]byte, 32),
-		throttle:   newLoginThrottle(cfg.Limits.LoginFailuresPerIP, cfg.Limits.LoginFailureWindow),
-		ipConns:    &ipCounter{max: cfg.Limits.ConnectionsPerIP, n: make(map[string]int)},
+		ipConns:    &limit.Counter{Max: cfg.Limits.ConnectionsPerIP},
 		router:     newRouter(),
 		bridge:     cfg.Bridge,
 		uploads:    cfg.Uploads,
@@ -148,6 +148,12 @@ func New(cfg Config) (*Server, error) {
 	} else if n > 0 {
 		s.log.Info("messages held for sessions that were waiting to be resumed are now offline messages", "count", n)
 	}
+	s.guard = limit.NewGuard(limit.GuardConfig{
+		AddrFailures:    cfg.Limits.LoginFailuresPerIP,
+		AccountFailures: cfg.Limits.LoginFailuresPerAccount,
+		Window:          cfg.Limits.LoginFailureWindow,
+		Known:           knownAddresses{cfg.Store, cfg.Logger},
+	})
 	s.dir = newDirectory(cfg.Store)
 	s.archive = cfg.Store.NewArchiveWriter(16384)
 	s.bufPool.New = func() any { b := make([]byte, 0, 4096); return &b }
@@ -169,7 +175,7 @@ func (s *Server) sweepLoop() {
 	for {
 		select {
 		case now := <-t.C:
-			s.throttle.sweep()
+			s.guard.Sweep()
 			s.keepalive(now)
 		case <-s.done:
 			return
@@ -293,10 +299,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Stats is a snapshot of the server's counters.
 type Stats struct {
 	Connections, Sessions, Logins, LoginFailures, StanzasIn, StanzasOut int64
+	// LoginsSpaced waited for their turn after failures; LoginsRefused
+	// were answered "try later" without a password check.
+	LoginsSpaced, LoginsRefused int64
 }
 
 // Stats returns the current counters.
 func (s *Server) Stats() Stats {
+	g := s.guard.Stats()
 	return Stats{
 		Connections:   s.metrics.connections.Load(),
 		Sessions:      int64(s.router.count()),
@@ -304,5 +314,7 @@ func (s *Server) Stats() Stats {
 		LoginFailures: s.metrics.loginFailures.Load(),
 		StanzasIn:     s.metrics.stanzasIn.Load(),
 		StanzasOut:    s.metrics.stanzasOut.Load(),
+		LoginsSpaced:  g.Spaced,
+		LoginsRefused: g.Refused,
 	}
 }

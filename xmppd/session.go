@@ -40,20 +40,20 @@ type session struct {
 	available    bool       // sent available presence (RFC 6121 §4.2)
 	show         string
 	priority     int
-	presence     []byte       // the last available presence, from stamped, no to
-	rosterLoaded bool         // asked for the roster: an interested resource
-	sm           *smState     // XEP-0198, once enabled
+	presence     []byte   // the last available presence, from stamped, no to
+	rosterLoaded bool     // asked for the roster: an interested resource
+	sm           *smState // XEP-0198, once enabled
 	// archivePending: a message this session sent went to the archive
 	// writer since the last acknowledgement that waited for it.
 	archivePending bool
-	hibernating  bool         // the connection dropped; waiting for a resume
-	inactive     bool         // XEP-0352: the client said it is inactive
-	held         []held       // presence and chat states held while inactive
-	carbons      bool         // XEP-0280 enabled
-	adhoc        adhocPending // XEP-0050 commands in progress
-	finished     bool
-	lastRead     time.Time // for the server's keepalive pings
-	pingSent     time.Time
+	hibernating    bool         // the connection dropped; waiting for a resume
+	inactive       bool         // XEP-0352: the client said it is inactive
+	held           []held       // presence and chat states held while inactive
+	carbons        bool         // XEP-0280 enabled
+	adhoc          adhocPending // XEP-0050 commands in progress
+	finished       bool
+	lastRead       time.Time // for the server's keepalive pings
+	pingSent       time.Time
 }
 
 // link is a session's connection: its conn, stanza reader and outbox.

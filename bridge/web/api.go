@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"jabberdesk/bridge"
+	"jabberdesk/internal/limit"
 	"jabberdesk/store"
 )
 
@@ -25,8 +26,8 @@ type createRequest struct {
 
 func (s *Server) createChat(w http.ResponseWriter, r *http.Request) {
 	ip := s.clientIP(r)
-	if !s.limiter.allow(ip.String(), time.Now()) {
-		w.Header().Set("Retry-After", "60")
+	if ok, after := s.chats.Allow(limit.Key(ip), time.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(limit.RetryAfterSeconds(after)))
 		s.writeError(w, r, fail(http.StatusTooManyRequests, "rate_limited", "too many chats started from your address; please wait a minute and try again"))
 		return
 	}

@@ -4,8 +4,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/mssola/useragent"
 	"github.com/oschwald/geoip2-golang"
@@ -59,50 +57,4 @@ func (g *GeoIP) Country(ip netip.Addr) string {
 		return "unknown"
 	}
 	return rec.Country.IsoCode
-}
-
-// rateLimiter is a token bucket per client address.
-type rateLimiter struct {
-	rate  float64 // tokens per second
-	burst float64
-
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	swept   time.Time
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newRateLimiter(perSecond float64, burst int) *rateLimiter {
-	return &rateLimiter{rate: perSecond, burst: float64(burst), buckets: make(map[string]*bucket)}
-}
-
-// allow takes a token for key if there is one.
-func (l *rateLimiter) allow(key string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.swept) > time.Minute {
-		// Forget full buckets so the map does not grow without bound.
-		for k, b := range l.buckets {
-			if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-				delete(l.buckets, k)
-			}
-		}
-		l.swept = now
-	}
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }

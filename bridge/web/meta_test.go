@@ -4,7 +4,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"testing"
-	"time"
 )
 
 func TestClientIPBelievesOnlyTrustedProxies(t *testing.T) {
@@ -42,20 +41,7 @@ func TestParseUserAgent(t *testing.T) {
 	}
 }
 
-func TestRateLimiter(t *testing.T) {
-	l := newRateLimiter(1, 2) // 1 per second, burst 2
-	now := time.Unix(0, 0)
-	for i, want := range []bool{true, true, false} {
-		if got := l.allow("a", now); got != want {
-			t.Fatalf("request %d at once: allowed=%v, want %v", i+1, got, want)
-		}
-	}
-	if !l.allow("b", now) {
-		t.Fatal("another address was limited")
-	}
-	if !l.allow("a", now.Add(1100*time.Millisecond)) {
-		t.Fatal("no refill")
-	}
+func TestNoGeoIPIsUnknown(t *testing.T) {
 	var none *GeoIP
 	if none.Country(netip.MustParseAddr("1.2.3.4")) != "unknown" {
 		t.Fatal("no GeoIP database must mean unknown")

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"jabberdesk/bridge"
+	"jabberdesk/internal/limit"
 	"jabberdesk/store"
 )
 
@@ -51,11 +52,11 @@ type Config struct {
 
 // Server serves the visitor API and the widget.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	mux     *http.ServeMux
-	limiter *rateLimiter
-	http    *http.Server
+	cfg   Config
+	log   *slog.Logger
+	mux   *http.ServeMux
+	chats *limit.Rate // chats started per client address
+	http  *http.Server
 
 	// uploading holds the ids of the slots a PUT is being received for,
 	// so that a second PUT running at the same time is refused instead of
@@ -80,7 +81,7 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), limiter: newRateLimiter(cfg.ChatRate/60, cfg.ChatBurst)}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), chats: limit.NewRate(cfg.ChatRate/60, cfg.ChatBurst)}
 	s.routes()
 	s.http = &http.Server{
 		Handler:           s,

@@ -56,6 +56,8 @@ func (m *metrics) watch(x *xmppd.Server, b *bridge.Engine) {
 	stat("jabberdesk_xmpp_sessions", "Bound XMPP sessions (hibernating ones included).", prometheus.GaugeValue, func(s xmppd.Stats) int64 { return s.Sessions })
 	stat("jabberdesk_xmpp_logins_total", "Successful sign-ins.", prometheus.CounterValue, func(s xmppd.Stats) int64 { return s.Logins })
 	stat("jabberdesk_xmpp_login_failures_total", "Failed sign-ins.", prometheus.CounterValue, func(s xmppd.Stats) int64 { return s.LoginFailures })
+	stat("jabberdesk_xmpp_login_spaced_total", "Sign-in attempts that waited for their turn after repeated failures (per address or per account).", prometheus.CounterValue, func(s xmppd.Stats) int64 { return s.LoginsSpaced })
+	stat("jabberdesk_xmpp_login_refused_total", "Sign-in attempts refused without a password check after repeated failures (temporary-auth-failure).", prometheus.CounterValue, func(s xmppd.Stats) int64 { return s.LoginsRefused })
 	stat("jabberdesk_xmpp_stanzas_in_total", "Stanzas received from clients.", prometheus.CounterValue, func(s xmppd.Stats) int64 { return s.StanzasIn })
 	stat("jabberdesk_xmpp_stanzas_out_total", "Stanzas queued for clients.", prometheus.CounterValue, func(s xmppd.Stats) int64 { return s.StanzasOut })
 	chats := prometheus.NewDesc("jabberdesk_chats", "Live visitor chats by state.", []string{"state"}, nil)

@@ -92,9 +92,10 @@ type Chats struct {
 
 // Auth is the [auth] table.
 type Auth struct {
-	ScramIterations    int           // scram_iterations
-	LoginFailuresPerIP int           // login_failures_per_ip
-	LoginFailureWindow time.Duration // login_failure_window
+	ScramIterations         int           // scram_iterations
+	LoginFailuresPerIP      int           // login_failures_per_ip
+	LoginFailuresPerAccount int           // login_failures_per_account
+	LoginFailureWindow      time.Duration // login_failure_window
 }
 
 // Limits is the [limits] table.

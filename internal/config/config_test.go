@@ -145,7 +145,7 @@ func TestDefault(t *testing.T) {
 		LogLevel:  "info",
 		LogFormat: "text",
 		XMPP:      XMPP{ListenStartTLS: ":6222", ListenTLS: ":6223", ResumeTimeout: 5 * time.Minute, PingInterval: 2 * time.Minute},
-		Auth:      Auth{ScramIterations: 4096, LoginFailuresPerIP: 5, LoginFailureWindow: 5 * time.Minute},
+		Auth:      Auth{ScramIterations: 4096, LoginFailuresPerIP: 5, LoginFailuresPerAccount: 10, LoginFailureWindow: 5 * time.Minute},
 		Limits: Limits{
 			StanzaSize:        262144,
 			StanzaSizePreAuth: 8192,

@@ -87,12 +87,17 @@ func fields() []field {
 		},
 		{
 			key:  "auth.login_failures_per_ip",
-			help: "Failed logins allowed from one IP address within login_failure_window before further attempts from that address are slowed down.",
+			help: "Failed logins allowed from one IP address (an IPv6 /64) within login_failure_window before further attempts from that address are spaced out: each waits for a turn, twice as long after every further failure, up to 16 seconds; attempts under way count too, so parallel connections gain nothing, and an attempt that would wait more than 20 seconds is refused without a password check.",
 			val:  integer(func(c *Config) *int { return &c.Auth.LoginFailuresPerIP }, 5, "", atLeast(1)),
 		},
 		{
+			key:  "auth.login_failures_per_account",
+			help: "Failed logins allowed on one account, from anywhere, within login_failure_window before further attempts on it are spaced out the same way. Never a lock-out: the agent's sign-ins from an address it has used before (in the last 90 days) are not slowed down.",
+			val:  integer(func(c *Config) *int { return &c.Auth.LoginFailuresPerAccount }, 10, "", atLeast(1)),
+		},
+		{
 			key:  "auth.login_failure_window",
-			help: "Time over which login_failures_per_ip is counted.",
+			help: "Time over which login_failures_per_ip and login_failures_per_account are counted.",
 			val:  duration(func(c *Config) *time.Duration { return &c.Auth.LoginFailureWindow }, 5*time.Minute, positive()),
 		},
 

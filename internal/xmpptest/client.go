@@ -91,6 +91,9 @@ type Options struct {
 	// the server refuses.
 	ResumeID string
 	ResumeH  uint32
+	// LocalAddr is the address to connect from (such as 127.0.0.2), for
+	// tests of per-address limits; "" lets the system choose.
+	LocalAddr string
 	// Silent signs in and then never reads again, like a client whose
 	// network went away without a word: nothing is received or answered.
 	Silent bool
@@ -130,6 +133,9 @@ func Dial(ctx context.Context, addr, account, password string, o Options) (*Clie
 	tc := &tls.Config{ServerName: o.Domain, RootCAs: o.RootCAs, InsecureSkipVerify: o.RootCAs == nil, MinVersion: tls.VersionTLS12}
 	var conn net.Conn
 	d := net.Dialer{Timeout: 5 * time.Second}
+	if o.LocalAddr != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(o.LocalAddr)}
+	}
 	if o.DirectTLS {
 		conn, err = tls.DialWithDialer(&d, "tcp", addr, tc)
 	} else {
