@@ -60,6 +60,11 @@ type Agents interface {
 	// Message sends a message from a visitor contact to every available
 	// resource of the agent; it reports whether one was available.
 	Message(portal, agent string, m Message) bool
+	// Busy reports whether the agent's client is not keeping up: what is
+	// queued for it is past a safe share of its limit, so that more could
+	// cost the agent their connection. A visitor's message then waits
+	// (the visitor is asked to send it again) and typing is dropped.
+	Busy(portal, agent string) bool
 }
 
 // Contact is a visitor chat as an agent's roster contact.

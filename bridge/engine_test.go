@@ -46,6 +46,9 @@ func (f *fakeAgents) Message(portal, agent string, m Message) bool {
 	return true
 }
 
+// Busy: the fake agents always keep up (bridge/web tests the busy case).
+func (f *fakeAgents) Busy(portal, agent string) bool { return false }
+
 func (f *fakeAgents) count(agent, text string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -124,6 +124,13 @@ func (c *Chat) agentTyping(m *member, state string) {
 // visitorMessage stores the visitor's words and relays them to every
 // agent in the chat; a chat still waiting keeps them for whoever accepts.
 func (c *Chat) visitorMessage(text, clientID string) error {
+	// Back-pressure: a burst from one visitor must never cost an agent
+	// their connection.
+	for _, m := range c.members {
+		if c.e.agentsSide().Busy(c.portal, m.key) {
+			return ErrAgentBusy
+		}
+	}
 	if _, err := c.publish(Event{Type: EventVisitorMessage, Text: text, ClientID: clientID}, "visitor", ""); err != nil {
 		return err
 	}
@@ -141,8 +148,11 @@ func (c *Chat) visitorTyping(state string) {
 	if state == "composing" {
 		c.interruptEnd()
 	}
+	side := c.e.agentsSide()
 	for _, m := range c.members {
-		c.e.agentsSide().Message(c.portal, m.key, Message{From: c.local, ChatState: state})
+		if !side.Busy(c.portal, m.key) { // typing is the first thing to go
+			side.Message(c.portal, m.key, Message{From: c.local, ChatState: state})
+		}
 	}
 }
 

@@ -15,6 +15,9 @@ var (
 	ErrBadToken  = errors.New("bridge: the chat token is missing or wrong")
 	ErrChatEnded = errors.New("bridge: the chat has ended")
 	ErrBlocked   = errors.New("bridge: the visitor's address is blocked")
+	// ErrAgentBusy: an agent in the chat is not keeping up (Agents.Busy);
+	// the visitor's message was not taken and should be sent again soon.
+	ErrAgentBusy = errors.New("bridge: an agent's client is not keeping up")
 )
 
 // MaxMessageLength bounds one visitor message, in characters.

@@ -78,6 +78,14 @@ func (o *outbox) pushAs(b []byte, lazy bool) bool {
 	return true
 }
 
+// backlog is the number of entries queued, the batch being written
+// included.
+func (o *outbox) backlog() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.q) + o.writes
+}
+
 // lazyStart starts the writer for entries pushed lazily, unless something
 // else already has.
 func (o *outbox) lazyStart() {

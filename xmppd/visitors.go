@@ -71,6 +71,9 @@ func (srv *Server) Message(portal, agent string, m bridge.Message) bool {
 		s.mu.Lock()
 		ok := s.available
 		s.mu.Unlock()
+		if ok && m.Body == "" && s.congested() {
+			continue // a chat state is not worth the agent's connection
+		}
 		if ok {
 			if b == nil {
 				b = el.Bytes()
@@ -87,6 +90,36 @@ func (srv *Server) Message(portal, agent string, m bridge.Message) bool {
 		}
 	}
 	return b != nil
+}
+
+// Busy implements bridge.Agents: whether a session of the agent that
+// takes visitor messages is congested.
+func (srv *Server) Busy(portal, agent string) bool {
+	for _, s := range srv.router.sessions(srv.agentBare(portal, agent)) {
+		if s.isAvailable() && s.congested() {
+			return true
+		}
+	}
+	return false
+}
+
+// congested reports whether half of what may wait for the session's
+// client is waiting: its outbox, or what it has not acknowledged
+// (XEP-0198). Past the whole the session is cut off as too slow, so
+// senders that can wait (visitors) are held back before that.
+func (s *session) congested() bool {
+	s.mu.Lock()
+	l := s.link
+	unacked := 0
+	if s.sm != nil {
+		unacked = len(s.sm.unacked)
+	}
+	s.mu.Unlock()
+	half := s.srv.limits.OutboxSize / 2
+	if unacked >= half && unacked >= half+s.srv.router.portalCount(s.agent.Portal) {
+		return true // as tooManyUnackedLocked, with room for a sign-in's presences
+	}
+	return l != nil && l.out.backlog() >= half
 }
 
 // answerVisitorProbe answers a presence probe to a visitor contact.

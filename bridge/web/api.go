@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,7 +8,6 @@ import (
 
 	"jabberdesk/bridge"
 	"jabberdesk/internal/limit"
-	"jabberdesk/store"
 )
 
 // createRequest is the body of POST /api/v1/chats.
@@ -90,6 +88,9 @@ func truncate(s string, n int) string {
 
 func (s *Server) message(w http.ResponseWriter, r *http.Request) {
 	v, err := s.visitor(r)
+	if err == nil {
+		err = admitChatRate(s.lim.messages, v.Info().PublicID, "messages")
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -111,6 +112,9 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) typing(w http.ResponseWriter, r *http.Request) {
 	v, err := s.visitor(r)
+	if err == nil {
+		err = admitChatRate(s.lim.typing, v.Info().PublicID, "typing notifications")
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -179,6 +183,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	release, err := s.openStream(r, v.Info().PublicID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
+	end := time.Now().Add(s.cfg.LongPollWait + s.cfg.Limits.RequestTimeout)
+	setDeadlines(w, end, end)
 	evs, err := v.Events(r.Context(), after, s.cfg.LongPollWait)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -200,13 +212,12 @@ func afterParam(r *http.Request) (int64, error) {
 }
 
 func (s *Server) departments(w http.ResponseWriter, r *http.Request) {
+	if err := s.admitRequest(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	depts, anyone, err := s.cfg.Engine.Departments(r.Context(), r.PathValue("portal"))
 	if err != nil {
-		var ue *store.UserError
-		if errors.As(err, &ue) {
-			s.writeError(w, r, err)
-			return
-		}
 		s.writeError(w, r, err)
 		return
 	}

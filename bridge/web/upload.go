@@ -91,6 +91,10 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// The file may take longer than a request: as long as it keeps up
+	// the minimum rate.
+	end := time.Now().Add(s.transferTime(slot.Size))
+	setDeadlines(w, end, end)
 	if err := s.storeUpload(r, slot); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -221,6 +225,8 @@ func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
+	end := time.Now().Add(s.transferTime(slot.Size))
+	setDeadlines(w, end, end)
 	h := w.Header()
 	h.Set("Content-Type", slot.ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")

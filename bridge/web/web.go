@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"jabberdesk/bridge"
@@ -48,6 +49,8 @@ type Config struct {
 	// slot (normally DATA_DIR/uploads); "" turns uploads off.
 	UploadDir    string
 	UploadLimits store.UploadLimits // zero fields: the store's defaults
+	// Limits bound what a visitor may cost (limits.go).
+	Limits Limits
 }
 
 // Server serves the visitor API and the widget.
@@ -56,7 +59,10 @@ type Server struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	chats *limit.Rate // chats started per client address
+	lim   limiters
 	http  *http.Server
+	// refused counts connections refused over the per-address cap.
+	refused atomic.Int64
 
 	// uploading holds the ids of the slots a PUT is being received for,
 	// so that a second PUT running at the same time is refused instead of
@@ -81,16 +87,22 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), chats: limit.NewRate(cfg.ChatRate/60, cfg.ChatBurst)}
+	cfg.Limits.setDefaults()
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), chats: limit.NewRate(cfg.ChatRate/60, cfg.ChatBurst), lim: newLimiters(cfg.Limits)}
 	s.routes()
 	s.http = &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: min(10*time.Second, cfg.Limits.RequestTimeout),
+		ReadTimeout:       cfg.Limits.RequestTimeout,
+		WriteTimeout:      2 * cfg.Limits.RequestTimeout,
+		IdleTimeout:       cfg.Limits.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	return s
 }
+
+// Refused is the number of connections refused over the per-address cap.
+func (s *Server) Refused() int64 { return s.refused.Load() }
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/chats", s.createChat)
@@ -113,6 +125,7 @@ func (s *Server) routes() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Retry-After") // the widget waits as told
 	h.Set("X-Content-Type-Options", "nosniff")
 	if r.Method == http.MethodOptions {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS")
@@ -126,6 +139,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Serve serves on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
+	ln = newCapListener(ln, s.lim.conns, s.trusted, func() { s.refused.Add(1) })
 	err := s.http.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -141,9 +155,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // apiError is the JSON error body.
 type apiError struct {
-	status int
-	Code   string `json:"code"`
-	Msg    string `json:"message"`
+	status     int
+	retryAfter time.Duration // for 429 and 503: when to try again
+	Code       string        `json:"code"`
+	Msg        string        `json:"message"`
 }
 
 func (e *apiError) Error() string { return e.Msg }
@@ -167,6 +182,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = fail(http.StatusForbidden, "blocked", "you cannot start a chat from this address: it has been blocked by the support team")
 	case errors.Is(err, bridge.ErrChatEnded):
 		ae = fail(http.StatusConflict, "chat_ended", "this chat has ended; start a new one")
+	case errors.Is(err, bridge.ErrAgentBusy):
+		ae = tooMany("agent_busy", "the agent is not keeping up with this chat; your message was not sent, send it again in a moment", 2*time.Second)
 	case errors.As(err, &ue) && errors.Is(err, store.ErrNotFound):
 		ae = fail(http.StatusNotFound, "not_found", ue.Msg)
 	case errors.As(err, &ue):
@@ -174,6 +191,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		s.log.Error("visitor API", "method", r.Method, "path", r.URL.Path, "err", err)
 		ae = fail(http.StatusInternalServerError, "internal", "something went wrong on our side; please try again")
+	}
+	if ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(limit.RetryAfterSeconds(ae.retryAfter)))
 	}
 	writeJSON(w, ae.status, map[string]any{"error": ae})
 }
@@ -207,8 +227,12 @@ func token(r *http.Request) string {
 	return r.URL.Query().Get("token")
 }
 
-// visitor authenticates a request for /api/v1/chats/{id}/….
+// visitor authenticates a request for /api/v1/chats/{id}/…, after the
+// per-address request rate.
 func (s *Server) visitor(r *http.Request) (*bridge.VisitorChat, error) {
+	if err := s.admitRequest(r); err != nil {
+		return nil, err
+	}
 	v, err := s.cfg.Engine.Visitor(r.Context(), r.PathValue("id"), token(r))
 	var ue *store.UserError
 	if errors.As(err, &ue) && errors.Is(err, store.ErrNotFound) {

@@ -23,6 +23,15 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	release, err := s.openStream(r, v.Info().PublicID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
+	// The WebSocket outlives the request's deadlines: its reads wait for
+	// the visitor, its writes and pings have their own timeouts.
+	setDeadlines(w, time.Time{}, time.Time{})
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		// Any site may embed the widget; the chat token authenticates.
 		InsecureSkipVerify: true,

@@ -190,6 +190,20 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 		GeoIP:          a.geoip,
 		UploadDir:      filepath.Join(cfg.DataDir, "uploads"),
 		UploadLimits:   uploadLimits(cfg),
+		Limits: web.Limits{
+			RequestTimeout:   cfg.HTTP.RequestTimeout,
+			IdleTimeout:      cfg.HTTP.IdleTimeout,
+			MinTransferRate:  cfg.HTTP.MinTransferRate,
+			ConnectionsPerIP: cfg.HTTP.ConnectionsPerIP,
+			StreamsPerIP:     cfg.HTTP.StreamsPerIP,
+			StreamsPerChat:   cfg.HTTP.StreamsPerChat,
+			RequestRate:      cfg.Limits.VisitorRequestRate,
+			RequestBurst:     cfg.Limits.VisitorRequestBurst,
+			MessageRate:      cfg.Limits.VisitorMessageRate,
+			MessageBurst:     cfg.Limits.VisitorMessageBurst,
+			TypingRate:       cfg.Limits.VisitorTypingRate,
+			TypingBurst:      cfg.Limits.VisitorTypingBurst,
+		},
 	})
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {

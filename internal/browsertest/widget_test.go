@@ -46,6 +46,7 @@ type fakeAPI struct {
 	oneDept     bool // a single department: no picker
 	nobody      bool // anyone_online false
 	failCreates int  // answer this many POST /chats with 429
+	busyAgent   int  // answer this many POST messages with 429 agent_busy
 
 	mu     sync.Mutex
 	events []map[string]any // stored: seq = index+1
@@ -102,6 +103,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
 		h.Set("Access-Control-Max-Age", "600")
+		h.Set("Access-Control-Expose-Headers", "Retry-After")
 		if r.Method == http.MethodOptions {
 			w.WriteHeader(http.StatusNoContent)
 			return
@@ -346,6 +348,17 @@ func (f *fakeAPI) action(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.PathValue("action") {
 	case "messages":
+		f.mu.Lock()
+		busy := f.busyAgent > 0
+		if busy {
+			f.busyAgent--
+		}
+		f.mu.Unlock()
+		if busy {
+			w.Header().Set("Retry-After", "1")
+			apiError(w, http.StatusTooManyRequests, "agent_busy", "The agent is catching up; send it again in a moment.")
+			return
+		}
 		f.messages <- body
 		f.emit("visitor_message", map[string]any{"text": body["text"], "client_id": body["client_id"]})
 		writeJSON(w, http.StatusAccepted, map[string]any{})
@@ -650,7 +663,7 @@ to Mars in 7 months. Ask our team anything: we are here to help.</p><p>` + strin
 // online, and a first attempt that the server rate-limits.
 func TestWidgetLongPoll(t *testing.T) {
 	api := newFakeAPI(t)
-	api.noWS, api.oneDept, api.nobody, api.failCreates = true, true, true, 1
+	api.noWS, api.oneDept, api.nobody, api.failCreates, api.busyAgent = true, true, true, 1, 2
 	srv := api.start()
 	b := browsertest.Start(t)
 
@@ -674,8 +687,12 @@ func TestWidgetLongPoll(t *testing.T) {
 	api.emit("agent_joined", map[string]any{"name": "Fiona"})
 	api.emit("message", map[string]any{"from": "Fiona", "text": "Sorry for the wait!"})
 	run(t, b, browsertest.WaitText(".jd-log", "Sorry for the wait!"))
+	// The agent is catching up twice (429): the widget sends it again by
+	// itself, once, when told.
 	run(t, b, chromedp.SendKeys(chromedp.CSS(".jd-msgin"), "No problem"+kb.Enter))
-	recv(t, api.messages, "POST messages")
+	if m := recv(t, api.messages, "POST messages"); m["text"] != "No problem" {
+		t.Errorf("sent %v", m)
+	}
 	api.emit("message", map[string]any{"from": "Fiona", "text": "Long polling works."})
 	run(t, b, browsertest.WaitText(".jd-log", "Long polling works."))
 	if n := eval[int](t, b, `[...document.querySelectorAll('.jd-me')].filter(e => e.textContent.includes('No problem')).length`); n != 1 {

@@ -80,6 +80,13 @@ type HTTP struct {
 	ChatRate       float64        // chat_rate, chats per minute per address
 	ChatBurst      int            // chat_burst
 	GeoIPFile      string         // geoip_file; "" means countries are "unknown"
+
+	RequestTimeout   time.Duration // request_timeout
+	IdleTimeout      time.Duration // idle_timeout
+	MinTransferRate  int64         // min_transfer_rate, bytes per second
+	ConnectionsPerIP int           // connections_per_ip
+	StreamsPerIP     int           // streams_per_ip
+	StreamsPerChat   int           // streams_per_chat
 }
 
 // Chats is the [chats] table: routing and timeouts of visitor chats.
@@ -108,6 +115,13 @@ type Limits struct {
 	StanzaRate        float64       // stanza_rate, per second; 0 means unlimited
 	StanzaBurst       int           // stanza_burst
 	OutboxSize        int           // outbox_size
+
+	VisitorRequestRate  float64 // visitor_request_rate, per second per address
+	VisitorRequestBurst int     // visitor_request_burst
+	VisitorMessageRate  float64 // visitor_message_rate, per second per chat
+	VisitorMessageBurst int     // visitor_message_burst
+	VisitorTypingRate   float64 // visitor_typing_rate, per second per chat
+	VisitorTypingBurst  int     // visitor_typing_burst
 }
 
 // PublicHostName returns the host name clients should connect to:

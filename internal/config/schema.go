@@ -137,6 +137,36 @@ func fields() []field {
 			val:  integer(func(c *Config) *int { return &c.Limits.StanzaBurst }, 400, "", atLeast(1)),
 		},
 		{
+			key:  "limits.visitor_request_rate",
+			help: "Requests about chats (messages, typing, event streams, departments) one client address may make per second, on average; more get 429 with Retry-After.",
+			val:  number(func(c *Config) *float64 { return &c.Limits.VisitorRequestRate }, 10, atLeast(0.1)),
+		},
+		{
+			key:  "limits.visitor_request_burst",
+			help: "Requests one client address may make at once before visitor_request_rate applies.",
+			val:  integer(func(c *Config) *int { return &c.Limits.VisitorRequestBurst }, 60, "", atLeast(1)),
+		},
+		{
+			key:  "limits.visitor_message_rate",
+			help: "Messages one chat's visitor may send per second, on average; more get 429 with Retry-After (the widget sends them again then).",
+			val:  number(func(c *Config) *float64 { return &c.Limits.VisitorMessageRate }, 1, atLeast(0.01)),
+		},
+		{
+			key:  "limits.visitor_message_burst",
+			help: "Messages one chat's visitor may send at once before visitor_message_rate applies.",
+			val:  integer(func(c *Config) *int { return &c.Limits.VisitorMessageBurst }, 10, "", atLeast(1)),
+		},
+		{
+			key:  "limits.visitor_typing_rate",
+			help: "Typing notifications one chat's visitor may send per second, on average (the widget sends at most one every 3 seconds); more get 429.",
+			val:  number(func(c *Config) *float64 { return &c.Limits.VisitorTypingRate }, 1, atLeast(0.01)),
+		},
+		{
+			key:  "limits.visitor_typing_burst",
+			help: "Typing notifications one chat's visitor may send at once before visitor_typing_rate applies.",
+			val:  integer(func(c *Config) *int { return &c.Limits.VisitorTypingBurst }, 5, "", atLeast(1)),
+		},
+		{
 			key:  "http.listen",
 			help: "Address of the visitor API and the chat widget (HTTP). Put a TLS-terminating reverse proxy in front of it on the internet.",
 			val:  str(func(c *Config) *string { return &c.HTTP.Listen }, ":8080", listenAddr("8080")),
@@ -165,6 +195,36 @@ func fields() []field {
 			key:  "http.chat_burst",
 			help: "Chats one client address may start at once before chat_rate applies.",
 			val:  integer(func(c *Config) *int { return &c.HTTP.ChatBurst }, 5, "", atLeast(1)),
+		},
+		{
+			key:  "http.request_timeout",
+			help: "Time to read one request, header and body, and half the time to answer it. A client that sends more slowly is cut off (file uploads and downloads get more time by their size, see min_transfer_rate; WebSockets and long polls have their own).",
+			val:  duration(func(c *Config) *time.Duration { return &c.HTTP.RequestTimeout }, 20*time.Second, positive()),
+		},
+		{
+			key:  "http.idle_timeout",
+			help: "How long a kept-alive connection may wait for its next request.",
+			val:  duration(func(c *Config) *time.Duration { return &c.HTTP.IdleTimeout }, 60*time.Second, positive()),
+		},
+		{
+			key:  "http.min_transfer_rate",
+			help: "Bytes per second a file upload or download must keep up: it may take request_timeout plus its size at this rate.",
+			val:  integer64(func(c *Config) *int64 { return &c.HTTP.MinTransferRate }, 16<<10, "bytes per second", 1024),
+		},
+		{
+			key:  "http.connections_per_ip",
+			help: "Most simultaneous connections from one client address (an IPv6 /64); more get 429 and are closed. Trusted proxies are not counted (their clients are, per request, by streams_per_ip).",
+			val:  integer(func(c *Config) *int { return &c.HTTP.ConnectionsPerIP }, 64, "", atLeast(1)),
+		},
+		{
+			key:  "http.streams_per_ip",
+			help: "Most open event streams (WebSockets and long polls) from one client address; more get 429.",
+			val:  integer(func(c *Config) *int { return &c.HTTP.StreamsPerIP }, 16, "", atLeast(1)),
+		},
+		{
+			key:  "http.streams_per_chat",
+			help: "Most open event streams of one chat (a visitor's browser tabs); more get 429.",
+			val:  integer(func(c *Config) *int { return &c.HTTP.StreamsPerChat }, 8, "", atLeast(1)),
 		},
 		{
 			key:  "http.geoip_file",

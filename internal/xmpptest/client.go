@@ -116,6 +116,27 @@ type Client struct {
 	changed  chan struct{}
 	done     chan struct{}
 	err      error
+	resume   chan struct{} // not nil while paused: closed by Resume
+}
+
+// Pause stops reading from the server (after the stanza being read), like
+// a client that does not keep up; Resume reads on.
+func (c *Client) Pause() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.resume == nil {
+		c.resume = make(chan struct{})
+	}
+}
+
+// Resume reads on after Pause.
+func (c *Client) Resume() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.resume != nil {
+		close(c.resume)
+		c.resume = nil
+	}
 }
 
 // Dial signs in as account (a full or bare JID) with password on addr.
@@ -201,6 +222,12 @@ func (c *Client) serve() {
 		}
 		n.Received = time.Now()
 		c.mu.Lock()
+		for c.resume != nil {
+			wait := c.resume
+			c.mu.Unlock()
+			<-wait
+			c.mu.Lock()
+		}
 		switch n.XMLName.Local {
 		case "enabled":
 			c.smOn, c.handled = true, 0

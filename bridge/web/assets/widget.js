@@ -154,7 +154,8 @@
       try { out = await res.json(); } catch { /* empty body */ }
       if (!res.ok) {
         const e = (out && out.error) || {};
-        throw Object.assign(new Error(e.message || `Something went wrong (${res.status}). Please try again.`), { status: res.status, code: e.code });
+        const after = parseInt(res.headers.get('Retry-After'), 10);
+        throw Object.assign(new Error(e.message || `Something went wrong (${res.status}). Please try again.`), { status: res.status, code: e.code, after: after > 0 ? after : 0 });
       }
       return out || {};
     }
@@ -484,13 +485,15 @@
       mine.add(cid);
       deliver(bubble('me', '', text), text, cid);
     }
-    async function deliver(el, text, cid) {
+    async function deliver(el, text, cid, tries = 0) {
       el.classList.replace('jd-failed', 'jd-pending') || el.classList.add('jd-pending');
       el.querySelectorAll('.jd-fail').forEach((n) => n.remove());
       try {
         await post('/messages', { text, client_id: cid });
         el.classList.remove('jd-pending');
       } catch (x) {
+        // Too fast, or the agent is catching up: send it again when told.
+        if (x.status === 429 && tries < 5 && !ended) return void setTimeout(() => deliver(el, text, cid, tries + 1), Math.min(x.after || 2, 30) * 1000);
         el.classList.replace('jd-pending', 'jd-failed');
         const again = !x.status || x.status === 429 || x.status >= 500;
         el.append(h('div', { class: 'jd-fail', role: 'alert' }, x.message + ' ', again && h('button', { type: 'button', class: 'jd-link', onclick: () => deliver(el, text, cid) }, 'Retry')));
