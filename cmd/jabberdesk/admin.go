@@ -109,7 +109,14 @@ func (a *app) startAdmin(addr string) error {
 		return fmt.Errorf("listen for the admin endpoints on %s: %w", addr, err)
 	}
 	a.addrs["admin"] = ln.Addr().String()
-	a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	a.admin = &http.Server{
+		Handler:           a.adminHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       20 * time.Second,
+		// Long enough for a CPU profile or trace of up to 100 s.
+		WriteTimeout: 2 * time.Minute,
+		IdleTimeout:  time.Minute,
+	}
 	go func() {
 		if err := a.admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.errc <- err
