@@ -109,18 +109,19 @@ func (c *Chat) History(by *member, prev bool) error {
 	c.tell(by.key, "History of "+title+":")
 	n := 0
 	for _, ev := range evs {
-		author := ""
+		author, label := "", ""
 		switch {
 		case ev.Type == EventVisitorMessage:
-			author = visitorName
+			author, label = visitorName, "(visitor) "
 		case ev.Type == EventMessage:
 			author = ev.AuthorName
+			label = "(" + author + ") "
 		default:
 			continue
 		}
 		n++
 		c.e.agentsSide().Message(c.portal, by.key, Message{From: c.local,
-			Body: fmt.Sprintf("(%s, %s) %s", author, ev.At.Local().Format("15:04"), ev.Text), System: true})
+			Body: SystemPrefix + fmt.Sprintf("(%s, %s) %s", author, ev.At.Local().Format("15:04"), quoteLines(ev.Text, label)), System: true})
 	}
 	if n == 0 {
 		c.tell(by.key, "No messages yet.")

@@ -104,7 +104,7 @@ func (c *Chat) agentMessage(m *member, body string) {
 	}
 	for _, o := range c.members {
 		if o.key != m.key {
-			c.e.agentsSide().Message(c.portal, o.key, Message{From: c.local, Body: "[" + m.name + "] " + body})
+			c.e.agentsSide().Message(c.portal, o.key, Message{From: c.local, Body: CopyOf(m.name, body)})
 		}
 	}
 }
@@ -138,7 +138,7 @@ func (c *Chat) visitorMessage(text, clientID string) error {
 	now := c.e.now()
 	c.e.store.TouchVisitor(c.ctx(), c.id, now)
 	for _, m := range c.members {
-		c.e.agentsSide().Message(c.portal, m.key, Message{From: c.local, Body: text, ChatState: "active"})
+		c.e.agentsSide().Message(c.portal, m.key, Message{From: c.local, Body: Unforgeable(text), ChatState: "active"})
 	}
 	return nil
 }
@@ -177,7 +177,7 @@ func (c *Chat) details() string {
 		"Country: " + or(i.Country),
 		"Browser: " + browser,
 		"IP: " + or(i.IP),
-		"Page: " + or(i.PageURL),
+		"Page: " + or(WebAddress(i.PageURL)),
 	}
 	if i.Department != "" {
 		lines = append(lines, "Department: "+i.Department)
@@ -195,7 +195,7 @@ func (c *Chat) replayWaiting(key string) {
 	}
 	for _, ev := range evs {
 		if ev.Type == EventVisitorMessage {
-			c.e.agentsSide().Message(c.portal, key, Message{From: c.local, Body: ev.Text})
+			c.e.agentsSide().Message(c.portal, key, Message{From: c.local, Body: Unforgeable(ev.Text)})
 		}
 	}
 }

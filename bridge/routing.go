@@ -151,7 +151,7 @@ func (c *Chat) offerTo(a store.Agent, kind string) {
 		text += " (" + c.info.Department + ")"
 	}
 	text += ":\n" + c.info.Question + "\nReply y to accept, n to decline."
-	c.e.agentsSide().Message(c.portal, a.Key(), Message{From: c.local, Body: text, ChatState: "active"})
+	c.e.agentsSide().Message(c.portal, a.Key(), Message{From: c.local, Body: SystemPrefix + text, ChatState: "active", System: true})
 	if c.routing() == store.RoutingRoundRobin {
 		key := a.Key()
 		o.timer = time.AfterFunc(c.e.cfg.OfferTimeout, func() {

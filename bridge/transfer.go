@@ -114,7 +114,7 @@ func (c *Chat) offerFromAgent(from *member, target store.Agent, kind, note, dept
 		text += " — " + note
 	}
 	text += "\nQuestion: " + c.info.Question + "\nReply y to accept, n to decline."
-	c.e.agentsSide().Message(c.portal, key, Message{From: c.local, Body: text, ChatState: "active"})
+	c.e.agentsSide().Message(c.portal, key, Message{From: c.local, Body: SystemPrefix + text, ChatState: "active", System: true})
 	o.timer = time.AfterFunc(c.e.cfg.OfferTimeout, func() {
 		c.post(func() {
 			if c.offers[key] == o {

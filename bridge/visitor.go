@@ -50,10 +50,11 @@ func (e *Engine) Create(ctx context.Context, n NewChat) (Started, error) {
 	token := newSecret(24)
 	sc, err := e.store.CreateChat(ctx, store.NewChat{
 		Portal: n.Portal, PublicID: newPublicID(), TokenHash: hashToken(token),
-		Name: strings.TrimSpace(n.Name), Email: strings.TrimSpace(n.Email), Phone: strings.TrimSpace(n.Phone),
-		Department: strings.TrimSpace(n.Department), Question: strings.TrimSpace(n.Question),
-		IP: n.IP, UserAgent: n.UserAgent, Browser: n.Browser, OS: n.OS, Country: n.Country,
-		PageURL: n.PageURL, Language: n.Language,
+		// What agents see as one line is one line (see unforgeable.go).
+		Name: singleLine(n.Name), Email: strings.TrimSpace(n.Email), Phone: truncate(singleLine(n.Phone), 64),
+		Department: singleLine(n.Department), Question: singleLine(n.Question),
+		IP: n.IP, UserAgent: singleLine(n.UserAgent), Browser: singleLine(n.Browser), OS: singleLine(n.OS), Country: singleLine(n.Country),
+		PageURL: n.PageURL, Language: singleLine(n.Language),
 	})
 	if err != nil {
 		return Started{}, err

@@ -44,6 +44,12 @@ type ArchivedMessage struct {
 	Body     string    `json:"body"`
 	Stanza   []byte    `json:"stanza,omitempty"` // the message as routed, for colleague messages; nil for chat messages
 	At       time.Time `json:"at"`
+	// Of a visitor chat's messages: FromVisitor for the visitor's,
+	// Colleague is the name of the other agent whose words Body quotes as
+	// "[Name] text", and Text is the words alone.
+	FromVisitor bool   `json:"from_visitor,omitempty"`
+	Colleague   string `json:"colleague,omitempty"`
+	Text        string `json:"text,omitempty"`
 }
 
 // ArchiveQuery asks for a page of an agent's archive. Owner is the agent's
@@ -357,17 +363,19 @@ func (s *Store) QueryArchive(ctx context.Context, q ArchiveQuery) (ArchivePage, 
 		order = "at DESC, kind DESC, k1 DESC, k2 DESC"
 	}
 	args := append([]any{}, ar.args...)
-	args = append(args, key, key)
+	args = append(args, key, key, key)
 	args = append(args, ch.args...)
 	args = append(args, size+1) // one more says whether the page is complete
 	rows, err := tx.QueryContext(ctx, `
 		SELECT `+strconv.Itoa(kindArchive)+` AS kind, a.id AS k1, 0 AS k2, a.at AS at, a.with_jid AS with_jid, 0 AS number,
-			a.outgoing AS outgoing, a.stanza_id AS stanza_id, a.body AS body, a.stanza AS stanza
+			a.outgoing AS outgoing, a.stanza_id AS stanza_id, a.body AS body, a.stanza AS stanza,
+			'' AS colleague, 0 AS from_visitor, '' AS text
 		FROM archive a WHERE `+ar.sql()+`
 		UNION ALL
 		SELECT `+strconv.Itoa(kindChat)+`, e.chat_id, e.seq, e.at, '', c.number,
 			e.type = 'message' AND e.author = ?, '',
-			CASE WHEN e.type = 'message' AND e.author <> ? THEN '[' || e.author_name || '] ' || e.text ELSE e.text END, NULL
+			CASE WHEN e.type = 'message' AND e.author <> ? THEN '[' || e.author_name || '] ' || e.text ELSE e.text END, NULL,
+			CASE WHEN e.type = 'message' AND e.author <> ? THEN e.author_name ELSE '' END, e.type = 'visitor_message', e.text
 		FROM chats c JOIN chat_events e ON e.chat_id = c.id WHERE `+ch.sql()+`
 		ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
@@ -379,7 +387,7 @@ func (s *Store) QueryArchive(ctx context.Context, q ArchiveQuery) (ArchivePage, 
 		var m ArchivedMessage
 		var kind int
 		var k1, k2, at, number int64
-		if err := rows.Scan(&kind, &k1, &k2, &at, &m.With, &number, &m.Outgoing, &m.StanzaID, &m.Body, &m.Stanza); err != nil {
+		if err := rows.Scan(&kind, &k1, &k2, &at, &m.With, &number, &m.Outgoing, &m.StanzaID, &m.Body, &m.Stanza, &m.Colleague, &m.FromVisitor, &m.Text); err != nil {
 			return ArchivePage{}, wrap("query archive", err)
 		}
 		m.ID, m.At = archiveID(kind, k1, k2), fromMillis(at)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"jabberdesk/bridge"
 	"jabberdesk/store"
 )
 
@@ -142,8 +143,15 @@ func archivedMessage(m store.ArchivedMessage) *Element {
 			return el
 		}
 	}
+	body := m.Body
+	switch {
+	case m.FromVisitor:
+		body = bridge.Unforgeable(m.Text)
+	case m.Colleague != "":
+		body = bridge.CopyOf(m.Colleague, m.Text)
+	}
 	return NewElement(nsClient, "message", "from", m.From, "to", m.To, "type", "chat").
-		Add(NewElement(nsClient, "body").AddText(m.Body))
+		Add(NewElement(nsClient, "body").AddText(body))
 }
 
 // plainMessage reports whether a message carries nothing an archive

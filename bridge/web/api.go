@@ -160,7 +160,7 @@ func (s *Server) opened(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if !strings.HasPrefix(req.URL, "http://") && !strings.HasPrefix(req.URL, "https://") {
+	if !bridge.IsWebAddress(req.URL) {
 		s.writeError(w, r, fail(http.StatusBadRequest, "bad_url", "url must be the http(s) address of the pushed page"))
 		return
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/bridge"
 	"jabberdesk/store"
 )
 
@@ -181,7 +182,7 @@ func printTranscript(w io.Writer, c store.Chat, lines []transcriptLine) error {
 	fmt.Fprintf(w, "Chat #%d of portal %s: %s\n", c.Number, c.Portal, c.Status)
 	fmt.Fprintf(w, "Visitor:    %s %s %s\n", c.VisitorName, dash(c.VisitorEmail), c.VisitorPhone)
 	fmt.Fprintf(w, "Department: %s\nQuestion:   %s\n", dash(c.Department), c.Question)
-	fmt.Fprintf(w, "From:       %s, %s on %s, page %s\n", dash(c.IP), dash(c.Browser), dash(c.OS), dash(c.PageURL))
+	fmt.Fprintf(w, "From:       %s, %s on %s, page %s\n", dash(c.IP), dash(c.Browser), dash(c.OS), dash(bridge.WebAddress(c.PageURL)))
 	fmt.Fprintf(w, "Started:    %s\n", formatTime(c.CreatedAt))
 	if c.EndedAt != nil {
 		fmt.Fprintf(w, "Ended:      %s (%s)\n", formatTime(*c.EndedAt), c.EndReason)
