@@ -197,7 +197,8 @@ func (c *Chat) transcript() string {
 				text += ": " + x.Reason
 			}
 		}
-		fmt.Fprintf(&b, "[%s] %s: %s\n", ev.At.Format("15:04:05"), author, text)
+		// Continuation lines are indented: they cannot pass for entries.
+		fmt.Fprintf(&b, "[%s] %s: %s\n", ev.At.Format("15:04:05"), author, strings.ReplaceAll(text, "\n", "\n    "))
 	}
 	return b.String()
 }

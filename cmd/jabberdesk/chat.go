@@ -189,7 +189,8 @@ func printTranscript(w io.Writer, c store.Chat, lines []transcriptLine) error {
 	}
 	fmt.Fprintf(w, "Agents:     %s\n\n", dash(agentNames(c)))
 	for _, l := range lines {
-		fmt.Fprintf(w, "[%s] %s: %s\n", l.At[11:19], l.Author, l.Text)
+		// Continuation lines are indented: they cannot pass for lines.
+		fmt.Fprintf(w, "[%s] %s: %s\n", l.At[11:19], l.Author, strings.ReplaceAll(l.Text, "\n", "\n           "))
 	}
 	return nil
 }

@@ -28,8 +28,15 @@ const (
 )
 
 // run executes the command line args and returns the exit status. Errors
-// are printed to stderr as "jabberdesk: COMMAND: message".
+// are printed to stderr as "jabberdesk: COMMAND: message". What is
+// printed shows control characters instead of obeying them
+// (terminalWriter).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	out, errOut := &terminalWriter{w: stdout}, &terminalWriter{w: stderr}
+	// Flushing writes at most a few bytes of a broken UTF-8 sequence;
+	// there is nowhere to report a failure to write them.
+	defer func() { _, _ = out.Flush(), errOut.Flush() }()
+	stdout, stderr = out, errOut
 	e := &env{}
 	root := newRootCmd(e)
 	root.SetArgs(args)
