@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"jabberdesk/store"
@@ -164,11 +165,11 @@ func mediaType(ct string) string {
 func (s *Server) storeUpload(r *http.Request, slot store.UploadSlot) (err error) {
 	dir := s.cfg.UploadDir
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return err
+		return storageError(err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+slot.ID+".*.part")
 	if err != nil {
-		return err
+		return storageError(err)
 	}
 	defer func() {
 		if err != nil {
@@ -177,22 +178,21 @@ func (s *Server) storeUpload(r *http.Request, slot store.UploadSlot) (err error)
 		}
 	}()
 	// The server never reads past Content-Length, which is slot.Size.
-	n, err := io.Copy(tmp, r.Body)
+	dst := &recordingWriter{w: tmp}
+	n, err := io.Copy(dst, r.Body)
+	if dst.err != nil {
+		s.log.Error("upload not stored", "slot", slot.ID, "got", n, "want", slot.Size, "err", dst.err)
+		return storageError(dst.err)
+	}
 	if err != nil || n != slot.Size {
 		s.log.Info("upload cut off", "slot", slot.ID, "got", n, "want", slot.Size, "err", err)
 		return fail(http.StatusBadRequest, "incomplete", fmt.Sprintf("the upload ended after %d of %d bytes; PUT the whole file again", n, slot.Size))
 	}
-	if err := tmp.Chmod(0o640); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, slot.ID)); err != nil {
-		return err
+	for _, step := range []func() error{func() error { return tmp.Chmod(0o640) }, tmp.Sync, tmp.Close,
+		func() error { return os.Rename(tmp.Name(), filepath.Join(dir, slot.ID)) }} {
+		if err := step(); err != nil {
+			return storageError(err)
+		}
 	}
 	if d, err := os.Open(dir); err == nil { // make the rename durable
 		d.Sync()
@@ -248,4 +248,31 @@ func contentDisposition(slot store.UploadSlot) string {
 		return d
 	}
 	return kind
+}
+
+// recordingWriter remembers the error of a write, so that a failed write
+// (the server's disk) is told apart from a failed read (the client).
+type recordingWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (r *recordingWriter) Write(p []byte) (int, error) {
+	n, err := r.w.Write(p)
+	if err != nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// storageError answers a failure to store a file: 507 when the server's
+// disk is full (or the quota of its user is), otherwise the error as it
+// is (500).
+func storageError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		e := fail(http.StatusInsufficientStorage, "server_out_of_space", "the server is out of disk space and could not keep the file; nothing was stored, try again later")
+		e.retryAfter = time.Minute
+		return e
+	}
+	return fmt.Errorf("store an uploaded file: %w", err)
 }

@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -439,4 +442,40 @@ func TestUploadDisabled(t *testing.T) {
 	defer ts.Close()
 	slot, _ := f.slot(t, "a.txt", 1, "text/plain", 0)
 	wantStatus(t, do(t, "PUT", srv.UploadURL(ts.URL, slot.ID, slot.Filename), "text/plain", []byte("x"), 0), http.StatusNotFound, "not enabled")
+}
+
+// A full disk is the server's problem, and said so: 507, not a 400 that
+// blames the client, and no partial file is left behind.
+func TestUploadDiskFull(t *testing.T) {
+	f := newUploadFixture(t)
+	if err := os.MkdirAll(f.dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	// A real full disk: a 64 KiB tmpfs (needs the right to mount, as
+	// root in CI has).
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", f.dir).CombinedOutput(); err != nil {
+		t.Skipf("SKIPPED: cannot mount a small tmpfs to fill (%v: %s); the status mapping is tested by TestStorageErrorStatus", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", f.dir).Run() })
+	data := bytes.Repeat([]byte("x"), 900<<10)
+	_, u := f.slot(t, "big.bin", int64(len(data)), "application/octet-stream", time.Hour)
+	res := do(t, "PUT", u, "application/octet-stream", data, int64(len(data)))
+	body := wantStatus(t, res, http.StatusInsufficientStorage, "out of disk space")
+	if res.Header.Get("Retry-After") == "" {
+		t.Errorf("507 without Retry-After: %s", body)
+	}
+	if files := f.files(t); len(files) != 0 {
+		t.Fatalf("left behind: %v", files)
+	}
+}
+
+func TestStorageErrorStatus(t *testing.T) {
+	full := &os.PathError{Op: "write", Path: "/x", Err: syscall.ENOSPC}
+	var ae *apiError
+	if err := storageError(full); !errors.As(err, &ae) || ae.status != http.StatusInsufficientStorage {
+		t.Fatalf("ENOSPC: %v", err)
+	}
+	if err := storageError(&os.PathError{Op: "write", Path: "/x", Err: syscall.EIO}); errors.As(err, &ae) {
+		t.Fatalf("EIO answered as %d, want an internal error", ae.status)
+	}
 }
