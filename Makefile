@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION = v0.8.2
 
-.PHONY: all build check test test-race tools
+.PHONY: all build check test test-race fuzz tools
 
 all: check test
 
@@ -23,6 +23,12 @@ test:
 ## test-race: the tests under the race detector
 test-race:
 	$(GO) test -count=1 -race ./...
+
+## fuzz: run each fuzz target for FUZZTIME (their seed corpora run with make test)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzVisitorAPI -fuzztime $(FUZZTIME) ./bridge/web
+	$(GO) test -run '^$$' -fuzz FuzzSessionStream -fuzztime $(FUZZTIME) ./xmppd
 
 tools:
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

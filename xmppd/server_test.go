@@ -27,14 +27,14 @@ const (
 
 // testEnv is a real server on loopback ports with a real SQLite file.
 type testEnv struct {
-	t         *testing.T
+	t         testing.TB
 	st        *store.Store
 	srv       *Server
 	startTLS  string // address of the STARTTLS listener
 	directTLS string // address of the direct TLS listener
 }
 
-func newTestEnv(t *testing.T, tweak ...func(*Config)) *testEnv {
+func newTestEnv(t testing.TB, tweak ...func(*Config)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(filepath.Join(dir, "jd.db"), store.Options{})

@@ -73,7 +73,7 @@ type apiFixture struct {
 	base   string // http://host:port
 }
 
-func newAPIFixture(t *testing.T, lim Limits, tweak ...func(*Config)) *apiFixture {
+func newAPIFixture(t testing.TB, lim Limits, tweak ...func(*Config)) *apiFixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(filepath.Join(t.TempDir(), "jd.db"), store.Options{})
@@ -116,7 +116,7 @@ func newAPIFixture(t *testing.T, lim Limits, tweak ...func(*Config)) *apiFixture
 }
 
 // chat starts a chat that fiona.b accepted; it returns its id and token.
-func (f *apiFixture) chat(t *testing.T) (id, token string) {
+func (f *apiFixture) chat(t testing.TB) (id, token string) {
 	t.Helper()
 	res := f.post(t, "/api/v1/chats", "", `{"portal":"acme","name":"Ann","question":"Where is my parcel?"}`)
 	body := expectStatus(t, res, http.StatusCreated, "new chat")
@@ -134,7 +134,7 @@ func (f *apiFixture) chat(t *testing.T) (id, token string) {
 	return started.ChatID, started.Token
 }
 
-func (f *apiFixture) post(t *testing.T, path, token, body string) *http.Response {
+func (f *apiFixture) post(t testing.TB, path, token, body string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest("POST", f.base+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -357,7 +357,7 @@ func TestBusyAgentHoldsVisitorBack(t *testing.T) {
 }
 
 // expectStatus checks a response's status and returns its body.
-func expectStatus(t *testing.T, res *http.Response, status int, what string) []byte {
+func expectStatus(t testing.TB, res *http.Response, status int, what string) []byte {
 	t.Helper()
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
