@@ -1,4 +1,5 @@
 # jabberdesk — build, check and test.
+SHELL       := bash
 GO          ?= go
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION = v0.8.2
@@ -16,13 +17,14 @@ check: tools
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-## test: every test, interop tests included (they need Debian's go-sendxmpp; see .ci/run)
+## test: every test, interop tests included (they need Debian's go-sendxmpp,
+## python3-slixmpp and chromium; see .ci/run); skipped tests are listed at the end
 test:
-	$(GO) test -count=1 ./...
+	set -o pipefail; $(GO) test -count=1 -json ./... | $(GO) run ./internal/testsummary
 
 ## test-race: the tests under the race detector
 test-race:
-	$(GO) test -count=1 -race ./...
+	set -o pipefail; $(GO) test -count=1 -race -json ./... | $(GO) run ./internal/testsummary
 
 ## fuzz: run each fuzz target for FUZZTIME (their seed corpora run with make test)
 FUZZTIME ?= 30s
