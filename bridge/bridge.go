@@ -21,6 +21,13 @@
 //     misses nothing; typing events are the only ones not stored (seq 0).
 //   - Nothing crosses portals: chats are found by (portal, number), and
 //     routing only considers the chat's portal's agents.
+//   - A visitor never costs an agent their connection: a message for an
+//     agent whose client is not keeping up (Agents.Busy) is refused with
+//     ErrAgentBusy, typing for them is dropped.
+//   - What agents see from a visitor contact cannot be forged: the
+//     server's lines start with SystemPrefix, a colleague's copies with
+//     "[Name] ", and any line of someone else's that could pass for either
+//     is quoted (unforgeable.go).
 package bridge
 
 import "time"

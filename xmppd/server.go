@@ -30,6 +30,14 @@
 //     another sender ends the stream with <invalid-from/>.
 //   - Nothing crosses portals: a stanza addressed to another portal's JID is
 //     answered as if that JID did not exist.
+//   - Acknowledged means on disk: the server's XEP-0198 <a/>, a routed
+//     delivery receipt and a resumption's h wait for the archive batch
+//     holding what they confirm; what a session waiting to be resumed
+//     takes is stored (held for it) before its sender is answered.
+//   - A client that breaks a limit gets its stream error and loses its
+//     session, resumable or not; stream headers are checked before any
+//     feature is offered (RFC 6120 §4.9.1.2); password guessing is slowed
+//     per address and per account (internal/limit's Guard).
 package xmppd
 
 import (

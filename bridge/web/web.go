@@ -11,6 +11,10 @@
 //   - Request bodies are limited (413), chat creation is rate limited per
 //     client address (429), and nothing a visitor sends reaches another
 //     portal: chats are found by their random id and checked by token.
+//   - Nothing without credentials can exhaust the listener (limits.go):
+//     every request is read within a deadline, connections and event
+//     streams are capped per address and per chat, requests, messages and
+//     typing are rate limited; over a limit: 429 with Retry-After.
 //   - The client address comes from the connection; X-Forwarded-For is
 //     believed only from configured trusted proxies.
 package web

@@ -465,3 +465,21 @@ func TestProblemString(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
+
+// TestReadmeListsEveryLimit keeps the README's limits table complete:
+// every key that bounds what a client may cost is in it.
+func TestReadmeListsEveryLimit(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notLimits := map[string]bool{"auth.scram_iterations": true, "http.listen": true, "http.public_url": true,
+		"http.trusted_proxies": true, "http.geoip_file": true, "uploads.allowed_types": true}
+	for _, k := range Keys() {
+		table, _, _ := strings.Cut(k.Key, ".")
+		limitish := table == "limits" || table == "auth" || table == "http" || table == "uploads" || k.Key == "xmpp.resume_timeout"
+		if limitish && !notLimits[k.Key] && !strings.Contains(string(readme), "`"+k.Key+"`") {
+			t.Errorf("README.md's limits table does not list %s (default %s)", k.Key, k.Default)
+		}
+	}
+}
