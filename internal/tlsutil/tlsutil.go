@@ -1,6 +1,15 @@
 // Package tlsutil creates the self-signed TLS certificate that jabberdesk
 // uses when no certificate is configured.
 //
+// The certificate is its own certification authority (basic constraints
+// CA:TRUE, path length 0, key usage digitalSignature and keyCertSign,
+// extended key usage serverAuth): a self-signed leaf (CA:FALSE) cannot
+// sign itself in the eyes of GnuTLS, so libpurple (Pidgin, finch) calls
+// such a chain invalid and offers no way to accept it, where it offers to
+// trust a self-signed CA like any other unknown certificate; OpenSSL-,
+// GnuTLS- and Android-based clients (profanity, Gajim, Conversations)
+// prompt for both. A leaf made by an older version is replaced.
+//
 // The key is ECDSA P-256 (cheap handshakes on busy servers and slow
 // phones); the certificate is valid for 825 days, the longest lifetime
 // that Apple platforms accept for a server certificate, and names every
@@ -13,6 +22,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -53,9 +63,11 @@ func GenerateSelfSigned(certFile, keyFile string, hosts []string, now time.Time)
 		Subject:               pkix.Name{CommonName: names[0], Organization: []string{"jabberdesk (self-signed)"}},
 		NotBefore:             now.Add(-time.Hour), // tolerate clients whose clock is a little behind
 		NotAfter:              now.Add(Validity),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
+		IsCA:                  true, // see the package comment
+		MaxPathLenZero:        true,
 	}
 	for _, h := range names {
 		if ip := net.ParseIP(h); ip != nil {
@@ -82,8 +94,9 @@ func GenerateSelfSigned(certFile, keyFile string, hosts []string, now time.Time)
 }
 
 // EnsureCertificate generates a self-signed certificate (see
-// GenerateSelfSigned) unless both files already exist. created reports
-// whether it did.
+// GenerateSelfSigned) unless both files already exist and the certificate
+// is one clients can accept (a self-signed leaf made by an older version
+// is replaced). created reports whether it did.
 func EnsureCertificate(certFile, keyFile string, hosts []string) (created bool, err error) {
 	certOK, err := exists(certFile)
 	if err != nil {
@@ -93,13 +106,59 @@ func EnsureCertificate(certFile, keyFile string, hosts []string) (created bool, 
 	if err != nil {
 		return false, err
 	}
-	if certOK && keyOK {
+	if certOK && keyOK && !selfSignedLeaf(certFile) {
 		return false, nil
 	}
 	if err := GenerateSelfSigned(certFile, keyFile, hosts, time.Now()); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// selfSignedLeaf reports whether certFile holds a generated certificate
+// that is not a CA, which libpurple refuses outright.
+func selfSignedLeaf(certFile string) bool {
+	cert, err := readCertificate(certFile)
+	return err == nil && !cert.IsCA && cert.CheckSignatureFrom(cert) != nil &&
+		cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature) == nil
+}
+
+// readCertificate reads the first certificate of a PEM file.
+func readCertificate(certFile string) (*x509.Certificate, error) {
+	data, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, fmt.Errorf("tlsutil: %w", err)
+	}
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			return nil, fmt.Errorf("tlsutil: %s holds no certificate", certFile)
+		}
+		if b.Type == "CERTIFICATE" {
+			cert, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("tlsutil: %s: %w", certFile, err)
+			}
+			return cert, nil
+		}
+	}
+}
+
+// Fingerprint is the SHA-256 fingerprint of the first certificate in a
+// PEM file, as clients show it: 32 uppercase hex bytes separated by
+// colons.
+func Fingerprint(certFile string) (string, error) {
+	cert, err := readCertificate(certFile)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(cert.Raw)
+	hexes := make([]string, len(sum))
+	for i, b := range sum {
+		hexes[i] = fmt.Sprintf("%02X", b)
+	}
+	return strings.Join(hexes, ":"), nil
 }
 
 // certHosts returns hosts without empty entries and duplicates (ignoring

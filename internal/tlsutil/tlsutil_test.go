@@ -3,12 +3,17 @@ package tlsutil
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
+	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -105,5 +110,85 @@ func TestCertHosts(t *testing.T) {
 	}
 	if net.ParseIP(got[0]) == nil {
 		t.Errorf("%q is not an IP", got[0])
+	}
+}
+
+// The generated certificate is one that libpurple (GnuTLS), OpenSSL-based
+// clients and Android offer to trust: a self-signed CA for the server's
+// names. GnuTLS and OpenSSL themselves check it, when installed (CI
+// installs both; libpurple validates with GnuTLS on Debian).
+func TestSelfSignedIsATrustableCA(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := GenerateSelfSigned(certFile, keyFile, []string{"chat.example.com"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := readCertificate(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cert.BasicConstraintsValid || !cert.IsCA || cert.MaxPathLen != 0 || !cert.MaxPathLenZero {
+		t.Errorf("basic constraints: valid %v, CA %v, path length %d", cert.BasicConstraintsValid, cert.IsCA, cert.MaxPathLen)
+	}
+	if cert.KeyUsage&x509.KeyUsageCertSign == 0 || cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		t.Errorf("key usage %b lacks keyCertSign or digitalSignature", cert.KeyUsage)
+	}
+	if !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageServerAuth) {
+		t.Errorf("extended key usage %v lacks serverAuth", cert.ExtKeyUsage)
+	}
+	if len(cert.SubjectKeyId) == 0 {
+		t.Error("no subject key identifier")
+	}
+	// Trusted as a root, it verifies itself for the server's name.
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: "chat.example.com", KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		t.Errorf("does not verify against itself: %v", err)
+	}
+	for _, tool := range []struct {
+		name string
+		args []string
+	}{
+		{"openssl", []string{"verify", "-x509_strict", "-purpose", "sslserver", "-verify_hostname", "chat.example.com", "-CAfile", certFile, certFile}},
+		{"certtool", []string{"--verify", "--verify-hostname", "chat.example.com", "--load-ca-certificate", certFile, "--infile", certFile}},
+	} {
+		path, err := exec.LookPath(tool.name)
+		if err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is not installed: .ci/run installs it", tool.name)
+			}
+			t.Logf("SKIPPED the %s check: not installed (apt-get install openssl gnutls-bin)", tool.name)
+			continue
+		}
+		if out, err := exec.Command(path, tool.args...).CombinedOutput(); err != nil {
+			t.Errorf("%s refuses the certificate: %v\n%s", tool.name, err, out)
+		}
+	}
+	fp, err := Fingerprint(certFile)
+	if err != nil || len(fp) != 32*3-1 || strings.ToUpper(fp) != fp {
+		t.Errorf("fingerprint %q %v", fp, err)
+	}
+}
+
+// A self-signed leaf made by an older version is replaced.
+func TestEnsureCertificateReplacesALeaf(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true, DNSNames: []string{"localhost"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	created, err := EnsureCertificate(certFile, keyFile, []string{"localhost"})
+	if err != nil || !created {
+		t.Fatalf("an old leaf was kept: %v %v", created, err)
+	}
+	if created, err := EnsureCertificate(certFile, keyFile, []string{"localhost"}); err != nil || created {
+		t.Fatalf("a good certificate was replaced: %v %v", created, err)
 	}
 }
