@@ -55,6 +55,13 @@ type Config struct {
 	UploadLimits store.UploadLimits // zero fields: the store's defaults
 	// Limits bound what a visitor may cost (limits.go).
 	Limits Limits
+	// Certificate returns the XMPP server's certificate chain (PEM), served
+	// at /certificate.pem for clients that must be given it (poezio,
+	// mcabber); nil or a nil answer: 404.
+	Certificate func() []byte
+	// ACMEChallenge answers an ACME authority's HTTP-01 requests under
+	// /.well-known/acme-challenge/ (RFC 8555 §8.3); nil: none.
+	ACMEChallenge http.Handler
 }
 
 // Server serves the visitor API and the widget.
@@ -120,8 +127,29 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	s.mux.HandleFunc("GET /certificate.pem", s.certificate)
+	if s.cfg.ACMEChallenge != nil {
+		s.mux.Handle("/.well-known/acme-challenge/", s.cfg.ACMEChallenge)
+	}
 	s.widgetRoutes()
 	s.uploadRoutes()
+}
+
+// certificate serves the XMPP server's certificate (public), so that an
+// agent can give it to a client that pins or trusts it by file; the
+// agent compares its fingerprint with what 'agent settings' prints.
+func (s *Server) certificate(w http.ResponseWriter, r *http.Request) {
+	var pem []byte
+	if s.cfg.Certificate != nil {
+		pem = s.cfg.Certificate()
+	}
+	if len(pem) == 0 {
+		s.writeError(w, r, fail(http.StatusNotFound, "not_found", "this server's certificate is issued by a certificate authority clients already trust"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.Header().Set("Content-Disposition", `attachment; filename="jabberdesk-certificate.pem"`)
+	_, _ = w.Write(pem) // the client may have gone; nothing to do about it
 }
 
 // ServeHTTP adds CORS (the widget runs on customers' sites; no cookies are

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"jabberdesk/internal/config"
+	"jabberdesk/internal/tlsutil"
 	"jabberdesk/store"
 )
 
@@ -25,11 +26,23 @@ type setupCard struct {
 	Host          string `json:"host"`
 	// Port is the STARTTLS port and TLSPort the direct TLS port; nil when
 	// that listener is disabled.
-	Port       *int         `json:"port"`
-	TLSPort    *int         `json:"tls_port"`
-	Resources  []string     `json:"resources"`
-	SelfSigned bool         `json:"self_signed_certificate"`
-	Notes      []clientNote `json:"notes"`
+	Port        *int         `json:"port"`
+	TLSPort     *int         `json:"tls_port"`
+	Resources   []string     `json:"resources"`
+	SelfSigned  bool         `json:"self_signed_certificate"`
+	Certificate certInfo     `json:"certificate"`
+	Notes       []clientNote `json:"notes"`
+}
+
+// certInfo is what an agent needs to check or pin the server's
+// certificate.
+type certInfo struct {
+	// From: "self-signed" (generated), "files" (xmpp.cert_file) or
+	// "acme" (an ACME authority; clients trust it).
+	From      string `json:"from"`
+	SHA256    string `json:"sha256,omitempty"`     // of the certificate, as clients show it
+	PublicKey string `json:"public_key,omitempty"` // SHA-256 of its public key (poezio pins this)
+	URL       string `json:"url,omitempty"`        // where to download it
 }
 
 // clientNote tells how to set up the clients of one platform.
@@ -98,9 +111,30 @@ func newSetupCard(cfg *config.Config, a store.Agent) setupCard {
 		Port:          listenPort(cfg.XMPP.ListenStartTLS),
 		TLSPort:       listenPort(cfg.XMPP.ListenTLS),
 		Resources:     []string{"phone", "desktop"},
-		SelfSigned:    generated,
+		SelfSigned:    generated && !cfg.XMPP.ACME,
 	}
+	c.Certificate = certificateInfo(cfg)
 	c.Notes = c.clientNotes(cfg.Domain, user)
+	return c
+}
+
+// certificateInfo reads the certificate in use (not with ACME: it may not
+// be there yet, and clients trust it).
+func certificateInfo(cfg *config.Config) certInfo {
+	certFile, _, generated := cfg.CertPaths()
+	switch {
+	case cfg.XMPP.ACME:
+		return certInfo{From: "acme"}
+	case generated:
+		c := certInfo{From: "self-signed"}
+		c.SHA256, c.PublicKey, _ = tlsutil.Fingerprints(certFile) // missing: printed as unknown
+		if cfg.HTTP.Listen != "" {
+			c.URL = publicURL(cfg, cfg.HTTP.Listen) + "/certificate.pem"
+		}
+		return c
+	}
+	c := certInfo{From: "files"}
+	c.SHA256, c.PublicKey, _ = tlsutil.Fingerprints(certFile) // missing: printed as unknown
 	return c
 }
 
@@ -140,7 +174,7 @@ func (c setupCard) clientNotes(domain, user string) []clientNote {
 	if direct {
 		profTLS = "legacy"
 	}
-	return []clientNote{
+	notes := []clientNote{
 		{Platform: "Android", Clients: []string{"Conversations", "blabber.im"}, Steps: []string{
 			fmt.Sprintf("Add an account with the XMPP address %s and the password.", c.JID),
 			"Host and port: turn on Settings > Expert settings > \"Extended connection settings\",",
@@ -157,6 +191,35 @@ func (c setupCard) clientNotes(domain, user string) []clientNote {
 			fmt.Sprintf("Pidgin: protocol XMPP, Username %s, Domain %s, Resource desktop; Advanced tab: %s, Connect port %d, Connect server %s.", user, domain, pidgin, port, c.Host),
 		}},
 	}
+	if pin := c.pinNote(); pin != nil {
+		notes = append(notes, *pin)
+	}
+	return notes
+}
+
+// pinNote says how each client is made to trust a self-signed
+// certificate: most ask once and show its fingerprint; poezio and mcabber
+// refuse it unless told.
+func (c setupCard) pinNote() *clientNote {
+	ci := c.Certificate
+	if ci.From != "self-signed" || ci.SHA256 == "" {
+		return nil
+	}
+	hex := strings.ToLower(strings.ReplaceAll(ci.SHA256, ":", ""))
+	file := "the certificate file (from the administrator"
+	if ci.URL != "" {
+		file += ", or " + ci.URL
+	}
+	file += "; check it with: openssl x509 -in FILE -noout -fingerprint -sha256)"
+	return &clientNote{Platform: "Trusting the self-signed certificate", Clients: []string{"every client"}, Steps: []string{
+		"Conversations, Monal, Gajim, Dino, Pidgin: the client shows the certificate once; accept it only if its SHA-256 fingerprint is",
+		"  " + ci.SHA256,
+		"Profanity: check the fingerprint it shows, then /tls always",
+		"mcabber: in ~/.mcabber/mcabberrc: set ssl_fingerprint = SHA256:" + hex + " and set ssl_ignore_checks = 1",
+		"  (or set ssl_ca = " + file + ")",
+		"poezio: in poezio.cfg: certificate = " + ci.PublicKey,
+		"  and ca_cert_path = " + file,
+	}}
 }
 
 func (c setupCard) print(w io.Writer) error {
@@ -177,8 +240,16 @@ func (c setupCard) print(w io.Writer) error {
 		fmt.Fprintf(tw, "SSL/TLS port\tnone: the direct TLS listener is disabled on this server (xmpp.listen_tls)\n")
 	}
 	fmt.Fprintf(tw, "Resource\t%s  (any name; a different one on each device)\n", strings.Join(c.Resources, " or "))
-	if c.SelfSigned {
-		fmt.Fprintf(tw, "Certificate\tself-signed: the client asks once whether to trust it\n")
+	switch ci := c.Certificate; {
+	case ci.From == "acme":
+		fmt.Fprintf(tw, "Certificate\tfrom an ACME certificate authority (Let's Encrypt): clients trust it\n")
+	case ci.SHA256 == "":
+		fmt.Fprintf(tw, "Certificate\tnot readable here (start the server once, or check xmpp.cert_file)\n")
+	case c.SelfSigned:
+		fmt.Fprintf(tw, "Certificate\tself-signed: the client asks once whether to trust it (see below)\n")
+		fmt.Fprintf(tw, "  SHA-256\t%s\n", ci.SHA256)
+	default:
+		fmt.Fprintf(tw, "Certificate SHA-256\t%s\n", ci.SHA256)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

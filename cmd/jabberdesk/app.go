@@ -38,6 +38,7 @@ type app struct {
 	xmpp    *xmppd.Server
 	web     *web.Server
 	geoip   *web.GeoIP
+	certs   *certSource
 	control *control.Server
 	admin   *http.Server
 	metrics *metrics
@@ -60,11 +61,11 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 // adjust the bridge's settings with tweaks.
 func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...func(*bridge.Config)) (*app, error) {
 	a := &app{log: newLogger(logw, cfg), addrs: map[string]string{}, errc: make(chan error, 4), metrics: newMetrics()}
-	certFile, keyFile, _ := cfg.CertPaths()
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	certs, err := newCertSource(cfg, a.log)
 	if err != nil {
-		return nil, fmt.Errorf("load TLS certificate: %w", err)
+		return nil, fmt.Errorf("TLS certificate: %w", err)
 	}
+	a.certs = certs
 	bcfg := bridge.Config{
 		Domain:       cfg.Domain,
 		QueueTimeout: cfg.Chats.QueueTimeout,
@@ -80,7 +81,7 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 	a.bridge = bridge.New(bcfg, st, a.log.With("sub", "bridge"))
 	a.xmpp, err = xmppd.New(xmppd.Config{
 		Domain: cfg.Domain,
-		TLS:    &tls.Config{Certificates: []tls.Certificate{cert}},
+		TLS:    &tls.Config{GetCertificate: certs.get, NextProtos: certs.alpn},
 		Store:  st,
 		Logger: a.log,
 		Limits: xmppd.Limits{
@@ -188,6 +189,8 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 		ChatRate:       cfg.HTTP.ChatRate,
 		ChatBurst:      cfg.HTTP.ChatBurst,
 		GeoIP:          a.geoip,
+		Certificate:    a.certs.pem,
+		ACMEChallenge:  a.certs.challenge,
 		UploadDir:      filepath.Join(cfg.DataDir, "uploads"),
 		UploadLimits:   uploadLimits(cfg),
 		Limits: web.Limits{

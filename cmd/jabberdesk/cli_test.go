@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"jabberdesk/internal/control"
+	"jabberdesk/internal/tlsutil"
 	"jabberdesk/store"
 )
 
@@ -320,8 +321,20 @@ func TestAgentSettings(t *testing.T) {
 	okJSON(t, dir, &card, "agent", "settings", "acme", "fiona.b")
 	if card.JID != "acme|fiona.b@chat.example.com" || card.JIDBackslash != `acme\fiona.b@chat.example.com` ||
 		card.Host != "chat.example.com" || card.Port == nil || *card.Port != 6222 || card.TLSPort == nil || *card.TLSPort != 6223 ||
-		!card.SelfSigned || len(card.Notes) != 3 {
+		!card.SelfSigned || len(card.Notes) != 4 {
 		t.Errorf("agent settings --json = %+v", card)
+	}
+	// The certificate's fingerprints, and how each client pins it.
+	fp, spki, err := tlsutil.Fingerprints(filepath.Join(dir, "data", "tls", "cert.pem"))
+	if err != nil || card.Certificate.SHA256 != fp || card.Certificate.PublicKey != spki || card.Certificate.From != "self-signed" ||
+		card.Certificate.URL != "http://chat.example.com:8080/certificate.pem" {
+		t.Errorf("certificate %+v, want %s / %s (%v)", card.Certificate, fp, spki, err)
+	}
+	for _, want := range []string{fp, "ssl_fingerprint = SHA256:" + strings.ToLower(strings.ReplaceAll(fp, ":", "")), "ssl_ignore_checks = 1",
+		"certificate = " + spki, "ca_cert_path = ", "/tls always"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("agent settings lacks %q:\n%s", want, out)
+		}
 	}
 
 	// A disabled listener is named as such, and public_host is the host.

@@ -38,8 +38,9 @@ type running struct {
 }
 
 // startRunning starts the server; extra is appended to its configuration
-// (tables [http] and [chats] are already open with their listen address
-// and defaults, so extra may start with "[chats]" keys via chatsTOML).
+// (table [http] is open with its listen address, so extra may add [http]
+// keys or open other tables), except lines "xmpp.KEY = …", which go into
+// the [xmpp] table.
 func startRunning(t testing.TB, extra ...string) *running {
 	t.Helper()
 	return startRunningIn(t, t.TempDir(), extra...)
@@ -47,17 +48,26 @@ func startRunning(t testing.TB, extra ...string) *running {
 
 func startRunningIn(t testing.TB, dir string, extra ...string) *running {
 	t.Helper()
+	// Lines "xmpp.KEY = …" go into the [xmpp] table.
+	var xmpp, rest []string
+	for _, l := range extra {
+		if k, ok := strings.CutPrefix(l, "xmpp."); ok {
+			xmpp = append(xmpp, k)
+		} else {
+			rest = append(rest, l)
+		}
+	}
 	toml := `domain = "localhost"
 data_dir = "data"
 log_level = "warn"
 [xmpp]
 listen_starttls = "127.0.0.1:0"
 listen_tls = "127.0.0.1:0"
-[admin]
+` + strings.Join(append(xmpp, ""), "\n") + `[admin]
 listen = "127.0.0.1:0"
 [http]
 listen = "127.0.0.1:0"
-` + strings.Join(extra, "\n")
+` + strings.Join(rest, "\n")
 	if err := os.WriteFile(filepath.Join(dir, "jabberdesk.toml"), []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -35,14 +35,14 @@ import (
 //	tovisitor  an agent's message to a visitor, <a/>   → in the chat's events
 //	ticket     "Ticket #N created" in reply to #support → the ticket, with the chat
 
-// faultServeEnv names the configuration file when this test binary is to
-// run `jabberdesk serve` instead of the tests.
-const faultServeEnv = "JD_FAULT_SERVE"
+// serveEnv names the configuration file when this test binary is to run
+// `jabberdesk serve` instead of the tests (fault and ACME tests).
+const serveEnv = "JD_TEST_SERVE"
 
 func TestMain(m *testing.M) {
-	if cfg := os.Getenv(faultServeEnv); cfg != "" {
+	if cfg := os.Getenv(serveEnv); cfg != "" {
 		args := []string{"--config", cfg, "serve"}
-		if os.Getenv(faultServeEnv+"_DEMO") != "" {
+		if os.Getenv(serveEnv+"_DEMO") != "" {
 			args = append(args, "--demo")
 		}
 		os.Exit(run(args, os.Stdin, os.Stdout, os.Stderr))
@@ -102,7 +102,7 @@ visitor_grace = "10m"
 	if err := os.WriteFile(cfg, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := startFaultServer(t, dir, cfg, true)
+	srv := startServeProcess(t, dir, cfg, []string{serveEnv + "_DEMO=1"}, "")
 	for _, a := range []struct{ name, dept string }{
 		{"sm.sender", "Sales"}, {"sm.reader", "Sales"}, {"rc.sender", "Sales"}, {"rc.reader", "Sales"},
 		{"hb.reader", "Sales"}, {"hb.sender", "Sales"}, {"tk.agent", "Support"},
@@ -116,7 +116,7 @@ visitor_grace = "10m"
 
 	db := filepath.Join(dir, "data", "jabberdesk.db")
 	for cycle := 1; cycle <= cycles; cycle++ {
-		srv := startFaultServer(t, dir, cfg, false)
+		srv := startServeProcess(t, dir, cfg, nil, "")
 		led := &ledger{acked: map[string][]string{}}
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
@@ -156,14 +156,13 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-// startFaultServer starts `serve` and waits until it answers.
-func startFaultServer(t *testing.T, dir, cfg string, demo bool) *faultServer {
+// startServeProcess starts `serve` (with env added to its environment)
+// and waits until it answers on healthURL (the visitor API's /healthz
+// when "") and its STARTTLS port.
+func startServeProcess(t *testing.T, dir, cfg string, env []string, healthURL string) *faultServer {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), faultServeEnv+"="+cfg)
-	if demo {
-		cmd.Env = append(cmd.Env, faultServeEnv+"_DEMO=1")
-	}
+	cmd.Env = append(append(os.Environ(), serveEnv+"="+cfg), env...)
 	logf, err := os.OpenFile(filepath.Join(dir, "serve.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -178,9 +177,12 @@ func startFaultServer(t *testing.T, dir, cfg string, demo bool) *faultServer {
 	body, _ := os.ReadFile(cfg)
 	s.startTLS = regexp.MustCompile(`listen_starttls = "([^"]+)"`).FindStringSubmatch(string(body))[1]
 	s.httpAddr = regexp.MustCompile(`\[http\]\nlisten = "([^"]+)"`).FindStringSubmatch(string(body))[1]
+	if healthURL == "" {
+		healthURL = "http://" + s.httpAddr + "/healthz"
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		res, err := http.Get("http://" + s.httpAddr + "/healthz")
+		res, err := http.Get(healthURL)
 		if err == nil {
 			res.Body.Close()
 			if c, err := net.Dial("tcp", s.startTLS); err == nil {

@@ -115,6 +115,12 @@ func (e *env) prepare(out io.Writer, verbose bool) (*store.Store, error) {
 // or checks that the configured files exist.
 func ensureCert(out io.Writer, cfg *config.Config, verbose bool) error {
 	cert, key, generated := cfg.CertPaths()
+	if cfg.XMPP.ACME {
+		if verbose {
+			fmt.Fprintf(out, "Certificates for %s come from the ACME authority %s\n", strings.Join(acmeHosts(cfg), ", "), cfg.XMPP.ACMEDirectory)
+		}
+		return nil
+	}
 	if !generated {
 		for _, f := range [][2]string{{"xmpp.cert_file", cert}, {"xmpp.key_file", key}} {
 			if _, err := os.Stat(f[1]); err != nil {

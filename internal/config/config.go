@@ -55,6 +55,9 @@ type XMPP struct {
 	PublicHost     string        // public_host; "" means Domain, see PublicHostName
 	CertFile       string        // cert_file; "" means generated, see CertPaths
 	KeyFile        string        // key_file; set if and only if CertFile is
+	ACME           bool          // acme: certificates from an ACME authority
+	ACMEEmail      string        // acme_email
+	ACMEDirectory  string        // acme_directory, a URL
 	ResumeTimeout  time.Duration // resume_timeout; 0 disables stream resumption
 	PingInterval   time.Duration // ping_interval; 0 disables server pings
 }

@@ -70,6 +70,22 @@ func fields() []field {
 		},
 
 		{
+			key:  "xmpp.acme",
+			help: "Get the TLS certificate from an ACME certificate authority (Let's Encrypt by default) for domain and public_host, and renew it, without manual work. The authority checks that this server answers for the names with the HTTP-01 challenge, on http.listen, which must therefore be reachable on port 80 of those names (listen on :80, or forward port 80 to it). Certificates are kept under data_dir/acme. Leave cert_file and key_file empty.",
+			val:  boolean(func(c *Config) *bool { return &c.XMPP.ACME }, false),
+		},
+		{
+			key:  "xmpp.acme_email",
+			help: "Contact address given to the ACME certificate authority, for notices about the certificates (optional).",
+			val:  str(func(c *Config) *string { return &c.XMPP.ACMEEmail }, ""),
+		},
+		{
+			key:  "xmpp.acme_directory",
+			help: "Directory URL of the ACME certificate authority. The default is Let's Encrypt's production service; its staging service is https://acme-staging-v02.api.letsencrypt.org/directory.",
+			val:  str(func(c *Config) *string { return &c.XMPP.ACMEDirectory }, "https://acme-v02.api.letsencrypt.org/directory", httpURL()),
+		},
+
+		{
 			key:  "xmpp.resume_timeout",
 			help: "How long a session whose connection dropped waits for its client to resume it (XEP-0198 stream management). Meanwhile the agent stays online and what is sent to them is kept; after it, unacknowledged messages go to their other devices or to offline storage. 0s turns resumption off.",
 			val:  duration(func(c *Config) *time.Duration { return &c.XMPP.ResumeTimeout }, 5*time.Minute, atLeastDuration(0)),
@@ -309,6 +325,14 @@ func crossChecks() []func(c *Config, report func(key, msg string)) {
 				report("xmpp.cert_file", "is set but xmpp.key_file is not "+suffix)
 			case c.XMPP.CertFile == "" && c.XMPP.KeyFile != "":
 				report("xmpp.key_file", "is set but xmpp.cert_file is not "+suffix)
+			}
+		},
+		func(c *Config, report func(key, msg string)) {
+			switch {
+			case c.XMPP.ACME && (c.XMPP.CertFile != "" || c.XMPP.KeyFile != ""):
+				report("xmpp.acme", "is true but xmpp.cert_file or xmpp.key_file is set too (ACME brings its own certificate: leave them empty, or turn acme off)")
+			case c.XMPP.ACME && c.HTTP.Listen == "":
+				report("xmpp.acme", "is true but http.listen is empty: the ACME authority checks the names over HTTP on that listener")
 			}
 		},
 		func(c *Config, report func(key, msg string)) {

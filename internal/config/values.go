@@ -127,6 +127,23 @@ func integer(ptr func(*Config) *int, def int, unit string, rules ...rule[int]) v
 	return makeValue(ptr, def, k, rules...)
 }
 
+// boolean is a true/false key.
+func boolean(ptr func(*Config) *bool, def bool) value {
+	const want = "true or false"
+	k := kind[bool]{
+		want: want,
+		decode: func(raw any) (bool, error) {
+			b, ok := raw.(bool)
+			if !ok {
+				return false, wrongType(want, raw)
+			}
+			return b, nil
+		},
+		format: strconv.FormatBool,
+	}
+	return makeValue(ptr, def, k)
+}
+
 // number is a floating-point key; TOML integers are accepted too.
 func number(ptr func(*Config) *float64, def float64, rules ...rule[float64]) value {
 	const want = "a number"

@@ -149,16 +149,28 @@ func readCertificate(certFile string) (*x509.Certificate, error) {
 // PEM file, as clients show it: 32 uppercase hex bytes separated by
 // colons.
 func Fingerprint(certFile string) (string, error) {
-	cert, err := readCertificate(certFile)
+	cert, _, err := Fingerprints(certFile)
+	return cert, err
+}
+
+// Fingerprints are the SHA-256 fingerprints of the first certificate in a
+// PEM file and of its public key (SubjectPublicKeyInfo, which some
+// clients pin, as it outlives renewals with the same key), formatted as
+// Fingerprint.
+func Fingerprints(certFile string) (cert, publicKey string, err error) {
+	c, err := readCertificate(certFile)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	sum := sha256.Sum256(cert.Raw)
+	return colonHex(sha256.Sum256(c.Raw)), colonHex(sha256.Sum256(c.RawSubjectPublicKeyInfo)), nil
+}
+
+func colonHex(sum [sha256.Size]byte) string {
 	hexes := make([]string, len(sum))
 	for i, b := range sum {
 		hexes[i] = fmt.Sprintf("%02X", b)
 	}
-	return strings.Join(hexes, ":"), nil
+	return strings.Join(hexes, ":")
 }
 
 // certHosts returns hosts without empty entries and duplicates (ignoring
