@@ -48,6 +48,8 @@ func (s *session) handleIQ(el *Element, to jid.JID) error {
 		return s.contactIQ(el, payload, t)
 	case targetUpload:
 		return s.uploadIQ(el, payload)
+	case targetForeign:
+		return errNoFederation
 	}
 	return errServiceUnavailable
 }
@@ -64,6 +66,11 @@ func (s *session) serverIQ(el, payload *Element) error {
 		s.send(iqResult(el)) // RFC 3921 §3: nothing to do any more
 	case payload.Space == nsDiscoInf && get && payload.Get("node") == "":
 		s.send(iqResult(el).Add(s.srv.discoInfo(el.Get("to") == "" || el.Get("to") == s.srv.domain)))
+	case payload.Space == nsDiscoIt && get && payload.Get("node") == nsCommands:
+		// The Desk's commands (XEP-0050 §2.2), for clients that look for
+		// them on the server.
+		desk := target{kind: targetDesk, name: deskName, bare: s.srv.specialJID(s.agent.Portal, deskName)}
+		s.send(iqResult(el).Add(s.adhocItems(el, desk)))
 	case payload.Space == nsDiscoIt && get:
 		items := NewElement(nsDiscoIt, "query")
 		if s.srv.uploads.URL != nil && payload.Get("node") == "" {
@@ -148,7 +155,11 @@ func (srv *Server) discoInfo(server bool) *Element {
 		return q
 	}
 	q.Add(NewElement(nsDiscoInf, "identity", "category", "server", "type", "im", "name", "jabberdesk"))
-	for _, f := range []string{nsDiscoInf, nsDiscoIt, nsPing, nsVersion, nsRoster, nsRosterV, nsCarbons, nsCSI, nsSM, "msgoffline", nsVCard} {
+	features := []string{nsDiscoInf, nsDiscoIt, nsPing, nsVersion, nsRoster, nsRosterV, nsCarbons, nsCSI, nsSM, "msgoffline", nsVCard}
+	if srv.bridge != nil {
+		features = append(features, nsCommands) // the Desk's, listed at node commands
+	}
+	for _, f := range features {
 		q.Add(NewElement(nsDiscoInf, "feature", "var", f))
 	}
 	return q

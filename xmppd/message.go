@@ -38,7 +38,7 @@ func (s *session) handleMessage(el *Element, to jid.JID) error {
 	case targetDesk, targetVisitor:
 		return s.contactMessage(el, t)
 	case targetForeign:
-		return errServiceUnavailable.withText("this server does not exchange messages with other servers")
+		return errNoFederation
 	case targetServer:
 		return nil // messages to the server itself are ignored
 	}

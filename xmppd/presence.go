@@ -84,6 +84,10 @@ func (s *session) handlePresence(el *Element, to jid.JID) error {
 		if typ == "probe" {
 			s.answerVisitorProbe(t)
 		}
+	case targetForeign:
+		if typ != "error" {
+			return errNoFederation // a group chat join, say: answered at once
+		}
 	}
 	// Subscription management is the server's: requests are ignored, as
 	// are presences to JIDs that do not exist (RFC 6121 §4.6.2 allows it).

@@ -158,7 +158,6 @@ func TestMessageErrors(t *testing.T) {
 	for i, to := range []string{
 		jidOf("nobody.here"),          // no such agent
 		"globex|hank.s@" + testDomain, // another portal
-		"someone@elsewhere.example",   // no federation
 		"acme|v-1@" + testDomain,      // no such visitor chat
 	} {
 		id := "e" + string(rune('0'+i))
@@ -269,5 +268,44 @@ func TestShutdownSendsSystemShutdown(t *testing.T) {
 	err, ok := fiona.Closed(5 * time.Second)
 	if !ok || err == nil || !strings.Contains(err.Error(), "system-shutdown") {
 		t.Fatalf("closed=%v err=%v", ok, err)
+	}
+}
+
+// Stanzas for other domains (a group chat join, say) are answered at once
+// with remote-server-not-found (RFC 6120 §8.3.3.15): the client does not
+// wait for a time-out.
+func TestOtherDomainsAnswerRemoteServerNotFound(t *testing.T) {
+	env := newTestEnv(t)
+	fiona := env.login("fiona.b", "phone", true)
+	fiona.Send("<presence id='j1' to='room@conference.example.org/Fiona'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+	fiona.Send("<message id='m1' type='chat' to='someone@example.org'><body>hi</body></message>")
+	fiona.Send("<iq id='i1' type='get' to='example.org'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+	for _, tc := range []struct{ kind, id string }{{"presence", "j1"}, {"message", "m1"}, {"iq", "i1"}} {
+		e := fiona.Expect(tc.kind+" error", func(n xmpptest.Node) bool {
+			return n.XMLName.Local == tc.kind && n.Attr("id") == tc.id && n.Attr("type") == "error"
+		})
+		if len(e.Find("error/remote-server-not-found")) != 1 {
+			t.Errorf("%s answered %+v", tc.kind, e)
+		}
+	}
+}
+
+// The server lists ad-hoc commands (XEP-0050) and points to the Desk's.
+func TestServerListsTheDeskCommands(t *testing.T) {
+	env := newDeskEnv(t)
+	c := env.login("fiona.b", "phone", true)
+	c.Send("<iq type='get' id='d1' to='" + testDomain + "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+	info := c.Expect("disco#info", xmpptest.IQ("d1"))
+	found := false
+	for _, f := range info.Find("query/feature") {
+		found = found || f.Attr("var") == "http://jabber.org/protocol/commands"
+	}
+	if !found {
+		t.Fatalf("disco#info without commands: %+v", info)
+	}
+	c.Send("<iq type='get' id='d2' to='" + testDomain + "'><query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/></iq>")
+	items := c.Expect("command list", xmpptest.IQ("d2")).Find("query/item")
+	if len(items) == 0 || items[0].Attr("jid") != "acme|desk@"+testDomain {
+		t.Fatalf("commands on the server: %+v", items)
 	}
 }
