@@ -134,18 +134,31 @@ func TestVCardSet(t *testing.T) {
 	photo := testPNG(t)
 	b64 := base64.StdEncoding.EncodeToString(photo)
 
-	// A client's full vCard: only the nickname and photo are taken; the
-	// base64 may be wrapped.
+	// A client's full vCard, the directory's fields as they are: all of it
+	// is kept; the base64 may be wrapped.
 	wrapped := b64[:10] + "\n  " + b64[10:]
-	res := setVCard(fiona, "s1", "", "<FN>Someone Else</FN><NICKNAME> Fi </NICKNAME><PHOTO><TYPE>image/png</TYPE><BINVAL>"+wrapped+"</BINVAL></PHOTO>")
+	res := setVCard(fiona, "s1", "", "<FN>Fiona</FN><JABBERID>"+jidOf("fiona.b")+"</JABBERID><NICKNAME> Fi </NICKNAME>"+
+		"<PHOTO><TYPE>image/png</TYPE><BINVAL>"+wrapped+"</BINVAL></PHOTO><BDAY>1990-05-04</BDAY><TEL><WORK/><VOICE/><NUMBER>+1 555 0100</NUMBER></TEL>"+
+		"<EMAIL><HOME/><USERID>fi@home.example</USERID></EMAIL><DESC>Night shift</DESC>")
 	if res.Attr("type") != "result" {
 		t.Fatalf("set answered %+v", res)
 	}
 	for i, c := range []*xmpptest.Client{fiona, george} {
 		got := card(t, getVCard(c, "g"+strconv.Itoa(i), jidOf("fiona.b")))
-		if got["FN"] != "Fiona" || got["NICKNAME"] != "Fi" || got["PHOTO/TYPE"] != "image/png" || got["PHOTO/BINVAL"] != b64 {
+		if got["FN"] != "Fiona" || got["NICKNAME"] != "Fi" || got["PHOTO/TYPE"] != "image/png" || got["PHOTO/BINVAL"] != b64 ||
+			got["BDAY"] != "1990-05-04" || got["TEL/NUMBER"] != "+1 555 0100" || got["DESC"] != "Night shift" {
 			t.Errorf("vCard after the set, seen by %s: %v", c.JID, got)
 		}
+	}
+	full := getVCard(fiona, "g9", "")
+	emails := 0
+	for _, e := range full.Find("vCard/EMAIL/USERID") {
+		if e.Text == "fi@home.example" || e.Text == "fiona@acme.example" {
+			emails++
+		}
+	}
+	if emails != 2 {
+		t.Errorf("the directory's and the agent's own email: %+v", full)
 	}
 	v, err := env.st.VCard(t.Context(), "acme", "fiona.b")
 	if err != nil || v.Nickname != "Fi" || !bytes.Equal(v.Photo, photo) {
@@ -184,8 +197,29 @@ func TestVCardSet(t *testing.T) {
 	wantErr(setVCard(fiona, "b64", "", "<PHOTO><TYPE>image/png</TYPE><BINVAL>not*base64!</BINVAL></PHOTO>"), "bad-request")
 	wantErr(setVCard(fiona, "pdf", "", "<PHOTO><TYPE>application/pdf</TYPE><BINVAL>"+b64+"</BINVAL></PHOTO>"), "not-acceptable")
 	wantErr(setVCard(fiona, "nick", "", "<NICKNAME>"+strings.Repeat("n", 101)+"</NICKNAME>"), "not-acceptable")
+	// The directory's fields are the administrators'.
+	wantErr(setVCard(fiona, "fn", "", "<FN>Someone Else</FN>"), "not-allowed")
+	wantErr(setVCard(fiona, "org", "", "<ORG><ORGNAME>acme</ORGNAME><ORGUNIT>Sales</ORGUNIT></ORG>"), "not-allowed")
+	// Text is not a photo, whatever it is called.
+	text := base64.StdEncoding.EncodeToString([]byte("<html><body>not a picture</body></html>"))
+	wantErr(setVCard(fiona, "txt", "", "<PHOTO><TYPE>image/png</TYPE><BINVAL>"+text+"</BINVAL></PHOTO>"), "not-acceptable")
+	// More than 32 KiB besides the photo.
+	wantErr(setVCard(fiona, "huge", "", "<DESC>"+strings.Repeat("d", 40<<10)+"</DESC>"), "not-acceptable")
 	// None of them changed anything.
 	if got := card(t, getVCard(george, "g3", jidOf("fiona.b"))); got["PHOTO/BINVAL"] != b64 {
 		t.Errorf("vCard after refused sets: %v", got)
+	}
+	// An image format not recognised here, declared (AVIF): kept as
+	// declared; undeclared: kept as an image of unknown format.
+	avif := append([]byte("\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf"), make([]byte, 64)...)
+	a64 := base64.StdEncoding.EncodeToString(avif)
+	if res := setVCard(fiona, "avif", "", "<PHOTO><TYPE>image/avif</TYPE><BINVAL>"+a64+"</BINVAL></PHOTO>"); res.Attr("type") != "result" {
+		t.Fatalf("a declared AVIF photo: %+v", res)
+	}
+	if got := card(t, getVCard(george, "g4", jidOf("fiona.b"))); got["PHOTO/TYPE"] != "image/avif" || got["PHOTO/BINVAL"] != a64 {
+		t.Errorf("AVIF photo %v", got)
+	}
+	if res := setVCard(fiona, "avif2", "", "<PHOTO><BINVAL>"+a64+"</BINVAL></PHOTO>"); res.Attr("type") != "result" {
+		t.Fatalf("an undeclared photo of an unknown format: %+v", res)
 	}
 }
