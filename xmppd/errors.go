@@ -87,12 +87,12 @@ var (
 	errServiceUnavailable = stanzaError{Type: "cancel", Cond: "service-unavailable"}
 	// errNoFederation answers a stanza for a domain this server does not
 	// serve (RFC 6120 §8.3.3.15), at once: it talks to no other server.
-	errNoFederation = stanzaError{Type: "cancel", Cond: "remote-server-not-found", Text: "this server does not exchange stanzas with other servers"}
-	errItemNotFound       = stanzaError{Type: "cancel", Cond: "item-not-found"}
-	errNotAllowed         = stanzaError{Type: "cancel", Cond: "not-allowed"}
-	errBadRequest         = stanzaError{Type: "modify", Cond: "bad-request"}
-	errInternal           = stanzaError{Type: "wait", Cond: "internal-server-error"}
-	errForbiddenCarbon    = stanzaError{Type: "cancel", Cond: "forbidden", Text: "only the server sends carbon copies (XEP-0280)"}
+	errNoFederation    = stanzaError{Type: "cancel", Cond: "remote-server-not-found", Text: "this server does not exchange stanzas with other servers"}
+	errItemNotFound    = stanzaError{Type: "cancel", Cond: "item-not-found"}
+	errNotAllowed      = stanzaError{Type: "cancel", Cond: "not-allowed"}
+	errBadRequest      = stanzaError{Type: "modify", Cond: "bad-request"}
+	errInternal        = stanzaError{Type: "wait", Cond: "internal-server-error"}
+	errForbiddenCarbon = stanzaError{Type: "cancel", Cond: "forbidden", Text: "only the server sends carbon copies (XEP-0280)"}
 )
 
 func (e stanzaError) withText(text string) stanzaError {

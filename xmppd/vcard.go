@@ -253,6 +253,7 @@ func vcardPhoto(p *Element, v *store.VCard) error {
 	v.Photo = data
 	return nil
 }
+
 // flatText is the text of an element and its children, each child's
 // after its name: "ORGNAME acme ORGUNIT Sales".
 func flatText(e *Element) string {
