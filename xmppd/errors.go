@@ -79,6 +79,9 @@ type stanzaError struct {
 	Type string // cancel, continue, modify, auth, wait
 	Cond string // defined condition, e.g. "service-unavailable"
 	Text string
+	// AppSpace and AppLocal name an application-specific condition
+	// element (RFC 6120 §8.3.4), if any: <blocked/> of XEP-0191, say.
+	AppSpace, AppLocal string
 }
 
 func (e stanzaError) Error() string { return "stanza error " + e.Cond + ": " + e.Text }
@@ -90,6 +93,7 @@ var (
 	errNoFederation    = stanzaError{Type: "cancel", Cond: "remote-server-not-found", Text: "this server does not exchange stanzas with other servers"}
 	errItemNotFound    = stanzaError{Type: "cancel", Cond: "item-not-found"}
 	errNotAllowed      = stanzaError{Type: "cancel", Cond: "not-allowed"}
+	errNotAcceptable   = stanzaError{Type: "modify", Cond: "not-acceptable"}
 	errBadRequest      = stanzaError{Type: "modify", Cond: "bad-request"}
 	errInternal        = stanzaError{Type: "wait", Cond: "internal-server-error"}
 	errForbiddenCarbon = stanzaError{Type: "cancel", Cond: "forbidden", Text: "only the server sends carbon copies (XEP-0280)"}
@@ -115,6 +119,9 @@ func errorReply(orig *Element, e stanzaError) *Element {
 	errEl := NewElement(nsClient, "error", "type", e.Type).Add(NewElement(nsStanzas, e.Cond))
 	if e.Text != "" {
 		errEl.Add(NewElement(nsStanzas, "text").AddText(e.Text))
+	}
+	if e.AppLocal != "" {
+		errEl.Add(NewElement(e.AppSpace, e.AppLocal))
 	}
 	return r.Add(errEl)
 }

@@ -34,7 +34,7 @@ func (s *session) handleIQ(el *Element, to jid.JID) error {
 		return s.serverIQ(el, payload)
 	case targetAgent:
 		if to.Resourcepart() != "" {
-			if o := s.srv.router.session(t.bare, to.String()); o != nil {
+			if o := s.srv.router.session(t.bare, to.String()); o != nil && !s.srv.eitherBlocks(s, o) {
 				o.send(el)
 				return nil
 			}
@@ -81,6 +81,10 @@ func (s *session) serverIQ(el, payload *Element) error {
 		return s.vcardIQ(el, payload, target{kind: targetAgent, name: s.agent.Key(), agent: s.agent, bare: s.bare})
 	case payload.Space == nsCarbons:
 		return s.carbonsIQ(el, payload)
+	case payload.Space == nsPrivate && payload.Local == "query":
+		return s.privateIQ(el, payload)
+	case payload.Space == nsBlocking:
+		return s.blockingIQ(el, payload)
 	case payload.Space == nsMAM && payload.Local == "query":
 		return s.mamIQ(el, payload)
 	case payload.Space == nsVersion && get:
@@ -155,7 +159,7 @@ func (srv *Server) discoInfo(server bool) *Element {
 		return q
 	}
 	q.Add(NewElement(nsDiscoInf, "identity", "category", "server", "type", "im", "name", "jabberdesk"))
-	features := []string{nsDiscoInf, nsDiscoIt, nsPing, nsVersion, nsRoster, nsRosterV, nsCarbons, nsCSI, nsSM, "msgoffline", nsVCard}
+	features := []string{nsDiscoInf, nsDiscoIt, nsPing, nsVersion, nsRoster, nsRosterV, nsCarbons, nsCSI, nsSM, "msgoffline", nsVCard, nsPrivate, nsBlocking}
 	if srv.bridge != nil {
 		features = append(features, nsCommands) // the Desk's, listed at node commands
 	}

@@ -20,6 +20,9 @@ func (s *session) handleMessage(el *Element, to jid.JID) error {
 	t := s.classify(to)
 	switch t.kind {
 	case targetAgent, targetVisitor:
+		if err := s.blockedMessage(to, t); err != nil {
+			return err
+		}
 		s.copySent(el)
 	}
 	switch t.kind {

@@ -101,7 +101,7 @@ func (s *session) directedPresence(el *Element, to jid.JID, t target) error {
 	case "", "unavailable":
 		b := el.Bytes()
 		for _, o := range s.srv.router.sessions(t.bare) {
-			if (to.Resourcepart() == "" || o.full == to.String()) && o.isAvailable() {
+			if (to.Resourcepart() == "" || o.full == to.String()) && o.isAvailable() && !s.srv.eitherBlocks(s, o) {
 				o.sendPresenceBytes(b, s.full)
 			}
 		}
@@ -118,7 +118,7 @@ func (s *session) answerProbe(bare string) {
 		p := o.presence
 		avail := o.available
 		o.mu.Unlock()
-		if avail {
+		if avail && !s.srv.eitherBlocks(s, o) {
 			s.sendPresenceBytes(p, o.full)
 			sent = true
 		}
@@ -181,8 +181,9 @@ func (s *session) unavailablePresence() []byte {
 // broadcastPresence sends b to every available resource of the portal:
 // colleagues and the agent's own resources (RFC 6121 §4.2.2, §4.4.2).
 func (s *session) broadcastPresence(b []byte) {
+	pb := s.srv.portalBlocks(s.agent.Portal)
 	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
-		if o.isAvailable() {
+		if o.isAvailable() && !pb.either(s, o) {
 			o.sendPresenceBytes(b, s.full)
 		}
 	}
@@ -194,8 +195,9 @@ func (s *session) broadcastPresence(b []byte) {
 // They go out as one burst: one outbox entry and one write.
 func (s *session) sendPresenceOfOthers() {
 	var burst []held
+	pb := s.srv.portalBlocks(s.agent.Portal)
 	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
-		if o == s {
+		if o == s || pb.either(s, o) {
 			continue
 		}
 		o.mu.Lock()

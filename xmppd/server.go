@@ -97,6 +97,7 @@ type Server struct {
 
 	smMu       sync.Mutex
 	offline    sync.Map            // portal + "|" + agent key → *sync.Mutex: one delivery of offline messages at a time per agent
+	blocks     blockCache          // block lists (XEP-0191), per portal
 	smSessions map[string]*session // resumable sessions by stream management id
 
 	mu        sync.Mutex

@@ -46,14 +46,17 @@ type session struct {
 	// archivePending: a message this session sent went to the archive
 	// writer since the last acknowledgement that waited for it.
 	archivePending bool
-	hibernating    bool         // the connection dropped; waiting for a resume
-	inactive       bool         // XEP-0352: the client said it is inactive
-	held           []held       // presence and chat states held while inactive
-	carbons        bool         // XEP-0280 enabled
-	adhoc          adhocPending // XEP-0050 commands in progress
-	finished       bool
-	lastRead       time.Time // for the server's keepalive pings
-	pingSent       time.Time
+	hibernating    bool   // the connection dropped; waiting for a resume
+	inactive       bool   // XEP-0352: the client said it is inactive
+	held           []held // presence and chat states held while inactive
+	carbons        bool   // XEP-0280 enabled
+	// blocklistWanted: the client asked for the block list, so it gets
+	// pushes (XEP-0191 §3.4).
+	blocklistWanted bool
+	adhoc           adhocPending // XEP-0050 commands in progress
+	finished        bool
+	lastRead        time.Time // for the server's keepalive pings
+	pingSent        time.Time
 }
 
 // link is a session's connection: its conn, stanza reader and outbox.

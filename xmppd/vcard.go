@@ -20,10 +20,7 @@ import (
 // everything else it carries is kept as sent, within a size limit, or
 // refused — never answered with success while dropped.
 
-var (
-	errVCardForbidden     = stanzaError{Type: "auth", Cond: "forbidden"}
-	errVCardNotAcceptable = stanzaError{Type: "modify", Cond: "not-acceptable"}
-)
+var errVCardForbidden = stanzaError{Type: "auth", Cond: "forbidden"}
 
 // vcardIQ answers a vCard get or set (el) addressed to t. The agent's
 // own vCard is addressed with no "to", or to the own bare JID: t is then
@@ -169,7 +166,7 @@ func (s *session) setOwnVCard(el, card *Element) error {
 	var ue *store.UserError
 	switch {
 	case errors.As(err, &ue) && errors.Is(err, store.ErrInvalid):
-		return errVCardNotAcceptable.withText(ue.Msg)
+		return errNotAcceptable.withText(ue.Msg)
 	case err != nil:
 		return err
 	}
@@ -222,7 +219,7 @@ func vcardPhoto(p *Element, v *store.VCard) error {
 		return nil // EXTVAL or nothing: no photo kept here
 	}
 	if len(bin) > maxPhotoBase64 {
-		return errVCardNotAcceptable.withText(fmt.Sprintf("the photo is too large (at most %d KiB): use a smaller image", store.VCardPhotoMax/1024))
+		return errNotAcceptable.withText(fmt.Sprintf("the photo is too large (at most %d KiB): use a smaller image", store.VCardPhotoMax/1024))
 	}
 	data, err := base64.StdEncoding.DecodeString(bin)
 	if err != nil {
@@ -232,7 +229,7 @@ func vcardPhoto(p *Element, v *store.VCard) error {
 		return errBadRequest.withText("the photo (PHOTO/BINVAL) is not valid base64")
 	}
 	if len(data) > store.VCardPhotoMax {
-		return errVCardNotAcceptable.withText(fmt.Sprintf("the photo is too large (%d KiB, at most %d KiB): use a smaller image",
+		return errNotAcceptable.withText(fmt.Sprintf("the photo is too large (%d KiB, at most %d KiB): use a smaller image",
 			(len(data)+1023)/1024, store.VCardPhotoMax/1024))
 	}
 	declared := strings.ToLower(strings.TrimSpace(p.ChildText(nsVCard, "TYPE")))
@@ -240,9 +237,9 @@ func vcardPhoto(p *Element, v *store.VCard) error {
 	clearlyNot := sniffed != "application/octet-stream" && !strings.HasPrefix(sniffed, "image/")
 	switch {
 	case declared != "" && !strings.HasPrefix(declared, "image/"):
-		return errVCardNotAcceptable.withText(fmt.Sprintf("PHOTO/TYPE %q is not an image type (like image/png or image/jpeg)", declared))
+		return errNotAcceptable.withText(fmt.Sprintf("PHOTO/TYPE %q is not an image type (like image/png or image/jpeg)", declared))
 	case clearlyNot:
-		return errVCardNotAcceptable.withText(fmt.Sprintf("the photo is not an image: its data looks like %s", sniffed))
+		return errNotAcceptable.withText(fmt.Sprintf("the photo is not an image: its data looks like %s", sniffed))
 	case declared != "":
 		v.PhotoType = declared
 	case strings.HasPrefix(sniffed, "image/"):

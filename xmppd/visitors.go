@@ -59,7 +59,11 @@ func (srv *Server) Contact(portal, agent string, c bridge.Contact) {
 // Message implements bridge.Agents: a chat message (or a bare chat state)
 // from a visitor contact to the agent's available resources.
 func (srv *Server) Message(portal, agent string, m bridge.Message) bool {
-	el := NewElement(nsClient, "message", "from", srv.specialJID(portal, m.From), "to", srv.agentBare(portal, agent), "type", "chat", "id", randomID())
+	from := srv.specialJID(portal, m.From)
+	if !m.System && srv.portalBlocks(portal).blocks(agent, from) {
+		return false // the agent blocks this visitor (XEP-0191); the transcript has it
+	}
+	el := NewElement(nsClient, "message", "from", from, "to", srv.agentBare(portal, agent), "type", "chat", "id", randomID())
 	if m.Body != "" {
 		el.Add(NewElement(nsClient, "body").AddText(m.Body))
 	}
