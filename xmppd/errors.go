@@ -94,6 +94,7 @@ var (
 	errItemNotFound    = stanzaError{Type: "cancel", Cond: "item-not-found"}
 	errNotAllowed      = stanzaError{Type: "cancel", Cond: "not-allowed"}
 	errNotAcceptable   = stanzaError{Type: "modify", Cond: "not-acceptable"}
+	errForbidden       = stanzaError{Type: "auth", Cond: "forbidden"}
 	errBadRequest      = stanzaError{Type: "modify", Cond: "bad-request"}
 	errInternal        = stanzaError{Type: "wait", Cond: "internal-server-error"}
 	errForbiddenCarbon = stanzaError{Type: "cancel", Cond: "forbidden", Text: "only the server sends carbon copies (XEP-0280)"}

@@ -85,6 +85,8 @@ func (s *session) serverIQ(el, payload *Element) error {
 		return s.privateIQ(el, payload)
 	case payload.Space == nsBlocking:
 		return s.blockingIQ(el, payload)
+	case payload.Space == nsPubsub || payload.Space == nsPubsubOwner:
+		return s.pepIQ(el, payload, target{kind: targetAgent, name: s.agent.Key(), agent: s.agent, bare: s.bare})
 	case payload.Space == nsMAM && payload.Local == "query":
 		return s.mamIQ(el, payload)
 	case payload.Space == nsVersion && get:
@@ -105,6 +107,8 @@ func (s *session) contactIQ(el, payload *Element, t target) error {
 	switch {
 	case payload.Space == nsVCard:
 		return s.vcardIQ(el, payload, t)
+	case (payload.Space == nsPubsub || payload.Space == nsPubsubOwner) && t.kind == targetAgent:
+		return s.pepIQ(el, payload, t)
 	case payload.Space == nsCommands && t.kind == targetDesk:
 		return s.adhocIQ(el, payload, t)
 	case payload.Space == nsDiscoInf && t.kind == targetDesk && payload.Get("node") != "" && el.Get("type") == "get":
@@ -123,7 +127,11 @@ func (s *session) contactIQ(el, payload *Element, t target) error {
 		q := NewElement(nsDiscoInf, "query")
 		switch t.kind {
 		case targetAgent:
-			q.Add(NewElement(nsDiscoInf, "identity", "category", "account", "type", "registered"))
+			q.Add(NewElement(nsDiscoInf, "identity", "category", "account", "type", "registered"),
+				NewElement(nsDiscoInf, "identity", "category", "pubsub", "type", "pep"))
+			for _, f := range pepFeatures {
+				q.Add(NewElement(nsDiscoInf, "feature", "var", f))
+			}
 		case targetBoard:
 			q.Add(NewElement(nsDiscoInf, "identity", "category", "client", "type", "bot", "name", "Message board"))
 		case targetDesk:
@@ -152,8 +160,9 @@ func iqResult(el *Element) *Element {
 func (srv *Server) discoInfo(server bool) *Element {
 	q := NewElement(nsDiscoInf, "query")
 	if !server {
-		q.Add(NewElement(nsDiscoInf, "identity", "category", "account", "type", "registered"))
-		for _, f := range []string{nsDiscoInf, nsMAM, nsSID} {
+		q.Add(NewElement(nsDiscoInf, "identity", "category", "account", "type", "registered"),
+			NewElement(nsDiscoInf, "identity", "category", "pubsub", "type", "pep"))
+		for _, f := range append([]string{nsDiscoInf, nsMAM, nsSID}, pepFeatures...) {
 			q.Add(NewElement(nsDiscoInf, "feature", "var", f))
 		}
 		return q
