@@ -84,6 +84,7 @@ func (c *Chat) Notes() (string, error) {
 func (c *Chat) History(by *member, prev bool) error {
 	chatID, title := c.id, c.title()
 	visitorName := c.info.VisitorName
+	opened, question := c.info.CreatedAt, c.info.Question
 	if prev {
 		chats, err := c.e.store.VisitorChats(c.ctx(), c.info.VisitorID, 10)
 		if err != nil {
@@ -101,12 +102,16 @@ func (c *Chat) History(by *member, prev bool) error {
 		}
 		chatID = found.ID
 		title = fmt.Sprintf("#%d of %s", found.Number, found.CreatedAt.Local().Format("2006-01-02"))
+		opened, question = found.CreatedAt, found.Question
 	}
 	evs, err := c.e.store.ChatEvents(c.ctx(), chatID, 0, false, 0)
 	if err != nil {
 		return err
 	}
 	c.tell(by.key, "History of "+title+":")
+	// The question the visitor opened the chat with comes first.
+	c.e.agentsSide().Message(c.portal, by.key, Message{From: c.local,
+		Body: SystemPrefix + fmt.Sprintf("(%s, %s) %s", visitorName, opened.Local().Format("15:04"), quoteLines(question, "(visitor) ")), System: true})
 	n := 0
 	for _, ev := range evs {
 		author, label := "", ""

@@ -23,6 +23,7 @@ type QueuedChat struct {
 	Department string
 	Question   string
 	Waiting    time.Duration
+	Offered    bool // offered to agents (status offered), not only waiting
 }
 
 // Queue lists a portal's waiting chats, longest waiting first.
@@ -35,7 +36,7 @@ func (e *Engine) Queue(portal string) []QueuedChat {
 		c.call(context.Background(), func() error {
 			if len(c.members) == 0 && !c.over {
 				q = &QueuedChat{Number: c.number, Visitor: c.info.VisitorName, Department: c.info.Department,
-					Question: c.info.Question, Waiting: now.Sub(c.info.CreatedAt)}
+					Question: c.info.Question, Waiting: now.Sub(c.info.CreatedAt), Offered: c.info.Status == store.ChatOffered}
 			}
 			return nil
 		})
@@ -53,13 +54,25 @@ func (e *Engine) QueueText(portal string) string {
 	if len(q) == 0 {
 		return "No chats are waiting."
 	}
-	lines := []string{fmt.Sprintf("%d waiting:", len(q))}
+	offered := 0
+	for _, c := range q {
+		if c.Offered {
+			offered++
+		}
+	}
+	// The same words as #stats: waiting (not offered to anyone yet) and
+	// offered (to agents who have not answered).
+	lines := []string{fmt.Sprintf("%d without an agent: %d waiting, %d offered", len(q), len(q)-offered, offered)}
 	for _, c := range q {
 		dept := c.Department
 		if dept == "" {
 			dept = "no department"
 		}
-		lines = append(lines, fmt.Sprintf("#%d %s (%s), waiting %s: %s", c.Number, c.Visitor, dept,
+		state := "waiting"
+		if c.Offered {
+			state = "offered"
+		}
+		lines = append(lines, fmt.Sprintf("#%d %s (%s), %s for %s: %s", c.Number, c.Visitor, dept, state,
 			c.Waiting.Round(time.Second), truncate(c.Question, 60)))
 	}
 	lines = append(lines, "Take one with #take NUMBER")

@@ -3,6 +3,8 @@ package bridge
 import (
 	"strconv"
 	"time"
+
+	"jabberdesk/store"
 )
 
 // EndDelays are the seconds #e accepts.
@@ -38,7 +40,7 @@ func (c *Chat) EndAfter(by *member, seconds int) {
 	if c.endTimer != nil {
 		c.endTimer.Stop()
 	}
-	text := "Support will end in " + strconv.Itoa(seconds) + " seconds"
+	text := c.teamName() + " will end the chat in " + strconv.Itoa(seconds) + " seconds"
 	c.endTimer = time.AfterFunc(time.Duration(seconds)*c.e.cfg.EndTimerUnit, func() {
 		c.post(func() {
 			if c.endTimer != nil && !c.over {
@@ -61,11 +63,24 @@ func (c *Chat) CancelEnd(by *member) error {
 	}
 	c.endTimer.Stop()
 	c.endTimer = nil
+	c.publish(Event{Type: EventSystem, Text: "The chat stays open."}, "system", by.key)
 	c.publish(Event{Type: EventEndTimerCancelled}, "system", by.key)
 	for _, m := range c.members {
 		c.tell(m.key, "Pending end cancelled")
 	}
 	return nil
+}
+
+// teamName is how the visitor's window names the team: the portal's
+// team_name setting, else the chat's department, else "Support".
+func (c *Chat) teamName() string {
+	if m, err := c.e.store.PortalSettings(c.ctx(), c.portal); err == nil && m[store.SettingTeamName] != "" {
+		return m[store.SettingTeamName]
+	}
+	if c.info.Department != "" {
+		return c.info.Department
+	}
+	return "Support"
 }
 
 // interruptEnd stops a pending end because the visitor is active.
@@ -75,7 +90,7 @@ func (c *Chat) interruptEnd() {
 	}
 	c.endTimer.Stop()
 	c.endTimer = nil
-	c.publish(Event{Type: EventSystem, Text: "Support end interrupted"}, "system", "")
+	c.publish(Event{Type: EventSystem, Text: "The chat stays open."}, "system", "")
 	c.publish(Event{Type: EventEndTimerCancelled}, "system", "")
 	for _, m := range c.members {
 		c.tell(m.key, "Support end interrupted")

@@ -69,7 +69,11 @@ func (c *Chat) agentInput(a AgentInfo, body, chatState string) {
 	}
 	kind, literal := commands.Classify(body)
 	if kind == commands.HashCommand {
-		// Hash commands are never sent to the visitor.
+		// Hash commands are never sent to the visitor, nor the typing
+		// that wrote them: the visitor's "is typing…" ends here.
+		if m != nil && m.role != roleMonitor {
+			c.agentTyping(m, "paused")
+		}
 		c.chatCommand(a, m, body)
 		return
 	}
@@ -178,6 +182,7 @@ func (c *Chat) details() string {
 		"Browser: " + browser,
 		"IP: " + or(i.IP),
 		"Page: " + or(WebAddress(i.PageURL)),
+		"Language: " + or(i.Language),
 	}
 	if i.Department != "" {
 		lines = append(lines, "Department: "+i.Department)

@@ -210,7 +210,7 @@ func (c *Chat) accept(key, name string) {
 
 // decline withdraws the offer from one agent; round robin moves on.
 func (c *Chat) decline(key string) {
-	c.withdraw(key, answerDeclined, "")
+	c.withdraw(key, answerDeclined, "You declined the chat with "+c.title()+".")
 	if c.routing() == store.RoutingRoundRobin {
 		c.dispatch(false)
 	}

@@ -47,7 +47,11 @@ func (c *Chat) declineOffer(key string, o *offer) {
 	case kindChat:
 		c.decline(key)
 	case kindTransfer, kindInvite:
-		c.withdraw(key, answerDeclined, "")
+		what := "transfer"
+		if o.kind == kindInvite {
+			what = "invitation"
+		}
+		c.withdraw(key, answerDeclined, "You declined the "+what+" of "+c.title()+".")
 		c.offerEnded(o, key, "declined")
 	}
 }

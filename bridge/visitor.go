@@ -163,27 +163,40 @@ func (v *VisitorChat) End(ctx context.Context) error {
 }
 
 // Events returns the visible events after seq; when there are none and
-// the chat is live it waits up to wait for one.
+// the chat is live it waits up to wait for one. An agent's typing, which
+// is not stored, is returned when it happens during the wait (seq 0).
 func (v *VisitorChat) Events(ctx context.Context, after int64, wait time.Duration) ([]Event, error) {
-	if v.c != nil {
-		v.c.visitorConnected(1)
-		defer v.c.visitorConnected(-1)
+	var live chan Event
+	if c := v.c; c != nil {
+		c.visitorConnected(1)
+		defer c.visitorConnected(-1)
+		live = make(chan Event, 16)
+		c.vmu.Lock()
+		if !c.vclosed {
+			c.subs[live] = struct{}{}
+		}
+		c.vmu.Unlock()
+		defer func() {
+			c.vmu.Lock()
+			delete(c.subs, live)
+			c.vmu.Unlock()
+		}()
 	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
-		var changed chan struct{}
-		if v.c != nil {
-			v.c.vmu.Lock()
-			changed = v.c.changed
-			v.c.vmu.Unlock()
-		}
 		evs, err := v.stored(ctx, after)
-		if err != nil || len(evs) > 0 || changed == nil {
+		if err != nil || len(evs) > 0 || live == nil {
 			return evs, err
 		}
 		select {
-		case <-changed:
+		case ev, ok := <-live:
+			if ok && ev.Seq == 0 {
+				return []Event{ev}, nil
+			}
+			if !ok {
+				live = nil // the chat is over: what is stored is all
+			}
 		case <-deadline.C:
 			return []Event{}, nil
 		case <-ctx.Done():

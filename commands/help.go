@@ -54,11 +54,11 @@ func (ix *index) help(topic string, where Where, include func(Spec) bool) (strin
 			if i > 0 {
 				b.WriteString("\n")
 			}
-			ix.writeGroup(&b, g, shown)
+			ix.writeGroup(&b, g, shown, false)
 		}
 		b.WriteString("\n##text sends #text to the visitor.\n")
 	case isGroup(t):
-		ix.writeGroup(&b, Group(t), shown)
+		ix.writeGroup(&b, Group(t), shown, true)
 	default:
 		s, _ := ix.lookup(t)
 		b.WriteString(groupTitle(s.group) + "\n")
@@ -107,12 +107,26 @@ func (ix *index) writeList(b *strings.Builder, where Where, shown func(*Spec) bo
 }
 
 // writeGroup writes a group's heading and its commands in full.
-func (ix *index) writeGroup(b *strings.Builder, g Group, shown func(*Spec) bool) {
+// With also, commands of other groups that belong here too are listed
+// after them, one line each.
+func (ix *index) writeGroup(b *strings.Builder, g Group, shown func(*Spec) bool, also bool) {
 	b.WriteString(groupTitle(g) + "\n")
+	var more []*Spec
 	for i := range ix.specs {
-		if s := &ix.specs[i]; s.group == g && shown(s) {
+		s := &ix.specs[i]
+		switch {
+		case !shown(s):
+		case s.group == g:
 			writeEntry(b, s)
+		case also && contains(s.seeAlso, g):
+			more = append(more, s)
 		}
+	}
+	for i, s := range more {
+		if i == 0 {
+			b.WriteString("Also (#help " + string(s.group) + " for details):\n")
+		}
+		b.WriteString(oneLine(s) + "\n")
 	}
 }
 

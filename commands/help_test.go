@@ -233,8 +233,11 @@ func TestHelpTopics(t *testing.T) {
 	}
 	misc := mustHelp(t, "misc", InChat, nil)
 	if !strings.HasPrefix(misc, "Misc commands, in a visitor chat:\n#an NOTE — add a note to the visitor\n") ||
-		strings.Contains(misc, "#t ") || !strings.Contains(misc, "#help [TOPIC]") {
-		t.Errorf("#help misc:\n%s", misc)
+		!strings.Contains(misc, "#help [TOPIC]") ||
+		!strings.HasSuffix(misc, "\nAlso (#help chat for details):\n"+
+			"#t EMAIL|USERNAME [note]  or  #t \"DEPARTMENT\" [note] — transfer the chat to an agent or a department\n"+
+			"#i EMAIL|USERNAME [note] — invite another agent into the chat") {
+		t.Errorf("#help misc (its commands, then transfer and invite):\n%s", misc)
 	}
 	want := "Chat commands, in a visitor chat:\n" +
 		"#e [30|45|60|90|cancel] — end the chat now, or after 30 to 90 seconds of visitor silence\n" +

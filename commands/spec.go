@@ -11,6 +11,7 @@ type Spec struct {
 	name        string // canonical: "t", "support.conasreq"
 	aliases     []string
 	group       Group
+	seeAlso     []Group // other groups whose help lists it too (#t and #i with misc)
 	usage       string
 	summary     string
 	description string

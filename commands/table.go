@@ -6,7 +6,7 @@ func table() []Spec {
 	return []Spec{
 		// Chat: in a visitor's chat window.
 		{
-			name: "t", aliases: []string{"transfer"}, group: GroupChat, where: InChat,
+			name: "t", aliases: []string{"transfer"}, group: GroupChat, seeAlso: []Group{GroupMisc}, where: InChat,
 			usage:   `#t EMAIL|USERNAME [note]  or  #t "DEPARTMENT" [note]`,
 			summary: "transfer the chat to an agent or a department",
 			description: `Offers the chat to one agent, named by email address or username, or to a department: ` +
@@ -17,7 +17,7 @@ func table() []Spec {
 			parse:    parseTransfer,
 		},
 		{
-			name: "i", aliases: []string{"invite"}, group: GroupChat, where: InChat,
+			name: "i", aliases: []string{"invite"}, group: GroupChat, seeAlso: []Group{GroupMisc}, where: InChat,
 			usage:   `#i EMAIL|USERNAME [note]`,
 			summary: "invite another agent into the chat",
 			description: `Asks another agent, named by email address or username, to join; the note goes with the invitation. ` +

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The portal setting keys.
@@ -15,7 +17,11 @@ const (
 	SettingConvert       = "convert"        // which chats become tickets
 	SettingConvertWhen   = "convert_when"   // when they do
 	SettingConvertStatus = "convert_status" // the status of the tickets made
+	SettingTeamName      = "team_name"      // how visitors' windows name the team
 )
+
+// TeamNameMax bounds the team_name setting, in characters.
+const TeamNameMax = 60
 
 // The values of the conversion settings (SPEC §5.2).
 const (
@@ -33,7 +39,7 @@ const (
 type SettingKey struct {
 	Key     string   `json:"key"`
 	Default string   `json:"default"`
-	Accepts []string `json:"accepts"`
+	Accepts []string `json:"accepts"` // nil: any one line of text up to TeamNameMax characters
 	Help    string   `json:"help"`
 }
 
@@ -45,6 +51,8 @@ var settingKeys = []SettingKey{
 		"when a chat becomes a ticket: when an agent accepts it, or when it ends"},
 	{SettingConvertStatus, "open", []string{"open", "closed"},
 		"the status of the tickets made automatically"},
+	{SettingTeamName, "", nil,
+		`how a visitor's window names the team ("Acme Support will end the chat in 30 seconds"); empty: the chat's department, or "Support"`},
 }
 
 // SettingKeys lists the portal settings.
@@ -135,7 +143,13 @@ func (s *Store) SetPortalSetting(ctx context.Context, portal, key, value, actor 
 	}
 	sk := settingKeys[i]
 	v := strings.ToLower(strings.TrimSpace(value))
-	if !slices.Contains(sk.Accepts, v) {
+	switch {
+	case sk.Accepts == nil:
+		v = strings.Join(strings.Fields(value), " ") // text: one line, as typed
+		if utf8.RuneCountInString(v) > TeamNameMax || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+			return invalid("setting %s takes one line of at most %d characters", sk.Key, TeamNameMax)
+		}
+	case !slices.Contains(sk.Accepts, v):
 		return invalid("setting %s cannot be %q: use one of %s", sk.Key, value, strings.Join(sk.Accepts, ", "))
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {

@@ -139,18 +139,29 @@ func TestEndTimers(t *testing.T) {
 
 	// Interrupted by the visitor ("#e 90" lasts 1.8 s in this test).
 	george.Send(chatMsg(v.JID, "#e 90"))
-	george.Expect("told", reply(v, "Support will end in 90 seconds"))
+	george.Expect("told", reply(v, "Support will end the chat in 90 seconds"))
 	v.expect("end_timer", func(ev bridge.Event) bool { return ev.Type == "end_timer" && ev.Seconds == 90 })
-	v.expect("system line", func(ev bridge.Event) bool { return ev.Type == "system" && ev.Text == "Support will end in 90 seconds" })
+	v.expect("system line", func(ev bridge.Event) bool {
+		return ev.Type == "system" && ev.Text == "Support will end the chat in 90 seconds"
+	})
 	v.say("wait, one more thing")
 	v.expect("cancelled", func(ev bridge.Event) bool { return ev.Type == "end_timer_cancelled" })
 	george.Expect("interrupted", reply(v, "Support end interrupted"))
 
-	// Cancelled by the agent.
+	// Cancelled by the agent: the visitor is told. The team is named by
+	// the portal's setting.
+	ok(t, r.dir, "settings", "set", "demo", "team_name", "Demo  Helpdesk")
 	george.Send(chatMsg(v.JID, "#E 45"))
-	george.Expect("told", reply(v, "Support will end in 45 seconds"))
+	george.Expect("told", reply(v, "Demo Helpdesk will end the chat in 45 seconds"))
+	var before int64
+	for _, ev := range v.all() {
+		before = max(before, ev.Seq)
+	}
 	george.Send(chatMsg(v.JID, "#e cancel"))
 	george.Expect("cancelled", reply(v, "Pending end cancelled"))
+	v.expect("a cancellation line", func(ev bridge.Event) bool {
+		return ev.Type == "system" && ev.Text == "The chat stays open." && ev.Seq > before
+	})
 
 	// Expiring ("#e 30" lasts 0.6 s here).
 	george.Send(chatMsg(v.JID, "#e 30"))
@@ -277,8 +288,8 @@ func TestDeskCommands(t *testing.T) {
 	george.Expect("offer", reply(v, "Reply y"))
 
 	george.Send(chatMsg(desk, "#q"))
-	q := george.Expect("queue", xmpptest.Message(desk, "1 waiting"))
-	if !strings.Contains(q.Body(), fmt.Sprintf("#%d Gil (Support)", v.Number)) {
+	q := george.Expect("queue", xmpptest.Message(desk, "1 without an agent: 0 waiting, 1 offered"))
+	if !strings.Contains(q.Body(), fmt.Sprintf("#%d Gil (Support), offered for", v.Number)) {
 		t.Errorf("#q: %s", q.Body())
 	}
 	george.Send(chatMsg(desk, fmt.Sprintf("#take %d", v.Number)))

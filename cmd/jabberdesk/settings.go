@@ -76,7 +76,11 @@ func newSettingsShowCmd(e *env) *cobra.Command {
 				tw := newTable(w)
 				fmt.Fprintln(tw, "SETTING\tVALUE\tDEFAULT\tACCEPTS\tWHAT IT DOES")
 				for _, r := range rows {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Key, r.Value, r.Default, strings.Join(r.Accepts, ", "), r.Help)
+					accepts := strings.Join(r.Accepts, ", ")
+					if r.Accepts == nil {
+						accepts = fmt.Sprintf("text (%d characters)", store.TeamNameMax)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Key, dash(r.Value), dash(r.Default), accepts, r.Help)
 				}
 				return tw.Flush()
 			})

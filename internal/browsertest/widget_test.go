@@ -555,12 +555,24 @@ func TestWidgetStandalone(t *testing.T) {
 
 	api.emit("end_timer_cancelled", nil)
 	run(t, b, browsertest.WaitJS(`document.querySelector('.jd-timer').hidden`))
+	// An agent who leaves stops typing; a second page offer is not
+	// clickable once the chat has ended.
+	api.emit("agent_joined", map[string]any{"name": "Gus"})
+	api.emit("typing", map[string]any{"state": "composing", "from": "Gus"})
+	run(t, b, browsertest.WaitText(".jd-typing", "Gus is typing…"))
+	api.emit("agent_left", map[string]any{"name": "Gus"})
+	run(t, b, browsertest.WaitJS(`document.querySelector('.jd-typing').hidden`))
+	api.emit("push_url", map[string]any{"url": srv.URL + "/pages/venus"})
+	run(t, b, browsertest.WaitText(".jd-log", "/pages/venus"))
 	api.emit("ended", map[string]any{"reason": "agent"})
 	run(t, b,
 		browsertest.WaitJS(`document.querySelector('.jd-msgin').disabled`),
 		browsertest.WaitText(".jd-log .jd-end", "The agent ended the chat"),
 		browsertest.WaitText(".jd-log .jd-again", "Start a new chat"),
 	)
+	if n := eval[int](t, b, `document.querySelectorAll('.jd-card button').length`); n != 0 {
+		t.Errorf("%d page-card buttons left after the end", n)
+	}
 	if title := eval[string](t, b, `document.title`); title == "pwned" {
 		t.Error("server text ran as script")
 	}

@@ -367,7 +367,7 @@
           break;
         case 'system': sys(ev.text || ''); break;
         case 'agent_joined': agents.add(String(ev.name || 'An agent')); sys(`${ev.name || 'An agent'} joined the chat`); status(); break;
-        case 'agent_left': agents.delete(String(ev.name || 'An agent')); sys(`${ev.name || 'An agent'} left the chat`); status(); break;
+        case 'agent_left': agents.delete(String(ev.name || 'An agent')); typingOff(); sys(`${ev.name || 'An agent'} left the chat`); status(); break;
         case 'typing': if (!old) { if (ev.state === 'composing') typingOn(ev.from); else typingOff(); } break;
         case 'push_url': card(ev.url); break;
         case 'end_timer': startTimer(old ? ev.seconds - (Date.now() - Date.parse(ev.at)) / 1000 : Number(ev.seconds)); break;
@@ -539,6 +539,8 @@
       status();
       endBtn.hidden = true;
       input.disabled = sendBtn.disabled = true;
+      // A page pushed during the chat is not offered any more.
+      if (log) log.querySelectorAll('.jd-card .jd-acts').forEach((a) => a.replaceChildren(h('span', { class: 'jd-cstat' }, 'The chat has ended.')));
       input.placeholder = 'This chat has ended';
       sys(ENDED[reason] || 'Chat ended', 'jd-end');
       add(h('button', { type: 'button', class: 'jd-btn jd-primary jd-again', onclick: restart }, 'Start a new chat'), true);
