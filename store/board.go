@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -40,9 +41,45 @@ func (s *Store) AddBoardPost(ctx context.Context, portal, author, authorName, bo
 
 // BoardPosts returns the newest posts of a portal, oldest first.
 func (s *Store) BoardPosts(ctx context.Context, portal string, limit int) ([]BoardPost, error) {
+	return s.boardPosts(ctx, portal, time.Time{}, "", limit)
+}
+
+// BoardPostsMissed returns the newest posts of a portal an agent has not
+// seen (made since BoardSeen, by someone else), oldest first. An agent
+// never seen gets the newest limit.
+func (s *Store) BoardPostsMissed(ctx context.Context, portal, agent string, limit int) ([]BoardPost, error) {
+	var seen sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT s.seen_at FROM board_seen s JOIN agents a ON a.id = s.agent_id JOIN portals p ON p.id = a.portal_id
+		WHERE p.name = ? AND a.username_key = ?`, portal, UsernameKey(agent)).Scan(&seen)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, wrap("list missed board posts", err)
+	}
+	since := time.Time{}
+	if seen.Valid {
+		since = fromMillis(seen.Int64)
+	}
+	return s.boardPosts(ctx, portal, since, UsernameKey(agent), limit)
+}
+
+// SetBoardSeen records that the agent saw the board as it was at at (when
+// the agent's last session went offline).
+func (s *Store) SetBoardSeen(ctx context.Context, portal, agent string, at time.Time) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, aid, err := agentRef(ctx, tx, portal, agent)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO board_seen (agent_id, seen_at) VALUES (?, ?)
+			ON CONFLICT (agent_id) DO UPDATE SET seen_at = excluded.seen_at`, aid, millis(at))
+		return err
+	})
+	return wrap("set board seen", err)
+}
+
+func (s *Store) boardPosts(ctx context.Context, portal string, since time.Time, notBy string, limit int) ([]BoardPost, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT * FROM (
 		SELECT b.id, p.name, b.author, b.author_name, b.body, b.at FROM board_posts b JOIN portals p ON p.id = b.portal_id
-		WHERE p.name = ? ORDER BY b.id DESC LIMIT ?) ORDER BY id`, portal, limit)
+		WHERE p.name = ? AND b.at > ? AND lower(b.author) <> ? ORDER BY b.id DESC LIMIT ?) ORDER BY id`, portal, millis(since), notBy, limit)
 	if err != nil {
 		return nil, wrap("list board posts", err)
 	}

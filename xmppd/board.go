@@ -1,15 +1,18 @@
 package xmppd
 
 import (
+	"context"
 	"strings"
+	"time"
 )
 
 // boardHistory is how many posts "#h" to the board replays.
 const boardHistory = 20
 
-// boardMessage posts to the portal's message board (SPEC §2): the text is
-// stored and sent to every other online agent as "[Sender] text". "#h"
-// replays the recent posts to the sender.
+// boardMessage posts to the portal's message board: the text is stored
+// and sent to every other online agent as "[Sender] text"; agents who are
+// offline get it at their next sign-in (deliverMissedBoard). "#h" replays
+// the recent posts to the sender.
 func (s *session) boardMessage(el *Element) error {
 	body := el.ChildText(nsClient, "body")
 	if body == "" || el.Get("type") == "error" {
@@ -27,6 +30,7 @@ func (s *session) boardMessage(el *Element) error {
 	if err != nil {
 		return err
 	}
+	s.srv.boardPosted.Store(s.agent.Portal, true)
 	text := "[" + post.AuthorName + "] " + body
 	out := NewElement(nsClient, "message", "from", board, "type", "chat").
 		Add(NewElement(nsClient, "body").AddText(text))
@@ -37,6 +41,53 @@ func (s *session) boardMessage(el *Element) error {
 		}
 	}
 	return nil
+}
+
+// missedBoardPosts is how many posts made while an agent was offline
+// are delivered at the next sign-in, at most.
+const missedBoardPosts = 50
+
+// deliverMissedBoard sends an agent who was offline the board posts made
+// meanwhile, with their times (XEP-0203), as the offline messages they
+// are.
+func (s *session) deliverMissedBoard() {
+	if !s.srv.boardHasPosts(s.agent.Portal) {
+		return // most portals: no need to ask the store at every sign-in
+	}
+	posts, err := s.srv.store.BoardPostsMissed(s.ctx(), s.agent.Portal, s.agent.Key(), missedBoardPosts)
+	if err != nil {
+		s.log.Error("read missed board posts", "err", err)
+		return
+	}
+	board := s.srv.specialJID(s.agent.Portal, boardName)
+	for _, p := range posts {
+		el := NewElement(nsClient, "message", "from", board, "to", s.full, "type", "chat").
+			Add(NewElement(nsClient, "body").AddText("["+p.AuthorName+"] "+p.Body),
+				NewElement(nsDelay, "delay", "from", s.srv.domain, "stamp", p.At.UTC().Format(nsDelayStamp)))
+		s.send(el)
+	}
+}
+
+// boardHasPosts reports whether a portal's board has ever had a post
+// (remembered once known).
+func (srv *Server) boardHasPosts(portal string) bool {
+	if v, ok := srv.boardPosted.Load(portal); ok {
+		return v.(bool)
+	}
+	posts, err := srv.store.BoardPosts(context.Background(), portal, 1)
+	has := err != nil || len(posts) > 0 // on an error, look
+	if err == nil {
+		srv.boardPosted.Store(portal, has)
+	}
+	return has
+}
+
+// boardSeen records, when an agent's last resource goes offline, that the
+// agent saw the board up to now.
+func (srv *Server) boardSeen(portal, agent string) {
+	if err := srv.store.SetBoardSeen(context.Background(), portal, agent, time.Now()); err != nil {
+		srv.log.Error("record board seen", "agent", agent, "err", err)
+	}
 }
 
 func (s *session) boardHistory(board string) error {

@@ -143,6 +143,9 @@ func (s *session) setAvailable(el *Element) {
 		if prio >= 0 {
 			s.deliverOffline()
 		}
+		if before == Offline {
+			s.deliverMissedBoard()
+		}
 	}
 	s.availabilityChanged(before)
 }
@@ -166,10 +169,14 @@ func (s *session) setUnavailable(el *Element) {
 // availabilityChanged tells the bridge when the agent's availability
 // moved away from before, so that chats are routed accordingly.
 func (s *session) availabilityChanged(before Availability) {
-	if s.srv.bridge == nil {
+	now := s.srv.Availability(s.agent.Portal, s.agent.Key())
+	if now == before {
 		return
 	}
-	if now := s.srv.Availability(s.agent.Portal, s.agent.Key()); now != before {
+	if now == Offline {
+		s.srv.boardSeen(s.agent.Portal, s.agent.Key())
+	}
+	if s.srv.bridge != nil {
 		s.srv.bridge.AgentAvailabilityChanged(s.agent.Portal, s.agent.Key(), now)
 	}
 }

@@ -95,10 +95,11 @@ type Server struct {
 	nextID     atomic.Uint64
 	done       chan struct{}
 
-	smMu       sync.Mutex
-	offline    sync.Map            // portal + "|" + agent key → *sync.Mutex: one delivery of offline messages at a time per agent
-	blocks     blockCache          // block lists (XEP-0191), per portal
-	smSessions map[string]*session // resumable sessions by stream management id
+	smMu        sync.Mutex
+	offline     sync.Map            // portal + "|" + agent key → *sync.Mutex: one delivery of offline messages at a time per agent
+	blocks      blockCache          // block lists (XEP-0191), per portal
+	boardPosted sync.Map            // portal → bool: its message board has posts
+	smSessions  map[string]*session // resumable sessions by stream management id
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}

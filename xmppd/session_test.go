@@ -309,3 +309,35 @@ func TestServerListsTheDeskCommands(t *testing.T) {
 		t.Fatalf("commands on the server: %+v", items)
 	}
 }
+
+// Board posts made while an agent was offline arrive at the next
+// sign-in, with their times, once.
+func TestBoardPostsReachAgentsWhoWereOffline(t *testing.T) {
+	env := newTestEnv(t)
+	board := "acme|board@" + testDomain
+	george := env.login("george.w", "desk", true)
+	george.Send("<presence type='unavailable'/>")
+	waitFor(t, "george offline", func() bool { return env.srv.Availability("acme", "george.w") == Offline })
+	george.Close()
+	fiona := env.login("fiona.b", "phone", true)
+	fiona.Send("<message type='chat' to='" + board + "'><body>Printer is fixed</body></message>")
+	fiona.Send("<message type='chat' to='" + board + "'><body>Lunch at noon</body></message>")
+	waitFor(t, "two posts", func() bool { p, _ := env.st.BoardPosts(t.Context(), "acme", 10); return len(p) == 2 })
+
+	back := env.login("george.w", "laptop", true)
+	for _, want := range []string{"[Fiona] Printer is fixed", "[Fiona] Lunch at noon"} {
+		m := back.Expect(want, xmpptest.Message(board, want))
+		if d, ok := m.Child("delay"); !ok || d.Attr("stamp") == "" {
+			t.Errorf("%q without its time: %+v", want, m)
+		}
+	}
+	// The poster does not get their own; a second resource signing in
+	// while the agent is online gets nothing again.
+	if _, ok := fiona.Wait(200*time.Millisecond, xmpptest.Message(board, "Lunch")); ok {
+		t.Error("the poster got their own post")
+	}
+	second := env.login("george.w", "phone", true)
+	if _, ok := second.Wait(300*time.Millisecond, xmpptest.Message(board, "Printer")); ok {
+		t.Error("a second resource got the posts again")
+	}
+}
