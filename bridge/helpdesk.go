@@ -166,41 +166,14 @@ func (c *Chat) createTicket(actor string, priority, status, class int, missed bo
 	})
 }
 
-// transcript renders the chat's messages for a ticket thread.
+// transcript renders the chat for a ticket thread.
 func (c *Chat) transcript() string {
 	evs, err := c.e.store.ChatEvents(c.ctx(), c.id, 0, false, 0)
 	if err != nil {
 		c.e.log.Error("read transcript", "chat", c.id, "err", err)
 		return ""
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Chat #%d with %s, %s\n", c.number, c.info.VisitorName, c.info.CreatedAt.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "[%s] %s: %s\n", c.info.CreatedAt.Format("15:04:05"), c.info.VisitorName, c.info.Question)
-	for _, ev := range evs {
-		author := ""
-		switch ev.Type {
-		case EventVisitorMessage:
-			author = c.info.VisitorName
-		case EventMessage:
-			author = ev.AuthorName
-		case EventAgentJoined, EventAgentLeft, EventEnded:
-			author = "system"
-		default:
-			continue
-		}
-		text := ev.Text
-		if text == "" {
-			text = strings.ReplaceAll(ev.Type, "_", " ")
-			if x := eventFromRecord(ev); x.Name != "" {
-				text += ": " + x.Name
-			} else if x.Reason != "" {
-				text += ": " + x.Reason
-			}
-		}
-		// Continuation lines are indented: they cannot pass for entries.
-		fmt.Fprintf(&b, "[%s] %s: %s\n", ev.At.Format("15:04:05"), author, strings.ReplaceAll(text, "\n", "\n    "))
-	}
-	return b.String()
+	return RenderTranscript(c.info, evs)
 }
 
 // supportInfo is #support info: contact, account, SLA, contract, owner

@@ -288,16 +288,19 @@ func TestRelayBothWaysWithChatStates(t *testing.T) {
 		t.Fatalf("message to ended chat: %d %+v", code, e)
 	}
 
-	// The transcript is in chat show, with times and authors.
+	// The transcript is in chat show, with times and authors, for people.
 	var out, errOut bytes.Buffer
 	cfgArgs := []string{"--config", filepath.Join(r.dir, "jabberdesk.toml")}
 	if code := run(append(cfgArgs, "chat", "show", "demo", fmt.Sprint(v.Number)), strings.NewReader(""), &out, &errOut); code != 0 {
 		t.Fatalf("chat show: %d %s", code, errOut.String())
 	}
-	for _, want := range []string{"Bob (visitor): It was due Monday", "George: Let me check", "George: #1 in the queue", "system: ended"} {
+	for _, want := range []string{"] Bob: It was due Monday", "] George: Let me check", "] George: #1 in the queue", "] George joined the chat", "] The chat ended: the visitor ended it"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("chat show lacks %q:\n%s", want, out.String())
 		}
+	}
+	if strings.Contains(out.String(), "{") {
+		t.Errorf("chat show prints raw event data:\n%s", out.String())
 	}
 	out.Reset()
 	if code := run(append(cfgArgs, "chat", "list", "demo", "--status", "ended", "--json"), strings.NewReader(""), &out, &errOut); code != 0 {

@@ -173,12 +173,14 @@ lines (agent joined, chat ended, …).`,
 				}
 				tr.Lines = append(tr.Lines, transcriptLine{At: ev.At.Format("2006-01-02T15:04:05Z07:00"), Author: author, Kind: ev.AuthorKind, Type: ev.Type, Text: text})
 			}
-			return e.emit(cmd, tr, func(w io.Writer) error { return printTranscript(w, c, tr.Lines) })
+			return e.emit(cmd, tr, func(w io.Writer) error { return printTranscript(w, c, evs) })
 		},
 	}
 }
 
-func printTranscript(w io.Writer, c store.Chat, lines []transcriptLine) error {
+// printTranscript prints the chat's details and its transcript as a
+// ticket's thread shows it (bridge.RenderTranscript).
+func printTranscript(w io.Writer, c store.Chat, evs []store.ChatEvent) error {
 	fmt.Fprintf(w, "Chat #%d of portal %s: %s\n", c.Number, c.Portal, c.Status)
 	fmt.Fprintf(w, "Visitor:    %s %s %s\n", c.VisitorName, dash(c.VisitorEmail), c.VisitorPhone)
 	fmt.Fprintf(w, "Department: %s\nQuestion:   %s\n", dash(c.Department), c.Question)
@@ -188,9 +190,6 @@ func printTranscript(w io.Writer, c store.Chat, lines []transcriptLine) error {
 		fmt.Fprintf(w, "Ended:      %s (%s)\n", formatTime(*c.EndedAt), c.EndReason)
 	}
 	fmt.Fprintf(w, "Agents:     %s\n\n", dash(agentNames(c)))
-	for _, l := range lines {
-		// Continuation lines are indented: they cannot pass for lines.
-		fmt.Fprintf(w, "[%s] %s: %s\n", l.At[11:19], l.Author, strings.ReplaceAll(l.Text, "\n", "\n           "))
-	}
-	return nil
+	_, err := io.WriteString(w, bridge.RenderTranscript(c, evs))
+	return err
 }
