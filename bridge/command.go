@@ -162,7 +162,7 @@ func (e *Engine) DeskSays(ctx context.Context, portal string, a AgentInfo, body 
 		e.log.Error("desk command failed", "portal", portal, "command", cmd.Name, "err", err)
 		reply = "Something went wrong on the server; " + cmd.Spec().Invocation() + " did not run."
 	}
-	if cmd.Name == "take" || cmd.Name == "assign" || cmd.Name == "monitor" {
+	if cmd.Name == "take" || cmd.Name == "assign" || cmd.Name == "monitor" || cmd.Name == "setemail" || cmd.Name == "convert" {
 		e.store.AuditAgentAction(ctx, portal, a.Key, cmd.Number, cmd.Raw, reply)
 	}
 	return reply
@@ -193,6 +193,14 @@ func (e *Engine) deskCommand(ctx context.Context, portal string, a AgentInfo, cm
 		return e.StatsText(ctx, portal)
 	case "d":
 		return departmentsText(ctx, e, portal)
+	case "setemail":
+		return e.SetChatEmail(ctx, portal, cmd.Number, cmd.Text)
+	case "convert":
+		t, err := e.ConvertChat(ctx, portal, a.Key, cmd.Number, cmd.Priority, cmd.Status, cmd.Classification)
+		if err != nil {
+			return "", err
+		}
+		return convertText(cmd.Number, t), nil
 	}
 	return "", refuse(cmd.Spec().Invocation() + " works in a visitor chat, not on the desk — try #help")
 }

@@ -79,7 +79,7 @@ func FuzzParse(f *testing.F) {
 		if c.Seconds != 0 && c.Seconds != 30 && c.Seconds != 45 && c.Seconds != 60 && c.Seconds != 90 {
 			t.Errorf("Parse(%q).Seconds = %d", body, c.Seconds)
 		}
-		if c.Number < 0 || (c.Number == 0) != (c.Name != "take" && c.Name != "assign" && c.Name != "monitor" && c.Name != "support.associate") {
+		if c.Number < 0 || (c.Number == 0) != (c.Name != "take" && c.Name != "assign" && c.Name != "monitor" && c.Name != "support.associate" && c.Name != "convert" && c.Name != "setemail") {
 			t.Errorf("Parse(%q).Number = %d for %s", body, c.Number, c.Name)
 		}
 		if c.Priority < 0 || c.Priority > 3 || c.Status < 0 || c.Status > 3 || c.Classification < 0 || c.Classification > 4 {

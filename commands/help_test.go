@@ -36,6 +36,8 @@ const goldenHelpDesk = `Commands on the Desk contact:
 #q — list the chats waiting for an agent
 #chats [mine|unassigned|active|ended|blocked|unreplied|replied|all] — list chats by view (default mine)
 #take N — accept a waiting chat
+#setemail N EMAIL — record the email address of chat N's visitor, live or over
+#convert N [PSC] — make chat N a ticket, live or over
 #assign N EMAIL|USERNAME — give a chat to an agent (supervisors)
 #monitor N — receive a silent copy of a chat (supervisors)
 #stats — show queue and chat figures

@@ -319,6 +319,22 @@ func parseAssign(a *args) error {
 	return a.done("the agent")
 }
 
+// parseChatThen takes a chat number, then the rest with then.
+func parseChatThen(then func(*args) error) func(*args) error {
+	return func(a *args) error {
+		tok := a.word()
+		if tok == "" {
+			return a.fail("%s needs a chat number first", a.inv())
+		}
+		n, ok := number(tok)
+		if !ok {
+			return a.fail("%s: %s is not a chat number", a.inv(), quote(tok))
+		}
+		a.cmd.Number = n
+		return then(a)
+	}
+}
+
 func parseConAsReq(a *args) error {
 	t := a.tail()
 	p, s, c, ok := parsePSC(t)

@@ -396,7 +396,7 @@ func TestTable(t *testing.T) {
 		GroupMisc:    {"an", "n", "h", "d", "r", "help"},
 		GroupSupport: {"support.info", "support.ticketinfo", "support.recentreq", "support.conasreq", "support.searchreq", "support.associate", "support.setreqstatus", "support.setemail"},
 		GroupCRM:     {"crm.info"},
-		GroupDesk:    {"q", "chats", "take", "assign", "monitor", "stats"},
+		GroupDesk:    {"q", "chats", "take", "setemail", "convert", "assign", "monitor", "stats"},
 	}
 	got := map[Group][]string{}
 	for _, s := range Specs() {

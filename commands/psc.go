@@ -62,6 +62,14 @@ func pscCodes() string {
 
 // parsePSC reads the digits of conasreq: empty means 000; otherwise three
 // ASCII digits in range, white space between them ignored.
+// ParsePSC reads priority, status and classification digits as
+// #support conasreq takes them ("112", "1 1 2", "" for 000); ok is false
+// otherwise. PSCCodes says what the digits mean.
+func ParsePSC(s string) (p, st, c int, ok bool) { return parsePSC(s) }
+
+// PSCCodes describes the digits of a PSC.
+func PSCCodes() string { return pscCodes() }
+
 func parsePSC(s string) (p, st, c int, ok bool) {
 	digits := strings.Join(strings.Fields(s), "")
 	if digits == "" {

@@ -239,6 +239,25 @@ func table() []Spec {
 			parse:       parseNumberArg("chat number"),
 		},
 		{
+			name: "setemail", group: GroupDesk, where: AtDesk,
+			usage:   `#setemail N EMAIL`,
+			summary: "record the email address of chat N's visitor, live or over",
+			description: `Records the visitor's email address on chat number N, live, ended or missed: ` +
+				`a chat needs one before it can become a ticket.`,
+			examples: []string{`#setemail 1042 ann@example.com`},
+			parse:    parseChatThen(parseEmail),
+		},
+		{
+			name: "convert", group: GroupDesk, where: AtDesk,
+			usage:   `#convert N [PSC]`,
+			summary: "make chat N a ticket, live or over",
+			description: `Makes chat number N a ticket with its transcript, live, ended or missed; ` +
+				`its visitor needs an email address first (#setemail). ` +
+				`PSC is three digits, for priority, status and classification: ` + pscCodes() + `; no digits means 000.`,
+			examples: []string{`#convert 1042`, `#convert 1042 112`},
+			parse:    parseChatThen(parseConAsReq),
+		},
+		{
 			name: "assign", group: GroupDesk, where: AtDesk, supervisor: true,
 			usage:       `#assign N EMAIL|USERNAME`,
 			summary:     "give a chat to an agent",

@@ -520,3 +520,24 @@ func TestTicketContactAccountSettingsHelp(t *testing.T) {
 		}
 	}
 }
+
+// ticket create --from-chat makes a flagged (email-less) chat a ticket.
+func TestTicketCreateFromChat(t *testing.T) {
+	dir, st, _, dee := ticketFixture(t)
+	n := fmt.Sprint(dee.Number)
+	fails(t, dir, 1, "has no email", "ticket", "create", "acme", "--from-chat", n)
+	fails(t, dir, 2, "--from-chat N", "ticket", "create", "acme")
+	fails(t, dir, 2, "not valid", "ticket", "create", "acme", "--from-chat", n, "--psc", "999")
+	out := ok(t, dir, "ticket", "create", "acme", "--from-chat", n, "--email", "dee@example.com", "--psc", "112")
+	if !strings.Contains(out, "created from chat #"+n+" (low, on hold, problem)") {
+		t.Errorf("ticket create: %q", out)
+	}
+	tk, err := st.TicketForChat(context.Background(), dee.ID)
+	if err != nil || tk.ContactEmail != "dee@example.com" {
+		t.Fatalf("ticket %+v %v", tk, err)
+	}
+	if flagged, _ := st.FlaggedChats(context.Background(), "acme"); len(flagged) != 0 {
+		t.Errorf("still flagged: %+v", flagged)
+	}
+	fails(t, dir, 1, "already belongs to ticket", "ticket", "create", "acme", "--from-chat", n)
+}

@@ -327,3 +327,45 @@ func runCLI(t *testing.T, r *running, args ...string) string {
 }
 
 func jsonDecode(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// A missed chat whose visitor left no email is flagged; its window is
+// gone, so the Desk contact takes the email and makes the ticket.
+func TestDeskConvertsAMissedChat(t *testing.T) {
+	r := startRunning(t, "[chats]", `queue_timeout = "300ms"`)
+	george := r.loginWithRoster(t, "george.demo")
+	desk := "demo|desk@localhost"
+	v := &visitor{t: t, base: r.base, seen: make(chan struct{})}
+	if code := call(t, "POST", r.base+"/api/v1/chats", "", map[string]string{"portal": "demo", "name": "Nia", "question": "Call me back", "department": "Support"}, v); code != http.StatusCreated {
+		t.Fatalf("start chat: %d", code)
+	}
+	george.Expect("offer", xmpptest.Message(v.JID, "Reply y"))
+	george.Expect("missed", xmpptest.Message(v.JID, "missed"))
+	n := fmt.Sprint(v.Number)
+	george.Send(chatMsg(desk, "#convert "+n))
+	george.Expect("needs an email", xmpptest.Message(desk, "#setemail "+n+" EMAIL"))
+	george.Send(chatMsg(desk, "#setemail "+n+" nia@example.com"))
+	george.Expect("email set", xmpptest.Message(desk, "Email of chat #"+n+" set to nia@example.com"))
+	george.Send(chatMsg(desk, "#convert "+n+" 112"))
+	reply := george.Expect("converted", xmpptest.Message(desk, "created from chat #"+n))
+	if !strings.Contains(reply.Body(), "low, on hold, problem") {
+		t.Errorf("#convert answered %q", reply.Body())
+	}
+	tk, err := r.st.TicketForChat(t.Context(), mustChatID(t, r, v.Number))
+	if err != nil || tk.ContactEmail != "nia@example.com" || !tk.Missed {
+		t.Fatalf("ticket %+v %v", tk, err)
+	}
+	george.Send(chatMsg(desk, "#convert "+n))
+	george.Expect("already", xmpptest.Message(desk, "already belongs to ticket"))
+	if flagged, _ := r.st.FlaggedChats(t.Context(), "demo"); len(flagged) != 0 {
+		t.Errorf("still flagged: %+v", flagged)
+	}
+}
+
+func mustChatID(t *testing.T, r *running, number int64) int64 {
+	t.Helper()
+	c, err := r.st.ChatByNumber(t.Context(), "demo", number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/bridge"
+	"jabberdesk/commands"
 	"jabberdesk/store"
 )
 
@@ -64,7 +66,7 @@ changes, oldest first.`,
 		Args: subcommandArgs,
 		RunE: showHelp,
 	}
-	cmd.AddCommand(newTicketListCmd(e), newTicketShowCmd(e), newTicketSetStatusCmd(e), newTicketSearchCmd(e))
+	cmd.AddCommand(newTicketListCmd(e), newTicketShowCmd(e), newTicketCreateCmd(e), newTicketSetStatusCmd(e), newTicketSearchCmd(e))
 	return cmd
 }
 
@@ -322,6 +324,63 @@ func printTicket(w io.Writer, d ticketDetail) error {
 		}
 	}
 	return nil
+}
+
+func newTicketCreateCmd(e *env) *cobra.Command {
+	var chat int64
+	var psc, email string
+	cmd := &cobra.Command{
+		Use:   "create PORTAL",
+		Short: "Make a chat a ticket (--from-chat N), live, ended or missed",
+		Long: `Create makes chat N a ticket with its transcript, as #convert on the Desk
+contact does: for a chat that ended or was missed, say a flagged one whose
+visitor left no email (give it with --email). --psc sets priority, status
+and classification as three digits: ` + commands.PSCCodes() + `.
+The department's desk mode must allow tickets; a chat that is a ticket
+already is refused.`,
+		Example: `  jabberdesk ticket create acme --from-chat 1042
+  jabberdesk ticket create acme --from-chat 1042 --email ann@example.com --psc 112
+  jabberdesk ticket create acme --from-chat 1042 --json`,
+		Args: exactArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if chat <= 0 {
+				return usagef("--from-chat N names the chat to make a ticket of")
+			}
+			p, s, c, ok := commands.ParsePSC(psc)
+			if !ok {
+				return usagef("--psc %q is not valid: %s", psc, commands.PSCCodes())
+			}
+			st, err := e.store()
+			if err != nil {
+				return err
+			}
+			sc, err := st.ChatByNumber(cmd.Context(), args[0], chat)
+			if err != nil {
+				return err
+			}
+			if email != "" {
+				if err := st.SetChatEmail(cmd.Context(), sc.ID, email); err != nil {
+					return err
+				}
+				if sc, err = st.Chat(cmd.Context(), sc.ID); err != nil {
+					return err
+				}
+			}
+			t, err := bridge.TicketFromChat(cmd.Context(), st, sc, actor(), p, s, c)
+			if err != nil {
+				return err
+			}
+			return e.emit(cmd, t, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "Ticket #%d of portal %s created from chat #%d (%s).\n", t.Number, t.Portal, chat,
+					commands.FormatPSC(t.Priority, t.Status, t.Classification))
+				return err
+			})
+		},
+	}
+	cmd.Flags().Int64Var(&chat, "from-chat", 0, "the chat's number, `N`")
+	cmd.Flags().StringVar(&psc, "psc", "", "priority, status and classification digits, like 112")
+	cmd.Flags().StringVar(&email, "email", "", "the visitor's email address, if the chat has none")
+	return cmd
 }
 
 func newTicketSetStatusCmd(e *env) *cobra.Command {

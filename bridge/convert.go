@@ -1,0 +1,126 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"jabberdesk/commands"
+	"jabberdesk/store"
+)
+
+// Making a chat a ticket from the Desk contact (#setemail N EMAIL,
+// #convert N [PSC]) and from the CLI (ticket create --from-chat): for a
+// chat that is live, and above all for one that has ended or was missed,
+// whose window can no longer take #support setemail. A live chat is
+// changed on its own goroutine, like the commands in its window.
+
+// SetChatEmail records the email address of a chat's visitor.
+func (e *Engine) SetChatEmail(ctx context.Context, portal string, number int64, email string) (string, error) {
+	sc, err := e.chatForDesk(ctx, portal, number)
+	if err != nil {
+		return "", err
+	}
+	if c := e.chatByLocal(portal, LocalFor(number)); c != nil {
+		err = c.call(ctx, func() error {
+			if err := e.store.SetChatEmail(ctx, c.id, email); err != nil {
+				return userError(err)
+			}
+			c.reload()
+			return nil
+		})
+		if !errors.Is(err, errChatOver) {
+			return fmt.Sprintf("Email of chat #%d set to %s.", number, email), err
+		}
+	}
+	if err := e.store.SetChatEmail(ctx, sc.ID, email); err != nil {
+		return "", userError(err)
+	}
+	return fmt.Sprintf("Email of chat #%d set to %s.", number, email), nil
+}
+
+// ConvertChat makes a chat a ticket, as an agent; the chat's
+// department's desk mode must allow it.
+func (e *Engine) ConvertChat(ctx context.Context, portal, actor string, number int64, priority, status, class int) (store.Ticket, error) {
+	sc, err := e.chatForDesk(ctx, portal, number)
+	if err != nil {
+		return store.Ticket{}, err
+	}
+	if c := e.chatByLocal(portal, LocalFor(number)); c != nil {
+		var t store.Ticket
+		err := c.call(ctx, func() error {
+			if err := c.convertible(); err != nil {
+				return err
+			}
+			var err error
+			t, err = c.createTicket(actor, priority, status, class, false)
+			return userError(err)
+		})
+		if !errors.Is(err, errChatOver) {
+			return t, err
+		}
+		if sc, err = e.store.Chat(ctx, sc.ID); err != nil { // it ended meanwhile
+			return store.Ticket{}, err
+		}
+	}
+	return TicketFromChat(ctx, e.store, sc, actor, priority, status, class)
+}
+
+// TicketFromChat makes a chat that is not live (ended or missed) a
+// ticket, with its whole transcript; refusals are *CommandError. The CLI
+// (ticket create --from-chat) calls it without a running server.
+func TicketFromChat(ctx context.Context, st *store.Store, sc store.Chat, actor string, priority, status, class int) (store.Ticket, error) {
+	if err := convertibleChat(ctx, st, sc); err != nil {
+		return store.Ticket{}, err
+	}
+	evs, err := st.ChatEvents(ctx, sc.ID, 0, false, 0)
+	if err != nil {
+		return store.Ticket{}, err
+	}
+	t, err := st.CreateTicket(ctx, store.NewTicket{
+		Portal: sc.Portal, Subject: truncate(sc.Question, 120),
+		Email: sc.VisitorEmail, Name: sc.VisitorName, Phone: sc.VisitorPhone,
+		Department: sc.Department, Priority: priority, Status: status, Classification: class,
+		Channel: "chat", ChatID: sc.ID, Transcript: RenderTranscript(sc, evs), Missed: sc.Status == store.ChatMissed, Actor: actor,
+	})
+	return t, userError(err)
+}
+
+// chatForDesk finds a chat of the portal by number, saying so when there
+// is none.
+func (e *Engine) chatForDesk(ctx context.Context, portal string, number int64) (store.Chat, error) {
+	sc, err := e.store.ChatByNumber(ctx, portal, number)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Chat{}, refuse(fmt.Sprintf("There is no chat #%d.", number))
+	}
+	return sc, err
+}
+
+// convertible says why a live chat cannot become a ticket, if it cannot.
+func (c *Chat) convertible() error {
+	return convertibleChat(c.ctx(), c.e.store, c.info)
+}
+
+// convertibleChat says why a chat cannot become a ticket, if it cannot:
+// its department has no ticket features, it has no email, or it is a
+// ticket already.
+func convertibleChat(ctx context.Context, st *store.Store, sc store.Chat) error {
+	if sc.Department != "" {
+		if d, err := st.Department(ctx, sc.Portal, sc.Department); err == nil && d.DeskMode != store.DeskMapped && d.DeskMode != store.DeskChoose {
+			return refuse(fmt.Sprintf("Department %s does not make tickets of chats (desk mode %s).", sc.Department, d.DeskMode))
+		}
+	}
+	if sc.VisitorEmail == "" {
+		return refuse(fmt.Sprintf("Chat #%d's visitor has no email, and a ticket needs one: add it with #setemail %d EMAIL, then #convert %d again.",
+			sc.Number, sc.Number, sc.Number))
+	}
+	if t, err := st.TicketForChat(ctx, sc.ID); err == nil {
+		return refuse(fmt.Sprintf("Chat #%d already belongs to ticket #%d.", sc.Number, t.Number))
+	}
+	return nil
+}
+
+// convertText is the desk's answer to #convert.
+func convertText(number int64, t store.Ticket) string {
+	return fmt.Sprintf("Ticket #%d created from chat #%d (%s).", t.Number, number, commands.FormatPSC(t.Priority, t.Status, t.Classification))
+}
