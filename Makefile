@@ -9,7 +9,7 @@ STATICCHECK_VERSION = v0.8.2
 all: check test
 
 build:
-	$(GO) build -o bin/jabberdesk ./cmd/jabberdesk
+	$(GO) build -buildvcs=auto -o bin/jabberdesk ./cmd/jabberdesk
 
 ## check: formatting, go vet and staticcheck
 check: tools

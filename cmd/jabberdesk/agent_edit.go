@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -153,29 +154,42 @@ input is the new password (at least 8 characters).`,
 func newAgentCheckCmd(e *env) *cobra.Command {
 	var portal string
 	cmd := &cobra.Command{
-		Use:   "check-username NAME",
+		Use:   "check-username [PORTAL] NAME",
 		Short: "Say whether a username can be used, and why not",
 		Long: `Check-username checks a username against the rules (6 to 30 characters;
 ASCII letters, digits, "_" and "." only) and against the agents that exist,
-in one portal (--portal) or in all. It exits with status 0 if the name is
-available and 1, saying why, if not.`,
-		Example: `  jabberdesk agent check-username fiona.b
-  jabberdesk agent check-username fiona.b --portal acme`,
-		Args: exactArgs,
+in one portal (given first, like every agent command) or in all. It exits
+with status 0 if the name is available and 1, saying why, if not.
+(--portal PORTAL still works.)`,
+		Example: `  jabberdesk agent check-username acme fiona.b
+  jabberdesk agent check-username fiona.b`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 || len(args) == 2 {
+				return nil
+			}
+			return usagef("want PORTAL NAME, or NAME alone to check every portal; got %d arguments", len(args))
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[len(args)-1]
+			if len(args) == 2 {
+				if portal != "" && !strings.EqualFold(portal, args[0]) {
+					return usagef("portal %s and --portal %s disagree: give it once", args[0], portal)
+				}
+				portal = args[0]
+			}
 			st, err := e.store()
 			if err != nil {
 				return err
 			}
-			if err := st.CheckUsername(cmd.Context(), portal, args[0]); err != nil {
+			if err := st.CheckUsername(cmd.Context(), portal, name); err != nil {
 				return err
 			}
-			return e.emit(cmd, map[string]any{"username": args[0], "available": true}, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "username %q is available\n", args[0])
+			return e.emit(cmd, map[string]any{"username": name, "available": true}, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "username %q is available\n", name)
 				return err
 			})
 		},
 	}
-	cmd.Flags().StringVar(&portal, "portal", "", "check only in `PORTAL` (default: all portals)")
+	cmd.Flags().StringVar(&portal, "portal", "", "check only in `PORTAL` (the same as giving it first)")
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -301,6 +302,11 @@ func TestCheckUsername(t *testing.T) {
 	fails(t, dir, 1, `username "Fiona.B" is taken in portal "acme"`, "agent", "check-username", "Fiona.B", "--portal", "acme")
 	ok(t, dir, "portal", "add", "beta")
 	ok(t, dir, "agent", "check-username", "fiona.b", "--portal", "beta")
+	// The portal first, like every agent command.
+	ok(t, dir, "agent", "check-username", "beta", "fiona.b")
+	fails(t, dir, 1, `username "Fiona.B" is taken in portal "acme"`, "agent", "check-username", "acme", "Fiona.B")
+	fails(t, dir, 2, "disagree", "agent", "check-username", "acme", "fiona.b", "--portal", "beta")
+	fails(t, dir, 2, "want PORTAL NAME", "agent", "check-username")
 }
 
 func TestAgentSettings(t *testing.T) {
@@ -488,5 +494,21 @@ func TestNotifyFailureIsAWarning(t *testing.T) {
 	r := cli(t, dir, "", "dept", "add", "acme", "Sales")
 	if r.code != 0 || !strings.Contains(r.stderr, "jabberdesk: dept add: warning: the change is stored") {
 		t.Errorf("dept add with a failing server: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	dir := t.TempDir()
+	out := ok(t, dir, "version")
+	if !strings.HasPrefix(out, "jabberdesk "+version) || !strings.Contains(out, runtime.Version()) {
+		t.Errorf("version: %q", out)
+	}
+	if got := ok(t, dir, "--version"); got != out {
+		t.Errorf("--version %q, version %q", got, out)
+	}
+	var b buildInfo
+	okJSON(t, dir, &b, "version")
+	if b.Version != version || b.Go != runtime.Version() || b.Platform == "" {
+		t.Errorf("version --json: %+v", b)
 	}
 }

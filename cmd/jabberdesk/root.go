@@ -64,7 +64,10 @@ config.example.toml). Start with: jabberdesk init.`,
 	pf.StringVar(&e.configPath, "config", "", "configuration `FILE` (default: $"+configEnv+", else ./"+defaultConfigFile+")")
 	pf.BoolVar(&e.jsonOut, "json", false, "print JSON for scripts instead of tables")
 	root.SetFlagErrorFunc(flagError)
+	root.Version = currentBuild().String()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(
+		newVersionCmd(e),
 		newInitCmd(e),
 		newServeCmd(e),
 		newPortalCmd(e),
