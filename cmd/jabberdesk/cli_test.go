@@ -115,6 +115,15 @@ func TestInit(t *testing.T) {
 	if again, _ := os.ReadFile(filepath.Join(dir, "data/tls/cert.pem")); !bytes.Equal(again, cert) {
 		t.Error("second init replaced the certificate")
 	}
+
+	// A new domain in the file: the certificate is made again, with a word
+	// for agents who accepted the old one.
+	os.WriteFile(cfgFile, bytes.Replace(cfgData, []byte(`"chat.example.com"`), []byte(`"help.example.com"`), 1), 0o644)
+	out = ok(t, dir, "init")
+	if !strings.Contains(out, "as the old one does not name help.example.com") || !strings.Contains(out, "jabberdesk agent settings") {
+		t.Errorf("init after a domain change:\n%s", out)
+	}
+	os.WriteFile(cfgFile, cfgData, 0o644)
 	fails(t, dir, 2, "--domain: ", "init", "--config", filepath.Join(dir, "new.toml"), "--domain", "not a domain")
 	if _, err := os.Stat(filepath.Join(dir, "new.toml")); err == nil {
 		t.Error("init wrote a config file with a bad domain")

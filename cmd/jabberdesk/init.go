@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -133,13 +134,16 @@ func ensureCert(out io.Writer, cfg *config.Config, verbose bool) error {
 		return nil
 	}
 	hosts := []string{cfg.Domain, cfg.PublicHostName()}
-	created, err := tlsutil.EnsureCertificate(cert, key, hosts)
+	why, err := tlsutil.EnsureCertificate(cert, key, hosts, time.Now())
 	if err != nil {
 		return err
 	}
-	if created {
-		fmt.Fprintf(out, "Created a self-signed certificate %s for %s (valid 825 days; set xmpp.cert_file and xmpp.key_file to use your own)\n",
-			cert, strings.Join(uniq(hosts), ", "))
+	if why != "" {
+		fmt.Fprintf(out, "Created a self-signed certificate %s for %s, as %s (valid 825 days; set xmpp.cert_file and xmpp.key_file to use your own)\n",
+			cert, strings.Join(uniq(hosts), ", "), why)
+		if why != "there was none" {
+			fmt.Fprintln(out, "Agents who accepted or pinned the old certificate will be asked to accept the new one; jabberdesk agent settings prints its fingerprint.")
+		}
 	} else if verbose {
 		fmt.Fprintf(out, "Certificate %s exists, kept\n", cert)
 	}

@@ -8,7 +8,9 @@
 // such a chain invalid and offers no way to accept it, where it offers to
 // trust a self-signed CA like any other unknown certificate; OpenSSL-,
 // GnuTLS- and Android-based clients (profanity, Gajim, Conversations)
-// prompt for both. A leaf made by an older version is replaced.
+// prompt for both. A leaf made by an older version is replaced, and so is
+// a certificate that no longer names every host or expires within
+// RenewBefore (clients then see a new fingerprint).
 //
 // The key is ECDSA P-256 (cheap handshakes on busy servers and slow
 // phones); the certificate is valid for 825 days, the longest lifetime
@@ -39,6 +41,10 @@ import (
 
 // Validity is the lifetime of a generated certificate.
 const Validity = 825 * 24 * time.Hour
+
+// RenewBefore is how long before its expiry a generated certificate is
+// replaced.
+const RenewBefore = 30 * 24 * time.Hour
 
 // alwaysHosts are the names every generated certificate covers, so that
 // local clients and tests can connect.
@@ -94,32 +100,59 @@ func GenerateSelfSigned(certFile, keyFile string, hosts []string, now time.Time)
 }
 
 // EnsureCertificate generates a self-signed certificate (see
-// GenerateSelfSigned) unless both files already exist and the certificate
-// is one clients can accept (a self-signed leaf made by an older version
-// is replaced). created reports whether it did.
-func EnsureCertificate(certFile, keyFile string, hosts []string) (created bool, err error) {
+// GenerateSelfSigned) unless both files exist and the certificate is one
+// that clients can accept at now. It replaces a self-signed leaf made by
+// an older version, a certificate that does not name every host, and one
+// that expires within RenewBefore. why is empty when the files were kept,
+// else the reason they were (re)made.
+func EnsureCertificate(certFile, keyFile string, hosts []string, now time.Time) (why string, err error) {
 	certOK, err := exists(certFile)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	keyOK, err := exists(keyFile)
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	if certOK && keyOK && !selfSignedLeaf(certFile) {
-		return false, nil
+	switch {
+	case !certOK || !keyOK:
+		why = "there was none"
+	default:
+		why = staleReason(certFile, hosts, now)
+		if why == "" {
+			return "", nil
+		}
 	}
-	if err := GenerateSelfSigned(certFile, keyFile, hosts, time.Now()); err != nil {
-		return false, err
+	if err := GenerateSelfSigned(certFile, keyFile, hosts, now); err != nil {
+		return "", err
 	}
-	return true, nil
+	return why, nil
 }
 
-// selfSignedLeaf reports whether certFile holds a generated certificate
-// that is not a CA, which libpurple refuses outright.
-func selfSignedLeaf(certFile string) bool {
+// staleReason says why the generated certificate in certFile must be
+// replaced, or returns "" if it can stay.
+func staleReason(certFile string, hosts []string, now time.Time) string {
 	cert, err := readCertificate(certFile)
-	return err == nil && !cert.IsCA && cert.CheckSignatureFrom(cert) != nil &&
+	switch {
+	case err != nil:
+		return "the old one could not be read"
+	case selfSignedLeaf(cert):
+		return "the old one was not a certificate authority, which libpurple refuses"
+	case !now.Add(RenewBefore).Before(cert.NotAfter):
+		return "the old one expires " + cert.NotAfter.UTC().Format(time.DateOnly)
+	}
+	for _, h := range certHosts(hosts) {
+		if cert.VerifyHostname(h) != nil {
+			return "the old one does not name " + h
+		}
+	}
+	return ""
+}
+
+// selfSignedLeaf reports whether cert is a self-signed certificate that
+// is not a CA, which libpurple refuses outright.
+func selfSignedLeaf(cert *x509.Certificate) bool {
+	return !cert.IsCA && cert.CheckSignatureFrom(cert) != nil &&
 		cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature) == nil
 }
 

@@ -77,25 +77,41 @@ func TestGenerateSelfSigned(t *testing.T) {
 func TestEnsureCertificate(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	created, err := EnsureCertificate(certFile, keyFile, []string{"localhost"})
-	if err != nil || !created {
-		t.Fatalf("first EnsureCertificate = %v, %v; want true, nil", created, err)
+	now := time.Now()
+	ensure := func(hosts []string, at time.Time) string {
+		t.Helper()
+		why, err := EnsureCertificate(certFile, keyFile, hosts, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return why
+	}
+	if why := ensure([]string{"chat.example.com"}, now); why != "there was none" {
+		t.Fatalf("first EnsureCertificate: %q", why)
 	}
 	before, _ := os.ReadFile(certFile)
-	created, err = EnsureCertificate(certFile, keyFile, []string{"localhost"})
-	if err != nil || created {
-		t.Fatalf("second EnsureCertificate = %v, %v; want false, nil", created, err)
+	if why := ensure([]string{"chat.example.com"}, now.Add(Validity-RenewBefore-time.Hour)); why != "" {
+		t.Fatalf("a good certificate was replaced: %q", why)
 	}
-	after, _ := os.ReadFile(certFile)
-	if string(before) != string(after) {
+	if after, _ := os.ReadFile(certFile); string(before) != string(after) {
 		t.Error("existing certificate was replaced")
+	}
+
+	// Close to expiry, or for another name, it is made again.
+	if why := ensure([]string{"chat.example.com"}, now.Add(Validity-RenewBefore+time.Hour)); !strings.HasPrefix(why, "the old one expires ") {
+		t.Errorf("near expiry: %q", why)
+	}
+	if why := ensure([]string{"chat.example.com", "xmpp.example.com"}, now); why != "the old one does not name xmpp.example.com" {
+		t.Errorf("new host: %q", why)
+	}
+	if why := ensure([]string{"xmpp.example.com"}, now); why != "" {
+		t.Errorf("a certificate naming more hosts was replaced: %q", why)
 	}
 
 	// A missing key means a new pair.
 	os.Remove(keyFile)
-	created, err = EnsureCertificate(certFile, keyFile, []string{"localhost"})
-	if err != nil || !created {
-		t.Fatalf("EnsureCertificate without key = %v, %v; want true, nil", created, err)
+	if why := ensure([]string{"localhost"}, now); why != "there was none" {
+		t.Fatalf("EnsureCertificate without key: %q", why)
 	}
 	if _, err := tls.LoadX509KeyPair(certFile, keyFile); err != nil {
 		t.Fatal(err)
@@ -184,11 +200,11 @@ func TestEnsureCertificateReplacesALeaf(t *testing.T) {
 	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
-	created, err := EnsureCertificate(certFile, keyFile, []string{"localhost"})
-	if err != nil || !created {
-		t.Fatalf("an old leaf was kept: %v %v", created, err)
+	why, err := EnsureCertificate(certFile, keyFile, []string{"localhost"}, time.Now())
+	if err != nil || !strings.Contains(why, "not a certificate authority") {
+		t.Fatalf("an old leaf was kept: %q %v", why, err)
 	}
-	if created, err := EnsureCertificate(certFile, keyFile, []string{"localhost"}); err != nil || created {
-		t.Fatalf("a good certificate was replaced: %v %v", created, err)
+	if why, err := EnsureCertificate(certFile, keyFile, []string{"localhost"}, time.Now()); err != nil || why != "" {
+		t.Fatalf("a good certificate was replaced: %q %v", why, err)
 	}
 }
