@@ -1,5 +1,5 @@
 // Package bridge is jabberdesk's chat engine: it holds the live visitor
-// chats and bridges them into agents' XMPP rosters (SPEC §3). A visitor
+// chats and bridges them into agents' XMPP rosters (docs/CHATS.md). A visitor
 // starts a chat through the visitor API (package bridge/web); the chat is
 // offered to agents as a roster contact PORTAL|v-NUMBER@DOMAIN; an agent
 // answers "y" or "n"; then text and chat states (XEP-0085) flow both ways,
@@ -32,7 +32,7 @@ package bridge
 
 import "time"
 
-// Availability is an agent's state for routing (SPEC §2), from least to
+// Availability is an agent's state for routing (docs/AGENTS.md §4.2), from least to
 // most available.
 type Availability int
 

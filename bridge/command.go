@@ -10,7 +10,7 @@ import (
 	"jabberdesk/commands"
 )
 
-// This file runs the hash commands (SPEC §4): parsed by package commands,
+// This file runs the hash commands (docs/COMMANDS.md): parsed by package commands,
 // carried out here against the live chat (on its goroutine) or, for the
 // desk contact, against the portal's chats. Replies go back to the agent
 // only, from the visitor contact (or the desk), marked as system text;

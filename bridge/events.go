@@ -7,7 +7,7 @@ import (
 	"jabberdesk/store"
 )
 
-// Event types the visitor sees (SPEC §3.1).
+// Event types the visitor sees (docs/VISITOR-API.md §5).
 const (
 	EventMessage           = "message"      // an agent's words: From, Text
 	EventSystem            = "system"       // Text

@@ -9,7 +9,7 @@ import (
 	"jabberdesk/store"
 )
 
-// This file is the helpdesk side of a chat (SPEC §5): the #support and
+// This file is the helpdesk side of a chat (docs/HELPDESK.md): the #support and
 // #crm commands, ruled by the department's desk mode, and the automatic
 // conversion of chats to tickets by the portal's settings.
 
@@ -267,7 +267,7 @@ func ticketList(title string, ts []store.Ticket) string {
 }
 
 // autoConvert converts the chat to a ticket when the portal's settings
-// say so (SPEC §5.2); moment is "accept", "end" or "missed". A chat whose
+// say so (docs/HELPDESK.md §6); moment is "accept", "end" or "missed". A chat whose
 // visitor has no email is flagged instead; a department in desk mode none
 // never converts.
 func (c *Chat) autoConvert(moment string) {

@@ -160,8 +160,8 @@ func (c *Chat) visitorTyping(state string) {
 	}
 }
 
-// details is what the accepting agent learns about the visitor (SPEC §3.2
-// step 4).
+// details is what the accepting agent learns about the visitor (docs/CHATS.md
+// §4).
 func (c *Chat) details() string {
 	i := c.info
 	or := func(s string) string {

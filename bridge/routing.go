@@ -132,7 +132,7 @@ func (c *Chat) nextInRotation(agents []store.Agent) store.Agent {
 }
 
 // offerTo offers the chat to one agent: roster contact, presence and a
-// message saying how to answer (SPEC §3.2 step 3).
+// message saying how to answer (docs/CHATS.md §3.4).
 func (c *Chat) offerTo(a store.Agent, kind string) {
 	now := c.e.now()
 	id, err := c.e.store.AddOffer(c.ctx(), c.id, c.portal, a.Username, kind, now)
@@ -216,7 +216,7 @@ func (c *Chat) decline(key string) {
 	}
 }
 
-// miss ends a chat nobody took (SPEC §3.2 step 5).
+// miss ends a chat nobody took (docs/CHATS.md §3.5).
 func (c *Chat) miss(why string) {
 	// Store first (the ticket, then the status), tell afterwards: whoever
 	// hears that the chat was missed finds it so in the database.
@@ -232,7 +232,7 @@ func (c *Chat) miss(why string) {
 	c.finish()
 }
 
-// end ends a live chat for everyone (SPEC §3.2 step 7).
+// end ends a live chat for everyone (docs/CHATS.md §7).
 func (c *Chat) end(reason string) {
 	if c.over {
 		return

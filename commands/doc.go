@@ -1,5 +1,5 @@
 // Package commands turns what an agent types into a chat window into typed
-// hash commands (SPEC §4), and writes the #help text for them.
+// hash commands (docs/COMMANDS.md), and writes the #help text for them.
 //
 // A message body is a command when it starts with "#" followed by a
 // letter: "#t fiona.b", "#e 30", "#support conasreq 112". "##text" is the

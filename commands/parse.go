@@ -382,7 +382,7 @@ func parseHelp(a *args) error {
 }
 
 // agent checks an agent reference: an email address or a username (the
-// username rule of SPEC §1: 6 to 30 ASCII letters, digits, "_" and ".").
+// username rule of docs/AGENTS.md §1.2: 6 to 30 ASCII letters, digits, "_" and ".").
 func agent(tok string) (string, bool) {
 	if strings.Contains(tok, "@") {
 		return email(tok)

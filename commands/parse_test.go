@@ -388,7 +388,7 @@ func TestLookup(t *testing.T) {
 	}
 }
 
-// TestTable checks the table's shape: the groups and places of SPEC §4,
+// TestTable checks the table's shape: the groups and places of docs/COMMANDS.md,
 // the supervisor commands, and that every row has what help needs.
 func TestTable(t *testing.T) {
 	want := map[Group][]string{

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// The digit codes of "#support conasreq [PSC]" (SPEC §4). The package
+// The digit codes of "#support conasreq [PSC]" (docs/COMMANDS.md, docs/HELPDESK.md §2.2). The package
 // reads only its own copies, so the exported tables are for callers.
 var (
 	priorityNames       = [...]string{"none", "low", "medium", "high"}

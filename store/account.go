@@ -16,7 +16,7 @@ const (
 	AccountHoursMax = 87600
 )
 
-// Account is a customer organisation that contacts belong to (SPEC §5.1),
+// Account is a customer organisation that contacts belong to (docs/HELPDESK.md §1.2),
 // with its service level agreement and contract. ResponseHours and
 // ResolutionHours are the SLA's times, 0 for none; a ticket of one of the
 // account's contacts is due ResolutionHours after it was made.

@@ -17,7 +17,7 @@ const AuditCommandAction = "command"
 // audit log keeps; the rest is cut off and marked with "…".
 const auditTextMax = 500
 
-// AuditAgentAction records a hash command an agent ran (SPEC §5.1: every
+// AuditAgentAction records a hash command an agent ran (docs/COMMANDS.md: every
 // action taken by a command is audited): who ran it, in which chat
 // (target "chat #1042"; "" for commands to the Desk contact, chatNumber
 // 0), the command as typed and the result the agent was told. Command and

@@ -15,7 +15,7 @@ import (
 const BlockReasonMax = 500
 
 // BlockedIP is a visitor IP address from which a portal takes no new
-// chats (#b, SPEC §4): who blocked it, why, when, and from which chat.
+// chats (#b, docs/COMMANDS.md): who blocked it, why, when, and from which chat.
 type BlockedIP struct {
 	ID         int64     `json:"id"`
 	Portal     string    `json:"portal"`

@@ -22,7 +22,7 @@ const (
 const DefaultCannedCategory = "General"
 
 // Canned is a canned response: a prepared answer an agent sends to the
-// visitor with #r SHORTCUT (SPEC §4). One with Department "" is for every
+// visitor with #r SHORTCUT (docs/COMMANDS.md). One with Department "" is for every
 // department of the portal; a department's own response with the same
 // shortcut takes precedence over it.
 type Canned struct {

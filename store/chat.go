@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 )
 
-// ChatStatus is where a visitor chat is in its lifecycle (SPEC §3.2):
+// ChatStatus is where a visitor chat is in its lifecycle (docs/CHATS.md §1):
 // waiting → (offered) → active → ended, or waiting → missed.
 type ChatStatus string
 

@@ -21,7 +21,7 @@ const (
 type ChatEvent struct {
 	Seq        int64     `json:"seq"` // 1, 2, 3, ... per chat
 	At         time.Time `json:"at"`
-	Type       string    `json:"type"`        // "message", "system", "agent_joined", ... (SPEC §3.1)
+	Type       string    `json:"type"`        // "message", "system", "agent_joined", ... (docs/VISITOR-API.md §5)
 	AuthorKind string    `json:"author_kind"` // AuthorVisitor, AuthorAgent or AuthorSystem
 	Author     string    `json:"author"`      // the agent's username for AuthorAgent, else ""
 	AuthorName string    `json:"author_name"` // the name shown for the author

@@ -14,7 +14,7 @@ import (
 // contact's name is at most VisitorNameMax.
 const ContactPhoneMax = 60
 
-// Contact is a person the helpdesk knows (SPEC §5.1), one per portal and
+// Contact is a person the helpdesk knows (docs/HELPDESK.md §1.1), one per portal and
 // email (ignoring case). Account is the name of their account ("" for
 // none); Owner is the username of the agent who looks after them ("" for
 // none).

@@ -12,7 +12,7 @@ import (
 // NoteMax is the longest visitor note, in characters.
 const NoteMax = 2000
 
-// Note is something an agent wrote down about a visitor (#an, SPEC §4).
+// Note is something an agent wrote down about a visitor (#an, docs/COMMANDS.md).
 // It belongs to the visitor, so a returning visitor's notes show in each
 // of their chats.
 type Note struct {

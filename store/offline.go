@@ -16,7 +16,7 @@ import (
 const OfflineLimit = 1000
 
 // StoredStanzaMax is the largest stanza kept, offline or in the archive,
-// in bytes: the stanza size limit after authentication (SPEC §8).
+// in bytes: the stanza size limit after authentication (docs/OPERATING.md §9).
 const StoredStanzaMax = 256 << 10
 
 // ErrOfflineFull is the Kind of the UserError StoreOffline returns when

@@ -23,7 +23,7 @@ const (
 // TeamNameMax bounds the team_name setting, in characters.
 const TeamNameMax = 60
 
-// The values of the conversion settings (SPEC §5.2).
+// The values of the conversion settings (docs/HELPDESK.md §6.1).
 const (
 	ConvertAll      = "all"      // every chat
 	ConvertAttended = "attended" // chats an agent accepted
@@ -75,7 +75,7 @@ func settingKeyNames() string {
 }
 
 // ConversionSettings say which of a portal's chats become tickets
-// automatically, when, and with which status (SPEC §5.2). Which is one of
+// automatically, when, and with which status (docs/HELPDESK.md §6.1). Which is one of
 // ConvertAll, ConvertAttended, ConvertMissed, ConvertNone; When one of
 // ConvertOnAccept, ConvertOnEnd; Status "open" or "closed".
 type ConversionSettings struct {

@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 )
 
-// The words of the ticket codes (SPEC §4, #support conasreq): the index is
+// The words of the ticket codes (docs/HELPDESK.md §2.2, #support conasreq): the index is
 // the stored code.
 var (
 	TicketPriorities      = [4]string{"none", "low", "medium", "high"}
@@ -96,7 +96,7 @@ func parseCode(what string, words []string, s string) (int, error) {
 	return 0, invalid("%s %q is not one of %s", what, s, codeList(words))
 }
 
-// Ticket is a helpdesk request (SPEC §5.1). Number counts from 1 per
+// Ticket is a helpdesk request (docs/HELPDESK.md §2). Number counts from 1 per
 // portal. ContactName and ContactEmail are the contact's current details.
 // Priority, Status and Classification are the codes of TicketPriorities,
 // TicketStatuses and TicketClassifications (in JSON: the words). DueAt is

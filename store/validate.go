@@ -35,7 +35,7 @@ func exists(format string, args ...any) error {
 	return &UserError{Msg: fmt.Sprintf(format, args...), Kind: ErrExists}
 }
 
-// Username rules (SPEC §1).
+// Username rules (docs/AGENTS.md §1.2).
 const (
 	UsernameMin = 6
 	UsernameMax = 30
@@ -109,7 +109,7 @@ func ValidateDepartmentName(name string) error {
 	return nil
 }
 
-// Roles of an agent (SPEC §1).
+// Roles of an agent (docs/AGENTS.md §1.2).
 type Role string
 
 const (
@@ -140,7 +140,7 @@ func roleRank(r Role) int {
 	return 0
 }
 
-// DeskMode says what ticket features a department has (SPEC §5.1).
+// DeskMode says what ticket features a department has (docs/HELPDESK.md §5).
 type DeskMode string
 
 const (
@@ -159,7 +159,7 @@ func ParseDeskMode(s string) (DeskMode, error) {
 	return "", invalid("desk mode %q is not one of mapped, choose, view, none", s)
 }
 
-// Routing says how a department's chats are offered (SPEC §3.2).
+// Routing says how a department's chats are offered (docs/CHATS.md §3).
 type Routing string
 
 const (

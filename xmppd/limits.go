@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Limits bound what one client may cost the server (SPEC §8).
+// Limits bound what one client may cost the server (docs/OPERATING.md §9).
 type Limits struct {
 	StanzaSize        int           // bytes of one stanza after authentication
 	StanzaSizePreAuth int           // bytes of one element before authentication

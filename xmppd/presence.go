@@ -8,7 +8,7 @@ import (
 	"jabberdesk/bridge"
 )
 
-// Availability is an agent's state for routing chats (SPEC §2).
+// Availability is an agent's state for routing chats (docs/AGENTS.md §4.2).
 type Availability = bridge.Availability
 
 // Availabilities, from least to most available.

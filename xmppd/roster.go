@@ -9,7 +9,7 @@ import (
 	"jabberdesk/store"
 )
 
-// Roster groups (SPEC §2).
+// Roster groups (docs/AGENTS.md §3.1).
 const (
 	groupColleagues = "Colleagues"
 	groupDesk       = "Desk"
@@ -73,7 +73,7 @@ func (srv *Server) rosterVersionFor(s *session) string {
 }
 
 // rosterIQ answers roster gets; the roster is the server's, so sets are
-// refused (SPEC §2).
+// refused (docs/AGENTS.md §3.1).
 func (s *session) rosterIQ(el, q *Element) error {
 	if el.Get("type") != "get" {
 		return errNotAllowed.withText("the roster is managed by the server")

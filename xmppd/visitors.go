@@ -4,7 +4,7 @@ import (
 	"jabberdesk/bridge"
 )
 
-// groupVisitors is the roster group of visitor contacts (SPEC §2).
+// groupVisitors is the roster group of visitor contacts (docs/AGENTS.md §3.1).
 const groupVisitors = "Visitors"
 
 // visitorContacts asks the bridge for the visitor chats in an agent's

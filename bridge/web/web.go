@@ -1,4 +1,4 @@
-// Package web is the visitors' side of jabberdesk (SPEC §3.1): the JSON
+// Package web is the visitors' side of jabberdesk (docs/VISITOR-API.md): the JSON
 // HTTP API that starts chats and carries visitors' messages, the WebSocket
 // and long-poll event streams, and the embeddable widget (widget.js, the
 // standalone page /chat/{portal}) served from the binary.
@@ -7,7 +7,7 @@
 //   - Every request after chat creation carries the chat's bearer token;
 //     tokens are compared in constant time against a stored hash.
 //   - Errors are JSON {"error":{"code","message"}} with the statuses of
-//     SPEC §3.1; a message says what was wrong and how to do it right.
+//     docs/VISITOR-API.md §1.3; a message says what was wrong and how to do it right.
 //   - Request bodies are limited (413), chat creation is rate limited per
 //     client address (429), and nothing a visitor sends reaches another
 //     portal: chats are found by their random id and checked by token.
@@ -199,7 +199,7 @@ func fail(status int, code, msg string) *apiError {
 	return &apiError{status: status, Code: code, Msg: msg}
 }
 
-// writeError maps an error to the API's statuses (SPEC §3.1).
+// writeError maps an error to the API's statuses (docs/VISITOR-API.md §1.3).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var ue *store.UserError

@@ -14,7 +14,7 @@ import (
 	"jabberdesk/store"
 )
 
-// setupCard is what an agent types into an XMPP client (SPEC §1).
+// setupCard is what an agent types into an XMPP client (docs/AGENTS.md §2.1).
 type setupCard struct {
 	Portal        string `json:"portal"`
 	Username      string `json:"username"`

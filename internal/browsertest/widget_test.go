@@ -33,7 +33,7 @@ const (
 	token  = "tok-0123456789abcdef"
 )
 
-// fakeAPI is a small stand-in for the visitor API of SPEC §3.1: one portal
+// fakeAPI is a small stand-in for the visitor API of docs/VISITOR-API.md: one portal
 // ("acme"), one chat, an event log the test appends to, a WebSocket and the
 // long poll. It records what the widget sends.
 type fakeAPI struct {

@@ -1,5 +1,5 @@
 // Package limit holds the pieces that bound what one client may cost the
-// server (SPEC §8): the key that groups client addresses (an IPv6 client
+// server (docs/OPERATING.md §9): the key that groups client addresses (an IPv6 client
 // gets a /64, as one customer usually does), counters of concurrent use
 // per key, token-bucket rate limits per key, and Guard, which slows down
 // password guessing per address and per account.
