@@ -208,6 +208,34 @@ func (c *Chat) publish(ev Event, kind, author string) (Event, error) {
 	return ev, nil
 }
 
+// subscribe registers a channel for the chat's visitor events, or returns
+// nil if the chat is over or not running (c is nil). publish closes a
+// channel that is full, dropping its subscriber, and the end closes all.
+func (c *Chat) subscribe() chan Event {
+	if c == nil {
+		return nil
+	}
+	ch := make(chan Event, 64)
+	c.vmu.Lock()
+	defer c.vmu.Unlock()
+	if c.vclosed {
+		return nil
+	}
+	c.subs[ch] = struct{}{}
+	return ch
+}
+
+// unsubscribe forgets a channel from subscribe (nil or already dropped:
+// nothing to do).
+func (c *Chat) unsubscribe(ch chan Event) {
+	if ch == nil {
+		return
+	}
+	c.vmu.Lock()
+	delete(c.subs, ch)
+	c.vmu.Unlock()
+}
+
 // tell sends agent a system line from the visitor contact.
 func (c *Chat) tell(agent, text string) bool {
 	return c.e.agentsSide().Message(c.portal, agent, Message{From: c.local, Body: SystemPrefix + text, System: true})

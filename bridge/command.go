@@ -26,11 +26,8 @@ var readOnly = map[string]bool{"info": true, "m": true, "h": true, "n": true, "d
 
 // chatCommand runs a command typed in a visitor chat by a.
 func (c *Chat) chatCommand(a AgentInfo, m *member, body string) {
-	if obs := c.e.cfg.ObserveCommand; obs != nil {
-		start := time.Now()
-		defer func() { obs(strings.Fields(body + " ")[0], time.Since(start)) }()
-	}
 	cmd, err := commands.Parse(body, commands.InChat)
+	defer c.e.observeCommand(cmd.Name, time.Now())
 	if err != nil {
 		c.tell(a.Key, err.Error())
 		return
@@ -139,6 +136,18 @@ func (c *Chat) runCommand(m *member, cmd commands.Command) (string, error) {
 	return "", refuse(cmd.Spec().Invocation() + " is not available in a visitor chat — try #help")
 }
 
+// observeCommand tells Config.ObserveCommand how long a command took
+// since start, by the table's name for it (so that what agents type
+// cannot make new metric labels): "invalid" for one that did not parse.
+func (e *Engine) observeCommand(name string, start time.Time) {
+	if obs := e.cfg.ObserveCommand; obs != nil {
+		if name == "" {
+			name = "invalid"
+		}
+		obs(name, time.Since(start))
+	}
+}
+
 // DeskSays answers a message an agent sent to the desk contact: a desk
 // command, or a hint that the desk takes commands.
 func (e *Engine) DeskSays(ctx context.Context, portal string, a AgentInfo, body string) string {
@@ -150,6 +159,7 @@ func (e *Engine) DeskSays(ctx context.Context, portal string, a AgentInfo, body 
 		return "The desk takes commands: #q shows the queue, #help lists them all."
 	}
 	cmd, err := commands.Parse(body, commands.AtDesk)
+	defer e.observeCommand(cmd.Name, time.Now())
 	if err != nil {
 		return err.Error()
 	}

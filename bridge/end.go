@@ -93,6 +93,6 @@ func (c *Chat) interruptEnd() {
 	c.publish(Event{Type: EventSystem, Text: "The chat stays open."}, "system", "")
 	c.publish(Event{Type: EventEndTimerCancelled}, "system", "")
 	for _, m := range c.members {
-		c.tell(m.key, "Support end interrupted")
+		c.tell(m.key, "The visitor is back; the chat stays open.")
 	}
 }

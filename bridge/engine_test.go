@@ -72,18 +72,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestFirstYesWinsExactlyOnce(t *testing.T) {
+// newTestEngine runs an engine on a new SQLite store with portal acme and
+// the given agents, all online.
+func newTestEngine(t *testing.T, usernames ...string) (*Engine, *store.Store, *fakeAgents) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(filepath.Join(t.TempDir(), "jd.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	st.AddPortal(ctx, "acme", "test")
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.AddPortal(ctx, "acme", "test"); err != nil {
+		t.Fatal(err)
+	}
 	agents := newFakeAgents()
-	const n = 20
-	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("agent%03d", i)
+	for _, name := range usernames {
 		if _, err := st.AddAgent(ctx, store.NewAgent{Portal: "acme", Username: name, Email: name + "@acme.example", Password: "password1"}, "test"); err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +94,18 @@ func TestFirstYesWinsExactlyOnce(t *testing.T) {
 	}
 	e := New(Config{Domain: "example.test"}, st, nil)
 	e.Attach(agents)
-	defer e.Stop()
+	t.Cleanup(e.Stop)
+	return e, st, agents
+}
+
+func TestFirstYesWinsExactlyOnce(t *testing.T) {
+	ctx := context.Background()
+	const n = 20
+	var names []string
+	for i := 0; i < n; i++ {
+		names = append(names, fmt.Sprintf("agent%03d", i))
+	}
+	e, st, agents := newTestEngine(t, names...)
 	started, err := e.Create(ctx, NewChat{Portal: "acme", Name: "Ann", Question: "Help?"})
 	if err != nil || started.Status != "offered" {
 		t.Fatalf("create: %+v %v", started, err)

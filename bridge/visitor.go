@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -170,17 +171,8 @@ func (v *VisitorChat) Events(ctx context.Context, after int64, wait time.Duratio
 	if c := v.c; c != nil {
 		c.visitorConnected(1)
 		defer c.visitorConnected(-1)
-		live = make(chan Event, 16)
-		c.vmu.Lock()
-		if !c.vclosed {
-			c.subs[live] = struct{}{}
-		}
-		c.vmu.Unlock()
-		defer func() {
-			c.vmu.Lock()
-			delete(c.subs, live)
-			c.vmu.Unlock()
-		}()
+		live = c.subscribe()
+		defer c.unsubscribe(live)
 	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
@@ -206,7 +198,7 @@ func (v *VisitorChat) Events(ctx context.Context, after int64, wait time.Duratio
 }
 
 func (v *VisitorChat) stored(ctx context.Context, after int64) ([]Event, error) {
-	recs, err := v.e.store.ChatEvents(ctx, v.info.ID, after, true, 500)
+	recs, err := v.e.store.ChatEvents(ctx, v.info.ID, after, true, storedPage)
 	if err != nil {
 		return nil, err
 	}
@@ -217,97 +209,108 @@ func (v *VisitorChat) stored(ctx context.Context, after int64) ([]Event, error) 
 	return evs, nil
 }
 
+// storedPage is how many stored events one read returns.
+const storedPage = 500
+
 // Subscribe streams the chat's events after seq: first those stored, then
-// live ones, until cancel is called or the chat ends (the channel closes).
+// live ones, until cancel is called or the chat ends (the channel closes
+// once everything stored has been sent). A subscriber that falls behind
+// the live events is caught up from the store, so it misses nothing.
 // While subscribed the visitor counts as present.
 func (v *VisitorChat) Subscribe(ctx context.Context, after int64) (<-chan Event, func(), error) {
 	out := make(chan Event, 64)
-	live := make(chan Event, 64)
 	c := v.c
-	if c != nil {
-		c.vmu.Lock()
-		closed := c.vclosed
-		if !closed {
-			c.subs[live] = struct{}{}
-		}
-		c.vmu.Unlock()
-		if closed {
-			c = nil
-		}
-	}
-	if c == nil {
+	live := c.subscribe()
+	if live == nil {
+		// The chat is over (or not running here): what is stored is all.
 		evs, err := v.stored(ctx, after)
 		if err != nil {
 			return nil, nil, err
 		}
 		go func() {
-			for _, ev := range evs {
-				out <- ev
+			defer close(out)
+			last := after
+			for len(evs) > 0 {
+				for _, ev := range evs {
+					out <- ev
+					last = ev.Seq
+				}
+				if len(evs) < storedPage {
+					return
+				}
+				if evs, _ = v.stored(ctx, last); evs == nil {
+					return // the request is gone, or the store failed
+				}
 			}
-			close(out)
 		}()
 		return out, func() {}, nil
 	}
 	c.visitorConnected(1)
 	backlog, err := v.stored(ctx, after)
 	if err != nil {
-		c.vmu.Lock()
-		delete(c.subs, live)
-		c.vmu.Unlock()
+		c.unsubscribe(live)
 		c.visitorConnected(-1)
 		return nil, nil, err
 	}
 	done := make(chan struct{})
-	cancel := func() {
-		select {
-		case <-done:
-		default:
-			close(done)
-		}
-	}
+	var once sync.Once
+	cancel := func() { once.Do(func() { close(done) }) }
 	go func() {
 		defer close(out)
 		defer c.visitorConnected(-1)
-		defer func() {
-			c.vmu.Lock()
-			delete(c.subs, live)
-			c.vmu.Unlock()
-		}()
-		last := after
-		for _, ev := range backlog {
+		defer func() { c.unsubscribe(live) }()
+		send := func(ev Event) bool {
 			select {
 			case out <- ev:
-				last = ev.Seq
+				return true
 			case <-done:
-				return
+				return false
 			}
+		}
+		last := after
+		// catchUp sends what is stored after last, page by page.
+		catchUp := func(page []Event) bool {
+			for {
+				for _, ev := range page {
+					if !send(ev) {
+						return false
+					}
+					last = ev.Seq
+				}
+				if len(page) < storedPage {
+					return true
+				}
+				var err error
+				if page, err = v.stored(ctx, last); err != nil {
+					return false
+				}
+			}
+		}
+		if !catchUp(backlog) {
+			return
 		}
 		for {
 			select {
 			case ev, ok := <-live:
 				if !ok {
-					// The chat is over (or this connection fell behind): send
-					// whatever is stored that we have not sent, then stop.
-					rest, _ := v.stored(context.Background(), last)
-					for _, r := range rest {
-						select {
-						case out <- r:
-						case <-done:
-							return
-						}
+					// The chat is over, or this subscriber fell behind and
+					// was dropped: subscribe again (unless over) before
+					// reading the store, so nothing falls in between.
+					live = c.subscribe()
+					rest, err := v.stored(context.WithoutCancel(ctx), last)
+					if err != nil || !catchUp(rest) || live == nil {
+						return
 					}
-					return
+					continue
 				}
 				if ev.Seq != 0 && ev.Seq <= last {
 					continue
 				}
-				select {
-				case out <- ev:
-					if ev.Seq != 0 {
-						last = ev.Seq
-					}
-				case <-done:
+				if !send(ev) {
 					return
+				}
+				if ev.Seq != 0 {
+					last = ev.Seq
 				}
 			case <-done:
 				return

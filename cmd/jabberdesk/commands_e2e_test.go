@@ -146,7 +146,7 @@ func TestEndTimers(t *testing.T) {
 	})
 	v.say("wait, one more thing")
 	v.expect("cancelled", func(ev bridge.Event) bool { return ev.Type == "end_timer_cancelled" })
-	george.Expect("interrupted", reply(v, "Support end interrupted"))
+	george.Expect("interrupted", reply(v, "The visitor is back; the chat stays open."))
 
 	// Cancelled by the agent: the visitor is told. The team is named by
 	// the portal's setting.

@@ -317,22 +317,33 @@ func TestInteropSlixmppMobile(t *testing.T) {
 // The admin listener answers health checks and serves Prometheus metrics.
 func TestAdminHealthAndMetrics(t *testing.T) {
 	r := startRunning(t)
-	r.login(t, "fiona.demo", false)
+	r.login(t, "george.demo", false)
 	base := "http://" + r.app.addrs["admin"]
 	res, err := http.Get(base + "/healthz")
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", res, err)
 	}
 	res.Body.Close()
-	v := r.startChat(t, "Ann", "Support", "metrics?")
-	_ = v
+	r.startChat(t, "Ann", "Support", "metrics?")
+	// Commands are measured by the table's name: what an agent types
+	// cannot add labels.
+	fiona := r.login(t, "fiona.demo", false)
+	desk := "demo|desk@localhost"
+	fiona.Send(chatMsg(desk, "#Q"))
+	fiona.Expect("queue", xmpptest.Message(desk, "1 without an agent"))
+	fiona.Send(chatMsg(desk, "#made-up-word"))
+	fiona.Expect("refusal", xmpptest.Message(desk, ""))
 	res, err = http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	for _, want := range []string{"jabberdesk_xmpp_sessions 1", "jabberdesk_xmpp_logins_total 1", `jabberdesk_chats{state="offered"} 1`, "jabberdesk_queue_length 1", "go_goroutines"} {
+	if strings.Contains(string(body), "made-up-word") || strings.Contains(string(body), `command="Q"`) {
+		t.Error("a label made of what the agent typed")
+	}
+	for _, want := range []string{`jabberdesk_command_seconds_count{command="q"} 1`, `jabberdesk_command_seconds_count{command="invalid"} 1`,
+		"jabberdesk_xmpp_sessions 2", "jabberdesk_xmpp_logins_total 2", `jabberdesk_chats{state="offered"} 1`, "jabberdesk_queue_length 1", "go_goroutines"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
 		}
