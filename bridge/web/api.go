@@ -191,7 +191,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	end := time.Now().Add(s.cfg.LongPollWait + s.cfg.Limits.RequestTimeout)
 	setDeadlines(w, end, end)
-	evs, err := v.Events(r.Context(), after, s.cfg.LongPollWait)
+	ctx, cancel := s.streamContext(r)
+	defer cancel()
+	evs, err := v.Events(ctx, after, s.cfg.LongPollWait)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -125,7 +125,9 @@ func (s *Server) openStream(r *http.Request, chatID string) (release func(), err
 		s.lim.streamsByAddr.Release(addr)
 		return nil, tooMany("too_many_streams", "this chat is open in too many windows; close some and try again", 5*time.Second)
 	}
+	s.streamsOpen.Add(1)
 	return func() {
+		s.streamsOpen.Add(-1)
 		s.lim.streamsByChat.Release(chatID)
 		s.lim.streamsByAddr.Release(addr)
 	}, nil

@@ -74,11 +74,18 @@ type Server struct {
 	http  *http.Server
 	// refused counts connections refused over the per-address cap.
 	refused atomic.Int64
+	// streams counts open event streams (WebSockets and long polls).
+	streamsOpen atomic.Int64
 
 	// uploading holds the ids of the slots a PUT is being received for,
 	// so that a second PUT running at the same time is refused instead of
 	// racing the first one to the final name.
 	uploading sync.Map
+
+	// streams ends when Shutdown starts: long polls answer and WebSockets
+	// close at once instead of holding the shutdown up.
+	streams     context.Context
+	stopStreams context.CancelFunc
 }
 
 // New makes a Server.
@@ -100,6 +107,7 @@ func New(cfg Config) *Server {
 	}
 	cfg.Limits.setDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), chats: limit.NewRate(cfg.ChatRate/60, cfg.ChatBurst), lim: newLimiters(cfg.Limits)}
+	s.streams, s.stopStreams = context.WithCancel(context.Background())
 	s.routes()
 	s.http = &http.Server{
 		Handler:           s,
@@ -114,6 +122,9 @@ func New(cfg Config) *Server {
 
 // Refused is the number of connections refused over the per-address cap.
 func (s *Server) Refused() int64 { return s.refused.Load() }
+
+// OpenStreams is the number of visitors' WebSockets and long polls open.
+func (s *Server) OpenStreams() int64 { return s.streamsOpen.Load() }
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/chats", s.createChat)
@@ -179,10 +190,20 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting and waits for requests to finish (WebSockets
-// and long polls are cut when ctx ends).
+// Shutdown stops accepting, answers long polls and closes WebSockets at
+// once ("going away": the widget reconnects), and waits for the other
+// requests to finish until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopStreams()
 	return s.http.Shutdown(ctx)
+}
+
+// streamContext is r's context, also cancelled when Shutdown starts: for
+// requests that wait for events.
+func (s *Server) streamContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(s.streams, cancel)
+	return ctx, func() { stop(); cancel() }
 }
 
 // apiError is the JSON error body.

@@ -41,7 +41,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(4096)
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := s.streamContext(r)
 	defer cancel()
 	events, stop, err := v.Subscribe(ctx, after)
 	if err != nil {
@@ -51,8 +51,11 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 	defer stop()
 	go func() {
 		defer cancel()
+		// Not ctx: a Read whose context ends closes the connection, which
+		// would beat the "going away" close at shutdown. CloseNow on
+		// return ends this Read.
 		for {
-			if _, _, err := conn.Read(ctx); err != nil {
+			if _, _, err := conn.Read(r.Context()); err != nil {
 				return
 			}
 		}
@@ -81,6 +84,9 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-ctx.Done():
+			if s.streams.Err() != nil {
+				conn.Close(websocket.StatusGoingAway, "server shutting down")
+			}
 			return
 		}
 	}

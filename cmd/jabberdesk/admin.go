@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"jabberdesk/bridge"
+	"jabberdesk/bridge/web"
 	"jabberdesk/xmppd"
 )
 
@@ -44,8 +45,15 @@ func (m *metrics) observeCommand(name string, d time.Duration) {
 	m.commands.WithLabelValues(name).Observe(d.Seconds())
 }
 
-// watch registers the gauges and counters of the running subsystems.
-func (m *metrics) watch(x *xmppd.Server, b *bridge.Engine) {
+// watch registers the gauges and counters of the running subsystems (w
+// is nil without an HTTP listener).
+func (m *metrics) watch(x *xmppd.Server, b *bridge.Engine, w *web.Server) {
+	if w != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "jabberdesk_http_streams", Help: "Visitors' WebSockets and long polls open."},
+			func() float64 { return float64(w.OpenStreams()) }))
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "jabberdesk_http_connections_refused_total", Help: "Visitor API connections refused over http.connections_per_ip."},
+			func() float64 { return float64(w.Refused()) }))
+	}
 	stat := func(name, help string, kind prometheus.ValueType, f func(xmppd.Stats) int64) {
 		desc := prometheus.NewDesc(name, help, nil, nil)
 		m.reg.MustRegister(funcCollector{desc: desc, collect: func(ch chan<- prometheus.Metric) {

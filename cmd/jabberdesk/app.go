@@ -135,7 +135,7 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		a.stop()
 		return nil, err
 	}
-	a.metrics.watch(a.xmpp, a.bridge)
+	a.metrics.watch(a.xmpp, a.bridge, a.web)
 	if err := a.startAdmin(cfg.Admin.Listen); err != nil {
 		a.stop()
 		return nil, err
@@ -236,22 +236,27 @@ func (a *app) handleControl(ctx context.Context, ev control.Event) error {
 	return nil
 }
 
-// stop stops the subsystems in reverse start order.
+// stop stops the subsystems in reverse start order. Each listener has
+// shutdownTimeout of its own, so that one slow to drain does not leave
+// the XMPP server too little time to send agents system-shutdown.
 func (a *app) stop() error {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
 	var errs []error
+	shutdown := func(f func(context.Context) error) {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		errs = append(errs, f(ctx))
+	}
 	if a.control != nil {
 		errs = append(errs, a.control.Close())
 	}
 	if a.admin != nil {
-		errs = append(errs, a.admin.Shutdown(ctx))
+		shutdown(a.admin.Shutdown)
 	}
 	if a.web != nil {
-		errs = append(errs, a.web.Shutdown(ctx))
+		shutdown(a.web.Shutdown)
 	}
 	if a.xmpp != nil {
-		errs = append(errs, a.xmpp.Shutdown(ctx))
+		shutdown(a.xmpp.Shutdown)
 	}
 	if a.bridge != nil {
 		a.bridge.Stop()

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"jabberdesk/bridge"
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/xmpptest"
@@ -353,4 +355,57 @@ func TestAdminHealthAndMetrics(t *testing.T) {
 		t.Fatalf("pprof: %v %v", res, err)
 	}
 	res.Body.Close()
+}
+
+// Stopping the server answers a visitor's long poll and closes their
+// WebSocket as "going away" at once, and agents get system-shutdown: a
+// waiting long poll does not use up the time the XMPP server has to tell
+// them.
+func TestShutdownEndsVisitorStreamsAndTellsAgents(t *testing.T) {
+	r := startRunning(t)
+	george := r.login(t, "george.demo", false)
+	v := r.startChat(t, "Ann", "Support", "Still there?")
+	offered(george, v)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*xmpptest.Timeout)
+	defer cancel()
+	url := strings.Replace(r.base, "http", "ws", 1) + fmt.Sprintf("/api/v1/chats/%s/ws?token=%s&after=1000000", v.ChatID, v.Token)
+	ws, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	wsClosed := make(chan error, 1)
+	go func() {
+		_, _, err := ws.Read(ctx)
+		wsClosed <- err
+	}()
+	polled := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, "GET", r.base+"/api/v1/chats/"+v.ChatID+"/events?after=1000000", nil)
+		req.Header.Set("Authorization", "Bearer "+v.Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			polled <- 0
+			return
+		}
+		res.Body.Close()
+		polled <- res.StatusCode
+	}()
+	waitUntil(t, "the long poll and the WebSocket to wait", func() bool { return r.app.web.OpenStreams() == 3 })
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.app.stop() }()
+	if err := <-wsClosed; websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("WebSocket ended with %v, want going away (1001)", err)
+	}
+	if code := <-polled; code != http.StatusOK {
+		t.Errorf("long poll answered %d, want 200", code)
+	}
+	if err, ok := george.Closed(xmpptest.Timeout); !ok || err == nil || !strings.Contains(err.Error(), "system-shutdown") {
+		t.Errorf("agent's stream: closed=%v err=%v", ok, err)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("stop: %v", err)
+	}
 }
