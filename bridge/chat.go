@@ -32,6 +32,7 @@ type Chat struct {
 	members     []member
 	offers      map[string]*offer // by agent key
 	tried       map[string]bool   // round robin: agents offered in this round
+	declined    map[string]bool   // broadcast: agents who answered n, not offered again
 	lastOffered string            // round robin: the agent offered last
 	queueTimer  *time.Timer
 	graceTimer  *time.Timer
@@ -70,7 +71,7 @@ func newChat(e *Engine, sc store.Chat) *Chat {
 	c := &Chat{
 		e: e, id: sc.ID, publicID: sc.PublicID, portal: sc.Portal, number: sc.Number, local: LocalFor(sc.Number),
 		ops: make(chan func(), 64), quit: make(chan struct{}), exited: make(chan struct{}),
-		info: sc, offers: make(map[string]*offer), tried: make(map[string]bool),
+		info: sc, offers: make(map[string]*offer), tried: make(map[string]bool), declined: make(map[string]bool),
 		changed: make(chan struct{}), subs: make(map[chan Event]struct{}),
 	}
 	for _, a := range sc.Agents {

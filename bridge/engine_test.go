@@ -146,3 +146,31 @@ func TestFirstYesWinsExactlyOnce(t *testing.T) {
 		t.Fatal("load not counted")
 	}
 }
+
+// With broadcast routing, an agent who answers n is not offered the chat
+// again when routing runs later, and a chat nobody has on offer any more
+// is waiting, not offered.
+func TestBroadcastDeclineIsFinal(t *testing.T) {
+	ctx := context.Background()
+	e, st, agents := newTestEngine(t, "anna.b", "boris.c")
+	started, err := e.Create(ctx, NewChat{Portal: "acme", Name: "Ann", Question: "Help?"})
+	if err != nil || started.Status != "offered" {
+		t.Fatalf("create: %+v %v", started, err)
+	}
+	local := LocalFor(started.VisitorNumber)
+	offers := func(agent string) int { return agents.count(agent, "Reply y to accept") }
+	waitFor(t, "both offers", func() bool { return offers("anna.b") == 1 && offers("boris.c") == 1 })
+
+	e.AgentSays("acme", AgentInfo{Key: "anna.b", Name: "Anna"}, local, "n", "")
+	waitFor(t, "anna's decline", func() bool { return agents.count("anna.b", "You declined the chat") == 1 })
+	e.AgentAvailabilityChanged("acme", "anna.b", Online) // routing runs again
+	e.AgentSays("acme", AgentInfo{Key: "boris.c", Name: "Boris"}, local, "n", "")
+	waitFor(t, "boris's decline", func() bool { return agents.count("boris.c", "You declined the chat") == 1 })
+	if n := offers("anna.b"); n != 1 {
+		t.Errorf("anna was offered the chat %d times", n)
+	}
+	sc, err := st.ChatByNumber(ctx, "acme", started.VisitorNumber)
+	if err != nil || sc.Status != store.ChatWaiting {
+		t.Errorf("status %q %v, want waiting", sc.Status, err)
+	}
+}

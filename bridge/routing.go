@@ -26,7 +26,8 @@ const (
 
 // eligible returns the agents who may be offered the chat now: in its
 // department (any agent when it has none), online, below their max_chats,
-// not in the chat and not already offered it.
+// not in the chat and not already offered it; with broadcast routing, not
+// one who declined it.
 func (c *Chat) eligible() ([]store.Agent, bool) {
 	agents, err := c.e.store.Agents(c.ctx(), c.portal)
 	if err != nil {
@@ -44,7 +45,7 @@ func (c *Chat) eligible() ([]store.Agent, bool) {
 			continue
 		}
 		anyoneOnline = true
-		if c.member(a.Key()) != nil || c.offers[a.Key()] != nil || c.e.Load(c.portal, a.Key()) >= a.MaxChats {
+		if c.member(a.Key()) != nil || c.offers[a.Key()] != nil || c.declined[a.Key()] || c.e.Load(c.portal, a.Key()) >= a.MaxChats {
 			continue
 		}
 		out = append(out, a)
@@ -182,6 +183,9 @@ func (c *Chat) withdraw(key, answer, tell string) {
 	if c.member(key) == nil {
 		c.hide(key)
 	}
+	if len(c.offers) == 0 && len(c.members) == 0 && c.info.Status == store.ChatOffered && !c.over {
+		c.setStatus(store.ChatWaiting, "") // nobody has it on offer any more
+	}
 }
 
 // accept makes the chat active with the agent who said "y" first.
@@ -213,7 +217,9 @@ func (c *Chat) decline(key string) {
 	c.withdraw(key, answerDeclined, "You declined the chat with "+c.title()+".")
 	if c.routing() == store.RoutingRoundRobin {
 		c.dispatch(false)
+		return
 	}
+	c.declined[key] = true
 }
 
 // miss ends a chat nobody took (docs/CHATS.md §3.5).
