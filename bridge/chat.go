@@ -55,6 +55,35 @@ type member struct {
 	key, name, role string
 }
 
+// staffed reports whether an agent other than a silent monitor is in the
+// chat: a chat watched only by a supervisor is still waiting for one.
+func (c *Chat) staffed() bool {
+	for _, m := range c.members {
+		if m.role != roleMonitor {
+			return true
+		}
+	}
+	return false
+}
+
+// staff is the first agent in the chat who is not a monitor.
+func (c *Chat) staff() (member, bool) {
+	for _, m := range c.members {
+		if m.role != roleMonitor {
+			return m, true
+		}
+	}
+	return member{}, false
+}
+
+// countLoad adds d to the chats m is counted in for max_chats; watching a
+// chat as a monitor does not count.
+func (c *Chat) countLoad(m member, d int) {
+	if m.role != roleMonitor {
+		c.e.addLoad(c.portal, m.key, d)
+	}
+}
+
 // offer is a pending offer of the chat to one agent: the chat itself
 // (kind "chat"), or a transfer or an invitation from an agent in the chat.
 type offer struct {

@@ -34,7 +34,7 @@ func (e *Engine) Queue(portal string) []QueuedChat {
 	for _, c := range chats {
 		var q *QueuedChat
 		c.call(context.Background(), func() error {
-			if len(c.members) == 0 && !c.over {
+			if !c.staffed() && !c.over {
 				q = &QueuedChat{Number: c.number, Visitor: c.info.VisitorName, Department: c.info.Department,
 					Question: c.info.Question, Waiting: now.Sub(c.info.CreatedAt), Offered: c.info.Status == store.ChatOffered}
 			}
@@ -180,8 +180,8 @@ func (e *Engine) Take(ctx context.Context, portal string, a AgentInfo, number in
 		return err
 	}
 	err = c.call(ctx, func() error {
-		if len(c.members) > 0 {
-			return refuse(fmt.Sprintf("Chat #%d is already taken by %s.", number, c.members[0].name))
+		if m, ok := c.staff(); ok {
+			return refuse(fmt.Sprintf("Chat #%d is already taken by %s.", number, m.name))
 		}
 		if c.offers[a.Key] == nil {
 			id, err := e.store.AddOffer(c.ctx(), c.id, c.portal, a.Key, kindChat, e.now())
@@ -221,7 +221,7 @@ func (e *Engine) Assign(ctx context.Context, portal string, by AgentInfo, number
 		}
 		now := e.now()
 		ta := AgentInfo{Key: target.Key(), Name: target.DisplayName, Role: target.Role}
-		if len(c.members) == 0 {
+		if !c.staffed() {
 			if c.offers[ta.Key] == nil {
 				id, err := e.store.AddOffer(c.ctx(), c.id, c.portal, ta.Key, kindChat, now)
 				if err != nil {

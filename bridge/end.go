@@ -26,7 +26,7 @@ func (c *Chat) EndNow(by *member) {
 func (c *Chat) endQuietly(reason string) {
 	for _, m := range c.members {
 		c.hide(m.key)
-		c.e.addLoad(c.portal, m.key, -1)
+		c.countLoad(m, -1)
 		c.e.store.RemoveChatAgent(c.ctx(), c.id, m.key, c.e.now())
 	}
 	c.members = nil

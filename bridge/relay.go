@@ -212,7 +212,7 @@ func (e *Engine) AgentAvailabilityChanged(portal, agent string, a Availability) 
 	for _, c := range chats {
 		c := c
 		c.post(func() {
-			if len(c.members) > 0 || c.over {
+			if c.staffed() || c.over {
 				return
 			}
 			if a != Online {
@@ -228,6 +228,11 @@ func (e *Engine) AgentAvailabilityChanged(portal, agent string, a Availability) 
 		})
 	}
 }
+
+// Reroute offers the portal's waiting chats again after an admin changed
+// its agents or departments (membership, max_chats, routing): routing
+// reads them from the store at each decision.
+func (e *Engine) Reroute(portal string) { e.redispatch(portal) }
 
 // portalChats is a snapshot of the portal's live chats, taken under the
 // engine lock and used after it is released.

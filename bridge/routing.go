@@ -79,7 +79,7 @@ func (c *Chat) routing() store.Routing {
 // nobody online at all the chat is missed at once; otherwise it waits for
 // agents until the queue timeout.
 func (c *Chat) dispatch(first bool) {
-	if c.over || len(c.members) > 0 {
+	if c.over || c.staffed() {
 		return
 	}
 	agents, anyoneOnline := c.eligible()
@@ -183,7 +183,7 @@ func (c *Chat) withdraw(key, answer, tell string) {
 	if c.member(key) == nil {
 		c.hide(key)
 	}
-	if len(c.offers) == 0 && len(c.members) == 0 && c.info.Status == store.ChatOffered && !c.over {
+	if len(c.offers) == 0 && !c.staffed() && c.info.Status == store.ChatOffered && !c.over {
 		c.setStatus(store.ChatWaiting, "") // nobody has it on offer any more
 	}
 }
@@ -234,6 +234,12 @@ func (c *Chat) miss(why string) {
 	for key := range c.offers {
 		c.withdraw(key, answerWithdrawn, "Nobody accepted the chat with "+c.title()+"; it was missed.")
 	}
+	for _, m := range c.members { // monitors of a chat nobody took
+		c.tell(m.key, "Nobody accepted the chat with "+c.title()+"; it was missed.")
+		c.hide(m.key)
+		c.e.store.RemoveChatAgent(c.ctx(), c.id, m.key, c.e.now())
+	}
+	c.members = nil
 	c.e.log.Info("chat missed", "portal", c.portal, "chat", c.number, "why", why)
 	c.finish()
 }
@@ -271,7 +277,7 @@ func (c *Chat) end(reason string) {
 	for _, m := range c.members {
 		c.tell(m.key, text)
 		c.hide(m.key)
-		c.e.addLoad(c.portal, m.key, -1)
+		c.countLoad(m, -1)
 		c.e.store.RemoveChatAgent(c.ctx(), c.id, m.key, now)
 	}
 	freed := len(c.members) > 0
@@ -298,7 +304,7 @@ func (c *Chat) startQueue() {
 	left := c.e.cfg.QueueTimeout - c.e.now().Sub(c.info.CreatedAt)
 	c.queueTimer = time.AfterFunc(max(left, 0), func() {
 		c.post(func() {
-			if !c.over && len(c.members) == 0 {
+			if !c.over && !c.staffed() {
 				c.miss("queue timeout")
 			}
 		})
@@ -308,10 +314,10 @@ func (c *Chat) startQueue() {
 // restore resumes a chat that was live when the server stopped.
 func (c *Chat) restore() {
 	for _, m := range c.members {
-		c.e.addLoad(c.portal, m.key, 1)
+		c.countLoad(m, 1)
 		c.e.setContact(c, m.key, true)
 	}
-	if len(c.members) == 0 {
+	if !c.staffed() {
 		// Offers did not survive the restart: offer it again.
 		if c.info.Status == store.ChatOffered {
 			c.setStatus(store.ChatWaiting, "")

@@ -257,6 +257,7 @@ func (c *Chat) join(a AgentInfo, role string, now time.Time) {
 	if m := c.member(a.Key); m != nil {
 		if m.role == roleMonitor && role != roleMonitor {
 			m.role = role
+			c.countLoad(*m, 1)
 			c.e.store.AddChatAgent(c.ctx(), c.id, c.portal, a.Key, role, now)
 			c.publish(Event{Type: EventAgentJoined, Name: a.Name}, "system", a.Key)
 		}
@@ -265,8 +266,9 @@ func (c *Chat) join(a AgentInfo, role string, now time.Time) {
 	if err := c.e.store.AddChatAgent(c.ctx(), c.id, c.portal, a.Key, role, now); err != nil {
 		c.e.log.Error("store chat agent", "chat", c.id, "err", err)
 	}
-	c.members = append(c.members, member{key: a.Key, name: a.Name, role: role})
-	c.e.addLoad(c.portal, a.Key, 1)
+	m := member{key: a.Key, name: a.Name, role: role}
+	c.members = append(c.members, m)
+	c.countLoad(m, 1)
 	c.show(a.Key)
 	if role != roleMonitor {
 		c.publish(Event{Type: EventAgentJoined, Name: a.Name}, "system", a.Key)
@@ -280,7 +282,7 @@ func (c *Chat) leave(key string, now time.Time) {
 			continue
 		}
 		c.members = append(c.members[:i:i], c.members[i+1:]...)
-		c.e.addLoad(c.portal, key, -1)
+		c.countLoad(m, -1)
 		c.e.store.RemoveChatAgent(c.ctx(), c.id, key, now)
 		c.hide(key)
 		if m.role != roleMonitor {

@@ -95,7 +95,7 @@ func (s *session) adhocItems(el *Element, t target) *Element {
 		return q
 	}
 	for _, c := range adhocCommands {
-		if c.allowed(s.agent.Role) {
+		if c.allowed(s.currentAgent().Role) {
 			q.Add(NewElement(nsDiscoIt, "item", "jid", t.bare, "node", c.node, "name", c.name))
 		}
 	}
@@ -114,7 +114,7 @@ func (s *session) adhocInfo(el, payload *Element, t target) error {
 		q.Add(NewElement(nsDiscoInf, "identity", "category", "automation", "type", "command-list", "name", "Desk commands"))
 	} else {
 		c, ok := findAdhoc(node)
-		if !ok || !c.allowed(s.agent.Role) {
+		if !ok || !c.allowed(s.currentAgent().Role) {
 			return errItemNotFound.withText("the desk has no command " + strconv.Quote(node))
 		}
 		q.Add(NewElement(nsDiscoInf, "identity", "category", "automation", "type", "command-node", "name", c.name))
@@ -142,7 +142,7 @@ func (s *session) adhocIQ(el, payload *Element, t target) error {
 	if !ok {
 		return errItemNotFound.withText("the desk has no command " + strconv.Quote(node))
 	}
-	if !cmd.allowed(s.agent.Role) {
+	if !cmd.allowed(s.currentAgent().Role) {
 		return errForbiddenCommand.withText(cmd.denied)
 	}
 	action := payload.Get("action")

@@ -26,7 +26,7 @@ func (s *session) boardMessage(el *Element) error {
 		}
 		return s.boardHistory(board)
 	}
-	post, err := s.srv.store.AddBoardPost(s.ctx(), s.agent.Portal, s.agent.Username, s.agent.DisplayName, body)
+	post, err := s.srv.store.AddBoardPost(s.ctx(), s.agent.Portal, s.agent.Username, s.currentAgent().DisplayName, body)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"jabberdesk/bridge"
+	"jabberdesk/store"
 )
 
 // handleMessage routes a message (RFC 6121 §8.5).
@@ -149,9 +150,23 @@ func chatState(el *Element) string {
 	return ""
 }
 
-// agentInfo is the session's agent as the bridge knows agents.
+// agentInfo is the session's agent as the bridge knows agents, with the
+// current name and role.
 func (s *session) agentInfo() bridge.AgentInfo {
-	return bridge.AgentInfo{Key: s.agent.Key(), Name: s.agent.DisplayName, Role: s.agent.Role}
+	a := s.currentAgent()
+	return bridge.AgentInfo{Key: a.Key(), Name: a.DisplayName, Role: a.Role}
+}
+
+// currentAgent is the session's agent as the directory has it now: name, role
+// and email changed with the CLI apply at once, not at the next sign-in.
+// s.agent, from the sign-in, is used if the directory cannot be read.
+func (s *session) currentAgent() store.Agent {
+	if dir, err := s.srv.dir.get(s.ctx(), s.agent.Portal); err == nil {
+		if a, ok := dir.agent(s.agent.Key()); ok {
+			return a
+		}
+	}
+	return s.agent
 }
 
 // systemMessage sends s a chat message from a server-side contact.

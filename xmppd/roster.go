@@ -133,6 +133,20 @@ func (srv *Server) AgentsChanged(ctx context.Context, portal string) error {
 	return nil
 }
 
+// EndAgentSessions ends every session of one agent (by username) with
+// not-authorized and text, after their password was changed: whoever
+// signed in with the old one is signed out. It returns how many ended.
+func (srv *Server) EndAgentSessions(portal, username, text string) int {
+	n := 0
+	for _, s := range srv.router.portalSessions(portal) {
+		if s.agent.Key() == store.UsernameKey(username) {
+			s.end(streamError{"not-authorized", text})
+			n++
+		}
+	}
+	return n
+}
+
 // pushRoster sends roster pushes (RFC 6121 §2.1.6) to an interested
 // session, one item per push as the RFC requires.
 func (s *session) pushRoster(srv *Server, dir *portalDir, changed, removed []store.Agent) {

@@ -113,7 +113,8 @@ func newAgentPasswdCmd(e *env) *cobra.Command {
 		Short: "Set a new password for an agent",
 		Long: `Passwd replaces an agent's password. Without --password-stdin a random
 password is generated and printed once; with it, the first line of standard
-input is the new password (at least 8 characters).`,
+input is the new password (at least 8 characters). The agent's open sessions
+are closed: whoever signed in with the old password must sign in again.`,
 		Example: `  jabberdesk agent passwd acme fiona.b
   printf '%s\n' "$NEW_PASSWORD" | jabberdesk agent passwd acme fiona.b --password-stdin`,
 		Args: exactArgs,
@@ -133,7 +134,7 @@ input is the new password (at least 8 characters).`,
 			if err := st.SetPassword(cmd.Context(), a.Portal, a.Username, pw, actor()); err != nil {
 				return err
 			}
-			e.notify(cmd, control.OpAgentsChanged, a.Portal)
+			e.notifyEvent(cmd, control.Event{Op: control.OpPasswordChanged, Portal: a.Portal, Agent: a.Username})
 			v := map[string]any{"portal": a.Portal, "username": a.Username, "jid": jid(e.cfg, a.Portal, a.Username)}
 			if generated {
 				v["password"] = pw

@@ -230,8 +230,18 @@ func publicURL(cfg *config.Config, addr string) string {
 func (a *app) handleControl(ctx context.Context, ev control.Event) error {
 	a.log.Info("change from the admin CLI", "op", ev.Op, "portal", ev.Portal)
 	switch ev.Op {
-	case control.OpAgentsChanged, control.OpPortalRemoved:
+	case control.OpAgentsChanged:
+		if err := a.xmpp.AgentsChanged(ctx, ev.Portal); err != nil {
+			return err
+		}
+		a.bridge.Reroute(ev.Portal)
+	case control.OpPortalRemoved:
 		return a.xmpp.AgentsChanged(ctx, ev.Portal)
+	case control.OpDepartmentsChanged:
+		a.bridge.Reroute(ev.Portal)
+	case control.OpPasswordChanged:
+		n := a.xmpp.EndAgentSessions(ev.Portal, ev.Agent, "the password of this account was changed; sign in with the new one")
+		a.log.Info("signed out after a password change", "portal", ev.Portal, "agent", ev.Agent, "sessions", n)
 	}
 	return nil
 }

@@ -200,13 +200,18 @@ func actor() string {
 // notify tells a running server what changed. The change is already
 // stored, so a failure is only a warning; no server running is fine.
 func (e *env) notify(cmd *cobra.Command, op, portal string) {
+	e.notifyEvent(cmd, control.Event{Op: op, Portal: portal})
+}
+
+// notifyEvent tells a running server of a change, like notify.
+func (e *env) notifyEvent(cmd *cobra.Command, ev control.Event) {
 	cfg, err := e.config()
 	if err != nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), notifyTimeout)
 	defer cancel()
-	_, err = control.Notify(ctx, control.SocketPath(cfg.DataDir), control.Event{Op: op, Portal: portal})
+	_, err = control.Notify(ctx, control.SocketPath(cfg.DataDir), ev)
 	if err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "%swarning: the change is stored, but the running server was not told (it will see it after a restart): %v\n", errorPrefix(cmd), err)
 	}

@@ -37,6 +37,7 @@ const (
 	OpAgentsChanged      = "agents_changed"      // agents added, changed or removed
 	OpDepartmentsChanged = "departments_changed" // departments added, changed or removed
 	OpPortalRemoved      = "portal_removed"      // the portal and all in it are gone
+	OpPasswordChanged    = "password_changed"    // Agent's password was replaced
 )
 
 // SocketName is the file name of the socket in the data directory.
@@ -54,18 +55,24 @@ const (
 	replyTimeout = 10 * time.Second
 )
 
-// Event is one request: what changed, and in which portal.
+// Event is one request: what changed, in which portal, and for
+// OpPasswordChanged which agent (by username).
 type Event struct {
 	Op     string `json:"op"`
 	Portal string `json:"portal"`
+	Agent  string `json:"agent,omitempty"`
 }
 
 // Validate checks that e has a known operation and a portal.
 func (e Event) Validate() error {
 	switch e.Op {
 	case OpAgentsChanged, OpDepartmentsChanged, OpPortalRemoved:
+	case OpPasswordChanged:
+		if e.Agent == "" {
+			return errors.New(`missing "agent"`)
+		}
 	default:
-		return fmt.Errorf("unknown op %q (want %s, %s or %s)", e.Op, OpAgentsChanged, OpDepartmentsChanged, OpPortalRemoved)
+		return fmt.Errorf("unknown op %q (want %s, %s, %s or %s)", e.Op, OpAgentsChanged, OpDepartmentsChanged, OpPortalRemoved, OpPasswordChanged)
 	}
 	if e.Portal == "" {
 		return errors.New(`missing "portal"`)

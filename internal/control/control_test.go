@@ -75,13 +75,13 @@ func TestRoundTrip(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	for _, ev := range []Event{{OpAgentsChanged, "acme"}, {OpDepartmentsChanged, "acme"}, {OpPortalRemoved, "old"}} {
+	for _, ev := range []Event{{Op: OpAgentsChanged, Portal: "acme"}, {Op: OpDepartmentsChanged, Portal: "acme"}, {Op: OpPortalRemoved, Portal: "old"}} {
 		delivered, err := Notify(ctx, path, ev)
 		if !delivered || err != nil {
 			t.Fatalf("Notify(%v) = %v, %v; want true, nil", ev, delivered, err)
 		}
 	}
-	want := []Event{{OpAgentsChanged, "acme"}, {OpDepartmentsChanged, "acme"}, {OpPortalRemoved, "old"}}
+	want := []Event{{Op: OpAgentsChanged, Portal: "acme"}, {Op: OpDepartmentsChanged, Portal: "acme"}, {Op: OpPortalRemoved, Portal: "old"}}
 	if got := rec.got(); len(got) != len(want) || got[0] != want[0] || got[2] != want[2] {
 		t.Errorf("server received %v, want %v", got, want)
 	}
@@ -89,7 +89,7 @@ func TestRoundTrip(t *testing.T) {
 	rec.mu.Lock()
 	rec.err = errors.New("portal \"acme\" is busy")
 	rec.mu.Unlock()
-	delivered, err := Notify(ctx, path, Event{OpAgentsChanged, "acme"})
+	delivered, err := Notify(ctx, path, Event{Op: OpAgentsChanged, Portal: "acme"})
 	if !delivered || err == nil || !strings.Contains(err.Error(), `portal "acme" is busy`) {
 		t.Errorf("Notify with a failing handler = %v, %v; want the handler's error", delivered, err)
 	}
@@ -110,6 +110,8 @@ func TestBadRequests(t *testing.T) {
 		{`{"op":"agents_changed","portal":"acme"}`, `{"ok":true}`},
 		{`{"op":"reboot","portal":"acme"}`, `unknown op \"reboot\"`},
 		{`{"op":"agents_changed"}`, `missing \"portal\"`},
+		{`{"op":"password_changed","portal":"acme"}`, `missing \"agent\"`},
+		{`{"op":"password_changed","portal":"acme","agent":"fiona.b"}`, `{"ok":true}`},
 		{`not json`, `bad request`},
 		{`{"op":"agents_changed","portal":"acme","x":1}`, `unknown field`},
 	} {
@@ -134,21 +136,21 @@ func TestBadRequests(t *testing.T) {
 	if _, err := r.ReadString('\n'); err == nil {
 		t.Error("connection still open after a long line")
 	}
-	if n := len(rec.got()); n != 1 {
-		t.Errorf("handler called %d times, want 1", n)
+	if n := len(rec.got()); n != 2 {
+		t.Errorf("handler called %d times, want 2", n)
 	}
 }
 
 func TestNoServer(t *testing.T) {
 	path := SocketPath(shortDir(t))
-	delivered, err := Notify(context.Background(), path, Event{OpAgentsChanged, "acme"})
+	delivered, err := Notify(context.Background(), path, Event{Op: OpAgentsChanged, Portal: "acme"})
 	if delivered || err != nil {
 		t.Errorf("Notify without a socket = %v, %v; want false, nil", delivered, err)
 	}
 
 	// A socket file nobody listens on: refused, also (false, nil).
 	makeStale(t, path)
-	delivered, err = Notify(context.Background(), path, Event{OpAgentsChanged, "acme"})
+	delivered, err = Notify(context.Background(), path, Event{Op: OpAgentsChanged, Portal: "acme"})
 	if delivered || err != nil {
 		t.Errorf("Notify on a stale socket = %v, %v; want false, nil", delivered, err)
 	}
@@ -174,7 +176,7 @@ func TestStaleSocketRemoved(t *testing.T) {
 	makeStale(t, path)
 	rec := &recorder{}
 	srv := start(t, path, rec.handle)
-	if delivered, err := Notify(context.Background(), path, Event{OpAgentsChanged, "acme"}); !delivered || err != nil {
+	if delivered, err := Notify(context.Background(), path, Event{Op: OpAgentsChanged, Portal: "acme"}); !delivered || err != nil {
 		t.Fatalf("Notify = %v, %v", delivered, err)
 	}
 	if err := srv.Close(); err != nil {
@@ -195,7 +197,7 @@ func TestSecondServerRefused(t *testing.T) {
 		t.Fatalf("second Listen: %v", err)
 	}
 	// The first server still works.
-	if delivered, err := Notify(context.Background(), path, Event{OpAgentsChanged, "acme"}); !delivered || err != nil {
+	if delivered, err := Notify(context.Background(), path, Event{Op: OpAgentsChanged, Portal: "acme"}); !delivered || err != nil {
 		t.Fatalf("Notify after refused Listen = %v, %v", delivered, err)
 	}
 }
@@ -222,7 +224,7 @@ func TestCloseCancelsHandlers(t *testing.T) {
 	go srv.Serve()
 	errc := make(chan error, 1)
 	go func() {
-		_, err := Notify(context.Background(), path, Event{OpAgentsChanged, "acme"})
+		_, err := Notify(context.Background(), path, Event{Op: OpAgentsChanged, Portal: "acme"})
 		errc <- err
 	}()
 	<-started
