@@ -39,6 +39,25 @@ func (e *Engine) SetChatEmail(ctx context.Context, portal string, number int64, 
 	return fmt.Sprintf("Email of chat #%d set to %s.", number, email), nil
 }
 
+// ChatChanged tells a live chat that its record changed outside the
+// server (the CLI set the visitor's email or made it a ticket), so that
+// #info, #support and the end see the change. Nothing to do for a chat
+// that is not live.
+func (e *Engine) ChatChanged(ctx context.Context, portal string, number int64) error {
+	c := e.chatByLocal(portal, LocalFor(number))
+	if c == nil {
+		return nil
+	}
+	err := c.call(ctx, func() error {
+		c.reload()
+		return nil
+	})
+	if errors.Is(err, errChatOver) {
+		return nil
+	}
+	return err
+}
+
 // ConvertChat makes a chat a ticket, as an agent; the chat's
 // department's desk mode must allow it.
 func (e *Engine) ConvertChat(ctx context.Context, portal, actor string, number int64, priority, status, class int) (store.Ticket, error) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"jabberdesk/bridge"
 	"jabberdesk/internal/xmpptest"
 )
 
@@ -50,4 +51,35 @@ func TestAdminChangesReachSignedInAgents(t *testing.T) {
 	// chat out of the queue.
 	fiona.Send(chatMsg(desk, "#q"))
 	fiona.Expect("queue", xmpptest.Message(desk, "1 without an agent: 0 waiting, 1 offered"))
+}
+
+// ticket create --from-chat on a live chat: the running chat learns its
+// new email and its ticket, so #info shows the email, #support ticketinfo
+// the ticket, and the rest of the chat goes to that ticket when it ends
+// (not to a second one).
+func TestTicketFromALiveChatInTheCLI(t *testing.T) {
+	r := startRunning(t)
+	george := r.login(t, "george.demo", false)
+	v := r.activeChat(t, george, "Ann")
+	n := fmt.Sprint(v.Number)
+	ok(t, r.dir, "ticket", "create", "demo", "--from-chat", n, "--email", "ann.new@example.com")
+
+	george.Send(chatMsg(v.JID, "#info"))
+	if m := george.Expect("info", reply(v, "")); !strings.Contains(m.Body(), "ann.new@example.com") {
+		t.Errorf("#info after the CLI set the email:\n%s", m.Body())
+	}
+	george.Send(chatMsg(v.JID, "#support ticketinfo"))
+	if m := george.Expect("ticketinfo", reply(v, "")); strings.Contains(m.Body(), "No ticket") {
+		t.Errorf("#support ticketinfo after the CLI made a ticket:\n%s", m.Body())
+	}
+	george.Send(chatMsg(v.JID, "Said after the ticket was made"))
+	v.expect("the agent's message", func(ev bridge.Event) bool { return ev.Text == "Said after the ticket was made" })
+	george.Send(chatMsg(v.JID, "#e"))
+	v.expect("ended", func(ev bridge.Event) bool { return ev.Type == "ended" })
+	waitUntil(t, "the ticket to hold the whole chat", func() bool {
+		return strings.Contains(ok(t, r.dir, "ticket", "show", "demo", "1"), "Said after the ticket was made")
+	})
+	if out := ok(t, r.dir, "ticket", "list", "demo", "--view", "all"); strings.Count(out, "\n") != 2 {
+		t.Errorf("want one ticket:\n%s", out)
+	}
 }

@@ -239,6 +239,8 @@ func (a *app) handleControl(ctx context.Context, ev control.Event) error {
 		return a.xmpp.AgentsChanged(ctx, ev.Portal)
 	case control.OpDepartmentsChanged:
 		a.bridge.Reroute(ev.Portal)
+	case control.OpChatChanged:
+		return a.bridge.ChatChanged(ctx, ev.Portal, ev.Chat)
 	case control.OpPasswordChanged:
 		n := a.xmpp.EndAgentSessions(ev.Portal, ev.Agent, "the password of this account was changed; sign in with the new one")
 		a.log.Info("signed out after a password change", "portal", ev.Portal, "agent", ev.Agent, "sessions", n)

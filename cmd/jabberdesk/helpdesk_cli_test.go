@@ -126,12 +126,12 @@ func TestTicketList(t *testing.T) {
 	var flagged []flaggedRow
 	okJSON(t, dir, &flagged, "ticket", "list", "acme", "--view", "flagged")
 	if len(flagged) != 1 || flagged[0].Number != dee.Number || flagged[0].Visitor != "Dee" || flagged[0].Question != "Call me back" ||
-		flagged[0].Department != "Sales" || !strings.Contains(flagged[0].Hint, "#support setemail EMAIL") {
+		flagged[0].Department != "Sales" || !strings.Contains(flagged[0].Hint, fmt.Sprintf("#setemail %d EMAIL then #convert %d", dee.Number, dee.Number)) {
 		t.Errorf("ticket list --view flagged --json = %+v", flagged)
 	}
 	out = ok(t, dir, "ticket", "list", "acme", "--view", "FLAGGED")
 	for _, want := range []string{"VISITOR", fmt.Sprintf("#%d", dee.Number), "Dee", "Call me back",
-		"add the email with #support setemail EMAIL in the chat, then #support conasreq"} {
+		"To convert chat N: on the Desk contact, #setemail N EMAIL then #convert N; or jabberdesk ticket create acme --from-chat N --email EMAIL"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("ticket list --view flagged lacks %q:\n%s", want, out)
 		}
@@ -494,7 +494,7 @@ func TestSettings(t *testing.T) {
 	}
 
 	help := ok(t, dir, "settings", "--help")
-	for _, w := range []string{"all, attended", "accept", "open (default) or closed", "Missed chats view", "ticket list PORTAL --view flagged", "#support setemail EMAIL"} {
+	for _, w := range []string{"all, attended", "accept", "open (default) or closed", "Missed chats view", "ticket list PORTAL --view flagged", "#setemail N EMAIL, then #convert N", "--from-chat N --email EMAIL"} {
 		if !strings.Contains(help, w) {
 			t.Errorf("settings --help lacks %q:\n%s", w, help)
 		}

@@ -19,7 +19,8 @@ automatically, when, and with which status:
 
   convert          which chats: all, attended (an agent accepted it),
                    missed (no agent accepted it) or none (default: none;
-                   agents still make tickets with #support conasreq)
+                   agents still make tickets with #support conasreq,
+                   or #convert N on the Desk contact)
   convert_when     when: accept (when an agent accepts the chat) or end
                    (when the chat ends; default). Missed chats are never
                    accepted: they become tickets when they are missed.
@@ -28,8 +29,10 @@ automatically, when, and with which status:
 Missed chats that become tickets are in the Missed chats view:
   jabberdesk ticket list PORTAL --view missed
 A chat whose visitor gave no email cannot become a ticket; it is flagged
-instead, so that an agent adds the email with #support setemail EMAIL in
-the chat, then converts it with #support conasreq. The flagged chats are:
+instead. An agent adds the email and converts it on the Desk contact
+(#setemail N EMAIL, then #convert N), or an admin runs
+jabberdesk ticket create PORTAL --from-chat N --email EMAIL. The flagged
+chats are:
   jabberdesk ticket list PORTAL --view flagged
 Chats of departments with desk mode none never become tickets.
 

@@ -12,14 +12,18 @@ import (
 
 	"jabberdesk/bridge"
 	"jabberdesk/commands"
+	"jabberdesk/internal/control"
 	"jabberdesk/store"
 )
 
 // ticketSearchLimit is the most tickets ticket search prints.
 const ticketSearchLimit = 20
 
-// flaggedHint says how an agent turns a flagged chat into a ticket.
-const flaggedHint = "add the email with #support setemail EMAIL in the chat, then #support conasreq"
+// flaggedHint says how to turn flagged chat n (a number, or "N") of a
+// portal into a ticket: the chat is usually over, so not from its window.
+func flaggedHint(portal, n string) string {
+	return fmt.Sprintf("on the Desk contact, #setemail %s EMAIL then #convert %s; or jabberdesk ticket create %s --from-chat %s --email EMAIL", n, n, portal, n)
+}
 
 // The views of ticket list: the store's views and the flagged chats.
 var ticketViewNames = []string{"open", "missed", "flagged", "closed", "all"}
@@ -148,8 +152,9 @@ is due. The views are:
   closed    closed tickets
   all       every ticket
   flagged   not tickets: chats that could not become tickets automatically
-            because the visitor gave no email. An agent adds the email with
-            #support setemail EMAIL in the chat, then #support conasreq.
+            because the visitor gave no email. An agent converts one on the
+            Desk contact with #setemail N EMAIL then #convert N, or:
+            jabberdesk ticket create PORTAL --from-chat N --email EMAIL
 
 With --json the tickets have priority, status and classification as words
 and "overdue" worked out as of now.`,
@@ -176,7 +181,7 @@ and "overdue" worked out as of now.`,
 				rows := make([]flaggedRow, 0, len(chats))
 				for _, c := range chats {
 					rows = append(rows, flaggedRow{Number: c.Number, Visitor: c.VisitorName, Department: c.Department, Question: c.Question,
-						Status: string(c.Status), Created: c.CreatedAt.Format("2006-01-02T15:04:05Z07:00"), Hint: flaggedHint})
+						Status: string(c.Status), Created: c.CreatedAt.Format("2006-01-02T15:04:05Z07:00"), Hint: flaggedHint(portal, strconv.FormatInt(c.Number, 10))})
 				}
 				return e.emit(cmd, rows, func(w io.Writer) error {
 					if len(rows) == 0 {
@@ -192,7 +197,7 @@ and "overdue" worked out as of now.`,
 					if err := tw.Flush(); err != nil {
 						return err
 					}
-					_, err := fmt.Fprintf(w, "\nThese chats have no visitor email, so they could not become tickets. To convert one, %s.\n", flaggedHint)
+					_, err := fmt.Fprintf(w, "\nThese chats have no visitor email, so they could not become tickets. To convert chat N: %s.\n", flaggedHint(portal, "N"))
 					return err
 				})
 			}
@@ -241,8 +246,8 @@ func newTicketShowCmd(e *env) *cobra.Command {
 		Short: "Show a ticket and its thread",
 		Long: `Show prints a ticket's details (subject, contact, department, priority,
 status, classification, channel, chats, times) and its thread, oldest
-first: the transcripts of its chats, the notes agents wrote and every
-status change with who made it.`,
+first: the transcripts of its chats and every status change with who
+made it.`,
 		Example: `  jabberdesk ticket show acme 12
   jabberdesk ticket show acme '#12' --json`,
 		Args: exactArgs,
@@ -334,7 +339,9 @@ func newTicketCreateCmd(e *env) *cobra.Command {
 		Short: "Make a chat a ticket (--from-chat N), live, ended or missed",
 		Long: `Create makes chat N a ticket with its transcript, as #convert on the Desk
 contact does: for a chat that ended or was missed, say a flagged one whose
-visitor left no email (give it with --email). --psc sets priority, status
+visitor left no email (give it with --email), or a live one (the running
+server is told: the agents see the email, and the rest of the chat goes to
+the ticket when it ends). --psc sets priority, status
 and classification as three digits: ` + commands.PSCCodes() + `.
 The department's desk mode must allow tickets; a chat that is a ticket
 already is refused.`,
@@ -358,6 +365,9 @@ already is refused.`,
 			if err != nil {
 				return err
 			}
+			// A live chat reloads its record: #info shows the email, and
+			// the rest of the transcript goes to the ticket at its end.
+			changed := control.Event{Op: control.OpChatChanged, Portal: sc.Portal, Chat: sc.Number}
 			if email != "" {
 				if err := st.SetChatEmail(cmd.Context(), sc.ID, email); err != nil {
 					return err
@@ -367,6 +377,9 @@ already is refused.`,
 				}
 			}
 			t, err := bridge.TicketFromChat(cmd.Context(), st, sc, actor(), p, s, c)
+			if email != "" || err == nil {
+				e.notifyEvent(cmd, changed)
+			}
 			if err != nil {
 				return err
 			}

@@ -38,6 +38,7 @@ const (
 	OpDepartmentsChanged = "departments_changed" // departments added, changed or removed
 	OpPortalRemoved      = "portal_removed"      // the portal and all in it are gone
 	OpPasswordChanged    = "password_changed"    // Agent's password was replaced
+	OpChatChanged        = "chat_changed"        // chat number Chat changed (email, ticket)
 )
 
 // SocketName is the file name of the socket in the data directory.
@@ -56,11 +57,13 @@ const (
 )
 
 // Event is one request: what changed, in which portal, and for
-// OpPasswordChanged which agent (by username).
+// OpPasswordChanged which agent (by username), for OpChatChanged which
+// chat (by number).
 type Event struct {
 	Op     string `json:"op"`
 	Portal string `json:"portal"`
 	Agent  string `json:"agent,omitempty"`
+	Chat   int64  `json:"chat,omitempty"`
 }
 
 // Validate checks that e has a known operation and a portal.
@@ -71,8 +74,12 @@ func (e Event) Validate() error {
 		if e.Agent == "" {
 			return errors.New(`missing "agent"`)
 		}
+	case OpChatChanged:
+		if e.Chat <= 0 {
+			return errors.New(`missing "chat"`)
+		}
 	default:
-		return fmt.Errorf("unknown op %q (want %s, %s, %s or %s)", e.Op, OpAgentsChanged, OpDepartmentsChanged, OpPortalRemoved, OpPasswordChanged)
+		return fmt.Errorf("unknown op %q (want %s, %s, %s, %s or %s)", e.Op, OpAgentsChanged, OpDepartmentsChanged, OpPortalRemoved, OpPasswordChanged, OpChatChanged)
 	}
 	if e.Portal == "" {
 		return errors.New(`missing "portal"`)

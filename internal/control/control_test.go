@@ -112,6 +112,7 @@ func TestBadRequests(t *testing.T) {
 		{`{"op":"agents_changed"}`, `missing \"portal\"`},
 		{`{"op":"password_changed","portal":"acme"}`, `missing \"agent\"`},
 		{`{"op":"password_changed","portal":"acme","agent":"fiona.b"}`, `{"ok":true}`},
+		{`{"op":"chat_changed","portal":"acme"}`, `missing \"chat\"`},
 		{`not json`, `bad request`},
 		{`{"op":"agents_changed","portal":"acme","x":1}`, `unknown field`},
 	} {
