@@ -34,7 +34,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // SQLite driver (cgo)
+	"github.com/mattn/go-sqlite3" // SQLite driver (cgo)
 )
 
 //go:embed migrations/*.sql
@@ -44,6 +44,9 @@ var migrationFiles embed.FS
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
+	// ErrStorageFull: the disk (or the database's size limit) is full;
+	// nothing of the write was kept.
+	ErrStorageFull = errors.New("out of storage space")
 )
 
 // DefaultIterations is the PBKDF2 iteration count used for new credentials
@@ -218,13 +221,25 @@ func (s *Store) migrate(ctx context.Context) error {
 func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return storageFull(err)
 	}
 	if err := f(tx); err != nil {
-		tx.Rollback()
-		return err
+		// The write failed; rolling back what it did cannot fail in a way
+		// that matters (the transaction is dropped either way).
+		_ = tx.Rollback()
+		return storageFull(err)
 	}
-	return tx.Commit()
+	return storageFull(tx.Commit())
+}
+
+// storageFull marks SQLite's "database or disk is full" with
+// ErrStorageFull, so that callers can tell it from their own mistakes.
+func storageFull(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
+		return fmt.Errorf("%w: %w", ErrStorageFull, err)
+	}
+	return err
 }
 
 // millis converts a time to the stored form.

@@ -75,8 +75,14 @@ type apiFixture struct {
 
 func newAPIFixture(t testing.TB, lim Limits, tweak ...func(*Config)) *apiFixture {
 	t.Helper()
+	return newAPIFixtureIn(t, t.TempDir(), lim, tweak...)
+}
+
+// newAPIFixtureIn is newAPIFixture with the database in dir.
+func newAPIFixtureIn(t testing.TB, dir string, lim Limits, tweak ...func(*Config)) *apiFixture {
+	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(filepath.Join(t.TempDir(), "jd.db"), store.Options{})
+	st, err := store.Open(filepath.Join(dir, "jd.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

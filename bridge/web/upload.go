@@ -269,7 +269,7 @@ func (r *recordingWriter) Write(p []byte) (int, error) {
 // disk is full (or the quota of its user is), otherwise the error as it
 // is (500).
 func storageError(err error) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, store.ErrStorageFull) {
 		e := fail(http.StatusInsufficientStorage, "server_out_of_space", "the server is out of disk space and could not keep the file; nothing was stored, try again later")
 		e.retryAfter = time.Minute
 		return e

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -477,5 +478,59 @@ func TestStorageErrorStatus(t *testing.T) {
 	}
 	if err := storageError(&os.PathError{Op: "write", Path: "/x", Err: syscall.EIO}); errors.As(err, &ae) {
 		t.Fatalf("EIO answered as %d, want an internal error", ae.status)
+	}
+}
+
+// A visitor message that the database cannot keep because the disk is
+// full is answered 507 with Retry-After, not 500, and is not half kept:
+// once there is room again, the next message goes through.
+func TestVisitorMessageDiskFull(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("SKIPPED: cannot mount a small tmpfs to fill (%v: %s); the status mapping is tested by TestStorageFullStatus", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	f := newAPIFixtureIn(t, dir, Limits{RequestRate: 1e6, RequestBurst: 1e6, MessageRate: 1e6, MessageBurst: 1e6})
+	id, token := f.chat(t)
+	filler := filepath.Join(dir, "filler")
+	fill, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for { // leave no room at all
+		if _, err := fill.Write(make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	fill.Close()
+	text := strings.Repeat("x", 3000)
+	var full *http.Response
+	for i := 0; i < 10000 && full == nil; i++ {
+		res := f.post(t, "/api/v1/chats/"+id+"/messages", token, `{"text":"`+text+`"}`)
+		if res.StatusCode != http.StatusAccepted {
+			full = res
+		} else {
+			res.Body.Close()
+		}
+	}
+	if full == nil {
+		t.Fatal("the disk never filled")
+	}
+	body := wantStatus(t, full, http.StatusInsufficientStorage, "out of disk space")
+	if full.Header.Get("Retry-After") == "" {
+		t.Errorf("507 without Retry-After: %s", body)
+	}
+	os.Remove(filler)
+	res := f.post(t, "/api/v1/chats/"+id+"/messages", token, `{"text":"room again"}`)
+	wantStatus(t, res, http.StatusAccepted, "")
+}
+
+func TestStorageFullStatus(t *testing.T) {
+	err := fmt.Errorf("bridge: store chat event: %w", fmt.Errorf("%w: database or disk is full", store.ErrStorageFull))
+	rec := httptest.NewRecorder()
+	srv := New(Config{Logger: slog.New(slog.DiscardHandler)})
+	srv.writeError(rec, httptest.NewRequest("POST", "/api/v1/chats/x/messages", nil), err)
+	if rec.Code != http.StatusInsufficientStorage || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "server_out_of_space") {
+		t.Errorf("storage full answered %d %q", rec.Code, rec.Body.String())
 	}
 }

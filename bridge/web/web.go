@@ -237,6 +237,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = fail(http.StatusConflict, "chat_ended", "this chat has ended; start a new one")
 	case errors.Is(err, bridge.ErrAgentBusy):
 		ae = tooMany("agent_busy", "the agent is not keeping up with this chat; your message was not sent, send it again in a moment", 2*time.Second)
+	case errors.Is(err, store.ErrStorageFull):
+		ae = fail(http.StatusInsufficientStorage, "server_out_of_space", "the server is out of disk space; nothing of this request was stored, try again later")
+		ae.retryAfter = time.Minute
 	case errors.As(err, &ue) && errors.Is(err, store.ErrNotFound):
 		ae = fail(http.StatusNotFound, "not_found", ue.Msg)
 	case errors.As(err, &ue):
