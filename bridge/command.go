@@ -206,7 +206,8 @@ func (e *Engine) deskCommand(ctx context.Context, portal string, a AgentInfo, cm
 	case "setemail":
 		return e.SetChatEmail(ctx, portal, cmd.Number, cmd.Text)
 	case "convert":
-		t, err := e.ConvertChat(ctx, portal, a.Key, cmd.Number, cmd.Priority, cmd.Status, cmd.Classification)
+		t, err := e.ConvertChat(ctx, portal, cmd.Number, TicketOrder{Actor: a.Key, Priority: cmd.Priority, Status: cmd.Status,
+			Classification: cmd.Classification, Department: cmd.Department})
 		if err != nil {
 			return "", err
 		}

@@ -58,9 +58,19 @@ func (e *Engine) ChatChanged(ctx context.Context, portal string, number int64) e
 	return err
 }
 
+// TicketOrder is what an agent (#support conasreq, #convert) or an admin
+// (ticket create --from-chat) asks of a chat's ticket.
+type TicketOrder struct {
+	Actor                            string
+	Priority, Status, Classification int
+	// Department to file the ticket in: "" for the chat's own; another
+	// only where the chat's department has desk mode choose.
+	Department string
+}
+
 // ConvertChat makes a chat a ticket, as an agent; the chat's
 // department's desk mode must allow it.
-func (e *Engine) ConvertChat(ctx context.Context, portal, actor string, number int64, priority, status, class int) (store.Ticket, error) {
+func (e *Engine) ConvertChat(ctx context.Context, portal string, number int64, order TicketOrder) (store.Ticket, error) {
 	sc, err := e.chatForDesk(ctx, portal, number)
 	if err != nil {
 		return store.Ticket{}, err
@@ -71,8 +81,11 @@ func (e *Engine) ConvertChat(ctx context.Context, portal, actor string, number i
 			if err := c.convertible(); err != nil {
 				return err
 			}
-			var err error
-			t, err = c.createTicket(actor, priority, status, class, false)
+			dept, err := ticketDepartment(c.ctx(), c.e.store, c.info, order.Department)
+			if err != nil {
+				return err
+			}
+			t, err = c.createTicket(order, dept, false)
 			return userError(err)
 		})
 		if !errors.Is(err, errChatOver) {
@@ -82,14 +95,18 @@ func (e *Engine) ConvertChat(ctx context.Context, portal, actor string, number i
 			return store.Ticket{}, err
 		}
 	}
-	return TicketFromChat(ctx, e.store, sc, actor, priority, status, class)
+	return TicketFromChat(ctx, e.store, sc, order)
 }
 
 // TicketFromChat makes a chat that is not live (ended or missed) a
 // ticket, with its whole transcript; refusals are *CommandError. The CLI
 // (ticket create --from-chat) calls it without a running server.
-func TicketFromChat(ctx context.Context, st *store.Store, sc store.Chat, actor string, priority, status, class int) (store.Ticket, error) {
+func TicketFromChat(ctx context.Context, st *store.Store, sc store.Chat, order TicketOrder) (store.Ticket, error) {
 	if err := convertibleChat(ctx, st, sc); err != nil {
+		return store.Ticket{}, err
+	}
+	dept, err := ticketDepartment(ctx, st, sc, order.Department)
+	if err != nil {
 		return store.Ticket{}, err
 	}
 	evs, err := st.ChatEvents(ctx, sc.ID, 0, false, 0)
@@ -99,10 +116,48 @@ func TicketFromChat(ctx context.Context, st *store.Store, sc store.Chat, actor s
 	t, err := st.CreateTicket(ctx, store.NewTicket{
 		Portal: sc.Portal, Subject: truncate(sc.Question, 120),
 		Email: sc.VisitorEmail, Name: sc.VisitorName, Phone: sc.VisitorPhone,
-		Department: sc.Department, Priority: priority, Status: status, Classification: class,
-		Channel: "chat", ChatID: sc.ID, Transcript: RenderTranscript(sc, evs), Missed: sc.Status == store.ChatMissed, Actor: actor,
+		Department: dept, Priority: order.Priority, Status: order.Status, Classification: order.Classification,
+		Channel: "chat", ChatID: sc.ID, Transcript: RenderTranscript(sc, evs), Missed: sc.Status == store.ChatMissed, Actor: order.Actor,
 	})
 	return t, userError(err)
+}
+
+// ticketDepartment is the department a chat's ticket is filed in: the
+// chat's own unless want names another and the chat's department has
+// desk mode choose (docs/HELPDESK.md §5); the other must exist and make
+// tickets.
+func ticketDepartment(ctx context.Context, st *store.Store, sc store.Chat, want string) (string, error) {
+	if want == "" || equalFold(want, sc.Department) {
+		return sc.Department, nil
+	}
+	mode := store.DeskMapped
+	if sc.Department != "" {
+		d, err := st.Department(ctx, sc.Portal, sc.Department)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+		if err == nil {
+			mode = d.DeskMode
+		}
+	}
+	if mode != store.DeskChoose {
+		own := "Chats without a department"
+		if sc.Department != "" {
+			own = "Department " + sc.Department
+		}
+		return "", refuse(fmt.Sprintf("%s files tickets in itself (desk mode %s); only a department with desk mode choose lets you pick another.", own, mode))
+	}
+	d, err := st.Department(ctx, sc.Portal, want)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", refuse(fmt.Sprintf("There is no department %q; #d lists them.", want))
+	}
+	if err != nil {
+		return "", err
+	}
+	if d.DeskMode == store.DeskNone || d.DeskMode == store.DeskView {
+		return "", refuse(fmt.Sprintf("Department %s takes no new tickets (desk mode %s).", d.Name, d.DeskMode))
+	}
+	return d.Name, nil
 }
 
 // chatForDesk finds a chat of the portal by number, saying so when there
@@ -141,5 +196,9 @@ func convertibleChat(ctx context.Context, st *store.Store, sc store.Chat) error 
 
 // convertText is the desk's answer to #convert.
 func convertText(number int64, t store.Ticket) string {
-	return fmt.Sprintf("Ticket #%d created from chat #%d (%s).", t.Number, number, commands.FormatPSC(t.Priority, t.Status, t.Classification))
+	in := ""
+	if t.Department != "" {
+		in = ", department " + t.Department
+	}
+	return fmt.Sprintf("Ticket #%d created from chat #%d (%s%s).", t.Number, number, commands.FormatPSC(t.Priority, t.Status, t.Classification), in)
 }

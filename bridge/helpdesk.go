@@ -148,22 +148,36 @@ func (c *Chat) convertByAgent(m *member, cmd commands.Command) (string, error) {
 	if t, err := c.e.store.TicketForChat(c.ctx(), c.id); err == nil {
 		return "", refuse(fmt.Sprintf("This chat already belongs to ticket #%d; see #support ticketinfo.", t.Number))
 	}
-	t, err := c.createTicket(m.key, cmd.Priority, cmd.Status, cmd.Classification, false)
+	dept, err := ticketDepartment(c.ctx(), c.e.store, c.info, cmd.Department)
+	if err != nil {
+		return "", err
+	}
+	order := TicketOrder{Actor: m.key, Priority: cmd.Priority, Status: cmd.Status, Classification: cmd.Classification}
+	t, err := c.createTicket(order, dept, false)
 	if err != nil {
 		return "", userError(err)
 	}
-	return fmt.Sprintf("Ticket #%d created (%s)", t.Number, commands.FormatPSC(t.Priority, t.Status, t.Classification)), nil
+	return fmt.Sprintf("Ticket #%d created (%s)%s", t.Number, commands.FormatPSC(t.Priority, t.Status, t.Classification), filedIn(t.Department, c.info.Department)), nil
 }
 
-// createTicket makes a ticket of the chat, with its transcript so far
-// (completed when the chat ends).
-func (c *Chat) createTicket(actor string, priority, status, class int, missed bool) (store.Ticket, error) {
+// createTicket makes a ticket of the chat in department dept, with its
+// transcript so far (completed when the chat ends).
+func (c *Chat) createTicket(order TicketOrder, dept string, missed bool) (store.Ticket, error) {
 	return c.e.store.CreateTicket(c.ctx(), store.NewTicket{
 		Portal: c.portal, Subject: truncate(c.info.Question, 120),
 		Email: c.info.VisitorEmail, Name: c.info.VisitorName, Phone: c.info.VisitorPhone,
-		Department: c.info.Department, Priority: priority, Status: status, Classification: class,
-		Channel: "chat", ChatID: c.id, Transcript: c.transcript(), Missed: missed, Actor: actor,
+		Department: dept, Priority: order.Priority, Status: order.Status, Classification: order.Classification,
+		Channel: "chat", ChatID: c.id, Transcript: c.transcript(), Missed: missed, Actor: order.Actor,
 	})
+}
+
+// filedIn says " in department D" when a ticket went to another
+// department than the chat's.
+func filedIn(ticketDept, chatDept string) string {
+	if ticketDept == "" || equalFold(ticketDept, chatDept) {
+		return ""
+	}
+	return " in department " + ticketDept
 }
 
 // transcript renders the chat for a ticket thread.
@@ -303,7 +317,7 @@ func (c *Chat) autoConvert(moment string) {
 	if set.Status == "closed" {
 		status = store.TicketClosed
 	}
-	t, err := c.createTicket("auto", 0, status, 0, missed)
+	t, err := c.createTicket(TicketOrder{Actor: "auto", Status: status}, c.info.Department, missed)
 	if err != nil {
 		c.e.log.Error("convert chat to ticket", "chat", c.id, "err", err)
 		return

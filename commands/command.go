@@ -106,8 +106,9 @@ type Command struct {
 	// Target is the agent, an email address or a username, for #t, #i and
 	// #assign.
 	Target string
-	// Department is the department name for #t "DEPARTMENT" (without the
-	// quotes, trimmed).
+	// Department is the department name for #t "DEPARTMENT", and the
+	// department to file the ticket in for #support conasreq and #convert
+	// (without the quotes, trimmed; "" for the chat's own).
 	Department string
 	// Note is the optional free text after the target of #t and #i: the
 	// rest of the message, trimmed, newlines kept.

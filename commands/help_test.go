@@ -22,7 +22,7 @@ const goldenHelpChat = `Commands in a visitor chat (never sent to the visitor):
 #support info — show the visitor's support record
 #support ticketinfo — show the ticket linked to this chat
 #support recentreq — list the visitor's recent tickets
-#support conasreq [PSC] — convert the chat to a ticket (P priority, S status, C classification)
+#support conasreq [PSC] ["DEPARTMENT"] — convert the chat to a ticket (P priority, S status, C classification)
 #support searchreq TERM — search the tickets
 #support associate ID — add this chat to an existing ticket
 #support setreqstatus open|close — reopen or close the ticket linked to this chat
@@ -37,7 +37,7 @@ const goldenHelpDesk = `Commands on the Desk contact:
 #chats [mine|unassigned|active|ended|blocked|unreplied|replied|all] — list chats by view (default mine)
 #take N — accept a waiting chat
 #setemail N EMAIL — record the email address of chat N's visitor, live or over
-#convert N [PSC] — make chat N a ticket, live or over
+#convert N [PSC] ["DEPARTMENT"] — make chat N a ticket, live or over
 #assign N EMAIL|USERNAME — give a chat to an agent (supervisors)
 #monitor N — receive a silent copy of a chat (supervisors)
 #stats — show queue and chat figures
@@ -313,7 +313,7 @@ func TestHelpHidesGroups(t *testing.T) {
 		"#support info — show the visitor's support record\n", "",
 		"#support ticketinfo — show the ticket linked to this chat\n", "",
 		"#support recentreq — list the visitor's recent tickets\n", "",
-		"#support conasreq [PSC] — convert the chat to a ticket (P priority, S status, C classification)\n", "",
+		"#support conasreq [PSC] [\"DEPARTMENT\"] — convert the chat to a ticket (P priority, S status, C classification)\n", "",
 		"#support searchreq TERM — search the tickets\n", "",
 		"#support associate ID — add this chat to an existing ticket\n", "",
 		"#support setreqstatus open|close — reopen or close the ticket linked to this chat\n", "",

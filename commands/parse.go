@@ -335,8 +335,23 @@ func parseChatThen(then func(*args) error) func(*args) error {
 	}
 }
 
+// parseConAsReq reads "[PSC] ["DEPARTMENT"]": the digit codes, then the
+// department to file the ticket in, quoted like #t's.
 func parseConAsReq(a *args) error {
 	t := a.tail()
+	if i := strings.IndexFunc(t, func(r rune) bool { return closers(r) != "" }); i >= 0 {
+		name, after, closed := unquote(t[i:])
+		switch {
+		case !closed:
+			return a.fail("%s: the quote is not closed: %s", a.inv(), clip(t[i:]))
+		case name == "":
+			return a.fail("%s: the department name is empty", a.inv())
+		case strings.TrimSpace(after) != "":
+			return a.fail("%s: %s after the department is not understood", a.inv(), quote(strings.TrimSpace(after)))
+		}
+		a.cmd.Department = name
+		t = strings.TrimSpace(t[:i])
+	}
 	p, s, c, ok := parsePSC(t)
 	if !ok {
 		return a.fail("%s: %s is not valid: %s (example: #support conasreq 112)", a.inv(), quote(t), pscCodes())

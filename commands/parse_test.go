@@ -142,6 +142,9 @@ func TestParseValid(t *testing.T) {
 		{"#SUPPORT ConAsReq 1 1 2", InChat, Command{Name: "support.conasreq", Priority: 1, Status: 1, Classification: 2}},
 		{"#support conasreq 3\t2  4", InChat, Command{Name: "support.conasreq", Priority: 3, Status: 2, Classification: 4}},
 		{"#support conasreq 000", InChat, Command{Name: "support.conasreq"}},
+		{`#support conasreq 112 "Billing"`, InChat, Command{Name: "support.conasreq", Priority: 1, Status: 1, Classification: 2, Department: "Billing"}},
+		{`#support conasreq 「Sales 営業」`, InChat, Command{Name: "support.conasreq", Department: "Sales 営業"}},
+		{`#convert 1042 "Billing"`, AtDesk, Command{Name: "convert", Number: 1042, Department: "Billing"}},
 		{"#support associate 123", InChat, Command{Name: "support.associate", Number: 123}},
 		{"#support associate #123", InChat, Command{Name: "support.associate", Number: 123}},
 		{"#support setreqstatus OPEN", InChat, Command{Name: "support.setreqstatus", Text: "open"}},
@@ -204,7 +207,7 @@ func TestParseErrors(t *testing.T) {
 		{"#take 5", InChat, "#take works on the Desk contact, not in a visitor chat — usage: #take N"},
 		{"#chats", InChat, "#chats works on the Desk contact, not in a visitor chat — usage: " + chatsUsage},
 		{"#t fiona.b", AtDesk, "#t works in a visitor chat, not on the Desk contact — usage: " + tUsage},
-		{"#support conasreq 112", AtDesk, "#support conasreq works in a visitor chat, not on the Desk contact — usage: #support conasreq [PSC]"},
+		{"#support conasreq 112", AtDesk, "#support conasreq works in a visitor chat, not on the Desk contact — usage: #support conasreq [PSC] [\"DEPARTMENT\"]"},
 
 		// #t, #i, #assign
 		{"#t", InChat, `#t needs an agent (email or username) or a "department" — usage: ` + tUsage},
@@ -269,11 +272,14 @@ func TestParseErrors(t *testing.T) {
 		{"#help frob", InChat, `#help: "frob" is not a help topic; use all, chat, misc, support, crm or desk, or a command name — usage: #help [TOPIC]`},
 
 		// #support
-		{"#support conasreq 19", InChat, `#support conasreq: "19" is not valid: priority 0 none, 1 low, 2 medium, 3 high; status 0 open, 1 on hold, 2 escalated, 3 closed; classification 0 none, 1 question, 2 problem, 3 feature, 4 others (example: #support conasreq 112) — usage: #support conasreq [PSC]`},
-		{"#support conasreq 415", InChat, `#support conasreq: "415" is not valid: priority 0 none, 1 low, 2 medium, 3 high; status 0 open, 1 on hold, 2 escalated, 3 closed; classification 0 none, 1 question, 2 problem, 3 feature, 4 others (example: #support conasreq 112) — usage: #support conasreq [PSC]`},
-		{"#support conasreq 1 1 5", InChat, `#support conasreq: "1 1 5" is not valid: priority 0 none, 1 low, 2 medium, 3 high; status 0 open, 1 on hold, 2 escalated, 3 closed; classification 0 none, 1 question, 2 problem, 3 feature, 4 others (example: #support conasreq 112) — usage: #support conasreq [PSC]`},
-		{"#support conasreq 1120", InChat, `#support conasreq: "1120" is not valid: priority 0 none, 1 low, 2 medium, 3 high; status 0 open, 1 on hold, 2 escalated, 3 closed; classification 0 none, 1 question, 2 problem, 3 feature, 4 others (example: #support conasreq 112) — usage: #support conasreq [PSC]`},
-		{"#support conasreq low", InChat, `#support conasreq: "low" is not valid: priority 0 none, 1 low, 2 medium, 3 high; status 0 open, 1 on hold, 2 escalated, 3 closed; classification 0 none, 1 question, 2 problem, 3 feature, 4 others (example: #support conasreq 112) — usage: #support conasreq [PSC]`},
+		{"#support conasreq 19", InChat, `#support conasreq: "19" is not valid: priority 0 none, 1 low, 2 medium, 3 high; status 0 open, 1 on hold, 2 escalated, 3 closed; classification 0 none, 1 question, 2 problem, 3 feature, 4 others (example: #support conasreq 112) — usage: #support conasreq [PSC] ["DEPARTMENT"]`},
+		{"#support conasreq 415", InChat, `#support conasreq: "415" is not valid: priority 0 none, 1 low, 2 medium, 3 high; status 0 open, 1 on hold, 2 escalated, 3 closed; classification 0 none, 1 question, 2 problem, 3 feature, 4 others (example: #support conasreq 112) — usage: #support conasreq [PSC] ["DEPARTMENT"]`},
+		{"#support conasreq 1 1 5", InChat, `#support conasreq: "1 1 5" is not valid: priority 0 none, 1 low, 2 medium, 3 high; status 0 open, 1 on hold, 2 escalated, 3 closed; classification 0 none, 1 question, 2 problem, 3 feature, 4 others (example: #support conasreq 112) — usage: #support conasreq [PSC] ["DEPARTMENT"]`},
+		{"#support conasreq 1120", InChat, `#support conasreq: "1120" is not valid: priority 0 none, 1 low, 2 medium, 3 high; status 0 open, 1 on hold, 2 escalated, 3 closed; classification 0 none, 1 question, 2 problem, 3 feature, 4 others (example: #support conasreq 112) — usage: #support conasreq [PSC] ["DEPARTMENT"]`},
+		{`#support conasreq 112 "Billing`, InChat, `#support conasreq: the quote is not closed: "Billing — usage: #support conasreq [PSC] ["DEPARTMENT"]`},
+		{`#support conasreq "" 112`, InChat, `#support conasreq: the department name is empty — usage: #support conasreq [PSC] ["DEPARTMENT"]`},
+		{`#support conasreq "Billing" 112`, InChat, `#support conasreq: "112" after the department is not understood — usage: #support conasreq [PSC] ["DEPARTMENT"]`},
+		{"#support conasreq low", InChat, `#support conasreq: "low" is not valid: priority 0 none, 1 low, 2 medium, 3 high; status 0 open, 1 on hold, 2 escalated, 3 closed; classification 0 none, 1 question, 2 problem, 3 feature, 4 others (example: #support conasreq 112) — usage: #support conasreq [PSC] ["DEPARTMENT"]`},
 		{"#support associate", InChat, "#support associate needs a ticket number — usage: #support associate ID"},
 		{"#support associate x1", InChat, `#support associate: "x1" is not a ticket number — usage: #support associate ID`},
 		{"#support associate #0", InChat, `#support associate: "#0" is not a ticket number — usage: #support associate ID`},

@@ -158,13 +158,15 @@ func table() []Spec {
 		},
 		{
 			name: "support.conasreq", group: GroupSupport, where: InChat,
-			usage:   `#support conasreq [PSC]`,
+			usage:   `#support conasreq [PSC] ["DEPARTMENT"]`,
 			summary: "convert the chat to a ticket (P priority, S status, C classification)",
 			description: `Makes the chat a ticket, with the transcript so far; the rest is added when the chat ends. ` +
 				`PSC is three digits, for priority, status and classification: ` + pscCodes() + `. ` +
 				`112 is low, on hold, problem. Spaces between the digits are allowed; no digits means 000. ` +
+				`The ticket goes to the chat's department; where that department's desk mode is choose, ` +
+				`a department name in quotes files it in that department instead. ` +
 				`The visitor's email address is needed first (#support setemail).`,
-			examples: []string{`#support conasreq`, `#support conasreq 112`, `#support conasreq 3 2 4`},
+			examples: []string{`#support conasreq`, `#support conasreq 112`, `#support conasreq 3 2 4`, `#support conasreq 112 "Billing"`},
 			parse:    parseConAsReq,
 		},
 		{
@@ -249,12 +251,13 @@ func table() []Spec {
 		},
 		{
 			name: "convert", group: GroupDesk, where: AtDesk,
-			usage:   `#convert N [PSC]`,
+			usage:   `#convert N [PSC] ["DEPARTMENT"]`,
 			summary: "make chat N a ticket, live or over",
 			description: `Makes chat number N a ticket with its transcript, live, ended or missed; ` +
 				`its visitor needs an email address first (#setemail). ` +
-				`PSC is three digits, for priority, status and classification: ` + pscCodes() + `; no digits means 000.`,
-			examples: []string{`#convert 1042`, `#convert 1042 112`},
+				`PSC is three digits, for priority, status and classification: ` + pscCodes() + `; no digits means 000. ` +
+				`A department name in quotes files the ticket there, where the chat's department has desk mode choose.`,
+			examples: []string{`#convert 1042`, `#convert 1042 112`, `#convert 1042 "Billing"`},
 			parse:    parseChatThen(parseConAsReq),
 		},
 		{

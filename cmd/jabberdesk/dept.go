@@ -22,7 +22,8 @@ agents of the department the visitor picked.
 Each department has a desk mode, which says what agents may do with
 tickets from its chats:
   mapped   tickets go to this department (default)
-  choose   agents create tickets and pick the department
+  choose   agents create tickets and may file them in another department
+           (#support conasreq 112 "Billing", #convert N "Billing")
   view     agents may look tickets up but not create or change them
   none     no ticket features; its chats never become tickets
 

@@ -528,12 +528,15 @@ func TestTicketCreateFromChat(t *testing.T) {
 	fails(t, dir, 1, "has no email", "ticket", "create", "acme", "--from-chat", n)
 	fails(t, dir, 2, "--from-chat N", "ticket", "create", "acme")
 	fails(t, dir, 2, "not valid", "ticket", "create", "acme", "--from-chat", n, "--psc", "999")
-	out := ok(t, dir, "ticket", "create", "acme", "--from-chat", n, "--email", "dee@example.com", "--psc", "112")
+	ok(t, dir, "dept", "add", "acme", "Billing")
+	fails(t, dir, 1, "Department Sales files tickets in itself (desk mode mapped)", "ticket", "create", "acme", "--from-chat", n, "--email", "dee@example.com", "--dept", "Billing")
+	ok(t, dir, "dept", "set", "acme", "Sales", "--desk-mode", "choose")
+	out := ok(t, dir, "ticket", "create", "acme", "--from-chat", n, "--email", "dee@example.com", "--psc", "112", "--dept", "billing")
 	if !strings.Contains(out, "created from chat #"+n+" (low, on hold, problem)") {
 		t.Errorf("ticket create: %q", out)
 	}
 	tk, err := st.TicketForChat(context.Background(), dee.ID)
-	if err != nil || tk.ContactEmail != "dee@example.com" {
+	if err != nil || tk.ContactEmail != "dee@example.com" || tk.Department != "Billing" {
 		t.Fatalf("ticket %+v %v", tk, err)
 	}
 	if flagged, _ := st.FlaggedChats(context.Background(), "acme"); len(flagged) != 0 {

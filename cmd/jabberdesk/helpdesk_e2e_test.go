@@ -135,11 +135,21 @@ func TestDeskModesRuleTicketCommands(t *testing.T) {
 	if ts, _ := r.st.Tickets(context.Background(), "demo", "all", 0); len(ts) != 0 {
 		t.Fatalf("a desk mode none chat became a ticket: %+v", ts)
 	}
-	r.setDeskMode(t, store.DeskChoose)
+	// Mapped: tickets stay in the chat's department.
+	r.setDeskMode(t, store.DeskMapped)
 	v2 := r.startChatAs(t, "Cid", "cid@example.com", "Choose mode")
 	r.accept(t, george, v2)
-	george.Send(chatMsg(v2.JID, "#support conasreq 3 0 1"))
-	george.Expect("allowed in choose", reply(v2, "created (high, open, question)"))
+	george.Send(chatMsg(v2.JID, `#support conasreq 3 0 1 "Sales"`))
+	george.Expect("no choice in mapped", reply(v2, "Department Support files tickets in itself (desk mode mapped)"))
+	// Choose: the agent files the ticket in another department.
+	r.setDeskMode(t, store.DeskChoose)
+	george.Send(chatMsg(v2.JID, `#support conasreq 3 0 1 "Nowhere"`))
+	george.Expect("unknown department", reply(v2, `There is no department "Nowhere"`))
+	george.Send(chatMsg(v2.JID, `#support conasreq 3 0 1 “sales”`))
+	george.Expect("allowed in choose", reply(v2, "created (high, open, question) in department Sales"))
+	if ts, _ := r.st.Tickets(context.Background(), "demo", "all", 0); len(ts) != 1 || ts[0].Department != "Sales" {
+		t.Fatalf("tickets after a choice of Sales: %+v", ts)
+	}
 }
 
 func TestSupportAndCRMInfo(t *testing.T) {

@@ -333,7 +333,7 @@ func printTicket(w io.Writer, d ticketDetail) error {
 
 func newTicketCreateCmd(e *env) *cobra.Command {
 	var chat int64
-	var psc, email string
+	var psc, email, dept string
 	cmd := &cobra.Command{
 		Use:   "create PORTAL",
 		Short: "Make a chat a ticket (--from-chat N), live, ended or missed",
@@ -344,9 +344,11 @@ server is told: the agents see the email, and the rest of the chat goes to
 the ticket when it ends). --psc sets priority, status
 and classification as three digits: ` + commands.PSCCodes() + `.
 The department's desk mode must allow tickets; a chat that is a ticket
-already is refused.`,
+already is refused. The ticket goes to the chat's department, or with
+--dept to another where the chat's department has desk mode choose.`,
 		Example: `  jabberdesk ticket create acme --from-chat 1042
   jabberdesk ticket create acme --from-chat 1042 --email ann@example.com --psc 112
+  jabberdesk ticket create acme --from-chat 1042 --dept Billing
   jabberdesk ticket create acme --from-chat 1042 --json`,
 		Args: exactArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -376,7 +378,7 @@ already is refused.`,
 					return err
 				}
 			}
-			t, err := bridge.TicketFromChat(cmd.Context(), st, sc, actor(), p, s, c)
+			t, err := bridge.TicketFromChat(cmd.Context(), st, sc, bridge.TicketOrder{Actor: actor(), Priority: p, Status: s, Classification: c, Department: dept})
 			if email != "" || err == nil {
 				e.notifyEvent(cmd, changed)
 			}
@@ -393,6 +395,7 @@ already is refused.`,
 	cmd.Flags().Int64Var(&chat, "from-chat", 0, "the chat's number, `N`")
 	cmd.Flags().StringVar(&psc, "psc", "", "priority, status and classification digits, like 112")
 	cmd.Flags().StringVar(&email, "email", "", "the visitor's email address, if the chat has none")
+	cmd.Flags().StringVar(&dept, "dept", "", "file the ticket in `DEPARTMENT` (where the chat's department has desk mode choose)")
 	return cmd
 }
 
