@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"jabberdesk/commands"
 	"jabberdesk/store"
 )
 
@@ -14,10 +15,10 @@ import (
 // pages, blocking, notes, history, the visitor's details, canned replies.
 // Each runs on the chat's goroutine and returns the reply for the agent.
 
-// PushURL asks the visitor to open a page (#p).
-func (c *Chat) PushURL(by *member, url string) string {
-	c.publish(Event{Type: EventPushURL, URL: url}, "agent", by.key)
-	return "Page pushed: " + url + " (you will hear when the visitor opens it)"
+// pushCommand is #p: it asks the visitor to open a page.
+func (c *Chat) pushCommand(by *member, cmd commands.Command) (string, error) {
+	c.publish(Event{Type: EventPushURL, URL: cmd.URL}, "agent", by.key)
+	return "Page pushed: " + cmd.URL + " (you will hear when the visitor opens it)", nil
 }
 
 // visitorOpened tells the agents that the visitor opened a pushed page.
@@ -27,8 +28,10 @@ func (c *Chat) visitorOpened(url string) {
 	}
 }
 
-// Block blocks the visitor's address and ends the chat (#b).
-func (c *Chat) Block(by *member, reason string) (string, error) {
+// blockCommand is #b: it blocks the visitor's address and ends the chat.
+// The agent is told here, before the chat ends, so there is no reply.
+func (c *Chat) blockCommand(by *member, cmd commands.Command) (string, error) {
+	reason := cmd.Text
 	if c.info.IP == "" {
 		return "", refuse("This visitor's address is unknown; there is nothing to block.")
 	}
@@ -48,12 +51,12 @@ func (c *Chat) Block(by *member, reason string) (string, error) {
 	}
 	c.tell(by.key, reply)
 	c.endQuietly(reasonBlocked)
-	return reply, nil
+	return "", nil
 }
 
-// AddNote adds a note to the visitor (#an).
-func (c *Chat) AddNote(by *member, text string) (string, error) {
-	if _, err := c.e.store.AddVisitorNote(c.ctx(), c.id, by.key, by.name, text); err != nil {
+// addNoteCommand is #an: it adds a note to the visitor.
+func (c *Chat) addNoteCommand(by *member, cmd commands.Command) (string, error) {
+	if _, err := c.e.store.AddVisitorNote(c.ctx(), c.id, by.key, by.name, cmd.Text); err != nil {
 		var ue *store.UserError
 		if errors.As(err, &ue) {
 			return "", refuse(ue.Msg)
@@ -63,8 +66,8 @@ func (c *Chat) AddNote(by *member, text string) (string, error) {
 	return "Note added", nil
 }
 
-// Notes lists the visitor's notes, from all their chats (#n).
-func (c *Chat) Notes() (string, error) {
+// notesCommand is #n: the visitor's notes, from all their chats.
+func (c *Chat) notesCommand(_ *member, _ commands.Command) (string, error) {
 	notes, err := c.e.store.VisitorNotes(c.ctx(), c.info.VisitorID)
 	if err != nil {
 		return "", err
@@ -79,9 +82,15 @@ func (c *Chat) Notes() (string, error) {
 	return strings.Join(lines, "\n"), nil
 }
 
-// History replays a transcript to the agent, one message per line of it
-// (#h, and #h prev for the visitor's previous chat).
-func (c *Chat) History(by *member, prev bool) error {
+// historyCommand is #h: it replays the chat's transcript to the agent,
+// one message per line of it (#h prev: the visitor's previous chat).
+func (c *Chat) historyCommand(by *member, cmd commands.Command) (string, error) {
+	return "", c.replayHistory(by, cmd.Prev)
+}
+
+// replayHistory sends by the transcript of this chat or, with prev, of
+// the visitor's previous one.
+func (c *Chat) replayHistory(by *member, prev bool) error {
 	chatID, title := c.id, c.title()
 	visitorName := c.info.VisitorName
 	opened, question := c.info.CreatedAt, c.info.Question
@@ -134,8 +143,8 @@ func (c *Chat) History(by *member, prev bool) error {
 	return nil
 }
 
-// Details is #info: everything known about the visitor and the chat.
-func (c *Chat) Details() string {
+// infoCommand is #info: everything known about the visitor and the chat.
+func (c *Chat) infoCommand(_ *member, _ commands.Command) (string, error) {
 	lines := []string{c.details(),
 		"Chat: #" + fmt.Sprint(c.number) + " (id " + c.publicID + ")",
 		"Started: " + c.info.CreatedAt.Local().Format("2006-01-02 15:04:05"),
@@ -150,11 +159,11 @@ func (c *Chat) Details() string {
 		}
 	}
 	lines = append(lines, "Visitor last seen: "+seen)
-	return strings.Join(lines, "\n")
+	return strings.Join(lines, "\n"), nil
 }
 
-// Members is #m: the visitor and each agent, online or not.
-func (c *Chat) Members() string {
+// membersCommand is #m: the visitor and each agent, online or not.
+func (c *Chat) membersCommand(_ *member, _ commands.Command) (string, error) {
 	c.vmu.Lock()
 	online := c.conns > 0
 	c.vmu.Unlock()
@@ -170,11 +179,11 @@ func (c *Chat) Members() string {
 		}
 		lines = append(lines, m.name+role+" — "+c.e.agentsSide().Availability(c.portal, m.key).String())
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(lines, "\n"), nil
 }
 
-// Departments is #d: the portal's departments with online agents.
-func (c *Chat) Departments() (string, error) {
+// departmentsCommand is #d: the portal's departments with online agents.
+func (c *Chat) departmentsCommand(_ *member, _ commands.Command) (string, error) {
 	return departmentsText(c.ctx(), c.e, c.portal)
 }
 
@@ -193,9 +202,17 @@ func departmentsText(ctx context.Context, e *Engine, portal string) (string, err
 	return strings.Join(lines, "\n"), nil
 }
 
-// CannedList is #r: the canned responses of the chat's department, by
+// cannedCommand is #r: it lists the canned responses, or sends one.
+func (c *Chat) cannedCommand(by *member, cmd commands.Command) (string, error) {
+	if cmd.Text == "" {
+		return c.cannedList()
+	}
+	return "", c.sendCanned(by, cmd.Text)
+}
+
+// cannedList lists the canned responses of the chat's department, by
 // category.
-func (c *Chat) CannedList() (string, error) {
+func (c *Chat) cannedList() (string, error) {
 	list, err := c.e.store.CannedFor(c.ctx(), c.portal, c.info.Department)
 	if err != nil {
 		return "", err
@@ -216,9 +233,9 @@ func (c *Chat) CannedList() (string, error) {
 	return strings.Join(lines, "\n"), nil
 }
 
-// SendCanned sends a canned response to the visitor (#r SHORTCUT), with
+// sendCanned sends a canned response to the visitor (#r SHORTCUT), with
 // {visitor.name} and {agent.name} filled in.
-func (c *Chat) SendCanned(by *member, shortcut string) error {
+func (c *Chat) sendCanned(by *member, shortcut string) error {
 	r, err := c.e.store.CannedByShortcut(c.ctx(), c.portal, c.info.Department, shortcut)
 	if err != nil {
 		var ue *store.UserError

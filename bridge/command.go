@@ -3,28 +3,78 @@ package bridge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	"jabberdesk/commands"
 )
 
-// This file runs the hash commands (docs/COMMANDS.md): parsed by package commands,
-// carried out here against the live chat (on its goroutine) or, for the
-// desk contact, against the portal's chats. Replies go back to the agent
-// only, from the visitor contact (or the desk), marked as system text;
-// nothing of a command reaches the visitor unless the command says so.
+// This file runs the hash commands (docs/COMMANDS.md): parsed by package
+// commands, whose table says who may run each and whether it is audited,
+// and carried out by the command's handler here against the live chat (on
+// its goroutine) or, for the desk contact, against the portal's chats.
+// Replies go back to the agent only, from the visitor contact (or the
+// desk), marked as system text; nothing of a command reaches the visitor
+// unless the command says so.
 
-// available says which commands this server runs; #help shows only
-// those. It runs them all.
-func available(commands.Spec) bool { return true }
+// handler carries out one hash command; the reply is for the agent who
+// typed it, and a *CommandError is a refusal meant for them. Each handler
+// is set for the places where the command table says the command is
+// valid.
+type handler struct {
+	// inChat runs a command typed in a visitor chat, on the chat's
+	// goroutine. by is the agent's membership: nil only for a command
+	// that any agent may run (commands.AnyAgent).
+	inChat func(c *Chat, by *member, cmd commands.Command) (string, error)
+	// atDesk runs a command typed on the desk contact of portal.
+	atDesk func(e *Engine, ctx context.Context, portal string, by AgentInfo, cmd commands.Command) (string, error)
+}
 
-// readOnly commands may be run by a supervisor who only monitors a chat.
-var readOnly = map[string]bool{"info": true, "m": true, "h": true, "n": true, "d": true, "help": true,
-	"support.info": true, "support.ticketinfo": true, "support.recentreq": true, "support.searchreq": true, "crm.info": true}
+// handlers has a handler for every row of the command table, by its
+// canonical name. Adding a command is a table row in package commands and
+// a handler here.
+var handlers = map[string]handler{
+	// Chat (transfer.go, actions.go, end.go).
+	"t":    {inChat: (*Chat).transferCommand},
+	"i":    {inChat: (*Chat).inviteCommand},
+	"info": {inChat: (*Chat).infoCommand},
+	"b":    {inChat: (*Chat).blockCommand},
+	"p":    {inChat: (*Chat).pushCommand},
+	"m":    {inChat: (*Chat).membersCommand},
+	"e":    {inChat: (*Chat).endCommand},
 
-// chatCommand runs a command typed in a visitor chat by a.
+	// Misc (actions.go, and #help here).
+	"an":   {inChat: (*Chat).addNoteCommand},
+	"n":    {inChat: (*Chat).notesCommand},
+	"h":    {inChat: (*Chat).historyCommand},
+	"d":    {inChat: (*Chat).departmentsCommand},
+	"r":    {inChat: (*Chat).cannedCommand},
+	"help": {inChat: (*Chat).helpCommand, atDesk: (*Engine).deskHelpCommand},
+
+	// Support and CRM (helpdesk.go).
+	"support.info":         {inChat: (*Chat).supportInfoCommand},
+	"support.ticketinfo":   {inChat: (*Chat).ticketInfoCommand},
+	"support.recentreq":    {inChat: (*Chat).recentTicketsCommand},
+	"support.conasreq":     {inChat: (*Chat).convertCommand},
+	"support.searchreq":    {inChat: (*Chat).searchTicketsCommand},
+	"support.associate":    {inChat: (*Chat).associateCommand},
+	"support.setreqstatus": {inChat: (*Chat).ticketStatusCommand},
+	"support.setemail":     {inChat: (*Chat).setEmailCommand},
+	"crm.info":             {inChat: (*Chat).crmInfoCommand},
+
+	// Desk (desk.go, convert.go).
+	"q":        {atDesk: (*Engine).queueCommand},
+	"chats":    {atDesk: (*Engine).chatsCommand},
+	"take":     {atDesk: (*Engine).takeCommand},
+	"setemail": {atDesk: (*Engine).setChatEmailCommand},
+	"convert":  {atDesk: (*Engine).convertChatCommand},
+	"assign":   {atDesk: (*Engine).assignCommand},
+	"monitor":  {atDesk: (*Engine).monitorCommand},
+	"stats":    {atDesk: (*Engine).statsCommand},
+}
+
+// chatCommand runs a command typed in a visitor chat by a, whose
+// membership is m (nil if a is not in the chat).
 func (c *Chat) chatCommand(a AgentInfo, m *member, body string) {
 	cmd, err := commands.Parse(body, commands.InChat)
 	defer c.e.observeCommand(cmd.Name, time.Now())
@@ -32,108 +82,71 @@ func (c *Chat) chatCommand(a AgentInfo, m *member, body string) {
 		c.tell(a.Key, err.Error())
 		return
 	}
-	if !available(cmd.Spec()) {
-		c.tell(a.Key, cmd.Spec().Invocation()+" is not available on this server yet — try #help")
+	spec := cmd.Spec()
+	if refusal := mayRunInChat(m, spec); refusal != "" {
+		c.tell(a.Key, refusal)
 		return
 	}
-	if cmd.Name == "help" {
-		text, err := commands.Help(cmd.Text, commands.InChat, available)
-		if err != nil {
-			text = err.Error()
-		}
-		c.tell(a.Key, text)
+	run := handlers[cmd.Name].inChat
+	if run == nil {
+		c.tell(a.Key, spec.Invocation()+" is not available in a visitor chat — try #help")
 		return
 	}
-	switch {
-	case m == nil:
-		c.tell(a.Key, "Only an agent in this chat can run "+cmd.Spec().Invocation()+".")
-		return
-	case m.role == roleMonitor && !readOnly[cmd.Name]:
-		c.tell(a.Key, "You are monitoring this chat; "+cmd.Spec().Invocation()+" is for the agents in it.")
-		return
+	if spec.Helpdesk() {
+		err = c.checkDeskMode(spec)
 	}
-	reply, err := c.runCommand(m, cmd)
-	var ce *CommandError
-	switch {
-	case errors.As(err, &ce):
-		reply = ce.Msg
-	case err != nil:
-		c.e.log.Error("hash command failed", "portal", c.portal, "chat", c.number, "command", cmd.Name, "err", err)
-		reply = "Something went wrong on the server; " + cmd.Spec().Invocation() + " did not run."
+	var reply string
+	if err == nil {
+		reply, err = run(c, m, cmd)
 	}
+	reply = c.e.commandReply(cmd, reply, err, "portal", c.portal, "chat", c.number)
 	if reply != "" {
 		c.tell(a.Key, reply)
 	}
-	if changes[cmd.Name] {
+	if spec.Changes() {
 		result := reply
 		if err != nil {
 			result = "refused: " + reply
 		}
-		c.e.store.AuditAgentAction(c.ctx(), c.portal, a.Key, c.number, cmd.Raw, result)
+		c.e.audit(c.ctx(), c.portal, a.Key, c.number, cmd.Raw, result)
 	}
 }
 
-// changes marks the commands that change something: they are audited.
-var changes = map[string]bool{"t": true, "i": true, "b": true, "p": true, "e": true, "an": true, "r": true,
-	"support.conasreq": true, "support.setemail": true, "support.associate": true, "support.setreqstatus": true}
+// mayRunInChat says why the agent whose membership is m may not run a
+// command in the chat ("" when they may), by the command's Access.
+func mayRunInChat(m *member, spec commands.Spec) string {
+	switch {
+	case spec.Access() == commands.AnyAgent:
+		return ""
+	case m == nil:
+		return "Only an agent in this chat can run " + spec.Invocation() + "."
+	case m.role == roleMonitor && spec.Access() != commands.ChatMembers:
+		return "You are monitoring this chat; " + spec.Invocation() + " is for the agents in it."
+	}
+	return ""
+}
 
-// runCommand carries out one chat command; the reply is for the agent.
-func (c *Chat) runCommand(m *member, cmd commands.Command) (string, error) {
-	if g := cmd.Spec().Group(); g == commands.GroupSupport || g == commands.GroupCRM {
-		return c.helpdeskCommand(m, cmd)
+// commandReply is what the agent who typed cmd is told: the reply, the
+// refusal, or, when the server failed (logged with the attributes of
+// where), that the command did not run.
+func (e *Engine) commandReply(cmd commands.Command, reply string, err error, where ...any) string {
+	var ce *CommandError
+	switch {
+	case errors.As(err, &ce):
+		return ce.Msg
+	case err != nil:
+		e.log.Error("hash command failed", append(where, "command", cmd.Name, "err", err)...)
+		return "Something went wrong on the server; " + cmd.Spec().Invocation() + " did not run."
 	}
-	switch cmd.Name {
-	case "t":
-		if cmd.Department != "" {
-			n, err := c.TransferToDepartment(m, cmd.Department, cmd.Note)
-			if err != nil {
-				return "", err
-			}
-			return fmt.Sprintf("Transfer to %s offered to %d online agent(s); waiting for an answer.", cmd.Department, n), nil
-		}
-		if err := c.Transfer(m, cmd.Target, cmd.Note); err != nil {
-			return "", err
-		}
-		return "Transfer to " + cmd.Target + " offered; waiting for an answer.", nil
-	case "i":
-		if err := c.Invite(m, cmd.Target, cmd.Note); err != nil {
-			return "", err
-		}
-		return "Invitation sent to " + cmd.Target + "; waiting for an answer.", nil
-	case "info":
-		return c.Details(), nil
-	case "b":
-		_, err := c.Block(m, cmd.Text)
-		return "", err
-	case "an":
-		return c.AddNote(m, cmd.Text)
-	case "n":
-		return c.Notes()
-	case "h":
-		return "", c.History(m, cmd.Prev)
-	case "d":
-		return c.Departments()
-	case "p":
-		return c.PushURL(m, cmd.URL), nil
-	case "m":
-		return c.Members(), nil
-	case "e":
-		switch {
-		case cmd.Cancel:
-			return "", c.CancelEnd(m)
-		case cmd.Seconds > 0:
-			c.EndAfter(m, cmd.Seconds)
-			return "", nil
-		}
-		c.EndNow(m)
-		return "", nil
-	case "r":
-		if cmd.Text == "" {
-			return c.CannedList()
-		}
-		return "", c.SendCanned(m, cmd.Text)
+	return reply
+}
+
+// audit records a command that changes something in the audit log; the
+// command has run, so a failure to record it is logged, not answered.
+func (e *Engine) audit(ctx context.Context, portal, agent string, chat int64, raw, result string) {
+	if err := e.store.AuditAgentAction(ctx, portal, agent, chat, raw, result); err != nil {
+		e.log.Error("audit a hash command", "portal", portal, "chat", chat, "agent", agent, "err", err)
 	}
-	return "", refuse(cmd.Spec().Invocation() + " is not available in a visitor chat — try #help")
 }
 
 // observeCommand tells Config.ObserveCommand how long a command took
@@ -163,55 +176,34 @@ func (e *Engine) DeskSays(ctx context.Context, portal string, a AgentInfo, body 
 	if err != nil {
 		return err.Error()
 	}
-	reply, err := e.deskCommand(ctx, portal, a, cmd)
-	var ce *CommandError
-	switch {
-	case errors.As(err, &ce):
-		reply = ce.Msg
-	case err != nil:
-		e.log.Error("desk command failed", "portal", portal, "command", cmd.Name, "err", err)
-		reply = "Something went wrong on the server; " + cmd.Spec().Invocation() + " did not run."
+	run := handlers[cmd.Name].atDesk
+	if run == nil {
+		return cmd.Spec().Invocation() + " works in a visitor chat, not on the desk — try #help"
 	}
-	if cmd.Name == "take" || cmd.Name == "assign" || cmd.Name == "monitor" || cmd.Name == "setemail" || cmd.Name == "convert" {
-		e.store.AuditAgentAction(ctx, portal, a.Key, cmd.Number, cmd.Raw, reply)
+	reply, err := run(e, ctx, portal, a, cmd)
+	reply = e.commandReply(cmd, reply, err, "portal", portal, "desk", true)
+	if cmd.Spec().Changes() {
+		e.audit(ctx, portal, a.Key, cmd.Number, cmd.Raw, reply)
 	}
 	return reply
 }
 
-func (e *Engine) deskCommand(ctx context.Context, portal string, a AgentInfo, cmd commands.Command) (string, error) {
-	switch cmd.Name {
-	case "help":
-		return commands.Help(cmd.Text, commands.AtDesk, available)
-	case "q":
-		return e.QueueText(portal), nil
-	case "chats":
-		view := cmd.Text
-		if view == "" {
-			view = "mine"
-		}
-		return e.ChatsText(ctx, portal, a.Key, view)
-	case "take":
-		if err := e.Take(ctx, portal, a, cmd.Number); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("You took chat #%d; it is in your roster under Visitors.", cmd.Number), nil
-	case "assign":
-		return e.Assign(ctx, portal, a, cmd.Number, cmd.Target)
-	case "monitor":
-		return e.Monitor(ctx, portal, a, cmd.Number)
-	case "stats":
-		return e.StatsText(ctx, portal)
-	case "d":
-		return departmentsText(ctx, e, portal)
-	case "setemail":
-		return e.SetChatEmail(ctx, portal, cmd.Number, cmd.Text)
-	case "convert":
-		t, err := e.ConvertChat(ctx, portal, cmd.Number, TicketOrder{Actor: a.Key, Priority: cmd.Priority, Status: cmd.Status,
-			Classification: cmd.Classification, Department: cmd.Department})
-		if err != nil {
-			return "", err
-		}
-		return convertText(cmd.Number, t), nil
+// helpCommand is #help in a visitor chat.
+func (c *Chat) helpCommand(_ *member, cmd commands.Command) (string, error) {
+	return helpText(cmd, commands.InChat)
+}
+
+// deskHelpCommand is #help on the desk contact.
+func (e *Engine) deskHelpCommand(_ context.Context, _ string, _ AgentInfo, cmd commands.Command) (string, error) {
+	return helpText(cmd, commands.AtDesk)
+}
+
+// helpText is the answer to #help typed at where; an unknown topic is a
+// refusal that lists the topics.
+func helpText(cmd commands.Command, where commands.Where) (string, error) {
+	text, err := commands.Help(cmd.Text, where, nil)
+	if err != nil {
+		return "", refuse(err.Error())
 	}
-	return "", refuse(cmd.Spec().Invocation() + " works in a visitor chat, not on the desk — try #help")
+	return text, nil
 }

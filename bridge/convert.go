@@ -15,6 +15,21 @@ import (
 // whose window can no longer take #support setemail. A live chat is
 // changed on its own goroutine, like the commands in its window.
 
+// setChatEmailCommand is #setemail N EMAIL.
+func (e *Engine) setChatEmailCommand(ctx context.Context, portal string, _ AgentInfo, cmd commands.Command) (string, error) {
+	return e.SetChatEmail(ctx, portal, cmd.Number, cmd.Text)
+}
+
+// convertChatCommand is #convert N [PSC] ["DEPARTMENT"].
+func (e *Engine) convertChatCommand(ctx context.Context, portal string, by AgentInfo, cmd commands.Command) (string, error) {
+	t, err := e.ConvertChat(ctx, portal, cmd.Number, TicketOrder{Actor: by.Key, Priority: cmd.Priority, Status: cmd.Status,
+		Classification: cmd.Classification, Department: cmd.Department})
+	if err != nil {
+		return "", err
+	}
+	return convertText(cmd.Number, t), nil
+}
+
 // SetChatEmail records the email address of a chat's visitor.
 func (e *Engine) SetChatEmail(ctx context.Context, portal string, number int64, email string) (string, error) {
 	sc, err := e.chatForDesk(ctx, portal, number)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"jabberdesk/commands"
 	"jabberdesk/store"
 )
 
@@ -48,7 +49,12 @@ func (e *Engine) Queue(portal string) []QueuedChat {
 	return out
 }
 
-// QueueText is #q.
+// queueCommand is #q.
+func (e *Engine) queueCommand(_ context.Context, portal string, _ AgentInfo, _ commands.Command) (string, error) {
+	return e.QueueText(portal), nil
+}
+
+// QueueText is the queue in words: what #q answers.
 func (e *Engine) QueueText(portal string) string {
 	q := e.Queue(portal)
 	if len(q) == 0 {
@@ -81,6 +87,15 @@ func (e *Engine) QueueText(portal string) string {
 
 // Inbox views of #chats.
 var ChatViews = []string{"mine", "unassigned", "active", "ended", "blocked", "unreplied", "replied", "all"}
+
+// chatsCommand is #chats [VIEW] (default mine).
+func (e *Engine) chatsCommand(ctx context.Context, portal string, by AgentInfo, cmd commands.Command) (string, error) {
+	view := cmd.Text
+	if view == "" {
+		view = "mine"
+	}
+	return e.ChatsText(ctx, portal, by.Key, view)
+}
 
 // ChatsText is #chats VIEW for an agent.
 func (e *Engine) ChatsText(ctx context.Context, portal, agent, view string) (string, error) {
@@ -173,6 +188,14 @@ func (e *Engine) liveChat(ctx context.Context, portal string, number int64) (*Ch
 	return nil, refuse(fmt.Sprintf("Chat #%d is over.", number))
 }
 
+// takeCommand is #take N.
+func (e *Engine) takeCommand(ctx context.Context, portal string, by AgentInfo, cmd commands.Command) (string, error) {
+	if err := e.Take(ctx, portal, by, cmd.Number); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("You took chat #%d; it is in your roster under Visitors.", cmd.Number), nil
+}
+
 // Take accepts a waiting chat as if it had been offered (#take N).
 func (e *Engine) Take(ctx context.Context, portal string, a AgentInfo, number int64) error {
 	c, err := e.liveChat(ctx, portal, number)
@@ -197,6 +220,11 @@ func (e *Engine) Take(ctx context.Context, portal string, a AgentInfo, number in
 		return refuse(fmt.Sprintf("Chat #%d is over.", number))
 	}
 	return err
+}
+
+// assignCommand is #assign N EMAIL|USERNAME.
+func (e *Engine) assignCommand(ctx context.Context, portal string, by AgentInfo, cmd commands.Command) (string, error) {
+	return e.Assign(ctx, portal, by, cmd.Number, cmd.Target)
 }
 
 // Assign makes an agent the one in charge of a chat (#assign N EMAIL,
@@ -247,6 +275,11 @@ func (e *Engine) Assign(ctx context.Context, portal string, by AgentInfo, number
 	return reply, err
 }
 
+// monitorCommand is #monitor N.
+func (e *Engine) monitorCommand(ctx context.Context, portal string, by AgentInfo, cmd commands.Command) (string, error) {
+	return e.Monitor(ctx, portal, by, cmd.Number)
+}
+
 // Monitor gives a supervisor a silent copy of a chat (#monitor N).
 func (e *Engine) Monitor(ctx context.Context, portal string, by AgentInfo, number int64) (string, error) {
 	if !by.Role.AtLeast(store.RoleSupervisor) {
@@ -269,8 +302,8 @@ func (e *Engine) Monitor(ctx context.Context, portal string, by AgentInfo, numbe
 	return fmt.Sprintf("Monitoring chat #%d silently: you get a copy of every message; the visitor does not see you.", number), nil
 }
 
-// StatsText is #stats: the portal's chats right now and today.
-func (e *Engine) StatsText(ctx context.Context, portal string) (string, error) {
+// statsCommand is #stats: the portal's chats right now and today.
+func (e *Engine) statsCommand(ctx context.Context, portal string, _ AgentInfo, _ commands.Command) (string, error) {
 	chats, err := e.store.Chats(ctx, portal, "", 1000)
 	if err != nil {
 		return "", err

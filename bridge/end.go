@@ -4,14 +4,30 @@ import (
 	"strconv"
 	"time"
 
+	"jabberdesk/commands"
 	"jabberdesk/store"
 )
 
 // EndDelays are the seconds #e accepts.
 var EndDelays = []int{30, 45, 60, 90}
 
-// EndNow ends the chat at an agent's request (#e).
-func (c *Chat) EndNow(by *member) {
+// endCommand is #e: it ends the chat now, after seconds of visitor
+// silence (#e 30), or cancels a pending end (#e cancel). The agents are
+// told here, so there is no reply.
+func (c *Chat) endCommand(by *member, cmd commands.Command) (string, error) {
+	switch {
+	case cmd.Cancel:
+		return "", c.cancelEnd(by)
+	case cmd.Seconds > 0:
+		c.endAfter(by, cmd.Seconds)
+	default:
+		c.endNow(by)
+	}
+	return "", nil
+}
+
+// endNow ends the chat at an agent's request (#e).
+func (c *Chat) endNow(by *member) {
 	for _, m := range c.members {
 		if m.key != by.key {
 			c.tell(m.key, by.name+" ended the chat with "+c.title()+".")
@@ -34,9 +50,9 @@ func (c *Chat) endQuietly(reason string) {
 	c.e.redispatch(c.portal)
 }
 
-// EndAfter ends the chat after seconds of visitor silence (#e 30): both
+// endAfter ends the chat after seconds of visitor silence (#e 30): both
 // sides are told; any visitor message or typing interrupts it.
-func (c *Chat) EndAfter(by *member, seconds int) {
+func (c *Chat) endAfter(by *member, seconds int) {
 	if c.endTimer != nil {
 		c.endTimer.Stop()
 	}
@@ -56,8 +72,8 @@ func (c *Chat) EndAfter(by *member, seconds int) {
 	}
 }
 
-// CancelEnd cancels a pending end (#e cancel).
-func (c *Chat) CancelEnd(by *member) error {
+// cancelEnd cancels a pending end (#e cancel).
+func (c *Chat) cancelEnd(by *member) error {
 	if c.endTimer == nil {
 		return refuse("There is no pending end to cancel.")
 	}

@@ -13,10 +13,6 @@ import (
 // #crm commands, ruled by the department's desk mode, and the automatic
 // conversion of chats to tickets by the portal's settings.
 
-// viewOnly are the ticket commands a department in desk mode "view"
-// allows.
-var viewOnly = map[string]bool{"support.info": true, "support.ticketinfo": true, "support.recentreq": true, "support.searchreq": true, "crm.info": true}
-
 // deskMode is the desk mode of the chat's department; a chat without a
 // department is "mapped".
 func (c *Chat) deskMode() store.DeskMode {
@@ -30,94 +26,123 @@ func (c *Chat) deskMode() store.DeskMode {
 	return d.DeskMode
 }
 
-// checkDeskMode refuses ticket commands the department's desk mode does
-// not allow, saying why.
-func (c *Chat) checkDeskMode(cmd commands.Command) error {
+// checkDeskMode refuses the helpdesk commands the department's desk mode
+// does not allow, saying why and, in desk mode view, which are allowed.
+func (c *Chat) checkDeskMode(spec commands.Spec) error {
 	switch mode := c.deskMode(); mode {
 	case store.DeskNone:
-		return refuse("Department " + c.info.Department + " has no ticket features (desk mode none), so " + cmd.Spec().Invocation() + " is not available here.")
+		return refuse("Department " + c.info.Department + " has no ticket features (desk mode none), so " + spec.Invocation() + " is not available here.")
 	case store.DeskView:
-		if !viewOnly[cmd.Name] {
-			return refuse("Department " + c.info.Department + " only lets agents view tickets (desk mode view): " + cmd.Spec().Invocation() +
-				" is not allowed; #support info, ticketinfo, recentreq and searchreq are.")
+		if spec.Changes() {
+			return refuse("Department " + c.info.Department + " only lets agents view tickets (desk mode view): " + spec.Invocation() +
+				" is not allowed; " + viewable(spec.Group()) + " are.")
 		}
 	}
 	return nil
 }
 
-// helpdeskCommand runs a #support or #crm command.
-func (c *Chat) helpdeskCommand(m *member, cmd commands.Command) (string, error) {
-	if err := c.checkDeskMode(cmd); err != nil {
+// viewable lists the helpdesk commands of group g that change nothing, as
+// desk mode view allows them: "#support info, ticketinfo and recentreq".
+func viewable(g commands.Group) string {
+	var words []string
+	for _, s := range commands.Specs() {
+		if s.Group() != g || !s.Helpdesk() || s.Changes() {
+			continue
+		}
+		w := s.Invocation()
+		if len(words) > 0 {
+			w = w[strings.LastIndex(w, " ")+1:]
+		}
+		words = append(words, w)
+	}
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// setEmailCommand is #support setemail: it records the visitor's email
+// address.
+func (c *Chat) setEmailCommand(_ *member, cmd commands.Command) (string, error) {
+	if err := c.e.store.SetChatEmail(c.ctx(), c.id, cmd.Text); err != nil {
+		return "", userError(err)
+	}
+	c.reload()
+	return "Email set to " + c.info.VisitorEmail + ".", nil
+}
+
+// ticketInfoCommand is #support ticketinfo: the ticket linked to the chat.
+func (c *Chat) ticketInfoCommand(_ *member, _ commands.Command) (string, error) {
+	t, ok, err := c.linkedTicket()
+	if !ok || err != nil {
+		return "No ticket for this visitor", err
+	}
+	return ticketText(t), nil
+}
+
+// linkedTicket is the ticket linked to the chat; ok is false when there
+// is none.
+func (c *Chat) linkedTicket() (t store.Ticket, ok bool, err error) {
+	t, err = c.e.store.TicketForChat(c.ctx(), c.id)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, false, nil
+	}
+	return t, err == nil, err
+}
+
+// recentTicketsCommand is #support recentreq: the visitor's five most
+// recent tickets.
+func (c *Chat) recentTicketsCommand(_ *member, _ commands.Command) (string, error) {
+	if c.info.VisitorEmail == "" {
+		return "No recent tickets for this visitor", nil
+	}
+	ts, err := c.e.store.RecentTickets(c.ctx(), c.portal, c.info.VisitorEmail, 5)
+	if err != nil {
 		return "", err
 	}
-	switch cmd.Name {
-	case "support.setemail":
-		if err := c.e.store.SetChatEmail(c.ctx(), c.id, cmd.Text); err != nil {
-			return "", userError(err)
-		}
-		c.reload()
-		return "Email set to " + c.info.VisitorEmail + ".", nil
-	case "support.conasreq":
-		return c.convertByAgent(m, cmd)
-	case "support.info":
-		return c.supportInfo()
-	case "support.ticketinfo":
-		t, err := c.e.store.TicketForChat(c.ctx(), c.id)
-		if errors.Is(err, store.ErrNotFound) {
-			return "No ticket for this visitor", nil
-		}
-		if err != nil {
-			return "", err
-		}
-		return ticketText(t), nil
-	case "support.recentreq":
-		if c.info.VisitorEmail == "" {
-			return "No recent tickets for this visitor", nil
-		}
-		ts, err := c.e.store.RecentTickets(c.ctx(), c.portal, c.info.VisitorEmail, 5)
-		if err != nil {
-			return "", err
-		}
-		if len(ts) == 0 {
-			return "No recent tickets for this visitor", nil
-		}
-		return ticketList("Recent tickets of "+c.info.VisitorEmail+":", ts), nil
-	case "support.searchreq":
-		ts, err := c.e.store.SearchTickets(c.ctx(), c.portal, cmd.Text, 10)
-		if err != nil {
-			return "", userError(err)
-		}
-		if len(ts) == 0 {
-			return "No tickets match " + cmd.Text, nil
-		}
-		return ticketList(fmt.Sprintf("Tickets matching %q:", cmd.Text), ts), nil
-	case "support.associate":
-		t, err := c.e.store.AssociateChat(c.ctx(), c.portal, cmd.Number, c.id, c.transcript(), m.key)
-		if err != nil {
-			return "", userError(err)
-		}
-		return fmt.Sprintf("This chat is now part of ticket #%d (%s); its transcript was added.", t.Number, t.Subject), nil
-	case "support.setreqstatus":
-		t, err := c.e.store.TicketForChat(c.ctx(), c.id)
-		if errors.Is(err, store.ErrNotFound) {
-			return "No ticket for this visitor: create one with #support conasreq", nil
-		}
-		if err != nil {
-			return "", err
-		}
-		status := store.TicketOpen
-		if cmd.Text == "close" {
-			status = store.TicketClosed
-		}
-		t, err = c.e.store.SetTicketStatus(c.ctx(), c.portal, t.Number, status, m.key)
-		if err != nil {
-			return "", userError(err)
-		}
-		return fmt.Sprintf("Ticket #%d is now %s.", t.Number, store.TicketStatuses[t.Status]), nil
-	case "crm.info":
-		return c.crmInfo()
+	if len(ts) == 0 {
+		return "No recent tickets for this visitor", nil
 	}
-	return "", refuse(cmd.Spec().Invocation() + " is not available — try #help support")
+	return ticketList("Recent tickets of "+c.info.VisitorEmail+":", ts), nil
+}
+
+// searchTicketsCommand is #support searchreq TERM.
+func (c *Chat) searchTicketsCommand(_ *member, cmd commands.Command) (string, error) {
+	ts, err := c.e.store.SearchTickets(c.ctx(), c.portal, cmd.Text, 10)
+	if err != nil {
+		return "", userError(err)
+	}
+	if len(ts) == 0 {
+		return "No tickets match " + cmd.Text, nil
+	}
+	return ticketList(fmt.Sprintf("Tickets matching %q:", cmd.Text), ts), nil
+}
+
+// associateCommand is #support associate ID: it adds the chat to an
+// existing ticket.
+func (c *Chat) associateCommand(by *member, cmd commands.Command) (string, error) {
+	t, err := c.e.store.AssociateChat(c.ctx(), c.portal, cmd.Number, c.id, c.transcript(), by.key)
+	if err != nil {
+		return "", userError(err)
+	}
+	return fmt.Sprintf("This chat is now part of ticket #%d (%s); its transcript was added.", t.Number, t.Subject), nil
+}
+
+// ticketStatusCommand is #support setreqstatus open|close.
+func (c *Chat) ticketStatusCommand(by *member, cmd commands.Command) (string, error) {
+	t, ok, err := c.linkedTicket()
+	if !ok || err != nil {
+		return "No ticket for this visitor: create one with #support conasreq", err
+	}
+	status := store.TicketOpen
+	if cmd.Text == "close" {
+		status = store.TicketClosed
+	}
+	t, err = c.e.store.SetTicketStatus(c.ctx(), c.portal, t.Number, status, by.key)
+	if err != nil {
+		return "", userError(err)
+	}
+	return fmt.Sprintf("Ticket #%d is now %s.", t.Number, store.TicketStatuses[t.Status]), nil
 }
 
 // userError turns a store error meant for people into a refusal.
@@ -140,8 +165,9 @@ func (c *Chat) reload() {
 	c.info = sc
 }
 
-// convertByAgent is #support conasreq [PSC].
-func (c *Chat) convertByAgent(m *member, cmd commands.Command) (string, error) {
+// convertCommand is #support conasreq [PSC] ["DEPARTMENT"]: it makes the
+// chat a ticket.
+func (c *Chat) convertCommand(m *member, cmd commands.Command) (string, error) {
 	if c.info.VisitorEmail == "" {
 		return "", refuse("This visitor has no email, and a ticket needs one: add it with #support setemail EMAIL, then #support conasreq again.")
 	}
@@ -190,9 +216,9 @@ func (c *Chat) transcript() string {
 	return RenderTranscript(c.info, evs)
 }
 
-// supportInfo is #support info: contact, account, SLA, contract, owner
-// and ticket counts.
-func (c *Chat) supportInfo() (string, error) {
+// supportInfoCommand is #support info: contact, account, SLA, contract,
+// owner and ticket counts.
+func (c *Chat) supportInfoCommand(_ *member, _ commands.Command) (string, error) {
 	if c.info.VisitorEmail == "" {
 		return "No support information for this visitor", nil
 	}
@@ -234,8 +260,8 @@ func slaHours(a store.Account) string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-// crmInfo is #crm info: the visitor's contact record.
-func (c *Chat) crmInfo() (string, error) {
+// crmInfoCommand is #crm info: the visitor's contact record.
+func (c *Chat) crmInfoCommand(_ *member, _ commands.Command) (string, error) {
 	if c.info.VisitorEmail == "" {
 		return "No CRM information for this visitor", nil
 	}

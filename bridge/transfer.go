@@ -2,9 +2,11 @@ package bridge
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
+	"jabberdesk/commands"
 	"jabberdesk/store"
 )
 
@@ -144,24 +146,32 @@ func (c *Chat) resolveAgent(who string) (store.Agent, error) {
 	return a, err
 }
 
-// Transfer offers the chat to another agent (#t EMAIL|USERNAME).
-func (c *Chat) Transfer(by *member, who, note string) error {
-	target, err := c.checkTarget(by, who)
-	if err != nil {
-		return err
+// transferCommand is #t: it offers the chat to another agent (#t
+// EMAIL|USERNAME) or to a department's online agents (#t "DEPARTMENT").
+func (c *Chat) transferCommand(by *member, cmd commands.Command) (string, error) {
+	if cmd.Department != "" {
+		n, err := c.transferToDepartment(by, cmd.Department, cmd.Note)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Transfer to %s offered to %d online agent(s); waiting for an answer.", cmd.Department, n), nil
 	}
-	c.offerFromAgent(by, target, kindTransfer, note, "")
-	return nil
+	target, err := c.checkTarget(by, cmd.Target)
+	if err != nil {
+		return "", err
+	}
+	c.offerFromAgent(by, target, kindTransfer, cmd.Note, "")
+	return "Transfer to " + cmd.Target + " offered; waiting for an answer.", nil
 }
 
-// Invite offers another agent to join the chat (#i EMAIL|USERNAME).
-func (c *Chat) Invite(by *member, who, note string) error {
-	target, err := c.checkTarget(by, who)
+// inviteCommand is #i: it offers another agent to join the chat.
+func (c *Chat) inviteCommand(by *member, cmd commands.Command) (string, error) {
+	target, err := c.checkTarget(by, cmd.Target)
 	if err != nil {
-		return err
+		return "", err
 	}
-	c.offerFromAgent(by, target, kindInvite, note, "")
-	return nil
+	c.offerFromAgent(by, target, kindInvite, cmd.Note, "")
+	return "Invitation sent to " + cmd.Target + "; waiting for an answer.", nil
 }
 
 // checkTarget checks the agent a transfer or invitation is for.
@@ -183,9 +193,9 @@ func (c *Chat) checkTarget(by *member, who string) (store.Agent, error) {
 	return target, nil
 }
 
-// TransferToDepartment offers the chat to every online agent of a
+// transferToDepartment offers the chat to every online agent of a
 // department (#t "DEPARTMENT"); the first y takes it over.
-func (c *Chat) TransferToDepartment(by *member, dept, note string) (int, error) {
+func (c *Chat) transferToDepartment(by *member, dept, note string) (int, error) {
 	d, err := c.e.store.Department(c.ctx(), c.portal, dept)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, refuse("There is no department \"" + dept + "\"; #d lists them.")

@@ -11,8 +11,11 @@
 // Every command is one row of a single table (table.go): its canonical
 // name, aliases, group (chat, misc, support, crm, desk), usage line,
 // summary, description, examples, where it is valid (a visitor chat, the
-// Desk contact, or both), whether it needs the supervisor role, and the
-// function that parses its arguments. Lookup and Specs expose the rows.
+// Desk contact, or both), which agents of a chat may run it (its staff,
+// monitors too, or anyone), whether it needs the supervisor role, whether
+// it changes something (and so is audited), whether the desk mode of the
+// chat's department rules it, and the function that parses its
+// arguments. Lookup and Specs expose the rows.
 //
 // Invariants:
 //   - Pure: no I/O, no clock, no package-level mutable state; the table is
@@ -23,7 +26,8 @@
 //   - Parse never panics (it is fuzzed), and every error it returns is an
 //     *Error whose text carries either a usage line or "try #help".
 //   - Parse only checks syntax. It knows nothing of roles, chats or which
-//     groups the server runs: the caller checks Spec.Supervisor, whether
-//     the chat exists, and refuses the commands of groups it hides from
-//     Help (see the include argument of Help).
+//     groups the server runs: the caller checks Spec.Access,
+//     Spec.Supervisor and Spec.Helpdesk, whether the chat exists, and
+//     refuses the commands of groups it hides from Help (see the include
+//     argument of Help).
 package commands

@@ -17,9 +17,28 @@ type Spec struct {
 	description string
 	examples    []string
 	where       Where
+	access      Access // in a visitor chat: which agents may run it
 	supervisor  bool
+	changes     bool // changes something: audited, and never for a monitor
+	helpdesk    bool // works on tickets or contacts: ruled by the desk mode
 	parse       func(a *args) error
 }
+
+// Access says which agents may run a command typed in a visitor chat.
+// The Desk contact is no chat: there every agent may run the desk
+// commands (Supervisor excepted).
+type Access uint8
+
+const (
+	// ChatStaff are the agents in the chat, but not a supervisor who only
+	// monitors it. It is the default.
+	ChatStaff Access = iota
+	// ChatMembers are all the agents in the chat, monitors too: for
+	// commands that only look.
+	ChatMembers
+	// AnyAgent is any agent, in the chat or not (#help).
+	AnyAgent
+)
 
 // Name is the canonical name ("t", "support.conasreq", "take").
 func (s Spec) Name() string { return s.name }
@@ -63,6 +82,21 @@ func (s Spec) ValidIn(w Where) bool { return s.where&w != 0 }
 // role. Parse does not check roles; the caller does.
 func (s Spec) Supervisor() bool { return s.supervisor }
 
+// Access says which agents may run the command in a visitor chat. Parse
+// does not check it; the caller does.
+func (s Spec) Access() Access { return s.access }
+
+// Changes reports whether the command changes something (a chat, a
+// visitor's record, a ticket): the server records it in the audit log,
+// and a supervisor who only monitors the chat may not run it.
+func (s Spec) Changes() bool { return s.changes }
+
+// Helpdesk reports whether the command works on tickets or contacts, so
+// that the desk mode of the chat's department rules it: desk mode none
+// allows no such command, desk mode view only those that change nothing
+// (docs/HELPDESK.md §5).
+func (s Spec) Helpdesk() bool { return s.helpdesk }
+
 // index is the table with its lookup map; built once, never changed.
 type index struct {
 	specs    []Spec
@@ -87,6 +121,9 @@ func newIndex(specs []Spec) *index {
 	for i, s := range specs {
 		if s.parse == nil || s.usage == "" || s.summary == "" || s.group == "" || s.where == 0 {
 			panic(fmt.Sprintf("commands: incomplete table row %q", s.name))
+		}
+		if s.changes && s.access != ChatStaff {
+			panic(fmt.Sprintf("commands: %q changes something, so it is only for the chat's staff", s.name))
 		}
 		add(s.name, i)
 		prefix, _, sub := strings.Cut(s.name, ".")

@@ -1,12 +1,16 @@
 package commands
 
 // table is the command table: one row per command, in help order. The
-// parser, Lookup and Help all read it; nothing else defines a command.
+// parser, Lookup and Help all read it, and the server takes from it who
+// may run a command, whether it is audited and whether the desk mode rules
+// it; nothing else defines a command. A row that changes something
+// (changes) leaves access at ChatStaff; a row that only looks sets
+// access: ChatMembers so that monitors may run it too.
 func table() []Spec {
 	return []Spec{
 		// Chat: in a visitor's chat window.
 		{
-			name: "t", aliases: []string{"transfer"}, group: GroupChat, seeAlso: []Group{GroupMisc}, where: InChat,
+			name: "t", aliases: []string{"transfer"}, group: GroupChat, seeAlso: []Group{GroupMisc}, where: InChat, changes: true,
 			usage:   `#t EMAIL|USERNAME [note]  or  #t "DEPARTMENT" [note]`,
 			summary: "transfer the chat to an agent or a department",
 			description: `Offers the chat to one agent, named by email address or username, or to a department: ` +
@@ -17,7 +21,7 @@ func table() []Spec {
 			parse:    parseTransfer,
 		},
 		{
-			name: "i", aliases: []string{"invite"}, group: GroupChat, seeAlso: []Group{GroupMisc}, where: InChat,
+			name: "i", aliases: []string{"invite"}, group: GroupChat, seeAlso: []Group{GroupMisc}, where: InChat, changes: true,
 			usage:   `#i EMAIL|USERNAME [note]`,
 			summary: "invite another agent into the chat",
 			description: `Asks another agent, named by email address or username, to join; the note goes with the invitation. ` +
@@ -27,7 +31,7 @@ func table() []Spec {
 			parse:    parseInvite,
 		},
 		{
-			name: "info", group: GroupChat, where: InChat,
+			name: "info", group: GroupChat, where: InChat, access: ChatMembers,
 			usage:   `#info`,
 			summary: "show the visitor's details",
 			description: `Email, phone, country, browser, operating system, IP address, the page where the chat started, ` +
@@ -36,7 +40,7 @@ func table() []Spec {
 			parse:    parseNone,
 		},
 		{
-			name: "b", aliases: []string{"block"}, group: GroupChat, where: InChat,
+			name: "b", aliases: []string{"block"}, group: GroupChat, where: InChat, changes: true,
 			usage:   `#b REASON`,
 			summary: "block the visitor's IP address and end the chat",
 			description: `Blocks the visitor's IP address and ends the chat; new chats from that address are refused ` +
@@ -46,7 +50,7 @@ func table() []Spec {
 			parse:    parseRequiredText("a reason"),
 		},
 		{
-			name: "p", aliases: []string{"push"}, group: GroupChat, where: InChat,
+			name: "p", aliases: []string{"push"}, group: GroupChat, where: InChat, changes: true,
 			usage:   `#p URL`,
 			summary: "push a web page to the visitor",
 			description: `Sends a web address to the visitor, whose chat window asks before opening it; ` +
@@ -56,7 +60,7 @@ func table() []Spec {
 			parse:    parsePush,
 		},
 		{
-			name: "m", aliases: []string{"members"}, group: GroupChat, where: InChat,
+			name: "m", aliases: []string{"members"}, group: GroupChat, where: InChat, access: ChatMembers,
 			usage:       `#m`,
 			summary:     "list the chat's members",
 			description: `The visitor and every agent in the chat, each shown online or offline.`,
@@ -64,7 +68,7 @@ func table() []Spec {
 			parse:       parseNone,
 		},
 		{
-			name: "e", aliases: []string{"end"}, group: GroupChat, where: InChat,
+			name: "e", aliases: []string{"end"}, group: GroupChat, where: InChat, changes: true,
 			usage:   `#e [30|45|60|90|cancel]`,
 			summary: "end the chat now, or after 30 to 90 seconds of visitor silence",
 			description: `#e ends the chat now. #e 30, 45, 60 or 90 ends it after that many seconds in which the visitor ` +
@@ -76,7 +80,7 @@ func table() []Spec {
 
 		// Misc: in a visitor's chat window (#help everywhere).
 		{
-			name: "an", group: GroupMisc, where: InChat,
+			name: "an", group: GroupMisc, where: InChat, changes: true,
 			usage:   `#an NOTE`,
 			summary: "add a note to the visitor",
 			description: `Adds a note to the visitor's record: the rest of the message, which may span lines. ` +
@@ -85,7 +89,7 @@ func table() []Spec {
 			parse:    parseRequiredText("a note"),
 		},
 		{
-			name: "n", aliases: []string{"notes"}, group: GroupMisc, where: InChat,
+			name: "n", aliases: []string{"notes"}, group: GroupMisc, where: InChat, access: ChatMembers,
 			usage:       `#n`,
 			summary:     "list the visitor's notes",
 			description: `Every note on the visitor, with its date and author.`,
@@ -93,7 +97,7 @@ func table() []Spec {
 			parse:       parseNone,
 		},
 		{
-			name: "h", aliases: []string{"history"}, group: GroupMisc, where: InChat,
+			name: "h", aliases: []string{"history"}, group: GroupMisc, where: InChat, access: ChatMembers,
 			usage:   `#h [prev]`,
 			summary: "replay this chat, or the visitor's previous chat",
 			description: `Sends this chat's messages again, one message each, with the author in parentheses and the time. ` +
@@ -102,7 +106,7 @@ func table() []Spec {
 			parse:    parseHistory,
 		},
 		{
-			name: "d", aliases: []string{"departments"}, group: GroupMisc, where: InChat,
+			name: "d", aliases: []string{"departments"}, group: GroupMisc, where: InChat, access: ChatMembers,
 			usage:       `#d`,
 			summary:     "list the departments and their online agents",
 			description: `Every department, with the number of its agents who are online.`,
@@ -110,7 +114,7 @@ func table() []Spec {
 			parse:       parseNone,
 		},
 		{
-			name: "r", group: GroupMisc, where: InChat,
+			name: "r", group: GroupMisc, where: InChat, changes: true,
 			usage:   `#r [SHORTCUT]`,
 			summary: "list the canned responses, or send one",
 			description: `#r lists the canned responses of the chat's department, by category. ` +
@@ -119,7 +123,7 @@ func table() []Spec {
 			parse:    parseCanned,
 		},
 		{
-			name: "help", group: GroupMisc, where: InChat | AtDesk,
+			name: "help", group: GroupMisc, where: InChat | AtDesk, access: AnyAgent,
 			usage:   `#help [TOPIC]`,
 			summary: "list the commands; #help all for details",
 			description: `#help lists the commands that work where you type it, one line each. ` +
@@ -132,7 +136,7 @@ func table() []Spec {
 
 		// Support: helpdesk tickets, in a visitor's chat window.
 		{
-			name: "support.info", group: GroupSupport, where: InChat,
+			name: "support.info", group: GroupSupport, where: InChat, access: ChatMembers, helpdesk: true,
 			usage:   `#support info`,
 			summary: "show the visitor's support record",
 			description: `The visitor's contact, account, SLA, contract and contact owner, ` +
@@ -141,7 +145,7 @@ func table() []Spec {
 			parse:    parseNone,
 		},
 		{
-			name: "support.ticketinfo", group: GroupSupport, where: InChat,
+			name: "support.ticketinfo", group: GroupSupport, where: InChat, access: ChatMembers, helpdesk: true,
 			usage:       `#support ticketinfo`,
 			summary:     "show the ticket linked to this chat",
 			description: `Number, subject, status, priority, classification and department of the ticket linked to this chat.`,
@@ -149,7 +153,7 @@ func table() []Spec {
 			parse:       parseNone,
 		},
 		{
-			name: "support.recentreq", group: GroupSupport, where: InChat,
+			name: "support.recentreq", group: GroupSupport, where: InChat, access: ChatMembers, helpdesk: true,
 			usage:       `#support recentreq`,
 			summary:     "list the visitor's recent tickets",
 			description: `The visitor's five most recent tickets.`,
@@ -157,7 +161,7 @@ func table() []Spec {
 			parse:       parseNone,
 		},
 		{
-			name: "support.conasreq", group: GroupSupport, where: InChat,
+			name: "support.conasreq", group: GroupSupport, where: InChat, changes: true, helpdesk: true,
 			usage:   `#support conasreq [PSC] ["DEPARTMENT"]`,
 			summary: "convert the chat to a ticket (P priority, S status, C classification)",
 			description: `Makes the chat a ticket, with the transcript so far; the rest is added when the chat ends. ` +
@@ -170,7 +174,7 @@ func table() []Spec {
 			parse:    parseConAsReq,
 		},
 		{
-			name: "support.searchreq", group: GroupSupport, where: InChat,
+			name: "support.searchreq", group: GroupSupport, where: InChat, access: ChatMembers, helpdesk: true,
 			usage:   `#support searchreq TERM`,
 			summary: "search the tickets",
 			description: `Searches the tickets by email address, ticket number, visitor name or words of the subject; ` +
@@ -179,7 +183,7 @@ func table() []Spec {
 			parse:    parseRequiredText("a search term (email, ticket number, name or subject words)"),
 		},
 		{
-			name: "support.associate", group: GroupSupport, where: InChat,
+			name: "support.associate", group: GroupSupport, where: InChat, changes: true, helpdesk: true,
 			usage:   `#support associate ID`,
 			summary: "add this chat to an existing ticket",
 			description: `Links this chat to an existing ticket, whose number ID is given with or without #: ` +
@@ -188,7 +192,7 @@ func table() []Spec {
 			parse:    parseNumberArg("ticket number"),
 		},
 		{
-			name: "support.setreqstatus", group: GroupSupport, where: InChat,
+			name: "support.setreqstatus", group: GroupSupport, where: InChat, changes: true, helpdesk: true,
 			usage:       `#support setreqstatus open|close`,
 			summary:     "reopen or close the ticket linked to this chat",
 			description: `open reopens the ticket linked to this chat; close closes it.`,
@@ -196,7 +200,7 @@ func table() []Spec {
 			parse:       parseKeyword("status", "", "open", "close"),
 		},
 		{
-			name: "support.setemail", group: GroupSupport, where: InChat,
+			name: "support.setemail", group: GroupSupport, where: InChat, changes: true, helpdesk: true,
 			usage:       `#support setemail EMAIL`,
 			summary:     "record the visitor's email address",
 			description: `Records the visitor's email address; a chat needs one before it can become a ticket.`,
@@ -206,7 +210,7 @@ func table() []Spec {
 
 		// CRM: in a visitor's chat window.
 		{
-			name: "crm.info", group: GroupCRM, where: InChat,
+			name: "crm.info", group: GroupCRM, where: InChat, access: ChatMembers, helpdesk: true,
 			usage:       `#crm info`,
 			summary:     "show the visitor's contact record",
 			description: `The visitor's contact record: name, email, phone, account and owner.`,
@@ -233,7 +237,7 @@ func table() []Spec {
 			parse:    parseKeyword("view", "mine", "mine", "unassigned", "active", "ended", "blocked", "unreplied", "replied", "all"),
 		},
 		{
-			name: "take", group: GroupDesk, where: AtDesk,
+			name: "take", group: GroupDesk, where: AtDesk, changes: true,
 			usage:       `#take N`,
 			summary:     "accept a waiting chat",
 			description: `Accepts a waiting chat as if it had been offered to you. N is the chat number shown by #q (1042 or #1042).`,
@@ -241,7 +245,7 @@ func table() []Spec {
 			parse:       parseNumberArg("chat number"),
 		},
 		{
-			name: "setemail", group: GroupDesk, where: AtDesk,
+			name: "setemail", group: GroupDesk, where: AtDesk, changes: true,
 			usage:   `#setemail N EMAIL`,
 			summary: "record the email address of chat N's visitor, live or over",
 			description: `Records the visitor's email address on chat number N, live, ended or missed: ` +
@@ -250,7 +254,7 @@ func table() []Spec {
 			parse:    parseChatThen(parseEmail),
 		},
 		{
-			name: "convert", group: GroupDesk, where: AtDesk,
+			name: "convert", group: GroupDesk, where: AtDesk, changes: true,
 			usage:   `#convert N [PSC] ["DEPARTMENT"]`,
 			summary: "make chat N a ticket, live or over",
 			description: `Makes chat number N a ticket with its transcript, live, ended or missed; ` +
@@ -261,7 +265,7 @@ func table() []Spec {
 			parse:    parseChatThen(parseConAsReq),
 		},
 		{
-			name: "assign", group: GroupDesk, where: AtDesk, supervisor: true,
+			name: "assign", group: GroupDesk, where: AtDesk, changes: true, supervisor: true,
 			usage:       `#assign N EMAIL|USERNAME`,
 			summary:     "give a chat to an agent",
 			description: `Gives chat number N to an agent, named by email address or username.`,
@@ -269,7 +273,7 @@ func table() []Spec {
 			parse:       parseAssign,
 		},
 		{
-			name: "monitor", group: GroupDesk, where: AtDesk, supervisor: true,
+			name: "monitor", group: GroupDesk, where: AtDesk, changes: true, supervisor: true,
 			usage:       `#monitor N`,
 			summary:     "receive a silent copy of a chat",
 			description: `Sends you a copy of chat number N's messages as they happen, without joining the chat.`,
