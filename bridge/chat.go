@@ -52,8 +52,19 @@ type Chat struct {
 
 // member is an agent in the chat.
 type member struct {
-	key, name, role string
+	key, name string
+	role      memberRole
 }
+
+// memberRole is what an agent is in a chat, as the store keeps it.
+type memberRole string
+
+// Roles of an agent in a chat.
+const (
+	roleOwner   memberRole = store.ChatRoleOwner   // accepted the chat, or took it over
+	roleInvited memberRole = store.ChatRoleInvited // joined on an invitation
+	roleMonitor memberRole = store.ChatRoleMonitor // a supervisor's silent copy
+)
 
 // staffed reports whether an agent other than a silent monitor is in the
 // chat: a chat watched only by a supervisor is still waiting for one.
@@ -85,16 +96,37 @@ func (c *Chat) countLoad(m member, d int) {
 }
 
 // offer is a pending offer of the chat to one agent: the chat itself
-// (kind "chat"), or a transfer or an invitation from an agent in the chat.
+// (kindChat), or a transfer or an invitation from an agent in the chat.
 type offer struct {
 	id       int64
-	kind     string
+	kind     offerKind
 	from     string // transfers and invitations: the agent who made it
 	fromName string
 	note     string
 	dept     string // a transfer to a department: offered to each of its agents
 	timer    *time.Timer
 }
+
+// offerKind is what an offer is for, as the store keeps it.
+type offerKind string
+
+// Offer kinds.
+const (
+	kindChat     offerKind = store.OfferChat     // a waiting chat, offered by routing
+	kindTransfer offerKind = store.OfferTransfer // #t: take the chat over from an agent
+	kindInvite   offerKind = store.OfferInvite   // #i: join an agent in the chat
+)
+
+// offerAnswer is how an offer ended, as the store keeps it.
+type offerAnswer string
+
+// Offer answers.
+const (
+	answerAccepted  offerAnswer = store.OfferAccepted
+	answerDeclined  offerAnswer = store.OfferDeclined
+	answerTimeout   offerAnswer = store.OfferTimeout
+	answerWithdrawn offerAnswer = store.OfferWithdrawn // someone else took it, or the chat ended
+)
 
 func newChat(e *Engine, sc store.Chat) *Chat {
 	c := &Chat{
@@ -105,7 +137,7 @@ func newChat(e *Engine, sc store.Chat) *Chat {
 	}
 	for _, a := range sc.Agents {
 		if a.LeftAt == nil {
-			c.members = append(c.members, member{key: store.UsernameKey(a.Username), name: a.Name, role: a.Role})
+			c.members = append(c.members, member{key: store.UsernameKey(a.Username), name: a.Name, role: memberRole(a.Role)})
 		}
 	}
 	c.updateCard()

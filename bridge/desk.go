@@ -145,7 +145,7 @@ func (e *Engine) inView(ctx context.Context, sc store.Chat, agent, view string) 
 	case "ended":
 		return !live
 	case "blocked":
-		return sc.EndReason == reasonBlocked
+		return sc.EndReason == string(reasonBlocked)
 	case "unreplied", "replied":
 		if !live {
 			return false
@@ -206,15 +206,7 @@ func (e *Engine) Take(ctx context.Context, portal string, a AgentInfo, number in
 		if m, ok := c.staff(); ok {
 			return refuse(fmt.Sprintf("Chat #%d is already taken by %s.", number, m.name))
 		}
-		if c.offers[a.Key] == nil {
-			id, err := e.store.AddOffer(c.ctx(), c.id, c.portal, a.Key, kindChat, e.now())
-			if err != nil {
-				return err
-			}
-			c.offers[a.Key] = &offer{id: id, kind: kindChat}
-		}
-		c.accept(a.Key, a.Name)
-		return nil
+		return c.handTo(a)
 	})
 	if errors.Is(err, errChatOver) {
 		return refuse(fmt.Sprintf("Chat #%d is over.", number))
@@ -250,14 +242,9 @@ func (e *Engine) Assign(ctx context.Context, portal string, by AgentInfo, number
 		now := e.now()
 		ta := AgentInfo{Key: target.Key(), Name: target.DisplayName, Role: target.Role}
 		if !c.staffed() {
-			if c.offers[ta.Key] == nil {
-				id, err := e.store.AddOffer(c.ctx(), c.id, c.portal, ta.Key, kindChat, now)
-				if err != nil {
-					return err
-				}
-				c.offers[ta.Key] = &offer{id: id, kind: kindChat}
+			if err := c.handTo(ta); err != nil {
+				return err
 			}
-			c.accept(ta.Key, ta.Name)
 		} else {
 			c.join(ta, roleOwner, now)
 			for _, m := range append([]member(nil), c.members...) {

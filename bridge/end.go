@@ -8,6 +8,20 @@ import (
 	"jabberdesk/store"
 )
 
+// endReason is why a chat ended, as stored and as told to the visitor
+// (Event.Reason).
+type endReason string
+
+// Why a chat ended.
+const (
+	reasonVisitor     endReason = "visitor"      // the visitor ended it
+	reasonVisitorLeft endReason = "visitor_left" // gone longer than the grace period
+	reasonMissed      endReason = "missed"       // nobody accepted in time, or nobody was online
+	reasonAgent       endReason = "agent"        // an agent ended it (#e)
+	reasonIdle        endReason = "idle"         // the end timer of #e 30 ran out
+	reasonBlocked     endReason = "blocked"      // an agent blocked the visitor's address (#b)
+)
+
 // EndDelays are the seconds #e accepts.
 var EndDelays = []int{30, 45, 60, 90}
 
@@ -39,7 +53,7 @@ func (c *Chat) endNow(by *member) {
 
 // endQuietly ends the chat without the generic line to the agents (the
 // caller told them already).
-func (c *Chat) endQuietly(reason string) {
+func (c *Chat) endQuietly(reason endReason) {
 	for _, m := range c.members {
 		c.hide(m.key)
 		c.countLoad(m, -1)

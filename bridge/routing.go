@@ -6,24 +6,6 @@ import (
 	"jabberdesk/store"
 )
 
-// Why a chat ended, as stored and as told to the visitor (Event.Reason).
-const (
-	reasonVisitor     = "visitor"      // the visitor ended it
-	reasonVisitorLeft = "visitor_left" // gone longer than the grace period
-	reasonMissed      = "missed"       // nobody accepted in time, or nobody was online
-	reasonAgent       = "agent"        // an agent ended it (#e)
-	reasonIdle        = "idle"         // the end timer of #e 30 ran out
-	reasonBlocked     = "blocked"      // an agent blocked the visitor's address (#b)
-)
-
-// Offer answers.
-const (
-	answerAccepted  = "accepted"
-	answerDeclined  = "declined"
-	answerTimeout   = "timeout"
-	answerWithdrawn = "withdrawn"
-)
-
 // eligible returns the agents who may be offered the chat now: in its
 // department (any agent when it has none), online, below their max_chats,
 // not in the chat and not already offered it; with broadcast routing, not
@@ -94,11 +76,11 @@ func (c *Chat) dispatch(first bool) {
 		if len(c.offers) > 0 {
 			return // one at a time
 		}
-		c.offerTo(c.nextInRotation(agents), "chat")
+		c.offerTo(c.nextInRotation(agents), kindChat)
 		return
 	}
 	for _, a := range agents {
-		c.offerTo(a, "chat")
+		c.offerTo(a, kindChat)
 	}
 }
 
@@ -134,15 +116,12 @@ func (c *Chat) nextInRotation(agents []store.Agent) store.Agent {
 
 // offerTo offers the chat to one agent: roster contact, presence and a
 // message saying how to answer (docs/CHATS.md §3.4).
-func (c *Chat) offerTo(a store.Agent, kind string) {
-	now := c.e.now()
-	id, err := c.e.store.AddOffer(c.ctx(), c.id, c.portal, a.Username, kind, now)
-	if err != nil {
+func (c *Chat) offerTo(a store.Agent, kind offerKind) {
+	o := &offer{kind: kind}
+	if err := c.addOffer(a.Key(), o); err != nil {
 		c.e.log.Error("store offer", "chat", c.id, "err", err)
 		return
 	}
-	o := &offer{id: id, kind: kind}
-	c.offers[a.Key()] = o
 	if c.info.Status == store.ChatWaiting {
 		c.setStatus(store.ChatOffered, "")
 	}
@@ -166,17 +145,47 @@ func (c *Chat) offerTo(a store.Agent, kind string) {
 	}
 }
 
-// withdraw takes an offer back, telling the agent why when tell is set.
-func (c *Chat) withdraw(key, answer, tell string) {
-	o := c.offers[key]
-	if o == nil {
-		return
+// addOffer stores o, an offer of the chat to the agent key, and keeps it
+// pending until it is answered or withdrawn.
+func (c *Chat) addOffer(key string, o *offer) error {
+	id, err := c.e.store.AddOffer(c.ctx(), c.id, c.portal, key, string(o.kind), c.e.now())
+	if err != nil {
+		return err
 	}
+	o.id = id
+	c.offers[key] = o
+	return nil
+}
+
+// closeOffer ends the agent's pending offer o with answer: it is no
+// longer pending, its timer stops, and the answer is stored.
+func (c *Chat) closeOffer(key string, o *offer, answer offerAnswer) {
 	delete(c.offers, key)
 	if o.timer != nil {
 		o.timer.Stop()
 	}
-	c.e.store.AnswerOffer(c.ctx(), o.id, answer, c.e.now())
+	c.e.store.AnswerOffer(c.ctx(), o.id, string(answer), c.e.now())
+}
+
+// handTo gives a waiting chat to an agent as if it had been offered to
+// them and they had said y (#take, #assign).
+func (c *Chat) handTo(a AgentInfo) error {
+	if c.offers[a.Key] == nil {
+		if err := c.addOffer(a.Key, &offer{kind: kindChat}); err != nil {
+			return err
+		}
+	}
+	c.accept(a.Key, a.Name)
+	return nil
+}
+
+// withdraw takes an offer back, telling the agent why when tell is set.
+func (c *Chat) withdraw(key string, answer offerAnswer, tell string) {
+	o := c.offers[key]
+	if o == nil {
+		return
+	}
+	c.closeOffer(key, o, answer)
 	if tell != "" {
 		c.tell(key, tell)
 	}
@@ -190,13 +199,8 @@ func (c *Chat) withdraw(key, answer, tell string) {
 
 // accept makes the chat active with the agent who said "y" first.
 func (c *Chat) accept(key, name string) {
-	o := c.offers[key]
-	delete(c.offers, key)
-	if o.timer != nil {
-		o.timer.Stop()
-	}
+	c.closeOffer(key, c.offers[key], answerAccepted)
 	now := c.e.now()
-	c.e.store.AnswerOffer(c.ctx(), o.id, answerAccepted, now)
 	if c.queueTimer != nil {
 		c.queueTimer.Stop()
 	}
@@ -229,7 +233,7 @@ func (c *Chat) miss(why string) {
 	c.autoConvert("missed")
 	c.setStatus(store.ChatMissed, reasonMissed)
 	c.publish(Event{Type: EventSystem, Text: c.e.cfg.MissedText}, "system", "")
-	c.publish(Event{Type: EventEnded, Reason: reasonMissed}, "system", "")
+	c.publish(Event{Type: EventEnded, Reason: string(reasonMissed)}, "system", "")
 	c.completeTicket()
 	for key := range c.offers {
 		c.withdraw(key, answerWithdrawn, "Nobody accepted the chat with "+c.title()+"; it was missed.")
@@ -245,7 +249,7 @@ func (c *Chat) miss(why string) {
 }
 
 // end ends a live chat for everyone (docs/CHATS.md §7).
-func (c *Chat) end(reason string) {
+func (c *Chat) end(reason endReason) {
 	if c.over {
 		return
 	}
@@ -268,7 +272,7 @@ func (c *Chat) end(reason string) {
 		c.autoConvert("end")
 	}
 	c.setStatus(store.ChatEnded, reason)
-	c.publish(Event{Type: EventEnded, Reason: reason}, "system", "")
+	c.publish(Event{Type: EventEnded, Reason: string(reason)}, "system", "")
 	c.completeTicket()
 	for key := range c.offers {
 		c.withdraw(key, answerWithdrawn, text)
@@ -290,9 +294,9 @@ func (c *Chat) end(reason string) {
 }
 
 // setStatus stores a status change and keeps the roster card current.
-func (c *Chat) setStatus(st store.ChatStatus, reason string) {
+func (c *Chat) setStatus(st store.ChatStatus, reason endReason) {
 	c.info.Status = st
-	if err := c.e.store.SetChatStatus(c.ctx(), c.id, st, c.e.now(), reason); err != nil {
+	if err := c.e.store.SetChatStatus(c.ctx(), c.id, st, c.e.now(), string(reason)); err != nil {
 		c.e.log.Error("store chat status", "chat", c.id, "err", err)
 	}
 	c.updateCard()

@@ -28,7 +28,7 @@ func RenderTranscript(info store.Chat, evs []store.ChatEvent) string {
 }
 
 // endReasons say why a chat ended, after "The chat ended".
-var endReasons = map[string]string{
+var endReasons = map[endReason]string{
 	reasonVisitor:     "the visitor ended it",
 	reasonVisitorLeft: "the visitor left",
 	reasonMissed:      "nobody could take it",
@@ -63,7 +63,7 @@ func eventLine(info store.Chat, r store.ChatEvent) (text string, ok bool) {
 	case EventEndTimerCancelled:
 		return "The pending end was called off", true
 	case EventEnded:
-		why := endReasons[ev.Reason]
+		why := endReasons[endReason(ev.Reason)]
 		if why == "" {
 			return "The chat ended", true
 		}

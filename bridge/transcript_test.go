@@ -25,7 +25,7 @@ func TestRenderTranscript(t *testing.T) {
 		rec(Event{Type: EventEndTimer, Seconds: 30}, "system", "", 5),
 		rec(Event{Type: EventEndTimerCancelled}, "system", "", 6),
 		rec(Event{Type: EventSystem, Text: "The chat stays open."}, "system", "", 7),
-		rec(Event{Type: EventEnded, Reason: reasonIdle}, "system", "", 8),
+		rec(Event{Type: EventEnded, Reason: string(reasonIdle)}, "system", "", 8),
 	}
 	want := `Chat #1042 with Ann, 2026-05-01 10:00 UTC
 [10:00:00] Ann: Where is my parcel?

@@ -10,20 +10,6 @@ import (
 	"jabberdesk/store"
 )
 
-// Roles of an agent in a chat.
-const (
-	roleOwner   = store.ChatRoleOwner   // accepted the chat, or took it over
-	roleInvited = store.ChatRoleInvited // joined on an invitation
-	roleMonitor = store.ChatRoleMonitor // a supervisor's silent copy
-)
-
-// Offer kinds.
-const (
-	kindChat     = "chat"
-	kindTransfer = "transfer"
-	kindInvite   = "invite"
-)
-
 // CommandError is a refusal meant for the agent who typed the command.
 type CommandError struct{ Msg string }
 
@@ -97,16 +83,13 @@ func (c *Chat) agentName(key string) string {
 
 // offerFromAgent offers the chat to target on behalf of from: a transfer
 // or an invitation, answered with y or n within the offer timeout.
-func (c *Chat) offerFromAgent(from *member, target store.Agent, kind, note, dept string) {
-	now := c.e.now()
-	id, err := c.e.store.AddOffer(c.ctx(), c.id, c.portal, target.Username, kind, now)
-	if err != nil {
+func (c *Chat) offerFromAgent(from *member, target store.Agent, kind offerKind, note, dept string) {
+	o := &offer{kind: kind, from: from.key, fromName: from.name, note: note, dept: dept}
+	key := target.Key()
+	if err := c.addOffer(key, o); err != nil {
 		c.e.log.Error("store offer", "chat", c.id, "err", err)
 		return
 	}
-	o := &offer{id: id, kind: kind, from: from.key, fromName: from.name, note: note, dept: dept}
-	key := target.Key()
-	c.offers[key] = o
 	c.show(key)
 	what := "Transfer from "
 	if kind == kindInvite {
@@ -225,12 +208,8 @@ func (c *Chat) transferToDepartment(by *member, dept, note string) (int, error) 
 // acceptTransfer makes the target the chat's agent and detaches the one
 // who transferred it.
 func (c *Chat) acceptTransfer(a AgentInfo, o *offer) {
+	c.closeOffer(a.Key, o, answerAccepted)
 	now := c.e.now()
-	delete(c.offers, a.Key)
-	if o.timer != nil {
-		o.timer.Stop()
-	}
-	c.e.store.AnswerOffer(c.ctx(), o.id, answerAccepted, now)
 	for key, other := range c.offers {
 		if other.kind == kindTransfer && other.from == o.from {
 			c.withdraw(key, answerWithdrawn, a.Name+" took the transfer of "+c.title()+".")
@@ -246,12 +225,8 @@ func (c *Chat) acceptTransfer(a AgentInfo, o *offer) {
 
 // acceptInvite adds the invited agent to the chat.
 func (c *Chat) acceptInvite(a AgentInfo, o *offer) {
+	c.closeOffer(a.Key, o, answerAccepted)
 	now := c.e.now()
-	delete(c.offers, a.Key)
-	if o.timer != nil {
-		o.timer.Stop()
-	}
-	c.e.store.AnswerOffer(c.ctx(), o.id, answerAccepted, now)
 	c.join(a, roleInvited, now)
 	for _, m := range c.members {
 		if m.key != a.Key && m.role != roleMonitor {
@@ -263,17 +238,17 @@ func (c *Chat) acceptInvite(a AgentInfo, o *offer) {
 
 // join adds an agent to the chat (the visitor sees agent_joined unless
 // the agent is a silent monitor).
-func (c *Chat) join(a AgentInfo, role string, now time.Time) {
+func (c *Chat) join(a AgentInfo, role memberRole, now time.Time) {
 	if m := c.member(a.Key); m != nil {
 		if m.role == roleMonitor && role != roleMonitor {
 			m.role = role
 			c.countLoad(*m, 1)
-			c.e.store.AddChatAgent(c.ctx(), c.id, c.portal, a.Key, role, now)
+			c.e.store.AddChatAgent(c.ctx(), c.id, c.portal, a.Key, string(role), now)
 			c.publish(Event{Type: EventAgentJoined, Name: a.Name}, "system", a.Key)
 		}
 		return
 	}
-	if err := c.e.store.AddChatAgent(c.ctx(), c.id, c.portal, a.Key, role, now); err != nil {
+	if err := c.e.store.AddChatAgent(c.ctx(), c.id, c.portal, a.Key, string(role), now); err != nil {
 		c.e.log.Error("store chat agent", "chat", c.id, "err", err)
 	}
 	m := member{key: a.Key, name: a.Name, role: role}
