@@ -17,7 +17,9 @@ import (
 
 // pushCommand is #p: it asks the visitor to open a page.
 func (c *Chat) pushCommand(by *member, cmd commands.Command) (string, error) {
-	c.publish(Event{Type: EventPushURL, URL: cmd.URL}, "agent", by.key)
+	if err := c.publish(Event{Type: EventPushURL, URL: cmd.URL}, "agent", by.key); err != nil {
+		return "", err
+	}
 	return "Page pushed: " + cmd.URL + " (you will hear when the visitor opens it)", nil
 }
 

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -241,16 +242,16 @@ func (c *Chat) member(key string) *member {
 }
 
 // publish stores a visible event (unless it is a typing event) and hands
-// it to the visitor's connections.
-func (c *Chat) publish(ev Event, kind, author string) (Event, error) {
+// it to the visitor's connections. An event that cannot be stored is not
+// handed out: the error says so.
+func (c *Chat) publish(ev Event, kind, author string) error {
 	if ev.At.IsZero() {
 		ev.At = c.e.now().UTC()
 	}
 	if ev.Type != EventTyping {
 		rec, err := c.e.store.AppendChatEvent(c.ctx(), c.id, ev.record(kind, author))
 		if err != nil {
-			c.e.log.Error("store chat event", "chat", c.id, "err", err)
-			return ev, err
+			return fmt.Errorf("bridge: store chat event %s: %w", ev.Type, err)
 		}
 		ev.Seq, ev.At = rec.Seq, rec.At
 	}
@@ -267,7 +268,21 @@ func (c *Chat) publish(ev Event, kind, author string) (Event, error) {
 	close(c.changed)
 	c.changed = make(chan struct{})
 	c.vmu.Unlock()
-	return ev, nil
+	return nil
+}
+
+// announce publishes an event that the chat goes on without when it
+// cannot be stored (a notice, a join, the end): the failure is logged.
+func (c *Chat) announce(ev Event, kind, author string) {
+	c.logStoreError("publish "+ev.Type, c.publish(ev, kind, author))
+}
+
+// logStoreError logs a failed store operation op (nothing when err is
+// nil) whose failure the chat goes on without, with the chat it was for.
+func (c *Chat) logStoreError(op string, err error) {
+	if err != nil {
+		c.e.log.Error("chat: "+op+" failed", "portal", c.portal, "chat", c.number, "err", err)
+	}
 }
 
 // subscribe registers a channel for the chat's visitor events, or returns
@@ -337,8 +352,7 @@ func (c *Chat) visitorBack() {
 		c.graceTimer.Stop()
 		c.graceTimer = nil
 	}
-	now := c.e.now()
-	c.e.store.TouchVisitor(c.ctx(), c.id, now)
+	c.logStoreError("touch visitor", c.e.store.TouchVisitor(c.ctx(), c.id, c.e.now()))
 }
 
 func (c *Chat) visitorGone() {

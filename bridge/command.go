@@ -108,7 +108,7 @@ func (c *Chat) chatCommand(a AgentInfo, m *member, body string) {
 		if err != nil {
 			result = "refused: " + reply
 		}
-		c.e.audit(c.ctx(), c.portal, a.Key, c.number, cmd.Raw, result)
+		c.logStoreError("audit "+spec.Invocation(), c.e.audit(c.ctx(), c.portal, a.Key, c.number, cmd.Raw, result))
 	}
 }
 
@@ -141,12 +141,11 @@ func (e *Engine) commandReply(cmd commands.Command, reply string, err error, whe
 	return reply
 }
 
-// audit records a command that changes something in the audit log; the
-// command has run, so a failure to record it is logged, not answered.
-func (e *Engine) audit(ctx context.Context, portal, agent string, chat int64, raw, result string) {
-	if err := e.store.AuditAgentAction(ctx, portal, agent, chat, raw, result); err != nil {
-		e.log.Error("audit a hash command", "portal", portal, "chat", chat, "agent", agent, "err", err)
-	}
+// audit records a command that changes something, typed by agent about
+// chat (its number), in the audit log. The command has run, so callers
+// log a failure rather than answer it.
+func (e *Engine) audit(ctx context.Context, portal, agent string, chat int64, raw, result string) error {
+	return e.store.AuditAgentAction(ctx, portal, agent, chat, raw, result)
 }
 
 // observeCommand tells Config.ObserveCommand how long a command took
@@ -183,7 +182,9 @@ func (e *Engine) DeskSays(ctx context.Context, portal string, a AgentInfo, body 
 	reply, err := run(e, ctx, portal, a, cmd)
 	reply = e.commandReply(cmd, reply, err, "portal", portal, "desk", true)
 	if cmd.Spec().Changes() {
-		e.audit(ctx, portal, a.Key, cmd.Number, cmd.Raw, reply)
+		if err := e.audit(ctx, portal, a.Key, cmd.Number, cmd.Raw, reply); err != nil {
+			e.log.Error("desk: audit "+cmd.Spec().Invocation()+" failed", "portal", portal, "chat", cmd.Number, "err", err)
+		}
 	}
 	return reply
 }

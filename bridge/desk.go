@@ -34,14 +34,16 @@ func (e *Engine) Queue(portal string) []QueuedChat {
 	var out []QueuedChat
 	for _, c := range chats {
 		var q *QueuedChat
-		c.call(context.Background(), func() error {
+		err := c.call(context.Background(), func() error {
 			if !c.staffed() && !c.over {
 				q = &QueuedChat{Number: c.number, Visitor: c.info.VisitorName, Department: c.info.Department,
 					Question: c.info.Question, Waiting: now.Sub(c.info.CreatedAt), Offered: c.info.Status == store.ChatOffered}
 			}
 			return nil
 		})
-		if q != nil {
+		// The only error is errChatOver: a chat that ended meanwhile
+		// waits no more.
+		if err == nil && q != nil {
 			out = append(out, *q)
 		}
 	}

@@ -57,7 +57,7 @@ func (c *Chat) endQuietly(reason endReason) {
 	for _, m := range c.members {
 		c.hide(m.key)
 		c.countLoad(m, -1)
-		c.e.store.RemoveChatAgent(c.ctx(), c.id, m.key, c.e.now())
+		c.logStoreError("remove chat agent", c.e.store.RemoveChatAgent(c.ctx(), c.id, m.key, c.e.now()))
 	}
 	c.members = nil
 	c.end(reason)
@@ -79,8 +79,8 @@ func (c *Chat) endAfter(by *member, seconds int) {
 			}
 		})
 	})
-	c.publish(Event{Type: EventSystem, Text: text}, "system", by.key)
-	c.publish(Event{Type: EventEndTimer, Seconds: seconds}, "system", by.key)
+	c.announce(Event{Type: EventSystem, Text: text}, "system", by.key)
+	c.announce(Event{Type: EventEndTimer, Seconds: seconds}, "system", by.key)
 	for _, m := range c.members {
 		c.tell(m.key, text+" unless the visitor writes.")
 	}
@@ -93,8 +93,8 @@ func (c *Chat) cancelEnd(by *member) error {
 	}
 	c.endTimer.Stop()
 	c.endTimer = nil
-	c.publish(Event{Type: EventSystem, Text: "The chat stays open."}, "system", by.key)
-	c.publish(Event{Type: EventEndTimerCancelled}, "system", by.key)
+	c.announce(Event{Type: EventSystem, Text: "The chat stays open."}, "system", by.key)
+	c.announce(Event{Type: EventEndTimerCancelled}, "system", by.key)
 	for _, m := range c.members {
 		c.tell(m.key, "Pending end cancelled")
 	}
@@ -120,8 +120,8 @@ func (c *Chat) interruptEnd() {
 	}
 	c.endTimer.Stop()
 	c.endTimer = nil
-	c.publish(Event{Type: EventSystem, Text: "The chat stays open."}, "system", "")
-	c.publish(Event{Type: EventEndTimerCancelled}, "system", "")
+	c.announce(Event{Type: EventSystem, Text: "The chat stays open."}, "system", "")
+	c.announce(Event{Type: EventEndTimerCancelled}, "system", "")
 	for _, m := range c.members {
 		c.tell(m.key, "The visitor is back; the chat stays open.")
 	}

@@ -52,7 +52,7 @@ func (ev Event) record(kind, author string) store.ChatEvent {
 	x := extra{Name: ev.Name, State: ev.State, URL: ev.URL, Seconds: ev.Seconds, Reason: ev.Reason, ClientID: ev.ClientID}
 	var data string
 	if x != (extra{}) {
-		b, _ := json.Marshal(x)
+		b, _ := json.Marshal(x) // strings and an int: it cannot fail
 		data = string(b)
 	}
 	return store.ChatEvent{At: ev.At, Type: ev.Type, AuthorKind: kind, Author: author, AuthorName: ev.From, Text: ev.Text, Data: data, Visible: true}

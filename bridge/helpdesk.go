@@ -158,7 +158,7 @@ func userError(err error) error {
 func (c *Chat) reload() {
 	sc, err := c.e.store.Chat(c.ctx(), c.id)
 	if err != nil {
-		c.e.log.Error("reload chat", "chat", c.id, "err", err)
+		c.logStoreError("reload chat", err)
 		return
 	}
 	sc.Status = c.info.Status
@@ -210,7 +210,7 @@ func filedIn(ticketDept, chatDept string) string {
 func (c *Chat) transcript() string {
 	evs, err := c.e.store.ChatEvents(c.ctx(), c.id, 0, false, 0)
 	if err != nil {
-		c.e.log.Error("read transcript", "chat", c.id, "err", err)
+		c.logStoreError("read transcript", err)
 		return ""
 	}
 	return RenderTranscript(c.info, evs)
@@ -313,7 +313,7 @@ func ticketList(title string, ts []store.Ticket) string {
 func (c *Chat) autoConvert(moment string) {
 	set, err := c.e.store.Conversion(c.ctx(), c.portal)
 	if err != nil {
-		c.e.log.Error("read conversion settings", "portal", c.portal, "err", err)
+		c.logStoreError("read conversion settings", err)
 		return
 	}
 	missed := moment == "missed"
@@ -334,9 +334,7 @@ func (c *Chat) autoConvert(moment string) {
 		return // an agent made one already
 	}
 	if c.info.VisitorEmail == "" {
-		if err := c.e.store.FlagChat(c.ctx(), c.id, "the visitor has no email"); err != nil {
-			c.e.log.Error("flag chat", "chat", c.id, "err", err)
-		}
+		c.logStoreError("flag chat", c.e.store.FlagChat(c.ctx(), c.id, "the visitor has no email"))
 		return
 	}
 	status := store.TicketOpen
@@ -345,7 +343,7 @@ func (c *Chat) autoConvert(moment string) {
 	}
 	t, err := c.createTicket(TicketOrder{Actor: "auto", Status: status}, c.info.Department, missed)
 	if err != nil {
-		c.e.log.Error("convert chat to ticket", "chat", c.id, "err", err)
+		c.logStoreError("convert chat to ticket", err)
 		return
 	}
 	for _, m := range c.members {
@@ -357,6 +355,6 @@ func (c *Chat) autoConvert(moment string) {
 // when the chat ends.
 func (c *Chat) completeTicket() {
 	if err := c.e.store.CompleteTranscript(c.ctx(), c.id, c.transcript()); err != nil && !errors.Is(err, store.ErrNotFound) {
-		c.e.log.Error("complete ticket transcript", "chat", c.id, "err", err)
+		c.logStoreError("complete ticket transcript", err)
 	}
 }

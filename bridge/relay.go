@@ -102,7 +102,8 @@ func (c *Chat) agentInput(a AgentInfo, body, chatState string) {
 // agentMessage relays an agent's words to the visitor and copies them to
 // the other agents in the chat as "[Name] text".
 func (c *Chat) agentMessage(m *member, body string) {
-	if _, err := c.publish(Event{Type: EventMessage, From: m.name, Text: body}, "agent", m.key); err != nil {
+	if err := c.publish(Event{Type: EventMessage, From: m.name, Text: body}, "agent", m.key); err != nil {
+		c.logStoreError("relay an agent's message", err)
 		c.tell(m.key, "Your message could not be stored; please send it again.")
 		return
 	}
@@ -122,7 +123,7 @@ func (c *Chat) agentTyping(m *member, state string) {
 	default:
 		return
 	}
-	c.publish(Event{Type: EventTyping, From: m.name, State: state}, "agent", m.key)
+	c.announce(Event{Type: EventTyping, From: m.name, State: state}, "agent", m.key)
 }
 
 // visitorMessage stores the visitor's words and relays them to every
@@ -135,12 +136,11 @@ func (c *Chat) visitorMessage(text, clientID string) error {
 			return ErrAgentBusy
 		}
 	}
-	if _, err := c.publish(Event{Type: EventVisitorMessage, Text: text, ClientID: clientID}, "visitor", ""); err != nil {
+	if err := c.publish(Event{Type: EventVisitorMessage, Text: text, ClientID: clientID}, "visitor", ""); err != nil {
 		return err
 	}
 	c.interruptEnd()
-	now := c.e.now()
-	c.e.store.TouchVisitor(c.ctx(), c.id, now)
+	c.logStoreError("touch visitor", c.e.store.TouchVisitor(c.ctx(), c.id, c.e.now()))
 	for _, m := range c.members {
 		c.e.agentsSide().Message(c.portal, m.key, Message{From: c.local, Body: Unforgeable(text), ChatState: "active"})
 	}
@@ -196,6 +196,7 @@ func (c *Chat) details() string {
 func (c *Chat) replayWaiting(key string) {
 	evs, err := c.e.store.ChatEvents(c.ctx(), c.id, 0, true, 200)
 	if err != nil {
+		c.logStoreError("read the waiting visitor's messages", err)
 		return
 	}
 	for _, ev := range evs {

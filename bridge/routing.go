@@ -13,7 +13,7 @@ import (
 func (c *Chat) eligible() ([]store.Agent, bool) {
 	agents, err := c.e.store.Agents(c.ctx(), c.portal)
 	if err != nil {
-		c.e.log.Error("list agents for routing", "portal", c.portal, "err", err)
+		c.logStoreError("list agents for routing", err)
 		return nil, false
 	}
 	side := c.e.agentsSide()
@@ -119,7 +119,7 @@ func (c *Chat) nextInRotation(agents []store.Agent) store.Agent {
 func (c *Chat) offerTo(a store.Agent, kind offerKind) {
 	o := &offer{kind: kind}
 	if err := c.addOffer(a.Key(), o); err != nil {
-		c.e.log.Error("store offer", "chat", c.id, "err", err)
+		c.logStoreError("store offer", err)
 		return
 	}
 	if c.info.Status == store.ChatWaiting {
@@ -164,7 +164,7 @@ func (c *Chat) closeOffer(key string, o *offer, answer offerAnswer) {
 	if o.timer != nil {
 		o.timer.Stop()
 	}
-	c.e.store.AnswerOffer(c.ctx(), o.id, string(answer), c.e.now())
+	c.logStoreError("answer offer", c.e.store.AnswerOffer(c.ctx(), o.id, string(answer), c.e.now()))
 }
 
 // handTo gives a waiting chat to an agent as if it had been offered to
@@ -232,8 +232,8 @@ func (c *Chat) miss(why string) {
 	// hears that the chat was missed finds it so in the database.
 	c.autoConvert("missed")
 	c.setStatus(store.ChatMissed, reasonMissed)
-	c.publish(Event{Type: EventSystem, Text: c.e.cfg.MissedText}, "system", "")
-	c.publish(Event{Type: EventEnded, Reason: string(reasonMissed)}, "system", "")
+	c.announce(Event{Type: EventSystem, Text: c.e.cfg.MissedText}, "system", "")
+	c.announce(Event{Type: EventEnded, Reason: string(reasonMissed)}, "system", "")
 	c.completeTicket()
 	for key := range c.offers {
 		c.withdraw(key, answerWithdrawn, "Nobody accepted the chat with "+c.title()+"; it was missed.")
@@ -241,7 +241,7 @@ func (c *Chat) miss(why string) {
 	for _, m := range c.members { // monitors of a chat nobody took
 		c.tell(m.key, "Nobody accepted the chat with "+c.title()+"; it was missed.")
 		c.hide(m.key)
-		c.e.store.RemoveChatAgent(c.ctx(), c.id, m.key, c.e.now())
+		c.logStoreError("remove chat agent", c.e.store.RemoveChatAgent(c.ctx(), c.id, m.key, c.e.now()))
 	}
 	c.members = nil
 	c.e.log.Info("chat missed", "portal", c.portal, "chat", c.number, "why", why)
@@ -272,7 +272,7 @@ func (c *Chat) end(reason endReason) {
 		c.autoConvert("end")
 	}
 	c.setStatus(store.ChatEnded, reason)
-	c.publish(Event{Type: EventEnded, Reason: string(reason)}, "system", "")
+	c.announce(Event{Type: EventEnded, Reason: string(reason)}, "system", "")
 	c.completeTicket()
 	for key := range c.offers {
 		c.withdraw(key, answerWithdrawn, text)
@@ -282,7 +282,7 @@ func (c *Chat) end(reason endReason) {
 		c.tell(m.key, text)
 		c.hide(m.key)
 		c.countLoad(m, -1)
-		c.e.store.RemoveChatAgent(c.ctx(), c.id, m.key, now)
+		c.logStoreError("remove chat agent", c.e.store.RemoveChatAgent(c.ctx(), c.id, m.key, now))
 	}
 	freed := len(c.members) > 0
 	c.members = nil
@@ -296,9 +296,7 @@ func (c *Chat) end(reason endReason) {
 // setStatus stores a status change and keeps the roster card current.
 func (c *Chat) setStatus(st store.ChatStatus, reason endReason) {
 	c.info.Status = st
-	if err := c.e.store.SetChatStatus(c.ctx(), c.id, st, c.e.now(), string(reason)); err != nil {
-		c.e.log.Error("store chat status", "chat", c.id, "err", err)
-	}
+	c.logStoreError("store chat status", c.e.store.SetChatStatus(c.ctx(), c.id, st, c.e.now(), string(reason)))
 	c.updateCard()
 }
 

@@ -87,7 +87,7 @@ func (c *Chat) offerFromAgent(from *member, target store.Agent, kind offerKind, 
 	o := &offer{kind: kind, from: from.key, fromName: from.name, note: note, dept: dept}
 	key := target.Key()
 	if err := c.addOffer(key, o); err != nil {
-		c.e.log.Error("store offer", "chat", c.id, "err", err)
+		c.logStoreError("store offer", err)
 		return
 	}
 	c.show(key)
@@ -243,20 +243,18 @@ func (c *Chat) join(a AgentInfo, role memberRole, now time.Time) {
 		if m.role == roleMonitor && role != roleMonitor {
 			m.role = role
 			c.countLoad(*m, 1)
-			c.e.store.AddChatAgent(c.ctx(), c.id, c.portal, a.Key, string(role), now)
-			c.publish(Event{Type: EventAgentJoined, Name: a.Name}, "system", a.Key)
+			c.logStoreError("add chat agent", c.e.store.AddChatAgent(c.ctx(), c.id, c.portal, a.Key, string(role), now))
+			c.announce(Event{Type: EventAgentJoined, Name: a.Name}, "system", a.Key)
 		}
 		return
 	}
-	if err := c.e.store.AddChatAgent(c.ctx(), c.id, c.portal, a.Key, string(role), now); err != nil {
-		c.e.log.Error("store chat agent", "chat", c.id, "err", err)
-	}
+	c.logStoreError("add chat agent", c.e.store.AddChatAgent(c.ctx(), c.id, c.portal, a.Key, string(role), now))
 	m := member{key: a.Key, name: a.Name, role: role}
 	c.members = append(c.members, m)
 	c.countLoad(m, 1)
 	c.show(a.Key)
 	if role != roleMonitor {
-		c.publish(Event{Type: EventAgentJoined, Name: a.Name}, "system", a.Key)
+		c.announce(Event{Type: EventAgentJoined, Name: a.Name}, "system", a.Key)
 	}
 }
 
@@ -268,10 +266,10 @@ func (c *Chat) leave(key string, now time.Time) {
 		}
 		c.members = append(c.members[:i:i], c.members[i+1:]...)
 		c.countLoad(m, -1)
-		c.e.store.RemoveChatAgent(c.ctx(), c.id, key, now)
+		c.logStoreError("remove chat agent", c.e.store.RemoveChatAgent(c.ctx(), c.id, key, now))
 		c.hide(key)
 		if m.role != roleMonitor {
-			c.publish(Event{Type: EventAgentLeft, Name: m.name}, "system", key)
+			c.announce(Event{Type: EventAgentLeft, Name: m.name}, "system", key)
 		}
 		c.e.redispatch(c.portal)
 		return

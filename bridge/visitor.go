@@ -62,14 +62,17 @@ func (e *Engine) Create(ctx context.Context, n NewChat) (Started, error) {
 	}
 	c := e.adopt(sc)
 	var status store.ChatStatus
-	c.call(ctx, func() error {
+	// The chat's timers are armed whatever becomes of the request: a chat
+	// without them would never end. The only error is errChatOver, when
+	// the chat was missed at once and is over already.
+	err = c.call(context.WithoutCancel(ctx), func() error {
 		c.startQueue()
 		c.startGrace() // until the visitor's first connection
 		c.dispatch(true)
 		status = c.info.Status
 		return nil
 	})
-	if status == "" {
+	if err != nil || status == "" {
 		status = store.ChatMissed
 	}
 	e.log.Info("chat started", "portal", sc.Portal, "chat", sc.Number, "department", sc.Department, "status", status)
