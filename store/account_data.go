@@ -66,7 +66,7 @@ func (s *Store) Blocklist(ctx context.Context, portal, agent string) ([]string, 
 	if err != nil {
 		return nil, wrap("get blocklist", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	jids := []string{}
 	for rows.Next() {
 		var j string
@@ -86,7 +86,7 @@ func (s *Store) PortalBlocklists(ctx context.Context, portal string) (map[string
 	if err != nil {
 		return nil, wrap("get blocklists", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	out := map[string][]string{}
 	for rows.Next() {
 		var key, j string
@@ -207,7 +207,7 @@ func (s *Store) PEPItems(ctx context.Context, portal, agent, node string, ids []
 	if err != nil {
 		return nil, wrap("get items", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	want := map[string]bool{}
 	for _, id := range ids {
 		want[id] = true
@@ -238,7 +238,7 @@ func (s *Store) PEPNodes(ctx context.Context, portal, agent string) (map[string]
 	if err != nil {
 		return nil, wrap("list nodes", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	nodes := map[string]string{}
 	for rows.Next() {
 		var n, acc string

@@ -250,7 +250,7 @@ func (s *Store) Agents(ctx context.Context, portal string) ([]Agent, error) {
 	if err != nil {
 		return nil, wrap("list agents", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	var as []Agent
 	for rows.Next() {
 		a, err := scanAgent(rows)

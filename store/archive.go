@@ -286,7 +286,7 @@ func (s *Store) QueryArchive(ctx context.Context, q ArchiveQuery) (ArchivePage, 
 	if err != nil {
 		return ArchivePage{}, wrap("query archive", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // a read: there is nothing to undo
 	pid, aid, err := agentRef(ctx, tx, q.Portal, q.Owner)
 	if err != nil {
 		return ArchivePage{}, wrap("query archive", err)
@@ -381,7 +381,7 @@ func (s *Store) QueryArchive(ctx context.Context, q ArchiveQuery) (ArchivePage, 
 	if err != nil {
 		return ArchivePage{}, wrap("query archive", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	page.Messages = []ArchivedMessage{}
 	for rows.Next() {
 		var m ArchivedMessage

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -20,6 +21,7 @@ import (
 // for it with AfterWritten; Close writes everything queued.
 type ArchiveWriter struct {
 	s    *Store
+	log  *slog.Logger
 	in   chan archivePair
 	done chan struct{}
 	ids  map[string][2]int64 // "portal|username" → portal id, agent id; run's own
@@ -48,8 +50,13 @@ const (
 )
 
 // NewArchiveWriter starts a writer whose queue holds up to queue messages.
-func (s *Store) NewArchiveWriter(queue int) *ArchiveWriter {
-	w := &ArchiveWriter{s: s, in: make(chan archivePair, queue), done: make(chan struct{}), ids: make(map[string][2]int64)}
+// Each message that cannot be archived is logged to log (slog.Default()
+// if nil), whether or not someone waits for it.
+func (s *Store) NewArchiveWriter(queue int, log *slog.Logger) *ArchiveWriter {
+	if log == nil {
+		log = slog.Default()
+	}
+	w := &ArchiveWriter{s: s, log: log, in: make(chan archivePair, queue), done: make(chan struct{}), ids: make(map[string][2]int64)}
 	go w.run()
 	return w
 }
@@ -204,7 +211,7 @@ func (w *ArchiveWriter) writeMessages(batch []archivePair) error {
 		if err != nil {
 			return err
 		}
-		defer ins.Close()
+		defer release(ins)
 		for _, p := range batch {
 			if err := w.insert(ctx, tx, ins, p.portal, p.from, p.toJID, true, p); err != nil {
 				return err
@@ -224,7 +231,11 @@ func (w *ArchiveWriter) writeMessages(batch []archivePair) error {
 	var lost error
 	for _, p := range batch {
 		err := w.s.tx(ctx, func(tx *sql.Tx) error { return archivePairTx(ctx, tx, p) })
-		if err != nil && !errors.Is(err, ErrNotFound) && lost == nil {
+		if err == nil || errors.Is(err, ErrNotFound) {
+			continue
+		}
+		w.log.Error("store: archive a message failed", "portal", p.portal, "from", p.from, "to", p.to, "stanza_id", p.stanzaID, "err", err)
+		if lost == nil {
 			lost = fmt.Errorf("store: archive a message: %w", err)
 		}
 	}

@@ -31,7 +31,7 @@ func (s *Store) Audit(ctx context.Context, portal string, limit int) ([]AuditEnt
 	if err != nil {
 		return nil, wrap("list audit log", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	var es []AuditEntry
 	for rows.Next() {
 		var e AuditEntry

@@ -126,7 +126,7 @@ func (s *Store) BlockedIPs(ctx context.Context, portal string) ([]BlockedIP, err
 	if err != nil {
 		return nil, wrap("list blocked IPs", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	bs := []BlockedIP{}
 	for rows.Next() {
 		b := BlockedIP{Portal: portal}

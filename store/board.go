@@ -83,7 +83,7 @@ func (s *Store) boardPosts(ctx context.Context, portal string, since time.Time, 
 	if err != nil {
 		return nil, wrap("list board posts", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	var ps []BoardPost
 	for rows.Next() {
 		var p BoardPost

@@ -64,12 +64,12 @@ func (s *Store) AddAgentsBulk(ctx context.Context, portal string, agents []NewAg
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
-			rows.Close()
+			release(rows)
 			return 0, wrap("add agents", err)
 		}
 		existing[k] = true
 	}
-	rows.Close()
+	release(rows)
 	if err := rows.Err(); err != nil {
 		return 0, wrap("add agents", err)
 	}
@@ -116,24 +116,24 @@ func (s *Store) AddAgentsBulk(ctx context.Context, portal string, agents []NewAg
 		if err != nil {
 			return err
 		}
-		defer insAgent.Close()
+		defer release(insAgent)
 		insDept, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO agent_departments (agent_id, department_id) VALUES (?, ?)`)
 		if err != nil {
 			return err
 		}
-		defer insDept.Close()
+		defer release(insDept)
 		insCred, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO agent_credentials
 			(agent_id, mechanism, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
-		defer insCred.Close()
+		defer release(insCred)
 		insAudit, err := tx.PrepareContext(ctx,
 			`INSERT INTO audit_log (at, portal, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
-		defer insAudit.Close()
+		defer release(insAudit)
 		if actor == "" {
 			actor = "cli"
 		}

@@ -86,7 +86,7 @@ func (s *Store) ChatEvents(ctx context.Context, chatID int64, after int64, visib
 	if err != nil {
 		return nil, wrap("list chat events", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	es := []ChatEvent{}
 	for rows.Next() {
 		var e ChatEvent

@@ -124,7 +124,7 @@ func (s *Store) Login(ctx context.Context, portal, username string) (Agent, []Cr
 	if err != nil {
 		return Agent{}, nil, wrap("login", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	var creds []Credential
 	for rows.Next() {
 		var c Credential

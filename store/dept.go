@@ -107,7 +107,7 @@ func (s *Store) Departments(ctx context.Context, portal string) ([]Department, e
 	if err != nil {
 		return nil, wrap("list departments", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	var ds []Department
 	for rows.Next() {
 		d, err := scanDept(rows)

@@ -857,7 +857,7 @@ func fillArchiveFast(b *testing.B, s *Store, n int) []string {
 
 func TestArchiveWriterBatches(t *testing.T) {
 	s, ctx := twoAgents(t)
-	w := s.NewArchiveWriter(8) // small: the overflow path writes directly
+	w := s.NewArchiveWriter(8, nil) // small: the overflow path writes directly
 	const n = 300
 	for i := 0; i < n; i++ {
 		if err := w.Add("acme", "fiona.b", "george.w", "acme|fiona.b@x", "acme|george.w@x", fmt.Sprintf("id%d", i), fmt.Sprintf("m%d", i), nil, time.Time{}); err != nil {
@@ -880,7 +880,7 @@ func TestArchiveWriterBatches(t *testing.T) {
 // when a write failed.
 func TestArchiveWriterAfterWritten(t *testing.T) {
 	s, ctx := twoAgents(t)
-	w := s.NewArchiveWriter(1024)
+	w := s.NewArchiveWriter(1024, nil)
 	defer w.Close()
 	count := func() int {
 		page, err := s.QueryArchive(ctx, ArchiveQuery{Portal: "acme", Owner: "fiona.b", Domain: "x", Max: 1})

@@ -71,7 +71,7 @@ func (s *Store) VisitorNotes(ctx context.Context, visitorID int64) ([]Note, erro
 	if err != nil {
 		return nil, wrap("list visitor notes", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	ns := []Note{}
 	for rows.Next() {
 		var n Note

@@ -95,7 +95,7 @@ func (s *Store) Offers(ctx context.Context, chatID int64) ([]Offer, error) {
 	if err != nil {
 		return nil, wrap("list offers", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	offers := []Offer{}
 	for rows.Next() {
 		var o Offer

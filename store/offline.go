@@ -141,7 +141,7 @@ func (s *Store) TakeOffline(ctx context.Context, portal, agent string, limit int
 	if err != nil {
 		return nil, wrap("take offline messages", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	ms := []OfflineMessage{}
 	for rows.Next() {
 		var m OfflineMessage

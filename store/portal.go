@@ -54,7 +54,7 @@ func (s *Store) Portals(ctx context.Context) ([]Portal, error) {
 	if err != nil {
 		return nil, wrap("list portals", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	var ps []Portal
 	for rows.Next() {
 		p, err := scanPortal(rows)

@@ -1,6 +1,15 @@
 package store
 
-import "context"
+import (
+	"context"
+	"io"
+)
+
+// release closes what a read or a transaction used (a result set, a
+// prepared statement) once done with it. Its error is not worth
+// reporting: rows.Err, or the transaction's commit, says whether the work
+// succeeded, and a failed close loses nothing.
+func release(c io.Closer) { _ = c.Close() }
 
 // queryAll runs a query on the read pool and scans every row with scan;
 // errors are wrapped with op. The result is never nil, so that an empty
@@ -10,7 +19,7 @@ func queryAll[T any](ctx context.Context, q querier, op string, scan func(scanne
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	out := []T{}
 	for rows.Next() {
 		v, err := scan(rows)

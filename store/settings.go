@@ -110,7 +110,7 @@ func (s *Store) PortalSettings(ctx context.Context, portal string) (map[string]s
 	if err != nil {
 		return nil, wrap("get portal settings", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	for rows.Next() {
 		var k, v string
 		if err := rows.Scan(&k, &v); err != nil {

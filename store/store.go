@@ -92,12 +92,12 @@ func Open(path string, opts Options) (*Store, error) {
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
 	if err := s.migrate(context.Background()); err != nil {
-		s.w.Close()
+		_ = s.w.Close() // the migration's error is the one to report
 		return nil, err
 	}
 	s.r, err = sql.Open("sqlite3", dsn(path, true))
 	if err != nil {
-		s.w.Close()
+		_ = s.w.Close() // the open's error is the one to report
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	n := opts.ReadConns

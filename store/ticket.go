@@ -664,7 +664,7 @@ func (s *Store) TicketThread(ctx context.Context, ticketID int64) ([]ThreadEntry
 	if err != nil {
 		return nil, wrap("list ticket thread", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	es := []ThreadEntry{}
 	for rows.Next() {
 		var e ThreadEntry

@@ -165,7 +165,7 @@ func New(cfg Config) (*Server, error) {
 		Known:           knownAddresses{cfg.Store, cfg.Logger},
 	})
 	s.dir = newDirectory(cfg.Store)
-	s.archive = cfg.Store.NewArchiveWriter(16384)
+	s.archive = cfg.Store.NewArchiveWriter(16384, s.log)
 	s.bufPool.New = func() any { b := make([]byte, 0, 4096); return &b }
 	rand.Read(s.fakeSecret)
 	go s.sweepLoop()
@@ -232,7 +232,7 @@ func (s *Server) Serve(ln net.Listener, directTLS bool) error {
 		}
 		delay = 0
 		if !s.track(raw) {
-			raw.Close()
+			_ = raw.Close() // the server is shutting down
 			continue
 		}
 		go s.handle(raw, directTLS)
@@ -265,7 +265,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		close(s.done)
 	}
 	for ln := range s.listeners {
-		ln.Close()
+		_ = ln.Close() // stops its Serve loop; a failed close loses nothing
 	}
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
@@ -298,7 +298,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		s.mu.Lock()
 		for c := range s.conns {
-			c.raw.Close()
+			_ = c.raw.Close() // out of time: cut it off
 		}
 		s.mu.Unlock()
 		<-waited
