@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"jabberdesk/internal/textout"
 )
 
 // JSONLine is the machine-readable line: "BENCH " and the Result as JSON.
@@ -28,11 +30,13 @@ func (res *Result) WriteReport(w io.Writer) error {
 	if res.PID != 0 {
 		head += fmt.Sprintf(", server PID %d", res.PID)
 	}
-	fmt.Fprintln(w, head)
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	out := textout.New(w)
+	out.Println(head)
+	out.Println()
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	rows := textout.New(tw) // keeps the first failed write for the end
 	line := func(label, format string, args ...any) {
-		fmt.Fprintf(tw, "%s\t%s\n", label, fmt.Sprintf(format, args...))
+		rows.Printf("%s\t%s\n", label, fmt.Sprintf(format, args...))
 	}
 	lat := func(l Latency) string {
 		if l.N == 0 {
@@ -123,6 +127,9 @@ func (res *Result) WriteReport(w io.Writer) error {
 		line("Result", "OK: nothing failed, nothing lost")
 	} else {
 		line("Result", "FAILED: %s", strings.Join(res.Problems, "; "))
+	}
+	if err := rows.Err(); err != nil {
+		return err
 	}
 	return tw.Flush()
 }

@@ -185,7 +185,7 @@ func (res *Result) judge() {
 
 func (r *run) progress(format string, args ...any) {
 	if r.cfg.Progress != nil {
-		fmt.Fprintf(r.cfg.Progress, "bench: "+format+"\n", args...)
+		_, _ = fmt.Fprintf(r.cfg.Progress, "bench: "+format+"\n", args...) // progress on stderr: nowhere to report a failure
 	}
 }
 
@@ -260,7 +260,9 @@ func (r *run) login(ctx context.Context) {
 				}
 				slots[i] = a
 				c.start(r.clk, func(c *Client, st *Stanza) { r.handle(a, st) }, r.ended)
-				c.Send([]byte("<presence/><iq type='get' id='" + readyID + "'><ping xmlns='urn:xmpp:ping'/></iq>"))
+				// A failed send breaks the connection, which the reader
+				// reports (r.ended).
+				_ = c.Send([]byte("<presence/><iq type='get' id='" + readyID + "'><ping xmlns='urn:xmpp:ping'/></iq>"))
 			}
 		}()
 	}

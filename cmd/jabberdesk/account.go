@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -82,7 +82,7 @@ contact joins the account keep the due time they had.`, store.AccountNameMax, st
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, added, func(w io.Writer) error {
+			return e.emit(cmd, added, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Added account %q to portal %s%s.\n", added.Name, added.Portal, accountTerms(added))
 				return err
 			})
@@ -113,15 +113,15 @@ func newAccountListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, as, func(w io.Writer) error {
+			return e.emit(cmd, as, func(w *textout.Writer) error {
 				if len(as) == 0 {
 					_, err := fmt.Fprintf(w, "Portal %s has no accounts yet. Add one with: jabberdesk account add %s NAME\n", args[0], args[0])
 					return err
 				}
 				tw := newTable(w)
-				fmt.Fprintln(tw, "ACCOUNT\tSLA\tRESPONSE\tRESOLUTION\tCONTRACT\tCREATED")
+				tw.Println("ACCOUNT\tSLA\tRESPONSE\tRESOLUTION\tCONTRACT\tCREATED")
 				for _, a := range as {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, dash(a.SLAName), hours(a.ResponseHours), hours(a.ResolutionHours),
+					tw.Printf("%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, dash(a.SLAName), hours(a.ResponseHours), hours(a.ResolutionHours),
 						dash(a.ContractName), formatTime(a.CreatedAt))
 				}
 				return tw.Flush()

@@ -14,6 +14,7 @@ import (
 
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/control"
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -133,13 +134,13 @@ func (e *env) printAdded(cmd *cobra.Command, a store.Agent, pw string, generated
 	if generated {
 		v.Password = pw
 	}
-	return e.emit(cmd, v, func(w io.Writer) error {
-		fmt.Fprintf(w, "Added agent %s to portal %s: %s <%s>, %s, departments: %s.\n",
+	return e.emit(cmd, v, func(w *textout.Writer) error {
+		w.Printf("Added agent %s to portal %s: %s <%s>, %s, departments: %s.\n",
 			a.Username, a.Portal, a.DisplayName, a.Email, a.Role, departmentList(a.Departments))
 		if generated {
-			fmt.Fprintf(w, "Password (shown once): %s\n", pw)
+			w.Printf("Password (shown once): %s\n", pw)
 		}
-		fmt.Fprintf(w, "Sign-in: %s (client setup: jabberdesk agent settings %s %s)\n", v.JID, a.Portal, a.Username)
+		w.Printf("Sign-in: %s (client setup: jabberdesk agent settings %s %s)\n", v.JID, a.Portal, a.Username)
 		return nil
 	})
 }
@@ -154,7 +155,7 @@ func password(cmd *cobra.Command, fromStdin bool) (pw string, generated bool, er
 	in := cmd.InOrStdin()
 	if f, ok := in.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			fmt.Fprint(cmd.ErrOrStderr(), "Password (the text you type is visible; end with Enter): ")
+			_, _ = fmt.Fprint(cmd.ErrOrStderr(), "Password (the text you type is visible; end with Enter): ") // stderr: nowhere to report a failure
 		}
 	}
 	line, err := bufio.NewReader(in).ReadString('\n')
@@ -208,15 +209,15 @@ func newAgentListCmd(e *env) *cobra.Command {
 			for _, a := range as {
 				views = append(views, e.view(a))
 			}
-			return e.emit(cmd, views, func(w io.Writer) error {
+			return e.emit(cmd, views, func(w *textout.Writer) error {
 				if len(views) == 0 {
 					_, err := fmt.Fprintf(w, "Portal %s has no agents yet. Add one with: jabberdesk agent add %s USERNAME --email EMAIL\n", args[0], args[0])
 					return err
 				}
 				tw := newTable(w)
-				fmt.Fprintln(tw, "USERNAME\tNAME\tEMAIL\tROLE\tDEPARTMENTS\tMAX CHATS")
+				tw.Println("USERNAME\tNAME\tEMAIL\tROLE\tDEPARTMENTS\tMAX CHATS")
 				for _, a := range views {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", a.Username, a.DisplayName, a.Email, a.Role, departmentList(a.Departments), a.MaxChats)
+					tw.Printf("%s\t%s\t%s\t%s\t%s\t%d\n", a.Username, a.DisplayName, a.Email, a.Role, departmentList(a.Departments), a.MaxChats)
 				}
 				return tw.Flush()
 			})
@@ -241,22 +242,22 @@ func newAgentShowCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, e.view(a), func(w io.Writer) error { return e.printAgent(w, a) })
+			return e.emit(cmd, e.view(a), func(w *textout.Writer) error { return e.printAgent(w, a) })
 		},
 	}
 }
 
-func (e *env) printAgent(w io.Writer, a store.Agent) error {
+func (e *env) printAgent(w *textout.Writer, a store.Agent) error {
 	tw := newTable(w)
-	fmt.Fprintf(tw, "Username\t%s\n", a.Username)
-	fmt.Fprintf(tw, "Portal\t%s\n", a.Portal)
-	fmt.Fprintf(tw, "Name\t%s\n", a.DisplayName)
-	fmt.Fprintf(tw, "Email\t%s\n", a.Email)
-	fmt.Fprintf(tw, "Role\t%s\n", a.Role)
-	fmt.Fprintf(tw, "Departments\t%s\n", departmentList(a.Departments))
-	fmt.Fprintf(tw, "Max chats\t%d\n", a.MaxChats)
-	fmt.Fprintf(tw, "Sign-in (JID)\t%s\n", jid(e.cfg, a.Portal, a.Username))
-	fmt.Fprintf(tw, "Created\t%s\n", formatTime(a.CreatedAt))
-	fmt.Fprintf(tw, "Updated\t%s\n", formatTime(a.UpdatedAt))
+	tw.Printf("Username\t%s\n", a.Username)
+	tw.Printf("Portal\t%s\n", a.Portal)
+	tw.Printf("Name\t%s\n", a.DisplayName)
+	tw.Printf("Email\t%s\n", a.Email)
+	tw.Printf("Role\t%s\n", a.Role)
+	tw.Printf("Departments\t%s\n", departmentList(a.Departments))
+	tw.Printf("Max chats\t%d\n", a.MaxChats)
+	tw.Printf("Sign-in (JID)\t%s\n", jid(e.cfg, a.Portal, a.Username))
+	tw.Printf("Created\t%s\n", formatTime(a.CreatedAt))
+	tw.Printf("Updated\t%s\n", formatTime(a.UpdatedAt))
 	return tw.Flush()
 }

@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"jabberdesk/internal/control"
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -64,7 +64,7 @@ of the sign-in): add a new agent and remove the old one instead.`,
 				return err
 			}
 			e.notify(cmd, control.OpAgentsChanged, a.Portal)
-			return e.emit(cmd, e.view(a), func(w io.Writer) error { return e.printAgent(w, a) })
+			return e.emit(cmd, e.view(a), func(w *textout.Writer) error { return e.printAgent(w, a) })
 		},
 	}
 	fl := cmd.Flags()
@@ -98,7 +98,7 @@ open are closed, and colleagues no longer see them in their rosters.`,
 				return err
 			}
 			e.notify(cmd, control.OpAgentsChanged, a.Portal)
-			return e.emit(cmd, map[string]any{"portal": a.Portal, "username": a.Username, "removed": true}, func(w io.Writer) error {
+			return e.emit(cmd, map[string]any{"portal": a.Portal, "username": a.Username, "removed": true}, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Removed agent %s from portal %s.\n", a.Username, a.Portal)
 				return err
 			})
@@ -139,10 +139,10 @@ are closed: whoever signed in with the old password must sign in again.`,
 			if generated {
 				v["password"] = pw
 			}
-			return e.emit(cmd, v, func(w io.Writer) error {
-				fmt.Fprintf(w, "New password set for %s.\n", v["jid"])
+			return e.emit(cmd, v, func(w *textout.Writer) error {
+				w.Printf("New password set for %s.\n", v["jid"])
 				if generated {
-					fmt.Fprintf(w, "Password (shown once): %s\n", pw)
+					w.Printf("Password (shown once): %s\n", pw)
 				}
 				return nil
 			})
@@ -185,7 +185,7 @@ with status 0 if the name is available and 1, saying why, if not.
 			if err := st.CheckUsername(cmd.Context(), portal, name); err != nil {
 				return err
 			}
-			return e.emit(cmd, map[string]any{"username": name, "available": true}, func(w io.Writer) error {
+			return e.emit(cmd, map[string]any{"username": name, "available": true}, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "username %q is available\n", name)
 				return err
 			})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"jabberdesk/internal/config"
+	"jabberdesk/internal/textout"
 	"jabberdesk/internal/tlsutil"
 	"jabberdesk/store"
 )
@@ -75,7 +75,7 @@ ports come from xmpp.listen_starttls and xmpp.listen_tls.`,
 				return err
 			}
 			card := newSetupCard(e.cfg, a)
-			return e.emit(cmd, card, func(w io.Writer) error { return card.print(w) })
+			return e.emit(cmd, card, func(w *textout.Writer) error { return card.print(w) })
 		},
 	}
 }
@@ -222,34 +222,34 @@ func (c setupCard) pinNote() *clientNote {
 	}}
 }
 
-func (c setupCard) print(w io.Writer) error {
-	fmt.Fprintf(w, "Client setup for %s (%s), portal %s\n\n", c.Name, c.Username, c.Portal)
+func (c setupCard) print(w *textout.Writer) error {
+	w.Printf("Client setup for %s (%s), portal %s\n\n", c.Name, c.Username, c.Portal)
 	tw := newTable(w)
-	fmt.Fprintf(tw, "Sign-in (JID)\t%s\n", c.JID)
-	fmt.Fprintf(tw, "\t%s  (the same account, for clients that cannot type \"|\")\n", c.JIDBackslash)
-	fmt.Fprintf(tw, "Password\t%s\n\t(forgotten? a new one: %s)\n", c.PasswordHint, c.PasswordReset)
-	fmt.Fprintf(tw, "Host\t%s\n", c.Host)
+	tw.Printf("Sign-in (JID)\t%s\n", c.JID)
+	tw.Printf("\t%s  (the same account, for clients that cannot type \"|\")\n", c.JIDBackslash)
+	tw.Printf("Password\t%s\n\t(forgotten? a new one: %s)\n", c.PasswordHint, c.PasswordReset)
+	tw.Printf("Host\t%s\n", c.Host)
 	if c.Port != nil {
-		fmt.Fprintf(tw, "Port\t%d  (STARTTLS, TLS required)\n", *c.Port)
+		tw.Printf("Port\t%d  (STARTTLS, TLS required)\n", *c.Port)
 	} else {
-		fmt.Fprintf(tw, "Port\tnone: the STARTTLS listener is disabled on this server (xmpp.listen_starttls)\n")
+		tw.Printf("Port\tnone: the STARTTLS listener is disabled on this server (xmpp.listen_starttls)\n")
 	}
 	if c.TLSPort != nil {
-		fmt.Fprintf(tw, "SSL/TLS port\t%d  (direct TLS, \"SSL\" in older clients)\n", *c.TLSPort)
+		tw.Printf("SSL/TLS port\t%d  (direct TLS, \"SSL\" in older clients)\n", *c.TLSPort)
 	} else {
-		fmt.Fprintf(tw, "SSL/TLS port\tnone: the direct TLS listener is disabled on this server (xmpp.listen_tls)\n")
+		tw.Printf("SSL/TLS port\tnone: the direct TLS listener is disabled on this server (xmpp.listen_tls)\n")
 	}
-	fmt.Fprintf(tw, "Resource\t%s  (any name; a different one on each device)\n", strings.Join(c.Resources, " or "))
+	tw.Printf("Resource\t%s  (any name; a different one on each device)\n", strings.Join(c.Resources, " or "))
 	switch ci := c.Certificate; {
 	case ci.From == "acme":
-		fmt.Fprintf(tw, "Certificate\tfrom an ACME certificate authority (Let's Encrypt): clients trust it\n")
+		tw.Printf("Certificate\tfrom an ACME certificate authority (Let's Encrypt): clients trust it\n")
 	case ci.SHA256 == "":
-		fmt.Fprintf(tw, "Certificate\tnot readable here (start the server once, or check xmpp.cert_file)\n")
+		tw.Printf("Certificate\tnot readable here (start the server once, or check xmpp.cert_file)\n")
 	case c.SelfSigned:
-		fmt.Fprintf(tw, "Certificate\tself-signed: the client asks once whether to trust it (see below)\n")
-		fmt.Fprintf(tw, "  SHA-256\t%s\n", ci.SHA256)
+		tw.Printf("Certificate\tself-signed: the client asks once whether to trust it (see below)\n")
+		tw.Printf("  SHA-256\t%s\n", ci.SHA256)
 	default:
-		fmt.Fprintf(tw, "Certificate SHA-256\t%s\n", ci.SHA256)
+		tw.Printf("Certificate SHA-256\t%s\n", ci.SHA256)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -259,9 +259,9 @@ func (c setupCard) print(w io.Writer) error {
 		return err
 	}
 	for _, n := range c.Notes {
-		fmt.Fprintf(w, "\n%s (%s):\n", n.Platform, strings.Join(n.Clients, ", "))
+		w.Printf("\n%s (%s):\n", n.Platform, strings.Join(n.Clients, ", "))
 		for _, s := range n.Steps {
-			fmt.Fprintf(w, "  %s\n", s)
+			w.Printf("  %s\n", s)
 		}
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	"jabberdesk/bridge/web"
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/control"
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 	"jabberdesk/xmppd"
 )
@@ -49,7 +50,7 @@ type app struct {
 // newLogger builds the structured logger the configuration asks for.
 func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	var level slog.Level
-	level.UnmarshalText([]byte(cfg.LogLevel))
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // config.Load accepted it: it is a level
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
@@ -111,6 +112,17 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 	if err := a.bridge.Start(context.Background()); err != nil {
 		return nil, err
 	}
+	if err := a.listen(cfg, st); err != nil {
+		// What failed to start is the error to report; stopping what did
+		// start is cleanup.
+		_ = a.stop()
+		return nil, err
+	}
+	return a, nil
+}
+
+// listen opens the listeners and the control socket, and serves them.
+func (a *app) listen(cfg *config.Config, st *store.Store) error {
 	listen := func(name, addr string, directTLS bool) error {
 		if addr == "" {
 			return nil
@@ -124,29 +136,29 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		return nil
 	}
 	if err := listen("xmpp-starttls", cfg.XMPP.ListenStartTLS, false); err != nil {
-		a.stop()
-		return nil, err
+		return err
 	}
 	if err := listen("xmpp-tls", cfg.XMPP.ListenTLS, true); err != nil {
-		a.stop()
-		return nil, err
+		return err
 	}
 	if err := a.startWeb(cfg, st); err != nil {
-		a.stop()
-		return nil, err
+		return err
 	}
 	a.metrics.watch(a.xmpp, a.bridge, a.web)
 	if err := a.startAdmin(cfg.Admin.Listen); err != nil {
-		a.stop()
-		return nil, err
+		return err
 	}
+	var err error
 	a.control, err = control.Listen(control.SocketPath(cfg.DataDir), a.handleControl)
 	if err != nil {
-		a.stop()
-		return nil, err
+		return err
 	}
-	go a.control.Serve()
-	return a, nil
+	go func() {
+		if err := a.control.Serve(); err != nil {
+			a.log.Error("control socket failed: changes made with the CLI reach the server after a restart", "err", err)
+		}
+	}()
+	return nil
 }
 
 // uploadLimits are the configured upload limits.
@@ -283,15 +295,17 @@ func startServer(ctx context.Context, cmd *cobra.Command, cfg *config.Config, st
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "jabberdesk %s serving %s\n", version, cfg.Domain)
+	// The banner is for a person watching; a server whose standard output
+	// is gone keeps serving, so its write error is not read.
+	out := textout.New(cmd.OutOrStdout())
+	out.Printf("jabberdesk %s serving %s\n", version, cfg.Domain)
 	for _, name := range []string{"xmpp-starttls", "xmpp-tls", "http", "admin"} {
 		if addr, ok := a.addrs[name]; ok {
-			fmt.Fprintf(out, "  %-14s %s\n", name, addr)
+			out.Printf("  %-14s %s\n", name, addr)
 		}
 	}
 	if addr, ok := a.addrs["http"]; ok {
-		fmt.Fprintf(out, "  widget page    %s/chat/PORTAL\n", publicURL(cfg, addr))
+		out.Printf("  widget page    %s/chat/PORTAL\n", publicURL(cfg, addr))
 	}
 	select {
 	case <-ctx.Done():

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -60,15 +60,15 @@ line), the chat it was blocked from and when.`,
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, bs, func(w io.Writer) error {
+			return e.emit(cmd, bs, func(w *textout.Writer) error {
 				if len(bs) == 0 {
 					_, err := fmt.Fprintln(w, "No blocked addresses.")
 					return err
 				}
 				tw := newTable(w)
-				fmt.Fprintln(tw, "ADDRESS\tREASON\tBLOCKED BY\tCHAT\tBLOCKED AT")
+				tw.Println("ADDRESS\tREASON\tBLOCKED BY\tCHAT\tBLOCKED AT")
 				for _, b := range bs {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.IP, oneLine(b.Reason, 50), b.BlockedBy, chatNumber(b.ChatNumber), formatTime(b.CreatedAt))
+					tw.Printf("%s\t%s\t%s\t%s\t%s\n", b.IP, oneLine(b.Reason, 50), b.BlockedBy, chatNumber(b.ChatNumber), formatTime(b.CreatedAt))
 				}
 				return tw.Flush()
 			})
@@ -100,7 +100,7 @@ characters) and is kept with the block.`, store.BlockReasonMax),
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, b, func(w io.Writer) error {
+			return e.emit(cmd, b, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "IP address %s blocked in portal %s: new chats from it are refused until: jabberdesk block remove %s %s\n",
 					b.IP, b.Portal, b.Portal, b.IP)
 				return err
@@ -133,7 +133,7 @@ again at once.`,
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, map[string]any{"portal": args[0], "ip": ip, "removed": true}, func(w io.Writer) error {
+			return e.emit(cmd, map[string]any{"portal": args[0], "ip": ip, "removed": true}, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "IP address %s unblocked: new chats from it are accepted again\n", ip)
 				return err
 			})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -82,7 +83,7 @@ with #r SHORTCUT. --category groups it in #r (default %q).`, store.CannedTextMax
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, c, func(w io.Writer) error {
+			return e.emit(cmd, c, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Added canned response %q to portal %s for %s (category %s). Agents send it with: #r %s\n",
 					c.Shortcut, c.Portal, cannedDept(c.Department), c.Category, c.Shortcut)
 				return err
@@ -102,7 +103,7 @@ func readText(cmd *cobra.Command) (string, error) {
 	in := cmd.InOrStdin()
 	if f, ok := in.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			fmt.Fprint(cmd.ErrOrStderr(), "Text (end with Ctrl-D on a line of its own):\n")
+			_, _ = fmt.Fprint(cmd.ErrOrStderr(), "Text (end with Ctrl-D on a line of its own):\n") // stderr: nowhere to report a failure
 		}
 	}
 	b, err := io.ReadAll(in)
@@ -135,13 +136,13 @@ text on one line. --json gives the full texts.`,
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, cs, func(w io.Writer) error {
+			return e.emit(cmd, cs, func(w *textout.Writer) error {
 				if len(cs) == 0 {
 					_, err := fmt.Fprintf(w, "Portal %s has no canned responses yet. Add one with: jabberdesk canned add %s SHORTCUT --text TEXT\n", args[0], args[0])
 					return err
 				}
 				tw := newTable(w)
-				fmt.Fprintln(tw, "DEPARTMENT\tCATEGORY\tSHORTCUT\tTEXT")
+				tw.Println("DEPARTMENT\tCATEGORY\tSHORTCUT\tTEXT")
 				for i, c := range cs {
 					// Department and category only where they change.
 					dept, category := cannedDept(c.Department), c.Category
@@ -151,7 +152,7 @@ text on one line. --json gives the full texts.`,
 							category = ""
 						}
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", dept, category, c.Shortcut, oneLine(c.Text, 60))
+					tw.Printf("%s\t%s\t%s\t%s\n", dept, category, c.Shortcut, oneLine(c.Text, 60))
 				}
 				return tw.Flush()
 			})
@@ -185,7 +186,7 @@ that is for all departments, or with --dept the one of that department.`,
 				return err
 			}
 			v := map[string]any{"portal": args[0], "department": dept, "shortcut": args[1], "removed": true}
-			return e.emit(cmd, v, func(w io.Writer) error {
+			return e.emit(cmd, v, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Removed canned response %q of portal %s for %s.\n", args[1], args[0], cannedDept(dept))
 				return err
 			})

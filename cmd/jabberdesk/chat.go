@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"jabberdesk/bridge"
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -79,15 +80,15 @@ func newChatListCmd(e *env) *cobra.Command {
 				rows = append(rows, chatRow{Number: c.Number, Status: string(c.Status), Visitor: c.VisitorName, Email: c.VisitorEmail,
 					Department: c.Department, Agents: agentNames(c), Question: c.Question, Created: c.CreatedAt.Format("2006-01-02T15:04:05Z07:00"), EndReason: c.EndReason})
 			}
-			return e.emit(cmd, rows, func(w io.Writer) error {
+			return e.emit(cmd, rows, func(w *textout.Writer) error {
 				if len(rows) == 0 {
 					_, err := fmt.Fprintln(w, "No chats.")
 					return err
 				}
 				tw := newTable(w)
-				fmt.Fprintln(tw, "NUMBER\tSTATUS\tVISITOR\tDEPARTMENT\tAGENTS\tSTARTED\tQUESTION")
+				tw.Println("NUMBER\tSTATUS\tVISITOR\tDEPARTMENT\tAGENTS\tSTARTED\tQUESTION")
 				for i, r := range rows {
-					fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Status, r.Visitor, dash(r.Department), dash(r.Agents),
+					tw.Printf("#%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Status, r.Visitor, dash(r.Department), dash(r.Agents),
 						formatTime(chats[i].CreatedAt), oneLine(r.Question, 50))
 				}
 				return tw.Flush()
@@ -173,23 +174,23 @@ lines (agent joined, chat ended, …).`,
 				}
 				tr.Lines = append(tr.Lines, transcriptLine{At: ev.At.Format("2006-01-02T15:04:05Z07:00"), Author: author, Kind: ev.AuthorKind, Type: ev.Type, Text: text})
 			}
-			return e.emit(cmd, tr, func(w io.Writer) error { return printTranscript(w, c, evs) })
+			return e.emit(cmd, tr, func(w *textout.Writer) error { return printTranscript(w, c, evs) })
 		},
 	}
 }
 
 // printTranscript prints the chat's details and its transcript as a
 // ticket's thread shows it (bridge.RenderTranscript).
-func printTranscript(w io.Writer, c store.Chat, evs []store.ChatEvent) error {
-	fmt.Fprintf(w, "Chat #%d of portal %s: %s\n", c.Number, c.Portal, c.Status)
-	fmt.Fprintf(w, "Visitor:    %s %s %s\n", c.VisitorName, dash(c.VisitorEmail), c.VisitorPhone)
-	fmt.Fprintf(w, "Department: %s\nQuestion:   %s\n", dash(c.Department), c.Question)
-	fmt.Fprintf(w, "From:       %s, %s on %s, page %s\n", dash(c.IP), dash(c.Browser), dash(c.OS), dash(bridge.WebAddress(c.PageURL)))
-	fmt.Fprintf(w, "Started:    %s\n", formatTime(c.CreatedAt))
+func printTranscript(w *textout.Writer, c store.Chat, evs []store.ChatEvent) error {
+	w.Printf("Chat #%d of portal %s: %s\n", c.Number, c.Portal, c.Status)
+	w.Printf("Visitor:    %s %s %s\n", c.VisitorName, dash(c.VisitorEmail), c.VisitorPhone)
+	w.Printf("Department: %s\nQuestion:   %s\n", dash(c.Department), c.Question)
+	w.Printf("From:       %s, %s on %s, page %s\n", dash(c.IP), dash(c.Browser), dash(c.OS), dash(bridge.WebAddress(c.PageURL)))
+	w.Printf("Started:    %s\n", formatTime(c.CreatedAt))
 	if c.EndedAt != nil {
-		fmt.Fprintf(w, "Ended:      %s (%s)\n", formatTime(*c.EndedAt), c.EndReason)
+		w.Printf("Ended:      %s (%s)\n", formatTime(*c.EndedAt), c.EndReason)
 	}
-	fmt.Fprintf(w, "Agents:     %s\n\n", dash(agentNames(c)))
+	w.Printf("Agents:     %s\n\n", dash(agentNames(c)))
 	_, err := io.WriteString(w, bridge.RenderTranscript(c, evs))
 	return err
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -83,7 +84,7 @@ ignoring case).`, store.VisitorNameMax, store.ContactPhoneMax),
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, added, func(w io.Writer) error {
+			return e.emit(cmd, added, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Added contact %s <%s> to portal %s%s.\n", added.Name, added.Email, added.Portal, contactDetails(added))
 				return err
 			})
@@ -115,15 +116,15 @@ func newContactListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, cs, func(w io.Writer) error {
+			return e.emit(cmd, cs, func(w *textout.Writer) error {
 				if len(cs) == 0 {
 					_, err := fmt.Fprintf(w, "Portal %s has no contacts yet. Add one with: jabberdesk contact add %s --email EMAIL --name NAME\n", args[0], args[0])
 					return err
 				}
 				tw := newTable(w)
-				fmt.Fprintln(tw, "EMAIL\tNAME\tPHONE\tACCOUNT\tOWNER")
+				tw.Println("EMAIL\tNAME\tPHONE\tACCOUNT\tOWNER")
 				for _, c := range cs {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Email, dash(c.Name), dash(c.Phone), dash(c.Account), dash(c.Owner))
+					tw.Printf("%s\t%s\t%s\t%s\t%s\n", c.Email, dash(c.Name), dash(c.Phone), dash(c.Account), dash(c.Owner))
 				}
 				return tw.Flush()
 			})
@@ -165,7 +166,7 @@ header is line 1) and what was wrong, and no contact is stored.`,
 				if err != nil {
 					return err
 				}
-				defer f.Close()
+				defer func() { _ = f.Close() }() // read only: closing loses nothing
 				in = f
 			}
 			cs, lines, err := readContactsCSV(in, name)
@@ -181,7 +182,7 @@ header is line 1) and what was wrong, and no contact is stored.`,
 				return importError(name, lines, err)
 			}
 			v := map[string]any{"portal": portal, "added": added, "updated": updated}
-			return e.emit(cmd, v, func(w io.Writer) error {
+			return e.emit(cmd, v, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Imported contacts into portal %s: added %d, updated %d.\n", portal, added, updated)
 				return err
 			})

@@ -163,7 +163,7 @@ func writeDemoPasswords(file string, accounts []demoAccount) error {
 		err = os.Rename(tmp.Name(), file)
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
+		_ = os.Remove(tmp.Name()) // the write's error is the one to report
 		return fmt.Errorf("write %s: %w", file, err)
 	}
 	return nil

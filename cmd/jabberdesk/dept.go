@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"jabberdesk/internal/control"
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -74,9 +75,9 @@ func departmentRows(ctx context.Context, st *store.Store, portal string) ([]dept
 
 func printDepartments(w io.Writer, rows []deptRow) error {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "DEPARTMENT\tDESK MODE\tROUTING\tAGENTS\tCREATED")
+	tw.Println("DEPARTMENT\tDESK MODE\tROUTING\tAGENTS\tCREATED")
 	for _, d := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", d.Name, d.DeskMode, d.Routing, d.AgentCount, formatTime(d.CreatedAt))
+		tw.Printf("%s\t%s\t%s\t%d\t%s\n", d.Name, d.DeskMode, d.Routing, d.AgentCount, formatTime(d.CreatedAt))
 	}
 	return tw.Flush()
 }
@@ -113,7 +114,7 @@ quotes or "#", unique in the portal regardless of case.`,
 				return err
 			}
 			e.notify(cmd, control.OpDepartmentsChanged, d.Portal)
-			return e.emit(cmd, d, func(w io.Writer) error {
+			return e.emit(cmd, d, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Added department %q to portal %s (desk mode %s, routing %s).\n", d.Name, d.Portal, d.DeskMode, d.Routing)
 				return err
 			})
@@ -140,7 +141,7 @@ func newDeptListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, rows, func(w io.Writer) error {
+			return e.emit(cmd, rows, func(w *textout.Writer) error {
 				if len(rows) == 0 {
 					_, err := fmt.Fprintf(w, "Portal %s has no departments yet. Add one with: jabberdesk dept add %s NAME\n", args[0], args[0])
 					return err
@@ -186,7 +187,7 @@ func newDeptSetCmd(e *env) *cobra.Command {
 				return err
 			}
 			e.notify(cmd, control.OpDepartmentsChanged, d.Portal)
-			return e.emit(cmd, d, func(w io.Writer) error {
+			return e.emit(cmd, d, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Department %q of portal %s: desk mode %s, routing %s.\n", d.Name, d.Portal, d.DeskMode, d.Routing)
 				return err
 			})
@@ -217,7 +218,7 @@ func newDeptRemoveCmd(e *env) *cobra.Command {
 				return err
 			}
 			e.notify(cmd, control.OpDepartmentsChanged, d.Portal)
-			return e.emit(cmd, map[string]any{"portal": d.Portal, "name": d.Name, "removed": true}, func(w io.Writer) error {
+			return e.emit(cmd, map[string]any{"portal": d.Portal, "name": d.Name, "removed": true}, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Removed department %q from portal %s; its agents stay, without it.\n", d.Name, d.Portal)
 				return err
 			})

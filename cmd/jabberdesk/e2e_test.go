@@ -21,6 +21,7 @@ import (
 
 	"jabberdesk/bridge"
 	"jabberdesk/internal/config"
+	"jabberdesk/internal/textout"
 	"jabberdesk/internal/xmpptest"
 	"jabberdesk/store"
 )
@@ -79,7 +80,7 @@ listen = "127.0.0.1:0"
 	}
 	e := &env{cfg: cfg}
 	var out bytes.Buffer
-	st, err := e.prepare(&out, false)
+	st, err := e.prepare(textout.New(&out), false)
 	if err != nil {
 		t.Fatal(err)
 	}

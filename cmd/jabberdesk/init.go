@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"jabberdesk/internal/config"
+	"jabberdesk/internal/textout"
 	"jabberdesk/internal/tlsutil"
 	"jabberdesk/store"
 )
@@ -48,7 +48,7 @@ the configuration file is written.`,
 }
 
 func (e *env) runInit(cmd *cobra.Command, domain, dataDir string) error {
-	out := cmd.OutOrStdout()
+	out := textout.New(cmd.OutOrStdout())
 	path, _ := e.configFile()
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -59,11 +59,11 @@ func (e *env) runInit(cmd *cobra.Command, domain, dataDir string) error {
 		return err
 	}
 	if wrote {
-		fmt.Fprintf(out, "Wrote configuration %s\n", abs)
+		out.Printf("Wrote configuration %s\n", abs)
 	} else {
-		fmt.Fprintf(out, "Kept the existing configuration %s (init never changes it)\n", abs)
+		out.Printf("Kept the existing configuration %s (init never changes it)\n", abs)
 		if cmd.Flags().Changed("domain") || cmd.Flags().Changed("data-dir") {
-			fmt.Fprintf(cmd.ErrOrStderr(), "%swarning: --domain and --data-dir apply only to a new configuration file; edit %s instead\n", errorPrefix(cmd), abs)
+			_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "%swarning: --domain and --data-dir apply only to a new configuration file; edit %s instead\n", errorPrefix(cmd), abs) // stderr: nowhere to report a failure
 		}
 	}
 	cfg, err := config.Load(abs, true)
@@ -75,23 +75,27 @@ func (e *env) runInit(cmd *cobra.Command, domain, dataDir string) error {
 		return err
 	}
 	if cfg.Domain == "localhost" {
-		fmt.Fprintf(out, "Note: the domain is localhost, so only clients on this machine can sign in; set domain in %s for real use.\n", abs)
+		out.Printf("Note: the domain is localhost, so only clients on this machine can sign in; set domain in %s for real use.\n", abs)
 	}
 	prog := "jabberdesk"
 	if e.root.PersistentFlags().Changed("config") {
 		prog += " --config " + shellQuote(path)
 	}
-	fmt.Fprintf(out, "\nNext steps:\n")
+	out.Printf("\nNext steps:\n")
 	tw := newTable(out)
-	fmt.Fprintf(tw, "  %s portal add NAME\tcreate a portal (one customer organisation)\n", prog)
-	fmt.Fprintf(tw, "  %s serve\trun the server (add --demo to try it with a demo portal)\n", prog)
-	return tw.Flush()
+	tw.Printf("  %s portal add NAME\tcreate a portal (one customer organisation)\n", prog)
+	tw.Printf("  %s serve\trun the server (add --demo to try it with a demo portal)\n", prog)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return out.Err()
 }
 
 // prepare makes sure the data directory, the database and (unless one is
 // configured) the TLS certificate exist, and returns the open store. With
-// verbose it says what it found as well as what it did.
-func (e *env) prepare(out io.Writer, verbose bool) (*store.Store, error) {
+// verbose it says what it found as well as what it did; whether out could
+// be written is for the caller to ask (out.Err).
+func (e *env) prepare(out *textout.Writer, verbose bool) (*store.Store, error) {
 	cfg, err := e.config()
 	if err != nil {
 		return nil, err
@@ -102,9 +106,9 @@ func (e *env) prepare(out io.Writer, verbose bool) (*store.Store, error) {
 		return nil, err
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
-		fmt.Fprintf(out, "Created the database %s\n", dbPath(cfg))
+		out.Printf("Created the database %s\n", dbPath(cfg))
 	} else if verbose {
-		fmt.Fprintf(out, "Database %s is ready\n", dbPath(cfg))
+		out.Printf("Database %s is ready\n", dbPath(cfg))
 	}
 	if err := ensureCert(out, cfg, verbose); err != nil {
 		return nil, err
@@ -114,11 +118,11 @@ func (e *env) prepare(out io.Writer, verbose bool) (*store.Store, error) {
 
 // ensureCert creates the self-signed certificate when none is configured,
 // or checks that the configured files exist.
-func ensureCert(out io.Writer, cfg *config.Config, verbose bool) error {
+func ensureCert(out *textout.Writer, cfg *config.Config, verbose bool) error {
 	cert, key, generated := cfg.CertPaths()
 	if cfg.XMPP.ACME {
 		if verbose {
-			fmt.Fprintf(out, "Certificates for %s come from the ACME authority %s\n", strings.Join(acmeHosts(cfg), ", "), cfg.XMPP.ACMEDirectory)
+			out.Printf("Certificates for %s come from the ACME authority %s\n", strings.Join(acmeHosts(cfg), ", "), cfg.XMPP.ACMEDirectory)
 		}
 		return nil
 	}
@@ -129,7 +133,7 @@ func ensureCert(out io.Writer, cfg *config.Config, verbose bool) error {
 			}
 		}
 		if verbose {
-			fmt.Fprintf(out, "Using the configured certificate %s\n", cert)
+			out.Printf("Using the configured certificate %s\n", cert)
 		}
 		return nil
 	}
@@ -139,13 +143,13 @@ func ensureCert(out io.Writer, cfg *config.Config, verbose bool) error {
 		return err
 	}
 	if why != "" {
-		fmt.Fprintf(out, "Created a self-signed certificate %s for %s, as %s (valid 825 days; set xmpp.cert_file and xmpp.key_file to use your own)\n",
+		out.Printf("Created a self-signed certificate %s for %s, as %s (valid 825 days; set xmpp.cert_file and xmpp.key_file to use your own)\n",
 			cert, strings.Join(uniq(hosts), ", "), why)
 		if why != "there was none" {
-			fmt.Fprintln(out, "Agents who accepted or pinned the old certificate will be asked to accept the new one; jabberdesk agent settings prints its fingerprint.")
+			out.Println("Agents who accepted or pinned the old certificate will be asked to accept the new one; jabberdesk agent settings prints its fingerprint.")
 		}
 	} else if verbose {
-		fmt.Fprintf(out, "Certificate %s exists, kept\n", cert)
+		out.Printf("Certificate %s exists, kept\n", cert)
 	}
 	return nil
 }
@@ -189,7 +193,7 @@ func writeConfig(path, domain, dataDir string) (bool, error) {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(path)
+		_ = os.Remove(path) // the write's error is the one to report
 		return false, fmt.Errorf("write %s: %w", path, err)
 	}
 	return true, nil

@@ -53,10 +53,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cmd == nil {
 		cmd = root
 	}
-	fmt.Fprintf(stderr, "%s%s\n", errorPrefix(cmd), errorText(err))
+	// Written to stderr, where a failure has nowhere to go: the exit
+	// status says what went wrong either way.
+	_, _ = fmt.Fprintf(stderr, "%s%s\n", errorPrefix(cmd), errorText(err))
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		_, _ = fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		return exitUsage
 	}
 	return exitFailure

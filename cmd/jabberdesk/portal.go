@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
 	"jabberdesk/internal/control"
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -47,8 +47,8 @@ func newPortalAddCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, p, func(w io.Writer) error {
-				fmt.Fprintf(w, "Added portal %q.\nNext: jabberdesk dept add %s NAME, then jabberdesk agent add %s USERNAME --email EMAIL\n", p.Name, p.Name, p.Name)
+			return e.emit(cmd, p, func(w *textout.Writer) error {
+				w.Printf("Added portal %q.\nNext: jabberdesk dept add %s NAME, then jabberdesk agent add %s USERNAME --email EMAIL\n", p.Name, p.Name, p.Name)
 				return nil
 			})
 		},
@@ -102,15 +102,15 @@ func newPortalListCmd(e *env) *cobra.Command {
 				}
 				rows = append(rows, portalSummary{Portal: p, DepartmentCount: len(d.Departments), AgentCount: d.AgentCount})
 			}
-			return e.emit(cmd, rows, func(w io.Writer) error {
+			return e.emit(cmd, rows, func(w *textout.Writer) error {
 				if len(rows) == 0 {
-					fmt.Fprintln(w, "No portals yet. Add one with: jabberdesk portal add NAME")
+					w.Println("No portals yet. Add one with: jabberdesk portal add NAME")
 					return nil
 				}
 				tw := newTable(w)
-				fmt.Fprintln(tw, "PORTAL\tDEPARTMENTS\tAGENTS\tCREATED")
+				tw.Println("PORTAL\tDEPARTMENTS\tAGENTS\tCREATED")
 				for _, r := range rows {
-					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", r.Name, r.DepartmentCount, r.AgentCount, formatTime(r.CreatedAt))
+					tw.Printf("%s\t%d\t%d\t%s\n", r.Name, r.DepartmentCount, r.AgentCount, formatTime(r.CreatedAt))
 				}
 				return tw.Flush()
 			})
@@ -139,17 +139,17 @@ func newPortalShowCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, d, func(w io.Writer) error {
+			return e.emit(cmd, d, func(w *textout.Writer) error {
 				tw := newTable(w)
-				fmt.Fprintf(tw, "Portal\t%s\n", d.Name)
-				fmt.Fprintf(tw, "Created\t%s\n", formatTime(d.CreatedAt))
-				fmt.Fprintf(tw, "Agents\t%d\n", d.AgentCount)
-				fmt.Fprintf(tw, "Departments\t%d\n", len(d.Departments))
+				tw.Printf("Portal\t%s\n", d.Name)
+				tw.Printf("Created\t%s\n", formatTime(d.CreatedAt))
+				tw.Printf("Agents\t%d\n", d.AgentCount)
+				tw.Printf("Departments\t%d\n", len(d.Departments))
 				if err := tw.Flush(); err != nil {
 					return err
 				}
 				if len(d.Departments) > 0 {
-					fmt.Fprintln(w)
+					w.Println()
 					return printDepartments(w, d.Departments)
 				}
 				return nil
@@ -189,7 +189,7 @@ of the portal who are signed in are disconnected.`,
 				return err
 			}
 			e.notify(cmd, control.OpPortalRemoved, p.Name)
-			return e.emit(cmd, map[string]any{"name": p.Name, "removed": true}, func(w io.Writer) error {
+			return e.emit(cmd, map[string]any{"name": p.Name, "removed": true}, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Removed portal %q with its %s.\n", p.Name, what)
 				return err
 			})

@@ -20,6 +20,7 @@ import (
 
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/control"
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -213,24 +214,45 @@ func (e *env) notifyEvent(cmd *cobra.Command, ev control.Event) {
 	defer cancel()
 	_, err = control.Notify(ctx, control.SocketPath(cfg.DataDir), ev)
 	if err != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "%swarning: the change is stored, but the running server was not told (it will see it after a restart): %v\n", errorPrefix(cmd), err)
+		_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "%swarning: the change is stored, but the running server was not told (it will see it after a restart): %v\n", errorPrefix(cmd), err) // stderr: nowhere to report a failure
 	}
 }
 
-// emit prints v as indented JSON with --json, else calls human.
-func (e *env) emit(cmd *cobra.Command, v any, human func(w io.Writer) error) error {
+// emit prints v as indented JSON with --json, else calls human, whose
+// first failed write is the error.
+func (e *env) emit(cmd *cobra.Command, v any, human func(w *textout.Writer) error) error {
 	w := cmd.OutOrStdout()
 	if e.jsonOut {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	}
-	return human(w)
+	out := textout.New(w)
+	if err := human(out); err != nil {
+		return err
+	}
+	return out.Err()
 }
 
-// newTable returns a writer that aligns tab-separated columns; Flush it.
-func newTable(w io.Writer) *tabwriter.Writer {
-	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+// table aligns tab-separated columns: print rows with Printf and
+// Println, then Flush, which reports the first write that failed.
+type table struct {
+	*textout.Writer
+	tw *tabwriter.Writer
+}
+
+// newTable returns a table that writes to w.
+func newTable(w io.Writer) *table {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	return &table{Writer: textout.New(tw), tw: tw}
+}
+
+// Flush writes the table out; the error is the first write that failed.
+func (t *table) Flush() error {
+	if err := t.Err(); err != nil {
+		return err
+	}
+	return t.tw.Flush()
 }
 
 // formatTime is how times appear in tables.

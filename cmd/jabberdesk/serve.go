@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"jabberdesk/internal/config"
+	"jabberdesk/internal/textout"
 )
 
 func newServeCmd(e *env) *cobra.Command {
@@ -40,7 +41,7 @@ DATA_DIR/demo-passwords.txt, so they stay the same from one run to the next.
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
+			out := textout.New(cmd.OutOrStdout())
 			st, err := e.prepare(out, false)
 			if err != nil {
 				return err
@@ -80,28 +81,28 @@ func (e *env) checkConfig(out io.Writer) error {
 }
 
 // printDemo says how to sign in as the demo agents.
-func printDemo(out io.Writer, cfg *config.Config, accounts []demoAccount) error {
+func printDemo(out *textout.Writer, cfg *config.Config, accounts []demoAccount) error {
 	port := func(addr string) string {
 		if p := listenPort(addr); p != nil {
 			return fmt.Sprint(*p)
 		}
 		return "disabled"
 	}
-	fmt.Fprintf(out, "\nDemo portal %q: sign in with any XMPP client (passwords are kept in %s).\n", demoPortal, demoPasswordsFile(cfg.DataDir))
+	out.Printf("\nDemo portal %q: sign in with any XMPP client (passwords are kept in %s).\n", demoPortal, demoPasswordsFile(cfg.DataDir))
 	tw := newTable(out)
-	fmt.Fprintln(tw, "AGENT\tROLE\tSIGN-IN (JID)\tPASSWORD\tHOST\tSTARTTLS PORT\tTLS PORT")
+	tw.Println("AGENT\tROLE\tSIGN-IN (JID)\tPASSWORD\tHOST\tSTARTTLS PORT\tTLS PORT")
 	for _, a := range accounts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Username, a.Role, jid(cfg, demoPortal, a.Username), a.Password,
+		tw.Printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Username, a.Role, jid(cfg, demoPortal, a.Username), a.Password,
 			cfg.PublicHostName(), port(cfg.XMPP.ListenStartTLS), port(cfg.XMPP.ListenTLS))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Client setup for each: jabberdesk agent settings %s USERNAME\n", demoPortal)
+	out.Printf("Client setup for each: jabberdesk agent settings %s USERNAME\n", demoPortal)
 	if cfg.HTTP.Listen != "" {
-		fmt.Fprintf(out, "Chat as a visitor: open %s/chat/%s in a browser, and answer with y from a demo agent's client.\n",
+		out.Printf("Chat as a visitor: open %s/chat/%s in a browser, and answer with y from a demo agent's client.\n",
 			publicURL(cfg, cfg.HTTP.Listen), demoPortal)
 	}
-	_, err := fmt.Fprintln(out)
-	return err
+	out.Println()
+	return out.Err()
 }

@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -75,15 +75,15 @@ func newSettingsShowCmd(e *env) *cobra.Command {
 			for _, k := range store.SettingKeys() {
 				rows = append(rows, settingRow{SettingKey: k, Value: values[k.Key]})
 			}
-			return e.emit(cmd, rows, func(w io.Writer) error {
+			return e.emit(cmd, rows, func(w *textout.Writer) error {
 				tw := newTable(w)
-				fmt.Fprintln(tw, "SETTING\tVALUE\tDEFAULT\tACCEPTS\tWHAT IT DOES")
+				tw.Println("SETTING\tVALUE\tDEFAULT\tACCEPTS\tWHAT IT DOES")
 				for _, r := range rows {
 					accepts := strings.Join(r.Accepts, ", ")
 					if r.Accepts == nil {
 						accepts = fmt.Sprintf("text (%d characters)", store.TeamNameMax)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Key, dash(r.Value), dash(r.Default), accepts, r.Help)
+					tw.Printf("%s\t%s\t%s\t%s\t%s\n", r.Key, dash(r.Value), dash(r.Default), accepts, r.Help)
 				}
 				return tw.Flush()
 			})
@@ -115,7 +115,7 @@ and takes effect at once.`,
 			}
 			key := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(args[1])), "-", "_") // as SetPortalSetting reads it
 			v := map[string]any{"portal": args[0], "key": key, "value": values[key]}
-			return e.emit(cmd, v, func(w io.Writer) error {
+			return e.emit(cmd, v, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Portal %s: %s = %s.\n", args[0], key, values[key])
 				return err
 			})

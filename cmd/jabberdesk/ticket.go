@@ -13,6 +13,7 @@ import (
 	"jabberdesk/bridge"
 	"jabberdesk/commands"
 	"jabberdesk/internal/control"
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -117,9 +118,9 @@ func ticketDue(t store.Ticket) string {
 
 func printTickets(w io.Writer, ts []store.Ticket) error {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "NUMBER\tSTATUS\tPRIORITY\tCLASSIFICATION\tSUBJECT\tCONTACT\tDEPARTMENT\tCREATED\tDUE")
+	tw.Println("NUMBER\tSTATUS\tPRIORITY\tCLASSIFICATION\tSUBJECT\tCONTACT\tDEPARTMENT\tCREATED\tDUE")
 	for _, t := range ts {
-		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Number, statusWord(t.Status), priorityWord(t.Priority),
+		tw.Printf("#%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Number, statusWord(t.Status), priorityWord(t.Priority),
 			classificationWord(t.Classification), oneLine(t.Subject, 40), ticketContact(t), dash(t.Department),
 			formatTime(t.CreatedAt), ticketDue(t))
 	}
@@ -183,15 +184,15 @@ and "overdue" worked out as of now.`,
 					rows = append(rows, flaggedRow{Number: c.Number, Visitor: c.VisitorName, Department: c.Department, Question: c.Question,
 						Status: string(c.Status), Created: c.CreatedAt.Format("2006-01-02T15:04:05Z07:00"), Hint: flaggedHint(portal, strconv.FormatInt(c.Number, 10))})
 				}
-				return e.emit(cmd, rows, func(w io.Writer) error {
+				return e.emit(cmd, rows, func(w *textout.Writer) error {
 					if len(rows) == 0 {
 						_, err := fmt.Fprintf(w, "No flagged chats in portal %s: every chat that was to become a ticket did.\n", portal)
 						return err
 					}
 					tw := newTable(w)
-					fmt.Fprintln(tw, "NUMBER\tVISITOR\tDEPARTMENT\tSTATUS\tSTARTED\tQUESTION")
+					tw.Println("NUMBER\tVISITOR\tDEPARTMENT\tSTATUS\tSTARTED\tQUESTION")
 					for i, r := range rows {
-						fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Visitor, dash(r.Department), r.Status,
+						tw.Printf("#%d\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Visitor, dash(r.Department), r.Status,
 							formatTime(chats[i].CreatedAt), oneLine(r.Question, 50))
 					}
 					if err := tw.Flush(); err != nil {
@@ -205,7 +206,7 @@ and "overdue" worked out as of now.`,
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, ts, func(w io.Writer) error {
+			return e.emit(cmd, ts, func(w *textout.Writer) error {
 				if len(ts) == 0 {
 					_, err := fmt.Fprintf(w, "No tickets in the %s view of portal %s.\n", view, portal)
 					return err
@@ -269,34 +270,34 @@ made it.`,
 				return err
 			}
 			d := ticketDetail{Ticket: t, Thread: thread}
-			return e.emit(cmd, d, func(w io.Writer) error { return printTicket(w, d) })
+			return e.emit(cmd, d, func(w *textout.Writer) error { return printTicket(w, d) })
 		},
 	}
 }
 
-func printTicket(w io.Writer, d ticketDetail) error {
+func printTicket(w *textout.Writer, d ticketDetail) error {
 	t := d.Ticket
 	tw := newTable(w)
-	fmt.Fprintf(tw, "Ticket\t#%d of portal %s\n", t.Number, t.Portal)
-	fmt.Fprintf(tw, "Subject\t%s\n", oneLine(t.Subject, store.TicketSubjectMax))
-	fmt.Fprintf(tw, "Status\t%s\n", statusWord(t.Status))
-	fmt.Fprintf(tw, "Priority\t%s\n", priorityWord(t.Priority))
-	fmt.Fprintf(tw, "Classification\t%s\n", classificationWord(t.Classification))
-	fmt.Fprintf(tw, "Contact\t%s\n", ticketContact(t))
-	fmt.Fprintf(tw, "Department\t%s\n", dash(t.Department))
+	tw.Printf("Ticket\t#%d of portal %s\n", t.Number, t.Portal)
+	tw.Printf("Subject\t%s\n", oneLine(t.Subject, store.TicketSubjectMax))
+	tw.Printf("Status\t%s\n", statusWord(t.Status))
+	tw.Printf("Priority\t%s\n", priorityWord(t.Priority))
+	tw.Printf("Classification\t%s\n", classificationWord(t.Classification))
+	tw.Printf("Contact\t%s\n", ticketContact(t))
+	tw.Printf("Department\t%s\n", dash(t.Department))
 	channel := t.Channel
 	if t.Missed {
 		channel += " (missed chat)"
 	}
-	fmt.Fprintf(tw, "Channel\t%s\n", channel)
+	tw.Printf("Channel\t%s\n", channel)
 	var chats []string
 	for _, n := range t.ChatNumbers {
 		chats = append(chats, fmt.Sprintf("#%d", n))
 	}
-	fmt.Fprintf(tw, "Chats\t%s\n", dash(strings.Join(chats, ", ")))
-	fmt.Fprintf(tw, "Created\t%s\n", formatTime(t.CreatedAt))
-	fmt.Fprintf(tw, "Updated\t%s\n", formatTime(t.UpdatedAt))
-	fmt.Fprintf(tw, "Due\t%s\n", ticketDue(t))
+	tw.Printf("Chats\t%s\n", dash(strings.Join(chats, ", ")))
+	tw.Printf("Created\t%s\n", formatTime(t.CreatedAt))
+	tw.Printf("Updated\t%s\n", formatTime(t.UpdatedAt))
+	tw.Printf("Due\t%s\n", ticketDue(t))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -304,7 +305,7 @@ func printTicket(w io.Writer, d ticketDetail) error {
 		_, err := fmt.Fprintln(w, "\nThe thread is empty.")
 		return err
 	}
-	fmt.Fprintln(w, "\nThread:")
+	w.Println("\nThread:")
 	for _, en := range d.Thread {
 		at := formatTime(en.CreatedAt)
 		switch en.Kind {
@@ -313,11 +314,11 @@ func printTicket(w io.Writer, d ticketDetail) error {
 			if en.ChatNumber != 0 {
 				chat = fmt.Sprintf("chat #%d", en.ChatNumber)
 			}
-			fmt.Fprintf(w, "\n[%s] transcript of %s (added by %s):\n", at, chat, en.Author)
+			w.Printf("\n[%s] transcript of %s (added by %s):\n", at, chat, en.Author)
 		case store.ThreadNote:
-			fmt.Fprintf(w, "\n[%s] note by %s:\n", at, en.Author)
+			w.Printf("\n[%s] note by %s:\n", at, en.Author)
 		default:
-			fmt.Fprintf(w, "\n[%s] %s by %s\n", at, en.Body, en.Author)
+			w.Printf("\n[%s] %s by %s\n", at, en.Body, en.Author)
 			continue
 		}
 		body := strings.TrimRight(en.Body, "\n")
@@ -325,7 +326,7 @@ func printTicket(w io.Writer, d ticketDetail) error {
 			body = "(empty)"
 		}
 		for _, line := range strings.Split(body, "\n") {
-			fmt.Fprintf(w, "  %s\n", line)
+			w.Printf("  %s\n", line)
 		}
 	}
 	return nil
@@ -385,7 +386,7 @@ already is refused. The ticket goes to the chat's department, or with
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, t, func(w io.Writer) error {
+			return e.emit(cmd, t, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Ticket #%d of portal %s created from chat #%d (%s).\n", t.Number, t.Portal, chat,
 					commands.FormatPSC(t.Priority, t.Status, t.Classification))
 				return err
@@ -431,7 +432,7 @@ thread and recorded in the audit log with who made it.`, strings.Join(store.Tick
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, t, func(w io.Writer) error {
+			return e.emit(cmd, t, func(w *textout.Writer) error {
 				var err error
 				if before.Status == t.Status {
 					_, err = fmt.Fprintf(w, "Ticket #%d of portal %s is %s already; nothing changed.\n", t.Number, t.Portal, statusWord(t.Status))
@@ -467,7 +468,7 @@ func newTicketSearchCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, ts, func(w io.Writer) error {
+			return e.emit(cmd, ts, func(w *textout.Writer) error {
 				if len(ts) == 0 {
 					_, err := fmt.Fprintf(w, "No tickets of portal %s match %q.\n", args[0], args[1])
 					return err

@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"jabberdesk/internal/textout"
 )
 
 // buildInfo is what `jabberdesk version` says: the release version (set
@@ -70,7 +71,7 @@ the Go version and platform. jabberdesk --version prints the same line.`,
 		Args: exactArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b := currentBuild()
-			return e.emit(cmd, b, func(w io.Writer) error {
+			return e.emit(cmd, b, func(w *textout.Writer) error {
 				_, err := fmt.Fprintln(w, b.String())
 				return err
 			})

@@ -10,11 +10,12 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"sort"
 	"strings"
+
+	"jabberdesk/internal/textout"
 )
 
 // event is one line of `go test -json` (cmd/test2json).
@@ -27,7 +28,8 @@ func main() {
 	os.Exit(summarize(os.Stdin, os.Stdout))
 }
 
-func summarize(in io.Reader, out io.Writer) int {
+func summarize(in io.Reader, w io.Writer) int {
+	out := textout.New(w)
 	type key struct{ pkg, test string }
 	outputs := map[key][]string{}
 	var skipped []string
@@ -37,20 +39,20 @@ func summarize(in io.Reader, out io.Writer) int {
 	for sc.Scan() {
 		var ev event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			fmt.Fprintln(out, sc.Text()) // not JSON: go's own messages
+			out.Println(sc.Text()) // not JSON: go's own messages
 			continue
 		}
 		k := key{ev.Package, ev.Test}
 		switch ev.Action {
 		case "build-output":
-			fmt.Fprint(out, ev.Output)
+			out.Print(ev.Output)
 		case "build-fail":
 			failed = true
 		case "output":
 			if ev.Test == "" {
 				// Package lines: ok, FAIL, no test files, panics.
 				if o := ev.Output; !strings.HasPrefix(o, "PASS") && !strings.HasPrefix(o, "=== ") && !strings.HasPrefix(o, "testing: warning") {
-					fmt.Fprint(out, o)
+					out.Print(o)
 				}
 				continue
 			}
@@ -58,7 +60,7 @@ func summarize(in io.Reader, out io.Writer) int {
 		case "fail":
 			failed = true
 			if ev.Test != "" {
-				fmt.Fprint(out, strings.Join(outputs[k], ""))
+				out.Print(strings.Join(outputs[k], ""))
 			}
 			delete(outputs, k)
 		case "skip":
@@ -71,17 +73,17 @@ func summarize(in io.Reader, out io.Writer) int {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		fmt.Fprintln(out, "testsummary:", err)
+		out.Println("testsummary:", err)
 		return 1
 	}
 	sort.Strings(skipped)
 	if len(skipped) > 0 {
-		fmt.Fprintf(out, "\nSKIPPED (%d): these tests did not run; each says what it needs.\n", len(skipped))
+		out.Printf("\nSKIPPED (%d): these tests did not run; each says what it needs.\n", len(skipped))
 		for _, s := range skipped {
-			fmt.Fprintln(out, "  "+s)
+			out.Println("  " + s)
 		}
 	}
-	if failed {
+	if failed || out.Err() != nil {
 		return 1
 	}
 	return 0
