@@ -66,22 +66,28 @@ func (d *dialer) dial(ctx context.Context, account, password string) (*Client, e
 	}
 	// The negotiation as a whole is bounded by a deadline on the TCP
 	// connection, cleared once the session is bound.
-	raw.SetDeadline(time.Now().Add(d.timeout))
-	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	// SetDeadline fails only on a closed connection, which the
+	// negotiation reports; a connection given up on is closed without a
+	// word, its failure being reported already.
+	_ = raw.SetDeadline(time.Now().Add(d.timeout))
+	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
 	defer stop()
 	c := &Client{Bare: account, done: make(chan struct{})}
 	if err := c.negotiate(d, raw, local, password); err != nil {
-		raw.Close()
+		_ = raw.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, err
 	}
 	if !stop() {
-		raw.Close()
+		_ = raw.Close()
 		return nil, ctx.Err()
 	}
-	raw.SetDeadline(time.Time{})
+	if err := raw.SetDeadline(time.Time{}); err != nil {
+		_ = raw.Close()
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -376,7 +382,9 @@ func stanzaErrorText(raw []byte) string {
 func (c *Client) write(s string) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.w.WriteString(s)
+	if _, err := c.w.WriteString(s); err != nil {
+		return err
+	}
 	return c.w.Flush()
 }
 
@@ -384,7 +392,9 @@ func (c *Client) write(s string) error {
 func (c *Client) Send(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.w.Write(b)
+	if _, err := c.w.Write(b); err != nil {
+		return err
+	}
 	return c.w.Flush()
 }
 
@@ -443,11 +453,12 @@ func (c *Client) answerIQ(el element) {
 	if from := attr(el.start, "from"); len(from) > 0 {
 		to = " to='" + escape(string(from)) + "'"
 	}
+	// A failed answer breaks the connection, which the reader reports.
 	if bytes.Contains(el.raw, []byte("urn:xmpp:ping")) || typ == "set" && bytes.Contains(el.raw, []byte("jabber:iq:roster")) {
-		c.write("<iq type='result' id='" + id + "'" + to + "/>")
+		_ = c.write("<iq type='result' id='" + id + "'" + to + "/>")
 		return
 	}
-	c.write("<iq type='error' id='" + id + "'" + to + "><error type='cancel'><service-unavailable xmlns='" + nsStanzas + "'/></error></iq>")
+	_ = c.write("<iq type='error' id='" + id + "'" + to + "><error type='cancel'><service-unavailable xmlns='" + nsStanzas + "'/></error></iq>")
 }
 
 // Done is closed when the client stopped reading; Err says why.
@@ -459,7 +470,9 @@ func (c *Client) Err() error { return c.err }
 // Close ends the stream and closes the connection. A writer blocked on a
 // server that does not read is released by the write deadline.
 func (c *Client) Close() {
-	c.conn.SetWriteDeadline(time.Now().Add(time.Second))
-	c.write("</stream:stream>")
-	c.conn.Close()
+	// The client is done: a stream end that cannot be sent, or a failed
+	// close, leaves nothing to do.
+	_ = c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = c.write("</stream:stream>")
+	_ = c.conn.Close()
 }

@@ -77,7 +77,8 @@ func (r *run) fromVisitor(a *agent, st *Stanza, from, b []byte) {
 		default:
 		}
 	case bytes.Contains(b, []byte("Reply y to accept")):
-		a.c.Send([]byte("<message type='chat' to='" + escape(string(from)) + "'><body>y</body></message>"))
+		// A failed send breaks the connection, which the reader reports.
+		_ = a.c.Send([]byte("<message type='chat' to='" + escape(string(from)) + "'><body>y</body></message>"))
 	case bytes.Contains(b, []byte("You are chatting with")):
 		// "» You are chatting with …": the details the winner of the y
 		// race gets (the reply to #info holds them too, so it is matched
@@ -130,7 +131,7 @@ func (r *run) api(ctx context.Context, method, path, token string, body, out any
 	if err != nil {
 		return err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }() // read as far as needed: closing loses nothing
 	data, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if res.StatusCode/100 != 2 {
 		var ae apiError
@@ -472,12 +473,14 @@ func (r *run) endChats() {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			r.api(ctx, "POST", "/api/v1/chats/"+vc.id+"/end", vc.token, nil, nil)
+			// Ending is tidying up after the measurement: a chat not
+			// ended here ends when its visitor's connection closes.
+			_ = r.api(ctx, "POST", "/api/v1/chats/"+vc.id+"/end", vc.token, nil, nil)
 		}()
 	}
 	wg.Wait()
 	r.closing.Store(true)
 	for _, vc := range chats {
-		vc.ws.CloseNow()
+		_ = vc.ws.CloseNow() // done with: a failed close loses nothing
 	}
 }

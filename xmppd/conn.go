@@ -79,7 +79,7 @@ func (s *Server) admit(raw net.Conn) *conn {
 	c.log = s.log.With("conn", c.id)
 	if !s.ipConns.Acquire(c.key) {
 		c.log.Warn("too many connections from one address; refused", "remote", ip)
-		raw.Close()
+		_ = raw.Close() // a failed close loses nothing
 		s.connWG.Done()
 		return nil
 	}
@@ -93,7 +93,7 @@ func (s *Server) admit(raw net.Conn) *conn {
 // release undoes admit once the connection is over.
 func (c *conn) release() {
 	s := c.srv
-	c.raw.Close()
+	_ = c.raw.Close() // a failed close loses nothing
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
@@ -111,7 +111,7 @@ func (c *conn) negotiate(directTLS bool) bool {
 	// The whole negotiation (TLS, SASL, binding) must fit in AuthTimeout.
 	// The connection's deadline enforces it: a context deadline would not,
 	// as mellium clears the connection's deadline when its context ends.
-	raw.SetDeadline(time.Now().Add(s.limits.AuthTimeout))
+	_ = raw.SetDeadline(time.Now().Add(s.limits.AuthTimeout)) // fails only on a closed connection, which the negotiation reports
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var state xmpp.SessionState
@@ -132,7 +132,7 @@ func (c *conn) negotiate(directTLS bool) bool {
 		c.failNegotiation(err)
 		return false
 	}
-	raw.SetDeadline(time.Time{})
+	_ = raw.SetDeadline(time.Time{}) // fails only on a closed connection, which the read loop reports
 	c.lim.negotiating.Store(false)
 	return true
 }
@@ -156,8 +156,10 @@ func (c *conn) failNegotiation(err error) {
 			b = ourStreamHeader(c.srv.domain)
 		}
 		b = append(append(b, se.bytes()...), "</stream:stream>"...)
-		c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		c.nc.Write(b)
+		// The connection ends either way: a stream error that cannot be
+		// sent has nobody to read it.
+		_ = c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		_, _ = c.nc.Write(b)
 	}
 }
 
@@ -245,7 +247,7 @@ func (c *conn) startTLSFeature() xmpp.StreamFeature {
 		Negotiate: func(ctx context.Context, session *xmpp.Session, _ any) (xmpp.SessionState, io.ReadWriter, error) {
 			r := session.TokenReader()
 			el, err := c.readNegotiation(r)
-			r.Close()
+			_ = r.Close() // done reading: closing loses nothing
 			if err != nil {
 				return 0, nil, err
 			}
@@ -278,7 +280,7 @@ func (c *conn) bindFeature() xmpp.StreamFeature {
 		Parse: skipFeature,
 		Negotiate: func(ctx context.Context, session *xmpp.Session, _ any) (xmpp.SessionState, io.ReadWriter, error) {
 			r := session.TokenReader()
-			defer r.Close()
+			defer func() { _ = r.Close() }() // done reading: closing loses nothing
 			mask, err := c.bindAttempts(r)
 			return mask, nil, err
 		},
@@ -335,7 +337,7 @@ func (c *conn) stop(se streamError) {
 		return
 	}
 	// Still negotiating: cut it short.
-	c.raw.SetDeadline(time.Now())
+	_ = c.raw.SetDeadline(time.Now()) // on a closed connection there is nothing left to cut short
 }
 
 func (c *conn) String() string { return "conn " + strconv.FormatUint(c.id, 10) }
@@ -348,12 +350,14 @@ const lingerTime = 2 * time.Second
 // that the client reads everything sent before the close, a stream error
 // above all.
 func (c *conn) closeWrite() {
-	c.raw.SetWriteDeadline(time.Now().Add(time.Second))
+	// The connection is ending: each step is a courtesy to the client,
+	// and one that fails leaves nothing to do.
+	_ = c.raw.SetWriteDeadline(time.Now().Add(time.Second))
 	if tc, ok := c.nc.Conn.(*tls.Conn); ok {
-		tc.CloseWrite()
+		_ = tc.CloseWrite()
 	}
 	if tcp, ok := c.raw.(*net.TCPConn); ok {
-		tcp.CloseWrite()
+		_ = tcp.CloseWrite()
 	}
 }
 
@@ -361,7 +365,9 @@ func (c *conn) closeWrite() {
 // closing with unread input would reset the connection and could destroy
 // the stream error on its way to the client.
 func (c *conn) linger() {
-	c.raw.SetReadDeadline(time.Now().Add(lingerTime))
-	io.Copy(io.Discard, io.LimitReader(c.raw, 1<<20))
-	c.raw.Close()
+	// What the client still sends is thrown away, and the connection is
+	// closed whatever happens: errors here change nothing.
+	_ = c.raw.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.Copy(io.Discard, io.LimitReader(c.raw, 1<<20))
+	_ = c.raw.Close()
 }

@@ -28,7 +28,7 @@ func (srv *Server) keepalive(now time.Time) {
 		switch {
 		case dead:
 			s.log.Info("no answer to a ping; closing the connection", "idle", idle.Round(time.Second))
-			l.c.raw.Close()
+			_ = l.c.raw.Close() // a failed close loses nothing
 		case due:
 			s.send(NewElement(nsClient, "iq", "type", "get", "id", "ping-"+randomID(), "from", srv.domain, "to", s.full).
 				Add(NewElement(nsPing, "ping")))

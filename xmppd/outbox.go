@@ -162,7 +162,7 @@ func (o *outbox) drain() {
 			// for every write would cost a timer update each time.
 			if now := time.Now(); o.deadline.Sub(now) < o.writeTimeout/2 {
 				o.deadline = now.Add(o.writeTimeout)
-				o.setDeadline(o.deadline)
+				_ = o.setDeadline(o.deadline) // fails only on a closed connection, which the write reports
 			}
 		}
 		_, err := o.w.Write(buf)

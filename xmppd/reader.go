@@ -26,7 +26,7 @@ const streamHeader = "<stream:stream xmlns='" + nsClient + "' xmlns:stream='" + 
 
 func newStreamReader(c *limitConn) *streamReader {
 	d := xml.NewDecoder(&prefixedReader{prefix: streamHeader, c: c})
-	d.Token() // the header: read from the prefix, never from the connection
+	_, _ = d.Token() // the header: read from the prefix, never from the connection, so it cannot fail
 	return &streamReader{d: d}
 }
 

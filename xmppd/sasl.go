@@ -43,9 +43,11 @@ func (c *conn) saslFeature() xmpp.StreamFeature {
 			}
 			m := xml.StartElement{Name: xml.Name{Local: "mechanism"}}
 			for _, name := range mechanismNames {
-				e.EncodeToken(m)
-				e.EncodeToken(xml.CharData(name))
-				e.EncodeToken(m.End())
+				for _, t := range []xml.Token{m, xml.CharData(name), m.End()} {
+					if err := e.EncodeToken(t); err != nil {
+						return true, err
+					}
+				}
 			}
 			return true, e.EncodeToken(start.End())
 		},
@@ -137,7 +139,7 @@ func (c *conn) plainPermissions(n *sasl.Negotiator) bool {
 // failed maxAuthAttempts times.
 func (c *conn) negotiateSASL(ctx context.Context, session *xmpp.Session, _ any) (xmpp.SessionState, io.ReadWriter, error) {
 	r := session.TokenReader()
-	defer r.Close()
+	defer func() { _ = r.Close() }() // done reading: closing loses nothing
 	w := session.Conn()
 	for failures := 0; failures < maxAuthAttempts; {
 		el, err := c.readNegotiation(r)
@@ -198,7 +200,9 @@ func (c *conn) runSASL(ctx context.Context, r xml.TokenReader, w io.Writer, sess
 	}
 	if len(payload) == 0 {
 		// No initial response: ask for it with an empty challenge.
-		io.WriteString(w, "<challenge xmlns='"+nsSASL+"'>=</challenge>")
+		if _, err = io.WriteString(w, "<challenge xmlns='"+nsSASL+"'>=</challenge>"); err != nil {
+			return "", err
+		}
 		if payload, err = c.readSASLResponse(r, w); err != nil {
 			return "", err
 		}
@@ -216,7 +220,9 @@ func (c *conn) runSASL(ctx context.Context, r xml.TokenReader, w io.Writer, sess
 	}
 	more, resp, err := neg.Step(payload)
 	for err == nil && more {
-		io.WriteString(w, "<challenge xmlns='"+nsSASL+"'>"+encodeSASLPayload(resp)+"</challenge>")
+		if _, err = io.WriteString(w, "<challenge xmlns='"+nsSASL+"'>"+encodeSASLPayload(resp)+"</challenge>"); err != nil {
+			return user, err
+		}
 		if payload, err = c.readSASLResponse(r, w); err != nil {
 			return user, err
 		}
@@ -362,8 +368,10 @@ func encodeSASLPayload(b []byte) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
+// writeSASLFailure tells the client why its authentication failed. The
+// caller returns that failure; a client that cannot be told is gone.
 func writeSASLFailure(w io.Writer, condition string) {
-	io.WriteString(w, "<failure xmlns='"+nsSASL+"'><"+condition+"/></failure>")
+	_, _ = io.WriteString(w, "<failure xmlns='"+nsSASL+"'><"+condition+"/></failure>")
 }
 
 // knownAddresses lets the sign-in guard remember, in the store, the

@@ -88,9 +88,9 @@ func (s *session) newLink(c *conn) *link {
 		lazyDelay:    presenceDelay,
 		onOverflow: func() {
 			s.log.Warn("client reads too slowly; disconnecting", "queued", c.srv.limits.OutboxSize)
-			c.raw.Close()
+			_ = c.raw.Close() // a failed close loses nothing
 		},
-		onError: func(err error) { s.log.Debug("write failed", "err", err); c.raw.Close() },
+		onError: func(err error) { s.log.Debug("write failed", "err", err); _ = c.raw.Close() },
 		onDrained: func() {
 			c.closeWrite()
 			if l.readerDone.Load() {
@@ -98,7 +98,7 @@ func (s *session) newLink(c *conn) *link {
 			} else {
 				// The read loop ends when the client closes its stream too,
 				// or at this deadline.
-				c.raw.SetReadDeadline(time.Now().Add(lingerTime))
+				_ = c.raw.SetReadDeadline(time.Now().Add(lingerTime)) // fails only on a closed connection: the read loop has ended then
 			}
 			close(l.drained)
 		},
@@ -316,7 +316,7 @@ func (s *session) closeLink(l *link, err error) {
 	case <-l.drained:
 	case <-time.After(s.srv.limits.WriteTimeout):
 	}
-	l.c.raw.Close()
+	_ = l.c.raw.Close() // a failed close loses nothing
 }
 
 // finish ends the session for good: it leaves the router, its presence

@@ -212,7 +212,7 @@ func (s *session) hibernate(l *link, err error) {
 	s.mu.Lock()
 	if s.finished {
 		s.mu.Unlock()
-		l.c.raw.Close()
+		_ = l.c.raw.Close() // a failed close loses nothing
 		return
 	}
 	s.link = nil
@@ -227,7 +227,7 @@ func (s *session) hibernate(l *link, err error) {
 		}
 	}
 	s.mu.Unlock()
-	l.c.raw.Close()
+	_ = l.c.raw.Close() // a failed close loses nothing
 	s.log.Info("connection lost; waiting for the client to resume", "err", err, "unacked", n, "for", wait)
 	if len(keep) == 0 {
 		return
@@ -269,7 +269,7 @@ func (s *session) resume(c *conn, h uint32) {
 	c.session = s
 	c.mu.Unlock()
 	if old != nil {
-		old.c.raw.Close() // the old connection may not have noticed yet
+		_ = old.c.raw.Close() // the old connection may not have noticed yet
 	}
 	for _, x := range resend {
 		l.out.push(x.b)
@@ -323,7 +323,7 @@ func (c *conn) smFeature() xmpp.StreamFeature {
 		Parse: skipFeature,
 		Negotiate: func(ctx context.Context, session *xmpp.Session, _ any) (xmpp.SessionState, io.ReadWriter, error) {
 			r := session.TokenReader()
-			defer r.Close()
+			defer func() { _ = r.Close() }() // done reading: closing loses nothing
 			el, err := c.readNegotiation(r)
 			if err != nil {
 				return 0, nil, err
@@ -347,7 +347,7 @@ func (c *conn) smFeature() xmpp.StreamFeature {
 					return 0, nil, err
 				}
 			} else {
-				c.nc.Write(smFailed("unexpected-request"))
+				_, _ = c.nc.Write(smFailed("unexpected-request")) // a refusal; a broken connection ends the session anyway
 			}
 			// The client binds a resource next.
 			mask, err := c.bindAttempts(r)

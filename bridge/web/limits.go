@@ -183,7 +183,7 @@ func (l *capListener) Accept() (net.Conn, error) {
 		// block. Its error does not matter, the connection is closed.
 		_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 		_, _ = c.Write(l.answer)
-		c.Close()
+		_ = c.Close()
 		if l.refused != nil {
 			l.refused()
 		}

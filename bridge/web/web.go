@@ -258,7 +258,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	// The status is sent; a body that cannot be written has nobody to
+	// read it.
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // decode reads a JSON body within the size limit.

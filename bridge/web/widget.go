@@ -32,7 +32,7 @@ func (s *Server) chatPage(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.cfg.Store.Portal(r.Context(), portal); err != nil {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
-		w.Write([]byte("There is no chat here: the portal " + portal + " does not exist.\n"))
+		_, _ = w.Write([]byte("There is no chat here: the portal " + portal + " does not exist.\n")) // a failed write: the browser is gone
 		return
 	}
 	page, err := assets.ReadFile("assets/chat.html")
@@ -43,5 +43,5 @@ func (s *Server) chatPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src * data:; connect-src 'self'; style-src 'self' 'unsafe-inline'")
-	w.Write([]byte(strings.ReplaceAll(string(page), "{{PORTAL}}", html.EscapeString(portal))))
+	_, _ = w.Write([]byte(strings.ReplaceAll(string(page), "{{PORTAL}}", html.EscapeString(portal)))) // a failed write: the browser is gone
 }

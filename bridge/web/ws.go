@@ -39,13 +39,15 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	defer conn.CloseNow()
+	// Closing a connection that is done with, or broken, has nothing to
+	// report: so the closes below ignore their errors.
+	defer func() { _ = conn.CloseNow() }()
 	conn.SetReadLimit(4096)
 	ctx, cancel := s.streamContext(r)
 	defer cancel()
 	events, stop, err := v.Subscribe(ctx, after)
 	if err != nil {
-		conn.Close(websocket.StatusInternalError, "cannot read events")
+		_ = conn.Close(websocket.StatusInternalError, "cannot read events")
 		return
 	}
 	defer stop()
@@ -66,7 +68,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 		select {
 		case ev, ok := <-events:
 			if !ok {
-				conn.Close(websocket.StatusNormalClosure, "chat over")
+				_ = conn.Close(websocket.StatusNormalClosure, "chat over")
 				return
 			}
 			b, _ := json.Marshal(ev)
@@ -85,7 +87,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 			}
 		case <-ctx.Done():
 			if s.streams.Err() != nil {
-				conn.Close(websocket.StatusGoingAway, "server shutting down")
+				_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 			}
 			return
 		}

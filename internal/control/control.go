@@ -126,24 +126,29 @@ func Listen(path string, handle func(context.Context, Event) error) (*Server, er
 	if len(tmp) > maxSocketPath {
 		return nil, fmt.Errorf("control: socket path %s is too long for a Unix socket (at most about %d bytes): use a shorter data_dir", path, maxSocketPath-10)
 	}
-	os.Remove(tmp)
+	_ = os.Remove(tmp) // one left by a crash; if it cannot go, ListenUnix says why
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("control: listen on %s: %w", path, err)
 	}
 	ln.SetUnlinkOnClose(false)
 	if err := os.Chmod(tmp, 0o600); err != nil {
-		ln.Close()
-		os.Remove(tmp)
+		closeAndRemove(ln, tmp)
 		return nil, fmt.Errorf("control: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		ln.Close()
-		os.Remove(tmp)
+		closeAndRemove(ln, tmp)
 		return nil, fmt.Errorf("control: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{path: path, ln: ln, handle: handle, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}, nil
+}
+
+// closeAndRemove undoes a Listen that failed half way. Its own errors
+// are not worth reporting: the failure that led here is.
+func closeAndRemove(ln *net.UnixListener, tmp string) {
+	_ = ln.Close()
+	_ = os.Remove(tmp)
 }
 
 // clearStale removes a socket file at path that no server answers on.
@@ -160,7 +165,7 @@ func clearStale(path string) error {
 	}
 	c, err := net.DialTimeout("unix", path, dialTimeout)
 	if err == nil {
-		c.Close()
+		_ = c.Close() // it answered: that is all we wanted to know
 		return fmt.Errorf("another jabberdesk server is running with data directory %s", filepath.Dir(path))
 	}
 	if !noServer(err) {
@@ -199,7 +204,7 @@ func (s *Server) Serve() error {
 		}
 		backoff = 0
 		if !s.track(c) {
-			c.Close()
+			_ = c.Close() // the server is closing: nothing to tell the client
 			return nil
 		}
 		go func() {
@@ -227,7 +232,7 @@ func (s *Server) track(c net.Conn) bool {
 }
 
 func (s *Server) untrack(c net.Conn) {
-	c.Close()
+	_ = c.Close() // done with: a failed close loses nothing
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
@@ -239,7 +244,7 @@ func (s *Server) untrack(c net.Conn) {
 func (s *Server) serveConn(c net.Conn) {
 	r := bufio.NewReaderSize(c, maxLine)
 	for {
-		c.SetReadDeadline(time.Now().Add(readTimeout))
+		_ = c.SetReadDeadline(time.Now().Add(readTimeout)) // fails only on a closed connection, which the read reports
 		line, err := r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			writeReply(c, reply{Error: fmt.Sprintf("request longer than %d bytes", maxLine)})
@@ -276,7 +281,7 @@ func (s *Server) request(line []byte) reply {
 
 func writeReply(c net.Conn, r reply) bool {
 	b, _ := json.Marshal(r)
-	c.SetWriteDeadline(time.Now().Add(readTimeout))
+	_ = c.SetWriteDeadline(time.Now().Add(readTimeout)) // fails only on a closed connection, which the write reports
 	_, err := c.Write(append(b, '\n'))
 	return err == nil
 }
@@ -291,7 +296,7 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	for c := range s.conns {
-		c.Close()
+		_ = c.Close() // ends its goroutine; a failed close loses nothing
 	}
 	s.mu.Unlock()
 	s.cancel()
@@ -321,13 +326,15 @@ func Notify(ctx context.Context, path string, ev Event) (delivered bool, err err
 		}
 		return false, fmt.Errorf("control: connect to %s: %w", path, err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }() // the answer is read or given up on: closing loses nothing
 	deadline := time.Now().Add(replyTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	c.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	// SetDeadline fails only on a closed connection, which the write or
+	// read that follows reports.
+	_ = c.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
 	b, _ := json.Marshal(ev)

@@ -264,7 +264,7 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp) // the write's error is the one to report
 		return fmt.Errorf("tlsutil: write %s: %w", path, err)
 	}
 	return nil

@@ -178,7 +178,7 @@ func Dial(ctx context.Context, addr, account, password string, o Options) (*Clie
 	}
 	s, err := xmpp.NewClientSession(ctx, j, conn, features...)
 	if err != nil {
-		conn.Close()
+		_ = conn.Close() // the session's error is the one to report
 		return nil, err
 	}
 	c := &Client{S: s, JID: s.LocalAddr(), changed: make(chan struct{}), done: make(chan struct{})}
@@ -269,7 +269,7 @@ func xmlEncode(w xmlstream.TokenWriter, raw string) error {
 
 func xmlEscape(s string) string {
 	var b strings.Builder
-	xml.EscapeText(&b, []byte(s))
+	_ = xml.EscapeText(&b, []byte(s)) // into a strings.Builder: it cannot fail
 	return b.String()
 }
 
@@ -377,8 +377,9 @@ func (c *Client) Dump() string {
 
 // Close ends the session.
 func (c *Client) Close() {
-	c.S.Close()
-	c.S.Conn().Close()
+	// A test's client going away: a failed close leaves nothing to do.
+	_ = c.S.Close()
+	_ = c.S.Conn().Close()
 }
 
 // Matchers.
@@ -415,12 +416,14 @@ func bindResource(resource string) xmpp.StreamFeature {
 		if err == nil {
 			err = w.Flush()
 		}
-		w.Close()
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return 0, nil, err
 		}
 		r := s.TokenReader()
-		defer r.Close()
+		defer func() { _ = r.Close() }() // done reading: closing loses nothing
 		d := xml.NewTokenDecoder(r)
 		var resp struct {
 			Type string `xml:"type,attr"`
@@ -469,12 +472,14 @@ func resumeFeature(id string, h uint32) xmpp.StreamFeature {
 			if err == nil {
 				err = w.Flush()
 			}
-			w.Close()
+			if cerr := w.Close(); err == nil {
+				err = cerr
+			}
 			if err != nil {
 				return 0, nil, err
 			}
 			r := s.TokenReader()
-			defer r.Close()
+			defer func() { _ = r.Close() }() // done reading: closing loses nothing
 			d := xml.NewTokenDecoder(r)
 			for {
 				tok, err := d.Token()
@@ -482,7 +487,7 @@ func resumeFeature(id string, h uint32) xmpp.StreamFeature {
 					return 0, nil, err
 				}
 				if start, ok := tok.(xml.StartElement); ok {
-					d.Skip()
+					_ = d.Skip() // only the element's name matters
 					if start.Name.Local != "resumed" {
 						return 0, nil, fmt.Errorf("resumption refused: <%s/>", start.Name.Local)
 					}
