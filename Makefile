@@ -3,6 +3,8 @@ SHELL       := bash
 GO          ?= go
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION = v0.8.2
+ERRCHECK    ?= $(shell $(GO) env GOPATH)/bin/errcheck
+ERRCHECK_VERSION = v1.30.0
 
 .PHONY: all build check test test-race fuzz tools
 
@@ -11,11 +13,16 @@ all: check test
 build:
 	$(GO) build -buildvcs=auto -o bin/jabberdesk ./cmd/jabberdesk
 
-## check: formatting, go vet and staticcheck
+## check: formatting, go.mod and go.sum tidy, go vet, staticcheck and errcheck
+## (no ignored error outside tests: where one does not matter, `_ =` and a
+## comment say why; tests are left out, as they drop the errors of their own
+## clean-up by the hundred and a failure there shows as a failed test)
 check: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: not formatted:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	$(ERRCHECK) -ignoretests ./...
 
 ## test: every test, interop tests included (they need Debian's go-sendxmpp,
 ## python3-slixmpp and chromium; see .ci/run); skipped tests are listed at the end
@@ -34,3 +41,4 @@ fuzz:
 
 tools:
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@test -x $(ERRCHECK) || $(GO) install github.com/kisielk/errcheck@$(ERRCHECK_VERSION)
