@@ -157,7 +157,7 @@ func (c *Chat) infoCommand(_ *member, _ commands.Command) (string, error) {
 	seen := "now"
 	if !online {
 		if sc, err := c.e.store.Chat(c.ctx(), c.id); err == nil && sc.LastVisitorAt != nil {
-			seen = sc.LastVisitorAt.Local().Format("15:04:05") + " (" + time.Since(*sc.LastVisitorAt).Round(time.Second).String() + " ago)"
+			seen = sc.LastVisitorAt.Local().Format("15:04:05") + " (" + c.e.now().Sub(*sc.LastVisitorAt).Round(time.Second).String() + " ago)"
 		}
 	}
 	lines = append(lines, "Visitor last seen: "+seen)

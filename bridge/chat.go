@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unicode/utf8"
 
 	"jabberdesk/store"
@@ -35,9 +34,9 @@ type Chat struct {
 	tried       map[string]bool   // round robin: agents offered in this round
 	declined    map[string]bool   // broadcast: agents who answered n, not offered again
 	lastOffered string            // round robin: the agent offered last
-	queueTimer  *time.Timer
-	graceTimer  *time.Timer
-	endTimer    *time.Timer // #e 30: ends the chat unless the visitor speaks
+	queueTimer  timer
+	graceTimer  timer
+	endTimer    timer // #e 30: ends the chat unless the visitor speaks
 	over        bool
 
 	// Shared with visitor connections, guarded by vmu.
@@ -105,7 +104,7 @@ type offer struct {
 	fromName string
 	note     string
 	dept     string // a transfer to a department: offered to each of its agents
-	timer    *time.Timer
+	timer    timer  // round robin, transfers and invitations: the offer timeout
 }
 
 // offerKind is what an offer is for, as the store keeps it.
@@ -348,10 +347,8 @@ func (c *Chat) visitorConnected(delta int) {
 }
 
 func (c *Chat) visitorBack() {
-	if c.graceTimer != nil {
-		c.graceTimer.Stop()
-		c.graceTimer = nil
-	}
+	stopTimer(c.graceTimer)
+	c.graceTimer = nil
 	c.logStoreError("touch visitor", c.e.store.TouchVisitor(c.ctx(), c.id, c.e.now()))
 }
 
@@ -367,10 +364,8 @@ func (c *Chat) visitorGone() {
 
 // startGrace ends the chat unless the visitor comes back in time.
 func (c *Chat) startGrace() {
-	if c.graceTimer != nil {
-		c.graceTimer.Stop()
-	}
-	c.graceTimer = time.AfterFunc(c.e.cfg.VisitorGrace, func() {
+	stopTimer(c.graceTimer)
+	c.graceTimer = c.e.clock.AfterFunc(c.e.cfg.VisitorGrace, func() {
 		c.post(func() {
 			c.vmu.Lock()
 			n := c.conns
@@ -385,15 +380,11 @@ func (c *Chat) startGrace() {
 // finish releases what a chat holds once it is over.
 func (c *Chat) finish() {
 	c.over = true
-	for _, t := range []*time.Timer{c.queueTimer, c.graceTimer, c.endTimer} {
-		if t != nil {
-			t.Stop()
-		}
+	for _, t := range []timer{c.queueTimer, c.graceTimer, c.endTimer} {
+		stopTimer(t)
 	}
 	for _, o := range c.offers {
-		if o.timer != nil {
-			o.timer.Stop()
-		}
+		stopTimer(o.timer)
 	}
 	c.e.forget(c)
 	c.vmu.Lock()

@@ -299,7 +299,7 @@ func (e *Engine) statsCommand(ctx context.Context, portal string, _ AgentInfo, _
 	}
 	count := map[store.ChatStatus]int{}
 	today := 0
-	midnight := time.Now().Truncate(24 * time.Hour)
+	midnight := e.now().Truncate(24 * time.Hour)
 	for _, c := range chats {
 		count[c.Status]++
 		if c.CreatedAt.After(midnight) {

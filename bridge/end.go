@@ -67,11 +67,9 @@ func (c *Chat) endQuietly(reason endReason) {
 // endAfter ends the chat after seconds of visitor silence (#e 30): both
 // sides are told; any visitor message or typing interrupts it.
 func (c *Chat) endAfter(by *member, seconds int) {
-	if c.endTimer != nil {
-		c.endTimer.Stop()
-	}
+	stopTimer(c.endTimer)
 	text := c.teamName() + " will end the chat in " + strconv.Itoa(seconds) + " seconds"
-	c.endTimer = time.AfterFunc(time.Duration(seconds)*c.e.cfg.EndTimerUnit, func() {
+	c.endTimer = c.e.clock.AfterFunc(time.Duration(seconds)*c.e.cfg.EndTimerUnit, func() {
 		c.post(func() {
 			if c.endTimer != nil && !c.over {
 				c.endTimer = nil

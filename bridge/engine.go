@@ -24,7 +24,7 @@ type Engine struct {
 	cfg   Config
 	store *store.Store
 	log   *slog.Logger
-	now   func() time.Time
+	clock clock // the system's; tests set their own before Start
 
 	mu       sync.Mutex
 	agents   Agents
@@ -44,7 +44,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *Engine {
 		log = slog.Default()
 	}
 	return &Engine{
-		cfg: cfg, store: st, log: log, now: time.Now,
+		cfg: cfg, store: st, log: log, clock: systemClock{},
 		live:     make(map[int64]*Chat),
 		byNumber: make(map[string]*Chat),
 		contacts: make(map[string][]*Chat),
@@ -52,6 +52,9 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *Engine {
 		rr:       make(map[string]int),
 	}
 }
+
+// now is the engine's time.
+func (e *Engine) now() time.Time { return e.clock.Now() }
 
 // Attach sets the agents' side. It must be called before Start.
 func (e *Engine) Attach(a Agents) {

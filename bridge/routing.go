@@ -1,8 +1,6 @@
 package bridge
 
 import (
-	"time"
-
 	"jabberdesk/store"
 )
 
@@ -134,7 +132,7 @@ func (c *Chat) offerTo(a store.Agent, kind offerKind) {
 	c.e.agentsSide().Message(c.portal, a.Key(), Message{From: c.local, Body: SystemPrefix + text, ChatState: "active", System: true})
 	if c.routing() == store.RoutingRoundRobin {
 		key := a.Key()
-		o.timer = time.AfterFunc(c.e.cfg.OfferTimeout, func() {
+		o.timer = c.e.clock.AfterFunc(c.e.cfg.OfferTimeout, func() {
 			c.post(func() {
 				if c.offers[key] == o {
 					c.withdraw(key, answerTimeout, "You did not answer in time; the chat was offered to someone else.")
@@ -161,9 +159,7 @@ func (c *Chat) addOffer(key string, o *offer) error {
 // longer pending, its timer stops, and the answer is stored.
 func (c *Chat) closeOffer(key string, o *offer, answer offerAnswer) {
 	delete(c.offers, key)
-	if o.timer != nil {
-		o.timer.Stop()
-	}
+	stopTimer(o.timer)
 	c.logStoreError("answer offer", c.e.store.AnswerOffer(c.ctx(), o.id, string(answer), c.e.now()))
 }
 
@@ -201,9 +197,7 @@ func (c *Chat) withdraw(key string, answer offerAnswer, tell string) {
 func (c *Chat) accept(key, name string) {
 	c.closeOffer(key, c.offers[key], answerAccepted)
 	now := c.e.now()
-	if c.queueTimer != nil {
-		c.queueTimer.Stop()
-	}
+	stopTimer(c.queueTimer)
 	c.setStatus(store.ChatActive, "")
 	for other, oo := range c.offers {
 		if oo.kind == kindChat {
@@ -304,7 +298,7 @@ func (c *Chat) setStatus(st store.ChatStatus, reason endReason) {
 // creation.
 func (c *Chat) startQueue() {
 	left := c.e.cfg.QueueTimeout - c.e.now().Sub(c.info.CreatedAt)
-	c.queueTimer = time.AfterFunc(max(left, 0), func() {
+	c.queueTimer = c.e.clock.AfterFunc(max(left, 0), func() {
 		c.post(func() {
 			if !c.over && !c.staffed() {
 				c.miss("queue timeout")

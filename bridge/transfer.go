@@ -104,7 +104,7 @@ func (c *Chat) offerFromAgent(from *member, target store.Agent, kind offerKind, 
 	}
 	text += "\nQuestion: " + c.info.Question + "\nReply y to accept, n to decline."
 	c.e.agentsSide().Message(c.portal, key, Message{From: c.local, Body: SystemPrefix + text, ChatState: "active", System: true})
-	o.timer = time.AfterFunc(c.e.cfg.OfferTimeout, func() {
+	o.timer = c.e.clock.AfterFunc(c.e.cfg.OfferTimeout, func() {
 		c.post(func() {
 			if c.offers[key] == o {
 				c.withdraw(key, answerTimeout, "You did not answer in time; the offer was withdrawn.")
