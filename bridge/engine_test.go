@@ -73,7 +73,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // newTestEngine runs an engine on a new SQLite store with portal acme and
-// the given agents, all online.
+// the given agents, all online, on a fake clock (fakeClock).
 func newTestEngine(t *testing.T, usernames ...string) (*Engine, *store.Store, *fakeAgents) {
 	t.Helper()
 	ctx := context.Background()
@@ -93,6 +93,7 @@ func newTestEngine(t *testing.T, usernames ...string) (*Engine, *store.Store, *f
 		agents.online[name] = true
 	}
 	e := New(Config{Domain: "example.test"}, st, nil)
+	e.clock = newFakeClock() // timers run when a test advances it
 	e.Attach(agents)
 	t.Cleanup(e.Stop)
 	return e, st, agents

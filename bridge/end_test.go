@@ -1,0 +1,74 @@
+package bridge
+
+import (
+	"testing"
+	"time"
+
+	"jabberdesk/store"
+)
+
+// #e 30 ends the chat after 30 seconds in which the visitor does nothing;
+// both sides are told when it starts.
+func TestEndTimerRunsOut(t *testing.T) {
+	d, c, anna, _ := activeChat(t)
+	c.says(anna, "#e 30")
+	d.mustHear("anna.b", "will end the chat in 30 seconds unless the visitor writes.")
+	c.mustSee("end_timer:30s")
+	d.advance(30*time.Second - 1)
+	c.wantStatus(store.ChatActive, "")
+	d.advance(1)
+	c.wantStatus(store.ChatEnded, reasonIdle)
+	d.mustHear("anna.b", "ended after the visitor was silent")
+	c.mustSee("ended:idle")
+	if d.e.Load("acme", "anna.b") != 0 {
+		t.Error("the ended chat still counts for anna.b")
+	}
+}
+
+// What the visitor writes stops a pending end.
+func TestVisitorInterruptsEndTimer(t *testing.T) {
+	d, c, anna, _ := activeChat(t)
+	c.says(anna, "#e 45")
+	d.advance(20 * time.Second)
+	c.visitorSays("wait, one more question")
+	d.mustHear("anna.b", "The visitor is back; the chat stays open.")
+	d.advance(time.Minute)
+	c.wantStatus(store.ChatActive, "")
+	c.mustSee("end_timer_cancelled")
+}
+
+// #e cancel stops a pending end; with none pending it is refused.
+func TestEndTimerCancelled(t *testing.T) {
+	d, c, anna, _ := activeChat(t)
+	c.says(anna, "#e 30")
+	c.says(anna, "#e cancel")
+	d.mustHear("anna.b", "Pending end cancelled")
+	d.advance(time.Minute)
+	c.wantStatus(store.ChatActive, "")
+	c.says(anna, "#e cancel")
+	d.mustHear("anna.b", "There is no pending end to cancel.")
+}
+
+// A chat whose visitor is gone longer than the grace period ends; one who
+// comes back in time keeps it.
+func TestVisitorGrace(t *testing.T) {
+	d := newDeskTest(t)
+	anna := d.agent(store.NewAgent{Username: "anna.b"}, true)
+	c := d.chat(NewChat{}, true) // the visitor never connects
+	c.says(anna, "y")
+	live := d.e.chatByLocal("acme", c.local)
+	d.advance(d.e.cfg.VisitorGrace - time.Second)
+	live.visitorConnected(1) // back in time
+	d.settle()
+	d.advance(time.Hour)
+	c.wantStatus(store.ChatActive, "")
+
+	live.visitorConnected(-1) // gone again: the grace period starts over
+	d.settle()
+	d.advance(d.e.cfg.VisitorGrace - time.Second)
+	c.wantStatus(store.ChatActive, "")
+	d.advance(time.Second)
+	c.wantStatus(store.ChatEnded, reasonVisitorLeft)
+	d.mustHear("anna.b", "Ann (#")
+	d.mustHear("anna.b", "left; the chat is over.")
+}
