@@ -77,10 +77,10 @@ func (c adhocCommand) allowed(r store.Role) bool {
 var errForbiddenCommand = stanzaError{Type: "auth", Cond: "forbidden"}
 
 // deskDiscoFeatures are the features the desk adds to its disco#info:
-// it runs ad-hoc commands with data forms. Without the bridge there are
+// it runs ad-hoc commands with data forms. A server without a desk has
 // no desk commands.
 func (srv *Server) deskDiscoFeatures() []string {
-	if srv.bridge == nil {
+	if !srv.withDesk {
 		return nil
 	}
 	return []string{nsCommands, nsDataForms}
@@ -91,7 +91,7 @@ func (srv *Server) deskDiscoFeatures() []string {
 // put in the result, listing the commands this agent may run.
 func (s *session) adhocItems(el *Element, t target) *Element {
 	q := NewElement(nsDiscoIt, "query", "node", nsCommands)
-	if s.srv.bridge == nil {
+	if !s.srv.withDesk {
 		return q
 	}
 	for _, c := range adhocCommands {
@@ -105,7 +105,7 @@ func (s *session) adhocItems(el *Element, t target) *Element {
 // adhocInfo answers a disco#info get with a node on the desk (XEP-0050
 // §2.3): the command list node, or one command's node.
 func (s *session) adhocInfo(el, payload *Element, t target) error {
-	if t.kind != targetDesk || s.srv.bridge == nil {
+	if t.kind != targetDesk || !s.srv.withDesk {
 		return errItemNotFound
 	}
 	node := payload.Get("node")
@@ -134,7 +134,7 @@ func (s *session) adhocIQ(el, payload *Element, t target) error {
 	if el.Get("type") != "set" {
 		return errBadRequest.withText("ad-hoc commands are run with an IQ set")
 	}
-	if s.srv.bridge == nil {
+	if !s.srv.withDesk {
 		return errServiceUnavailable.withText("the desk is not available on this server")
 	}
 	node := payload.Get("node")
@@ -225,7 +225,7 @@ func (s *session) adhocStart(el *Element, cmd adhocCommand) error {
 }
 
 // adhocComplete carries out a command with its submitted form. Refusals
-// of the bridge come back as an error note; bad input as a badPayload.
+// of the desk come back as an error note; bad input as a badPayload.
 func (s *session) adhocComplete(cmd adhocCommand, form *Element) (adhocNote, error) {
 	if form == nil {
 		return adhocNote{}, badPayload("complete the command with its form (a jabber:x:data form of type submit)")
@@ -238,7 +238,7 @@ func (s *session) adhocComplete(cmd adhocCommand, form *Element) (adhocNote, err
 		return adhocNote{}, err
 	}
 	ctx := s.ctx()
-	e, a := s.srv.bridge, s.agentInfo()
+	e, a := s.srv.desk, s.agentInfo()
 	var reply, raw string
 	switch cmd.node {
 	case adhocTake:
@@ -277,9 +277,9 @@ func (s *session) adhocComplete(cmd adhocCommand, form *Element) (adhocNote, err
 // adhocQueueResult is the queue: a result form with a row per waiting
 // chat, or the desk's "nobody waits" text.
 func (s *session) adhocQueueResult() (*Element, adhocNote) {
-	q := s.srv.bridge.Queue(s.agent.Portal)
+	q := s.srv.desk.Queue(s.agent.Portal)
 	if len(q) == 0 {
-		return nil, adhocNote{typ: "info", text: s.srv.bridge.QueueText(s.agent.Portal)}
+		return nil, adhocNote{typ: "info", text: s.srv.desk.QueueText(s.agent.Portal)}
 	}
 	form := NewElement(nsDataForms, "x", "type", "result").Add(
 		NewElement(nsDataForms, "title").AddText(fmt.Sprintf("Waiting chats (%d)", len(q))))
@@ -308,9 +308,9 @@ func (s *session) adhocQueueResult() (*Element, adhocNote) {
 // adhocTakeForm asks which waiting chat to take; with none waiting it
 // says so instead.
 func (s *session) adhocTakeForm() (*Element, adhocNote) {
-	q := s.srv.bridge.Queue(s.agent.Portal)
+	q := s.srv.desk.Queue(s.agent.Portal)
 	if len(q) == 0 {
-		return nil, adhocNote{typ: "info", text: s.srv.bridge.QueueText(s.agent.Portal)}
+		return nil, adhocNote{typ: "info", text: s.srv.desk.QueueText(s.agent.Portal)}
 	}
 	var opts []formOption
 	for _, c := range q {

@@ -26,7 +26,7 @@ func newDeskEnv(t *testing.T) *deskEnv {
 	var e *bridge.Engine
 	env := newTestEnv(t, func(c *Config) {
 		e = bridge.New(bridge.Config{Domain: testDomain}, c.Store, c.Logger)
-		c.Bridge = e
+		c.Desk = e
 	})
 	ctx := context.Background()
 	e.Attach(env.srv)

@@ -169,7 +169,7 @@ func (srv *Server) discoInfo(server bool) *Element {
 	}
 	q.Add(NewElement(nsDiscoInf, "identity", "category", "server", "type", "im", "name", "jabberdesk"))
 	features := []string{nsDiscoInf, nsDiscoIt, nsPing, nsVersion, nsRoster, nsRosterV, nsCarbons, nsCSI, nsSM, "msgoffline", nsVCard, nsPrivate, nsBlocking}
-	if srv.bridge != nil {
+	if srv.withDesk {
 		features = append(features, nsCommands) // the Desk's, listed at node commands
 	}
 	for _, f := range features {

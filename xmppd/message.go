@@ -97,18 +97,15 @@ func (s *session) deliverMessage(el *Element, to jid.JID, t target) error {
 	return nil
 }
 
-// contactMessage hands messages to visitor contacts to the bridge, and
-// answers those to the desk.
+// contactMessage hands messages to visitor contacts and to the desk
+// contact to the desk.
 func (s *session) contactMessage(el *Element, t target) error {
 	if el.Get("type") == "error" {
 		return nil
 	}
 	body := el.ChildText(nsClient, "body")
 	if t.kind == targetVisitor {
-		if s.srv.bridge == nil {
-			return errItemNotFound.withText("there is no visitor chat " + t.name)
-		}
-		err := s.srv.bridge.AgentSays(s.agent.Portal, s.agentInfo(), t.name, body, chatState(el))
+		err := s.srv.desk.AgentSays(s.agent.Portal, s.agentInfo(), t.name, body, chatState(el))
 		if errors.Is(err, bridge.ErrNoChat) {
 			return errItemNotFound.withText("there is no visitor chat " + t.name)
 		}
@@ -117,11 +114,11 @@ func (s *session) contactMessage(el *Element, t target) error {
 	if body == "" {
 		return nil
 	}
-	if s.srv.bridge == nil {
+	if !s.srv.withDesk {
 		s.systemMessage(t.bare, "The desk is not available on this server.")
 		return nil
 	}
-	if reply := s.srv.bridge.DeskSays(s.ctx(), s.agent.Portal, s.agentInfo(), body); reply != "" {
+	if reply := s.srv.desk.DeskSays(s.ctx(), s.agent.Portal, s.agentInfo(), body); reply != "" {
 		s.systemMessage(t.bare, bridge.SystemPrefix+reply)
 	}
 	return nil

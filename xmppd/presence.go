@@ -166,7 +166,7 @@ func (s *session) setUnavailable(el *Element) {
 	s.availabilityChanged(before)
 }
 
-// availabilityChanged tells the bridge when the agent's availability
+// availabilityChanged tells the desk when the agent's availability
 // moved away from before, so that chats are routed accordingly.
 func (s *session) availabilityChanged(before Availability) {
 	now := s.srv.Availability(s.agent.Portal, s.agent.Key())
@@ -176,9 +176,7 @@ func (s *session) availabilityChanged(before Availability) {
 	if now == Offline {
 		s.srv.boardSeen(s.agent.Portal, s.agent.Key())
 	}
-	if s.srv.bridge != nil {
-		s.srv.bridge.AgentAvailabilityChanged(s.agent.Portal, s.agent.Key(), now)
-	}
+	s.srv.desk.AgentAvailabilityChanged(s.agent.Portal, s.agent.Key(), now)
 }
 
 func (s *session) unavailablePresence() []byte {
@@ -220,7 +218,7 @@ func (s *session) sendPresenceOfOthers() {
 	for _, name := range []string{boardName, deskName} {
 		add(NewElement(nsClient, "presence", "from", s.srv.specialJID(s.agent.Portal, name), "to", s.full))
 	}
-	for _, c := range s.srv.visitorContacts(s.agent.Portal, s.agent.Key()) {
+	for _, c := range s.srv.desk.Contacts(s.agent.Portal, s.agent.Key()) {
 		add(s.srv.contactPresence(s.agent.Portal, c, s.full))
 	}
 	s.deliverAll(burst)

@@ -32,7 +32,7 @@ func (it rosterItem) element(subscription string) *Element {
 // board, the desk and the visitor chats offered to or held by the agent.
 func (srv *Server) rosterItems(portal, self string, dir *portalDir) []rosterItem {
 	items := make([]rosterItem, 0, len(dir.agents)+2)
-	for _, c := range srv.visitorContacts(portal, self) {
+	for _, c := range srv.desk.Contacts(portal, self) {
 		items = append(items, rosterItem{JID: srv.specialJID(portal, c.Local), Name: c.Name, Group: groupVisitors})
 	}
 	for _, a := range dir.agents {

@@ -52,7 +52,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"jabberdesk/bridge"
 	"jabberdesk/internal/limit"
 	"jabberdesk/store"
 )
@@ -66,8 +65,9 @@ type Config struct {
 	Limits     Limits
 	Iterations int    // PBKDF2 iterations reported for unknown users (default 4096)
 	Version    string // software version, for XEP-0092
-	// Bridge holds the visitor chats; nil runs the server without them.
-	Bridge *bridge.Engine
+	// Desk holds the visitor chats and runs the desk's commands (the
+	// chat engine, bridge.Engine); nil runs the server without them.
+	Desk Desk
 	// Uploads is the HTTP upload service (XEP-0363); off when URL is nil.
 	Uploads Uploads
 }
@@ -87,7 +87,8 @@ type Server struct {
 	ipConns    *limit.Counter // connections per address key
 	router     *router
 	dir        *directory
-	bridge     *bridge.Engine
+	desk       Desk // never nil: noDesk without a desk
+	withDesk   bool // a Desk was configured: the desk contact runs commands
 	uploads    Uploads
 	archive    *store.ArchiveWriter
 	metrics    metrics
@@ -144,7 +145,8 @@ func New(cfg Config) (*Server, error) {
 		fakeSecret: make([]byte, 32),
 		ipConns:    &limit.Counter{Max: cfg.Limits.ConnectionsPerIP},
 		router:     newRouter(),
-		bridge:     cfg.Bridge,
+		desk:       cfg.Desk,
+		withDesk:   cfg.Desk != nil,
 		uploads:    cfg.Uploads,
 		done:       make(chan struct{}),
 		listeners:  make(map[net.Listener]struct{}),
@@ -167,6 +169,9 @@ func New(cfg Config) (*Server, error) {
 	s.dir = newDirectory(cfg.Store)
 	s.archive = cfg.Store.NewArchiveWriter(16384, s.log)
 	s.bufPool.New = func() any { b := make([]byte, 0, 4096); return &b }
+	if s.desk == nil {
+		s.desk = noDesk{}
+	}
 	rand.Read(s.fakeSecret)
 	go s.sweepLoop()
 	return s, nil

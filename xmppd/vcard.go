@@ -57,7 +57,7 @@ func (s *session) vcardIQ(el, payload *Element, t target) error {
 			return err
 		}
 	case t.kind == targetVisitor:
-		for _, c := range s.srv.visitorContacts(s.agent.Portal, s.agent.Key()) {
+		for _, c := range s.srv.desk.Contacts(s.agent.Portal, s.agent.Key()) {
 			if c.Local == t.name {
 				card = NewElement(nsVCard, "vCard").Add(vcardText("FN", c.Name))
 				if c.Status != "" {

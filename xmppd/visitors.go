@@ -7,15 +7,6 @@ import (
 // groupVisitors is the roster group of visitor contacts (docs/AGENTS.md §3.1).
 const groupVisitors = "Visitors"
 
-// visitorContacts asks the bridge for the visitor chats in an agent's
-// roster.
-func (srv *Server) visitorContacts(portal, agent string) []bridge.Contact {
-	if srv.bridge == nil {
-		return nil
-	}
-	return srv.bridge.Contacts(portal, agent)
-}
-
 // contactPresence is a visitor contact's presence for one recipient.
 func (srv *Server) contactPresence(portal string, c bridge.Contact, to string) *Element {
 	p := NewElement(nsClient, "presence", "from", srv.specialJID(portal, c.Local), "to", to)
@@ -128,7 +119,7 @@ func (s *session) congested() bool {
 
 // answerVisitorProbe answers a presence probe to a visitor contact.
 func (s *session) answerVisitorProbe(t target) {
-	for _, c := range s.srv.visitorContacts(s.agent.Portal, s.agent.Key()) {
+	for _, c := range s.srv.desk.Contacts(s.agent.Portal, s.agent.Key()) {
 		if c.Local == t.name {
 			s.send(s.srv.contactPresence(s.agent.Portal, c, s.full))
 			return

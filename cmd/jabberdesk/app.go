@@ -103,7 +103,7 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		Uploads:    a.uploads(cfg),
 		Iterations: cfg.Auth.ScramIterations,
 		Version:    version,
-		Bridge:     a.bridge,
+		Desk:       a.bridge,
 	})
 	if err != nil {
 		return nil, err
