@@ -70,6 +70,12 @@ type Config struct {
 	Desk Desk
 	// Uploads is the HTTP upload service (XEP-0363); off when URL is nil.
 	Uploads Uploads
+	// PresenceDelay is how long a presence may wait in a session's outbox
+	// for other stanzas to be written with it (default 200 ms):
+	// unnoticeable to a person (clients in CSI's inactive state wait far
+	// longer), and it turns the presences of colleagues signing in
+	// together into a few writes. Tests shorten it.
+	PresenceDelay time.Duration
 }
 
 // Server is the XMPP service. Start it with Serve on one or more
@@ -82,6 +88,7 @@ type Server struct {
 	limits     Limits
 	iterations int
 	version    string
+	presence   time.Duration // Config.PresenceDelay
 	fakeSecret []byte
 	guard      *limit.Guard   // password guessing, per address and account
 	ipConns    *limit.Counter // connections per address key
@@ -130,6 +137,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Iterations < store.DefaultIterations {
 		cfg.Iterations = store.DefaultIterations
 	}
+	if cfg.PresenceDelay <= 0 {
+		cfg.PresenceDelay = 200 * time.Millisecond
+	}
 	tc := cfg.TLS.Clone()
 	if tc.MinVersion < tls.VersionTLS12 {
 		tc.MinVersion = tls.VersionTLS12
@@ -142,6 +152,7 @@ func New(cfg Config) (*Server, error) {
 		limits:     cfg.Limits,
 		iterations: cfg.Iterations,
 		version:    cfg.Version,
+		presence:   cfg.PresenceDelay,
 		fakeSecret: make([]byte, 32),
 		ipConns:    &limit.Counter{Max: cfg.Limits.ConnectionsPerIP},
 		router:     newRouter(),

@@ -75,6 +75,8 @@ func newTestEnv(t testing.TB, tweak ...func(*Config)) *testEnv {
 		TLS:    &tls.Config{Certificates: []tls.Certificate{cert}},
 		Store:  st,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		// Presence need not wait for company here.
+		PresenceDelay: time.Millisecond,
 	}
 	for _, f := range tweak {
 		f(&cfg)

@@ -70,12 +70,6 @@ type link struct {
 	readerDone atomic.Bool
 }
 
-// presenceDelay is how long a presence may wait in an outbox for other
-// stanzas to be written with it: unnoticeable to a person (clients in
-// CSI's inactive state wait far longer), and it turns the presences of
-// colleagues signing in together into a few writes.
-const presenceDelay = 200 * time.Millisecond
-
 // newLink wires an outbox to a negotiated connection.
 func (s *session) newLink(c *conn) *link {
 	l := &link{c: c, in: newStreamReader(c.nc), drained: make(chan struct{})}
@@ -85,7 +79,7 @@ func (s *session) newLink(c *conn) *link {
 		writeTimeout: c.srv.limits.WriteTimeout,
 		setDeadline:  c.nc.SetWriteDeadline,
 		pool:         &c.srv.bufPool,
-		lazyDelay:    presenceDelay,
+		lazyDelay:    c.srv.presence,
 		onOverflow: func() {
 			s.log.Warn("client reads too slowly; disconnecting", "queued", c.srv.limits.OutboxSize)
 			_ = c.raw.Close() // a failed close loses nothing
