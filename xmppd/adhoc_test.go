@@ -163,6 +163,7 @@ func options(f xmpptest.Node) map[string]string {
 }
 
 func TestDeskCommandList(t *testing.T) {
+	t.Parallel()
 	env := newDeskEnv(t)
 	fiona := env.login("fiona.b", "phone", false)
 	irene := env.login("irene.k", "desk", false)
@@ -201,6 +202,7 @@ func TestDeskCommandList(t *testing.T) {
 }
 
 func TestDeskCommandNodeInfo(t *testing.T) {
+	t.Parallel()
 	env := newDeskEnv(t)
 	fiona := env.login("fiona.b", "phone", false)
 	info := func(id, node string) xmpptest.Node {
@@ -228,6 +230,7 @@ func TestDeskCommandNodeInfo(t *testing.T) {
 }
 
 func TestDeskQueueAndTake(t *testing.T) {
+	t.Parallel()
 	env := newDeskEnv(t)
 	fiona := env.login("fiona.b", "phone", true)
 	george := env.login("george.w", "desk", true)
@@ -324,6 +327,7 @@ func TestDeskQueueAndTake(t *testing.T) {
 }
 
 func TestDeskTakeBadInput(t *testing.T) {
+	t.Parallel()
 	env := newDeskEnv(t)
 	fiona := env.login("fiona.b", "phone", true)
 	number := env.newChat("Ann", "Hello?")
@@ -356,6 +360,7 @@ func TestDeskTakeBadInput(t *testing.T) {
 }
 
 func TestDeskAssignAndMonitor(t *testing.T) {
+	t.Parallel()
 	env := newDeskEnv(t)
 	env.login("fiona.b", "phone", true)
 	george := env.login("george.w", "desk", true)
@@ -420,6 +425,7 @@ func TestDeskAssignAndMonitor(t *testing.T) {
 }
 
 func TestDeskCommandSessions(t *testing.T) {
+	t.Parallel()
 	env := newDeskEnv(t)
 	fiona := env.login("fiona.b", "phone", true)
 
@@ -453,6 +459,7 @@ func TestDeskCommandSessions(t *testing.T) {
 }
 
 func TestDeskCommandsWithoutBridge(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "phone", false)
 	wantError(t, runCommand(fiona, "n1", "queue", "execute", "", ""), "service-unavailable", "", false)
@@ -463,6 +470,7 @@ func TestDeskCommandsWithoutBridge(t *testing.T) {
 }
 
 func TestAdhocCommandsInProgress(t *testing.T) {
+	t.Parallel()
 	s := &session{}
 	t0 := time.Now()
 	id := s.adhocBegin("take", t0)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestPrivateXMLStorage(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "phone", true)
 	fiona.Send("<iq type='set' id='p1'><query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'><conference jid='room@example.org' name='Team'/></storage></query></iq>")
@@ -42,6 +43,7 @@ func TestPrivateXMLStorage(t *testing.T) {
 // XEP-0191: what a blocked colleague sends does not arrive, presence
 // stops both ways, every resource hears of the change.
 func TestBlockingCommand(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "phone", true)
 	desk := env.login("fiona.b", "desk", true)

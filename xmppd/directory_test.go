@@ -12,6 +12,7 @@ import (
 
 // Sessions of a portal signing in together load its agents once.
 func TestDirectoryLoadsAPortalOnce(t *testing.T) {
+	t.Parallel()
 	var loads atomic.Int64
 	release := make(chan struct{})
 	d := &directory{portals: make(map[string]*portalDir), loading: make(map[string]*dirLoad),

@@ -37,6 +37,7 @@ func wrongPasswords(t *testing.T, env *testEnv, account string, from []string, n
 // Parallel connections from one address do not get around the slowdown:
 // attempts under way count as failures would.
 func TestParallelGuessesFromOneAddressAreSpaced(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, func(c *Config) { c.Limits.LoginFailuresPerIP = 2; c.Limits.LoginFailuresPerAccount = 1000 })
 	wrongPasswords(t, env, jidOf("fiona.b"), []string{"127.0.0.3"}, 4)
 	if st := env.srv.Stats(); st.LoginsSpaced != 2 {
@@ -53,6 +54,7 @@ func TestParallelGuessesFromOneAddressAreSpaced(t *testing.T) {
 // Guesses on one account from many addresses are slowed down, but the
 // agent signs in at once from an address it used before.
 func TestGuessesOnOneAccountDoNotLockItsAgentOut(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, func(c *Config) { c.Limits.LoginFailuresPerIP = 1000; c.Limits.LoginFailuresPerAccount = 3 })
 	xmpptest.MustDial(t, env.startTLS, jidOf("fiona.b"), testPassword, xmpptest.Options{LocalAddr: "127.0.0.9"}).Close()
 	// 5 addresses, 6 guesses: 3 free, the rest wait their turn.

@@ -11,6 +11,7 @@ import (
 // header, from our domain, then the stream error, then the end of the
 // stream — never features first.
 func TestBadStreamHeadersGetHeaderErrorClose(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	const good = "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'"
 	for _, tc := range []struct{ name, send, cond string }{

@@ -11,6 +11,7 @@ import (
 )
 
 func TestTokenBucket(t *testing.T) {
+	t.Parallel()
 	b := tokenBucket{rate: 10, burst: 5}
 	now := time.Unix(0, 0)
 	for i := 0; i < 5; i++ {
@@ -42,6 +43,7 @@ func (w *blockingWriter) Write(p []byte) (int, error) {
 }
 
 func TestOutboxOverflowDisconnectsOnlyTheSlowReader(t *testing.T) {
+	t.Parallel()
 	w := &blockingWriter{release: make(chan struct{})}
 	overflowed := make(chan struct{})
 	o := &outbox{w: w, max: 8, writeTimeout: time.Second, pool: &sync.Pool{New: func() any { b := make([]byte, 0, 64); return &b }},
@@ -69,6 +71,7 @@ func TestOutboxOverflowDisconnectsOnlyTheSlowReader(t *testing.T) {
 }
 
 func TestOutboxWritesInOrderAndDrains(t *testing.T) {
+	t.Parallel()
 	client, server := net.Pipe()
 	drained := make(chan struct{})
 	o := &outbox{w: server, max: 1000, writeTimeout: time.Second, setDeadline: server.SetWriteDeadline,
@@ -96,6 +99,7 @@ func TestOutboxWritesInOrderAndDrains(t *testing.T) {
 }
 
 func TestOutboxLazyEntriesWaitForCompanyOrTheirDelay(t *testing.T) {
+	t.Parallel()
 	w := &recordingWriter{}
 	o := &outbox{w: w, max: 100, writeTimeout: time.Second, lazyDelay: time.Hour,
 		pool: &sync.Pool{New: func() any { b := make([]byte, 0, 64); return &b }}}

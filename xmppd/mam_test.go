@@ -35,6 +35,7 @@ func mamPage(t *testing.T, c *xmpptest.Client, id, rsm, form string) ([]string, 
 }
 
 func TestArchivePagingOver500Messages(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "laptop", true)
 	george := env.login("george.w", "phone", true)
@@ -112,6 +113,7 @@ func archived(t *testing.T, env *testEnv, owner string) int {
 // messages to their sender: by then they are in the archive on disk, not
 // only queued for its next batch.
 func TestConfirmedMessagesAreArchived(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withResume(time.Minute))
 	fiona := env.login("fiona.b", "laptop", true)
 	enableSM(t, fiona)

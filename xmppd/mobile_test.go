@@ -37,6 +37,7 @@ func bodies(c *xmpptest.Client, from string, n int) []string {
 }
 
 func TestStreamResumptionDeliversEverythingOnce(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withResume(30*time.Second))
 	fiona := env.login("fiona.b", "laptop", true)
 	george := env.login("george.w", "phone", true)
@@ -105,6 +106,7 @@ func sentUpTo(t *testing.T, env *testEnv, user, body string) uint32 {
 }
 
 func TestNotResumedGoesToOfflineStorage(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withResume(300*time.Millisecond))
 	fiona := env.login("fiona.b", "laptop", true)
 	george := env.login("george.w", "phone", true)
@@ -132,6 +134,7 @@ func TestNotResumedGoesToOfflineStorage(t *testing.T) {
 }
 
 func TestAcknowledgements(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withResume(time.Minute))
 	fiona := env.login("fiona.b", "laptop", true)
 	george := env.login("george.w", "phone", true)
@@ -162,6 +165,7 @@ func TestAcknowledgements(t *testing.T) {
 }
 
 func TestCarbonsCopyToTheOtherResource(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "laptop", true)
 	phone := env.login("george.w", "phone", true)
@@ -198,6 +202,7 @@ func TestCarbonsCopyToTheOtherResource(t *testing.T) {
 }
 
 func TestClientStateIndicationHoldsAndFlushes(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "laptop", true)
 	george := env.login("george.w", "phone", true)
@@ -224,6 +229,7 @@ func TestClientStateIndicationHoldsAndFlushes(t *testing.T) {
 }
 
 func TestOfflineMessagesWithDelay(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "laptop", true)
 	fiona.Send("<message type='chat' id='o1' to='" + jidOf("george.w") + "'><body>see this later</body></message>")
@@ -242,6 +248,7 @@ func TestOfflineMessagesWithDelay(t *testing.T) {
 }
 
 func TestServerPingsIdleClientsAndDropsDeadOnes(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, func(c *Config) { c.Limits.PingInterval = 300 * time.Millisecond })
 	alive := env.login("fiona.b", "laptop", true)
 	alive.Expect("a ping", func(n xmpptest.Node) bool { return len(n.Find("ping")) == 1 && n.Attr("type") == "get" })
@@ -257,6 +264,7 @@ func TestServerPingsIdleClientsAndDropsDeadOnes(t *testing.T) {
 // and so after that session looked for offline messages, is delivered at
 // once, not at the agent's next sign-in.
 func TestOfflineMessageStoredAsAgentGoesAvailable(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	george := env.login("george.w", "phone", true)
 	el := parseStored([]byte("<message xmlns='jabber:client' type='chat' from='" + jidOf("fiona.b") + "/laptop' to='" +
@@ -275,6 +283,7 @@ func TestOfflineMessageStoredAsAgentGoesAvailable(t *testing.T) {
 // Messages that race an agent's initial presence all arrive in that
 // session, whether they were routed live or kept offline.
 func TestMessagesRacingInitialPresenceAllArrive(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "laptop", true)
 	const rounds, burst = 10, 40
@@ -305,6 +314,7 @@ func TestMessagesRacingInitialPresenceAllArrive(t *testing.T) {
 // A limit broken on a resumable stream ends the session for good, with
 // its stream error: the session does not wait to be resumed.
 func TestLimitViolationEndsResumableSession(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withResume(5*time.Minute), func(c *Config) { c.Limits.StanzaSize = 16 << 10 })
 	for _, tc := range []struct{ name, send, cond string }{
 		{"too big", "<message type='chat' to='" + jidOf("fiona.b") + "'><body>" + strings.Repeat("x", 64<<10) + "</body></message>", "policy-violation"},
@@ -334,6 +344,7 @@ func TestLimitViolationEndsResumableSession(t *testing.T) {
 // once and deletes it when acknowledged; a restart makes the rest
 // ordinary offline messages.
 func TestHibernatingSessionKeepsMessagesOnDisk(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withResume(time.Minute))
 	fiona := env.login("fiona.b", "laptop", true)
 	enableSM(t, fiona)
@@ -388,6 +399,7 @@ func TestHibernatingSessionKeepsMessagesOnDisk(t *testing.T) {
 // A restart (a crash included) releases what was held for sessions that
 // waited to be resumed: the agent's next sign-in gets it.
 func TestRestartReleasesHeldMessages(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	ctx := t.Context()
 	if _, err := env.st.HoldOffline(ctx, "acme", "george.w", jidOf("fiona.b"), []byte("<message xmlns='jabber:client' type='chat' from='"+jidOf("fiona.b")+"/x'><body>held across a crash</body></message>"), "gone"); err != nil {

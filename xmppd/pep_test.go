@@ -21,6 +21,7 @@ func event(node string) func(xmpptest.Node) bool {
 // Personal eventing (XEP-0163) as modern clients use it: nickname and
 // avatar reach colleagues, bookmarks stay the account's.
 func TestPersonalEventing(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "phone", true)
 	desk := env.login("fiona.b", "desk", true)

@@ -14,6 +14,7 @@ import (
 // answering a sign-in come as one burst and never count as a slow reader,
 // with or without stream management (whose client acknowledges later).
 func TestSignInToAPortalLargerThanTheOutbox(t *testing.T) {
+	t.Parallel()
 	const outbox, colleagues = 16, 40
 	env := newTestEnv(t, withResume(time.Minute), func(c *Config) { c.Limits.OutboxSize = outbox })
 	var agents []store.NewAgent

@@ -46,6 +46,7 @@ func readAll(t *testing.T, client string) ([]*Element, error) {
 }
 
 func TestStreamReader(t *testing.T) {
+	t.Parallel()
 	els, err := readAll(t, "<message to='a@b'><body>hi</body></message> \n<presence/><iq xmlns='jabber:client' type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq></stream:stream>")
 	if !errors.Is(err, io.EOF) {
 		t.Fatalf("the end of the stream read as %v, want io.EOF", err)

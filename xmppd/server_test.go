@@ -121,6 +121,7 @@ func (e *testEnv) login(user, resource string, available bool) *xmpptest.Client 
 func jidOf(user string) string { return "acme|" + user + "@" + testDomain }
 
 func TestSignInEveryMechanismPortAndSeparator(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	for _, mech := range []sasl.Mechanism{sasl.ScramSha256, sasl.ScramSha1, sasl.Plain} {
 		for _, direct := range []bool{false, true} {
@@ -143,6 +144,7 @@ func TestSignInEveryMechanismPortAndSeparator(t *testing.T) {
 }
 
 func TestWrongPasswordIsNotAuthorized(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	for _, mech := range []sasl.Mechanism{sasl.ScramSha256, sasl.Plain} {
 		for _, account := range []string{"acme|fiona.b", "acme|nobody.here", "globex|fiona.b", "fiona.b"} {
@@ -158,6 +160,7 @@ func TestWrongPasswordIsNotAuthorized(t *testing.T) {
 }
 
 func TestSASLNeedsTLS(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	conn, err := net.Dial("tcp", env.startTLS)
 	if err != nil {
@@ -178,6 +181,7 @@ func TestSASLNeedsTLS(t *testing.T) {
 }
 
 func TestUnknownHost(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	conn, err := net.Dial("tcp", env.startTLS)
 	if err != nil {
@@ -191,6 +195,7 @@ func TestUnknownHost(t *testing.T) {
 }
 
 func TestUnauthenticatedSessionTimesOut(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, func(c *Config) { c.Limits.AuthTimeout = 300 * time.Millisecond })
 	conn, err := net.Dial("tcp", env.startTLS)
 	if err != nil {
@@ -236,6 +241,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestOversizeBeforeAuthenticationIsPolicyViolation(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	conn, err := tls.Dial("tcp", env.directTLS, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {

@@ -21,6 +21,7 @@ func rosterOf(n xmpptest.Node) map[string]string {
 }
 
 func TestRosterIsManagedAndVersioned(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "phone", false)
 	fiona.Send("<iq type='get' id='r1'><query xmlns='jabber:iq:roster' ver=''/></iq>")
@@ -58,6 +59,7 @@ func TestRosterIsManagedAndVersioned(t *testing.T) {
 }
 
 func TestRosterPushWhenAgentsChange(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
 	fiona := env.login("fiona.b", "phone", true)
@@ -98,6 +100,7 @@ func TestRosterPushWhenAgentsChange(t *testing.T) {
 }
 
 func TestPresenceBetweenColleagues(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	george := env.login("george.w", "desk", true)
 	fiona := env.login("fiona.b", "phone", false)
@@ -133,6 +136,7 @@ func TestPresenceBetweenColleagues(t *testing.T) {
 }
 
 func TestMessageToBareJIDReachesEveryResource(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	phone := env.login("george.w", "phone", true)
 	desktop := env.login("george.w", "desktop", true)
@@ -153,6 +157,7 @@ func TestMessageToBareJIDReachesEveryResource(t *testing.T) {
 }
 
 func TestMessageErrors(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "phone", true)
 	for i, to := range []string{
@@ -171,6 +176,7 @@ func TestMessageErrors(t *testing.T) {
 }
 
 func TestStanzaClaimingAnotherSenderEndsStream(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "phone", true)
 	fiona.Send("<message to='" + jidOf("fiona.b") + "' from='" + jidOf("george.w") + "'><body>spoof</body></message>")
@@ -181,6 +187,7 @@ func TestStanzaClaimingAnotherSenderEndsStream(t *testing.T) {
 }
 
 func TestOversizeStanzaIsPolicyViolation(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, func(c *Config) { c.Limits.StanzaSize = 16 << 10 })
 	fiona := env.login("fiona.b", "phone", true)
 	george := env.login("george.w", "desk", true)
@@ -195,6 +202,7 @@ func TestOversizeStanzaIsPolicyViolation(t *testing.T) {
 }
 
 func TestSameResourceReplacesOldSession(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	first := env.login("fiona.b", "phone", true)
 	second := env.login("fiona.b", "phone", true)
@@ -210,6 +218,7 @@ func TestSameResourceReplacesOldSession(t *testing.T) {
 }
 
 func TestServerIQs(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "phone", false)
 	fiona.Send("<iq type='set' id='s1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>")
@@ -240,6 +249,7 @@ func TestServerIQs(t *testing.T) {
 }
 
 func TestMessageBoard(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "phone", true)
 	george := env.login("george.w", "desk", true)
@@ -258,6 +268,7 @@ func TestMessageBoard(t *testing.T) {
 }
 
 func TestShutdownSendsSystemShutdown(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "phone", true)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -275,6 +286,7 @@ func TestShutdownSendsSystemShutdown(t *testing.T) {
 // with remote-server-not-found (RFC 6120 §8.3.3.15): the client does not
 // wait for a time-out.
 func TestOtherDomainsAnswerRemoteServerNotFound(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	fiona := env.login("fiona.b", "phone", true)
 	fiona.Send("<presence id='j1' to='room@conference.example.org/Fiona'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
@@ -292,6 +304,7 @@ func TestOtherDomainsAnswerRemoteServerNotFound(t *testing.T) {
 
 // The server lists ad-hoc commands (XEP-0050) and points to the Desk's.
 func TestServerListsTheDeskCommands(t *testing.T) {
+	t.Parallel()
 	env := newDeskEnv(t)
 	c := env.login("fiona.b", "phone", true)
 	c.Send("<iq type='get' id='d1' to='" + testDomain + "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
@@ -313,6 +326,7 @@ func TestServerListsTheDeskCommands(t *testing.T) {
 // Board posts made while an agent was offline arrive at the next
 // sign-in, with their times, once.
 func TestBoardPostsReachAgentsWhoWereOffline(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	board := "acme|board@" + testDomain
 	george := env.login("george.w", "desk", true)

@@ -60,6 +60,7 @@ func card(t *testing.T, res xmpptest.Node) map[string]string {
 }
 
 func TestVCardGet(t *testing.T) {
+	t.Parallel()
 	env := newDeskEnv(t)
 	fiona := env.login("fiona.b", "phone", true)
 	george := env.login("george.w", "desk", true)
@@ -128,6 +129,7 @@ func testPNG(t *testing.T) []byte {
 }
 
 func TestVCardSet(t *testing.T) {
+	t.Parallel()
 	env := newDeskEnv(t)
 	fiona := env.login("fiona.b", "phone", false)
 	george := env.login("george.w", "desk", false)
