@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"jabberdesk/bridge"
+	"jabberdesk/internal/testwait"
 	"jabberdesk/internal/xmpptest"
 	"jabberdesk/store"
 )
@@ -291,7 +292,7 @@ func TestDeskQueueAndTake(t *testing.T) {
 	if cmd.Attr("sessionid") != sid {
 		t.Errorf("sessionid %q, want %q", cmd.Attr("sessionid"), sid)
 	}
-	waitFor(t, "george to have the chat", func() bool {
+	testwait.For(t, "george to have the chat", func() bool {
 		for _, c := range env.bridge.Contacts("acme", "george.w") {
 			if c.Local == "v-"+num {
 				return true
@@ -391,7 +392,7 @@ func TestDeskAssignAndMonitor(t *testing.T) {
 	if typ, text := noteOf(t, cmd); typ != "info" || text != "Chat #"+num+" assigned to George." {
 		t.Fatalf("assign note %s %q", typ, text)
 	}
-	waitFor(t, "george to have the chat", func() bool {
+	testwait.For(t, "george to have the chat", func() bool {
 		sc, _ := env.st.ChatByNumber(context.Background(), "acme", number)
 		return sc.Status == store.ChatActive && len(sc.Agents) == 1 && sc.Agents[0].Username == "george.w"
 	})
@@ -413,7 +414,7 @@ func TestDeskAssignAndMonitor(t *testing.T) {
 	if typ, text := noteOf(t, cmd); typ != "info" || !strings.HasPrefix(text, "Monitoring chat #"+num+" silently") {
 		t.Fatalf("monitor note %s %q", typ, text)
 	}
-	waitFor(t, "irene to monitor", func() bool {
+	testwait.For(t, "irene to monitor", func() bool {
 		sc, _ := env.st.ChatByNumber(context.Background(), "acme", number)
 		for _, a := range sc.Agents {
 			if a.Username == "irene.k" && a.Role == store.ChatRoleMonitor && a.LeftAt == nil {

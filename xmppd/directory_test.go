@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"jabberdesk/internal/testwait"
 	"jabberdesk/store"
 )
 
@@ -37,7 +38,7 @@ func TestDirectoryLoadsAPortalOnce(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "a load under way", func() bool { return loads.Load() > 0 })
+	testwait.For(t, "a load under way", func() bool { return loads.Load() > 0 })
 	time.Sleep(10 * time.Millisecond) // let the other callers find it
 	close(release)
 	wg.Wait()

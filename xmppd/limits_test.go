@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"jabberdesk/internal/testwait"
 )
 
 func TestTokenBucket(t *testing.T) {
@@ -112,7 +114,7 @@ func TestOutboxLazyEntriesWaitForCompanyOrTheirDelay(t *testing.T) {
 	}
 	// A message takes them along, in order, in one write.
 	o.push([]byte("<m/>"))
-	waitFor(t, "the batch written", func() bool { return w.text() == "<p1/><p2/><m/>" })
+	testwait.For(t, "the batch written", func() bool { return w.text() == "<p1/><p2/><m/>" })
 	if n := w.writeCount(); n != 1 {
 		t.Fatalf("%d writes, want 1", n)
 	}
@@ -121,7 +123,7 @@ func TestOutboxLazyEntriesWaitForCompanyOrTheirDelay(t *testing.T) {
 	o2 := &outbox{w: w, max: 100, writeTimeout: time.Second, lazyDelay: 10 * time.Millisecond,
 		pool: o.pool}
 	o2.pushAs([]byte("<p3/>"), true)
-	waitFor(t, "the lone lazy entry written", func() bool { return strings.HasSuffix(w.text(), "<p3/>") })
+	testwait.For(t, "the lone lazy entry written", func() bool { return strings.HasSuffix(w.text(), "<p3/>") })
 }
 
 // recordingWriter records what is written and how many writes it took.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"jabberdesk/internal/testwait"
 	"jabberdesk/internal/xmpptest"
 )
 
@@ -50,7 +51,7 @@ func TestStreamResumptionDeliversEverythingOnce(t *testing.T) {
 	}
 	// The phone loses its network: no stream close, no <a/>.
 	george.Raw.Close()
-	waitFor(t, "the session to hibernate", func() bool {
+	testwait.For(t, "the session to hibernate", func() bool {
 		s := env.srv.router.session(jidOf("george.w"), jidOf("george.w")+"/phone")
 		return s != nil && s.current() == nil
 	})
@@ -116,7 +117,7 @@ func TestNotResumedGoesToOfflineStorage(t *testing.T) {
 	george.Raw.Close() // never acknowledged
 	fiona.Expect("george goes offline after the resume timeout", xmpptest.Presence(jidOf("george.w")+"/phone", "unavailable"))
 	fiona.Send("<message type='chat' to='" + jidOf("george.w") + "'><body>while away</body></message>")
-	waitFor(t, "two offline messages", func() bool {
+	testwait.For(t, "two offline messages", func() bool {
 		n, _ := env.st.OfflineCount(t.Context(), "acme", "george.w")
 		return n == 2
 	})
@@ -127,7 +128,7 @@ func TestNotResumedGoesToOfflineStorage(t *testing.T) {
 			t.Errorf("%q has no delay stamp: %+v", want, m)
 		}
 	}
-	waitFor(t, "the delivered offline messages to be deleted", func() bool {
+	testwait.For(t, "the delivered offline messages to be deleted", func() bool {
 		n, _ := env.st.OfflineCount(t.Context(), "acme", "george.w")
 		return n == 0
 	})
@@ -156,7 +157,7 @@ func TestAcknowledgements(t *testing.T) {
 	bodies(george, jidOf("fiona.b"), ackEvery)
 	george.Expect("<r/>", func(n xmpptest.Node) bool { return n.XMLName.Local == "r" })
 	george.Send(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", 1000))
-	waitFor(t, "the acknowledged stanzas to be dropped", func() bool {
+	testwait.For(t, "the acknowledged stanzas to be dropped", func() bool {
 		s := env.srv.router.sessions(jidOf("george.w"))[0]
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -253,7 +254,7 @@ func TestServerPingsIdleClientsAndDropsDeadOnes(t *testing.T) {
 	alive := env.login("fiona.b", "laptop", true)
 	alive.Expect("a ping", func(n xmpptest.Node) bool { return len(n.Find("ping")) == 1 && n.Attr("type") == "get" })
 	xmpptest.MustDial(t, env.startTLS, jidOf("george.w")+"/phone", testPassword, xmpptest.Options{Silent: true})
-	waitFor(t, "the silent client to be dropped", func() bool {
+	testwait.For(t, "the silent client to be dropped", func() bool {
 		return env.srv.router.session(jidOf("george.w"), jidOf("george.w")+"/phone") == nil
 	})
 	alive.Send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>")
@@ -274,7 +275,7 @@ func TestOfflineMessageStoredAsAgentGoesAvailable(t *testing.T) {
 	}
 	env.srv.redeliverOffline(env.srv.agentBare("acme", "george.w"))
 	george.Expect("the late offline message", xmpptest.Message(jidOf("fiona.b"), "stored late"))
-	waitFor(t, "the delivered offline message to be deleted", func() bool {
+	testwait.For(t, "the delivered offline message to be deleted", func() bool {
 		n, _ := env.st.OfflineCount(t.Context(), "acme", "george.w")
 		return n == 0
 	})
@@ -302,7 +303,7 @@ func TestMessagesRacingInitialPresenceAllArrive(t *testing.T) {
 			})
 			got[m.Body()] = true
 		}
-		waitFor(t, "no message left offline", func() bool {
+		testwait.For(t, "no message left offline", func() bool {
 			n, _ := env.st.OfflineCount(t.Context(), "acme", "george.w")
 			return n == 0
 		})
@@ -330,7 +331,7 @@ func TestLimitViolationEndsResumableSession(t *testing.T) {
 			if !ok || err == nil || !strings.Contains(err.Error(), tc.cond) {
 				t.Fatalf("closed=%v err=%v, want %s", ok, err, tc.cond)
 			}
-			waitFor(t, "the session to end", func() bool { return len(env.srv.router.sessions(jidOf("george.w"))) == 0 })
+			testwait.For(t, "the session to end", func() bool { return len(env.srv.router.sessions(jidOf("george.w"))) == 0 })
 			if _, err := xmpptest.Dial(t.Context(), env.startTLS, jidOf("george.w"), testPassword, xmpptest.Options{ResumeID: id}); err == nil {
 				t.Fatal("a session ended for a violation was resumed")
 			}
@@ -354,7 +355,7 @@ func TestHibernatingSessionKeepsMessagesOnDisk(t *testing.T) {
 	george.Expect("m0", xmpptest.Message(jidOf("fiona.b"), "m0"))
 	h := george.Handled() - 1 // m0 arrived but was not acknowledged
 	george.Raw.Close()
-	waitFor(t, "the session to hibernate", func() bool {
+	testwait.For(t, "the session to hibernate", func() bool {
 		_, hib := env.srv.SessionState("acme", "george.w")
 		return hib
 	})
@@ -365,7 +366,7 @@ func TestHibernatingSessionKeepsMessagesOnDisk(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "m0 on disk", func() bool { return held() == 1 })
+	testwait.For(t, "m0 on disk", func() bool { return held() == 1 })
 	const n = 20
 	for i := 1; i <= n; i++ {
 		fiona.Send(fmt.Sprintf("<message type='chat' to='%s'><body>m%d</body></message>", jidOf("george.w"), i))
@@ -393,7 +394,7 @@ func TestHibernatingSessionKeepsMessagesOnDisk(t *testing.T) {
 		t.Fatal("a message came twice")
 	}
 	back.Send(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", h+n+1+10))
-	waitFor(t, "acknowledged messages deleted from disk", func() bool { return held() == 0 })
+	testwait.For(t, "acknowledged messages deleted from disk", func() bool { return held() == 0 })
 }
 
 // A restart (a crash included) releases what was held for sessions that

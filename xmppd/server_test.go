@@ -15,6 +15,7 @@ import (
 
 	"mellium.im/sasl"
 
+	"jabberdesk/internal/testwait"
 	"jabberdesk/internal/tlsutil"
 	"jabberdesk/internal/xmpptest"
 	"jabberdesk/store"
@@ -156,7 +157,7 @@ func TestWrongPasswordIsNotAuthorized(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, "8 login failures counted", func() bool { return env.srv.Stats().LoginFailures == 8 })
+	testwait.For(t, "8 login failures counted", func() bool { return env.srv.Stats().LoginFailures == 8 })
 }
 
 func TestSASLNeedsTLS(t *testing.T) {
@@ -226,18 +227,6 @@ func readUntil(t *testing.T, conn net.Conn, marker string) string {
 		}
 	}
 	return b.String()
-}
-
-// waitFor polls cond until it holds; the test fails after 10 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestOversizeBeforeAuthenticationIsPolicyViolation(t *testing.T) {

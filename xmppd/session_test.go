@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"jabberdesk/internal/testwait"
 	"jabberdesk/internal/xmpptest"
 	"jabberdesk/store"
 )
@@ -113,7 +114,7 @@ func TestPresenceBetweenColleagues(t *testing.T) {
 	fiona.Expect("george's presence", xmpptest.Presence(jidOf("george.w")+"/desk", ""))
 	fiona.Expect("board presence", xmpptest.Presence("acme|board@", ""))
 	fiona.Expect("desk presence", xmpptest.Presence("acme|desk@", ""))
-	waitFor(t, "fiona busy", func() bool { return env.srv.Availability("acme", "fiona.b") == Busy })
+	testwait.For(t, "fiona busy", func() bool { return env.srv.Availability("acme", "fiona.b") == Busy })
 	if a := env.srv.Availability("acme", "george.w"); a != Online {
 		t.Fatalf("george is %v", a)
 	}
@@ -132,7 +133,7 @@ func TestPresenceBetweenColleagues(t *testing.T) {
 
 	fiona.Close()
 	george.Expect("fiona offline", xmpptest.Presence(jidOf("fiona.b")+"/phone", "unavailable"))
-	waitFor(t, "fiona offline", func() bool { return env.srv.Availability("acme", "fiona.b") == Offline })
+	testwait.For(t, "fiona offline", func() bool { return env.srv.Availability("acme", "fiona.b") == Offline })
 }
 
 func TestMessageToBareJIDReachesEveryResource(t *testing.T) {
@@ -331,12 +332,12 @@ func TestBoardPostsReachAgentsWhoWereOffline(t *testing.T) {
 	board := "acme|board@" + testDomain
 	george := env.login("george.w", "desk", true)
 	george.Send("<presence type='unavailable'/>")
-	waitFor(t, "george offline", func() bool { return env.srv.Availability("acme", "george.w") == Offline })
+	testwait.For(t, "george offline", func() bool { return env.srv.Availability("acme", "george.w") == Offline })
 	george.Close()
 	fiona := env.login("fiona.b", "phone", true)
 	fiona.Send("<message type='chat' to='" + board + "'><body>Printer is fixed</body></message>")
 	fiona.Send("<message type='chat' to='" + board + "'><body>Lunch at noon</body></message>")
-	waitFor(t, "two posts", func() bool { p, _ := env.st.BoardPosts(t.Context(), "acme", 10); return len(p) == 2 })
+	testwait.For(t, "two posts", func() bool { p, _ := env.st.BoardPosts(t.Context(), "acme", 10); return len(p) == 2 })
 
 	back := env.login("george.w", "laptop", true)
 	for _, want := range []string{"[Fiona] Printer is fixed", "[Fiona] Lunch at noon"} {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"jabberdesk/internal/testwait"
 	"jabberdesk/internal/xmpptest"
 )
 
@@ -95,7 +96,7 @@ func TestVCardGet(t *testing.T) {
 	// A visitor in fiona's roster (the chat is offered to Support).
 	number := env.newChat("Ann", "My order is late")
 	visitor := "acme|v-" + strconv.FormatInt(number, 10) + "@" + testDomain
-	waitFor(t, "the offer to fiona", func() bool { return len(env.bridge.Contacts("acme", "fiona.b")) == 1 })
+	testwait.For(t, "the offer to fiona", func() bool { return len(env.bridge.Contacts("acme", "fiona.b")) == 1 })
 	got := card(t, getVCard(fiona, "v6", visitor))
 	if got["FN"] != "Ann (#"+strconv.FormatInt(number, 10)+")" || !strings.Contains(got["NOTE"], "My order is late") {
 		t.Errorf("visitor vCard %v", got)

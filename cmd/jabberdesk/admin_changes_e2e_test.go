@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"jabberdesk/bridge"
+	"jabberdesk/internal/testwait"
 	"jabberdesk/internal/xmpptest"
 )
 
@@ -76,7 +77,7 @@ func TestTicketFromALiveChatInTheCLI(t *testing.T) {
 	v.expect("the agent's message", func(ev bridge.Event) bool { return ev.Text == "Said after the ticket was made" })
 	george.Send(chatMsg(v.JID, "#e"))
 	v.expect("ended", func(ev bridge.Event) bool { return ev.Type == "ended" })
-	waitUntil(t, "the ticket to hold the whole chat", func() bool {
+	testwait.For(t, "the ticket to hold the whole chat", func() bool {
 		return strings.Contains(ok(t, r.dir, "ticket", "show", "demo", "1"), "Said after the ticket was made")
 	})
 	if out := ok(t, r.dir, "ticket", "list", "demo", "--view", "all"); strings.Count(out, "\n") != 2 {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"jabberdesk/bench"
+	"jabberdesk/internal/testwait"
 	"jabberdesk/store"
 )
 
@@ -141,7 +142,7 @@ func TestBenchVisitorsAndCommands(t *testing.T) {
 		t.Errorf("commands: %+v", c)
 	}
 	// The run ends its chats.
-	waitUntil(t, "the bench's chats to end", func() bool {
+	testwait.For(t, "the bench's chats to end", func() bool {
 		ended, err := r.st.Chats(t.Context(), "acme", store.ChatEnded, 0)
 		return err == nil && len(ended) == 6
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"jabberdesk/internal/testwait"
 	"jabberdesk/internal/tlsutil"
 )
 
@@ -52,11 +53,7 @@ func TestCertificateFilesAreReloaded(t *testing.T) {
 	}
 	os.Rename(filepath.Join(renewed, "key.pem"), keyFile)
 	os.Rename(filepath.Join(renewed, "cert.pem"), certFile)
-	deadline := time.Now().Add(10 * time.Second)
-	for bytes.Equal(servedCertificate(t, r.directTLS), first) {
-		if time.Now().After(deadline) {
-			t.Fatal("the renewed certificate is not served")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testwait.For(t, "the renewed certificate to be served", func() bool {
+		return !bytes.Equal(servedCertificate(t, r.directTLS), first)
+	})
 }

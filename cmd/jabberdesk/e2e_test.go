@@ -21,6 +21,7 @@ import (
 
 	"jabberdesk/bridge"
 	"jabberdesk/internal/config"
+	"jabberdesk/internal/testwait"
 	"jabberdesk/internal/textout"
 	"jabberdesk/internal/xmpptest"
 	"jabberdesk/store"
@@ -293,7 +294,7 @@ func TestInteropSlixmppMobile(t *testing.T) {
 	out.expect("GOT before the drop")
 	io.WriteString(stdin, "DROP\n")
 	out.expect("DROPPED")
-	waitUntil(t, "the session to hibernate", func() bool {
+	testwait.For(t, "the session to hibernate", func() bool {
 		_, hibernating := r.app.xmpp.SessionState("demo", "george.demo")
 		return hibernating
 	})
@@ -393,7 +394,7 @@ func TestShutdownEndsVisitorStreamsAndTellsAgents(t *testing.T) {
 		res.Body.Close()
 		polled <- res.StatusCode
 	}()
-	waitUntil(t, "the long poll and the WebSocket to wait", func() bool { return r.app.web.OpenStreams() == 3 })
+	testwait.For(t, "the long poll and the WebSocket to wait", func() bool { return r.app.web.OpenStreams() == 3 })
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- r.app.stop() }()

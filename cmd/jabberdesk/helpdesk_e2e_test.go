@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"jabberdesk/internal/testwait"
 	"jabberdesk/internal/xmpptest"
 	"jabberdesk/store"
 )
@@ -278,7 +278,7 @@ func TestAutomaticConversionMatrix(t *testing.T) {
 	v := r.startChatAs(t, "Nomail", "", "flag me")
 	r.accept(t, george, v)
 	call(t, "POST", r.base+"/api/v1/chats/"+v.ChatID+"/end", v.Token, nil, nil)
-	waitUntil(t, "the chat to be flagged", func() bool {
+	testwait.For(t, "the chat to be flagged", func() bool {
 		fl, _ := r.st.FlaggedChats(ctx, "demo")
 		return len(fl) == 1 && fl[0].Number == v.Number
 	})
@@ -295,32 +295,20 @@ func checkConverted(t *testing.T, r *running, v *visitor, name string, want bool
 	id := mustChat(t, r, v).ID
 	if !want {
 		// The conversion runs before the chat's status is stored as over.
-		waitUntil(t, name+" to be over", func() bool { return !mustChat(t, r, v).Status.Live() })
+		testwait.For(t, name+" to be over", func() bool { return !mustChat(t, r, v).Status.Live() })
 		if tk, err := r.st.TicketForChat(ctx, id); err == nil {
 			t.Errorf("%s: converted to ticket #%d, want none", name, tk.Number)
 		}
 		return
 	}
 	var tk store.Ticket
-	waitUntil(t, name+" to become a ticket", func() bool {
+	testwait.For(t, name+" to become a ticket", func() bool {
 		var err error
 		tk, err = r.st.TicketForChat(ctx, id)
 		return err == nil
 	})
 	if got := store.TicketStatuses[tk.Status]; got != status || tk.Missed != missed {
 		t.Errorf("%s: ticket status %q missed %v, want %q %v", name, got, tk.Missed, status, missed)
-	}
-}
-
-// waitUntil polls cond every few milliseconds, for up to 10 seconds.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
