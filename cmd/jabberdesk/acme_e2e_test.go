@@ -27,6 +27,7 @@ import (
 // over real HTTP. serve runs as a separate process that trusts Pebble's
 // API certificate (SSL_CERT_FILE).
 func TestACMECertificate(t *testing.T) {
+	// Not parallel: Pebble and serve listen on ports chosen beforehand.
 	if testing.Short() {
 		t.Skip("SKIPPED in -short mode: builds and runs Pebble")
 	}

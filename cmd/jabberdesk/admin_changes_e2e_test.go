@@ -16,6 +16,7 @@ import (
 // and name are used by the next command and board post, and a new
 // password signs out whoever used the old one.
 func TestAdminChangesReachSignedInAgents(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	desk := "demo|desk@localhost"
 	board := "demo|board@localhost"
@@ -59,6 +60,7 @@ func TestAdminChangesReachSignedInAgents(t *testing.T) {
 // the ticket, and the rest of the chat goes to that ticket when it ends
 // (not to a second one).
 func TestTicketFromALiveChatInTheCLI(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.login(t, "george.demo", false)
 	v := r.activeChat(t, george, "Ann")

@@ -15,6 +15,7 @@ import (
 // is held back (429 agent_busy) once the agent's outbox is half full, and
 // when the agent reads again every message that was accepted arrives.
 func TestVisitorBurstNeverCutsOffAnAgent(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t, "[limits]", "outbox_size = 64", "visitor_message_rate = 100000.0", "visitor_message_burst = 100000",
 		"visitor_request_rate = 100000.0", "visitor_request_burst = 100000")
 	george := r.login(t, "george.demo", false)

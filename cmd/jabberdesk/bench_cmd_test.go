@@ -57,6 +57,8 @@ func checkMessages(t *testing.T, m *bench.MessageResult, mode string) {
 // Provisioning, then the message phase in window mode and in rate mode,
 // against the whole server in this process.
 func TestBenchMessages(t *testing.T) {
+	// Not parallel: rate mode checks that the server keeps up with a
+	// schedule, and measures this process's CPU time.
 	r := startRunning(t, benchServer)
 	code, res, out, errOut := benchRun(t, r, "--provision", "--agents", "20", "--messages", "2s")
 	if code != 0 || !res.OK {
@@ -103,6 +105,7 @@ func TestBenchMessages(t *testing.T) {
 
 // --json prints the BENCH line alone, and direct TLS works.
 func TestBenchJSONDirectTLS(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t, benchServer)
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"--config", filepath.Join(r.dir, "jabberdesk.toml"), "bench", "--provision", "--json",
@@ -122,6 +125,7 @@ func TestBenchJSONDirectTLS(t *testing.T) {
 
 // Visitor chats accepted by the agents, messages both ways, then #info.
 func TestBenchVisitorsAndCommands(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t, benchServer)
 	code, res, out, errOut := benchRun(t, r, "--provision", "--agents", "4", "--department", "Bench",
 		"--visitors", "6", "--visitor-messages", "3", "--commands", "1s")
@@ -150,6 +154,7 @@ func TestBenchVisitorsAndCommands(t *testing.T) {
 
 // A wrong password: every login fails, the report says why, exit status 1.
 func TestBenchLoginFailures(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t, benchServer)
 	if code, _, out, errOut := benchRun(t, r, "--provision", "--agents", "3"); code != 0 {
 		t.Fatalf("provision: exit %d\n%s\n%s", code, out, errOut)
@@ -167,6 +172,7 @@ func TestBenchLoginFailures(t *testing.T) {
 }
 
 func TestBenchUsage(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"bench", "--commands", "1s"}, strings.NewReader(""), &stdout, &stderr)
 	if code != exitUsage || !strings.Contains(stderr.String(), "--commands needs active chats") {

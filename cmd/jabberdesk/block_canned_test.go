@@ -10,6 +10,7 @@ import (
 )
 
 func TestBlock(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	if out := ok(t, dir, "block", "list", "acme"); out != "No blocked addresses.\n" {
 		t.Errorf("block list of a portal without blocks: %q", out)
@@ -82,6 +83,7 @@ func TestBlock(t *testing.T) {
 }
 
 func TestBlockErrors(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	ok(t, dir, "block", "add", "acme", "203.0.113.7", "--reason", "spam")
 	fails(t, dir, 1, "jabberdesk: block add: IP address 203.0.113.7 is already blocked", "block", "add", "acme", "203.0.113.7", "--reason", "again")
@@ -103,6 +105,7 @@ func TestBlockErrors(t *testing.T) {
 }
 
 func TestCanned(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	ok(t, dir, "dept", "add", "acme", "Sales")
 	if out := ok(t, dir, "canned", "list", "acme"); !strings.Contains(out, "no canned responses yet") || !strings.Contains(out, "jabberdesk canned add acme SHORTCUT") {
@@ -170,6 +173,7 @@ func TestCanned(t *testing.T) {
 }
 
 func TestCannedErrors(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	ok(t, dir, "dept", "add", "acme", "Sales")
 	ok(t, dir, "canned", "add", "acme", "hello", "--text", "Hello")
@@ -203,6 +207,7 @@ func TestCannedErrors(t *testing.T) {
 }
 
 func TestBlockCannedHelp(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	out := ok(t, dir, "canned", "--help")
 	for _, want := range []string{"#r SHORTCUT", "{visitor.name}", "{agent.name}"} {

@@ -186,6 +186,7 @@ func chatMsg(to, body string) string {
 }
 
 func TestBroadcastFirstYesWins(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	fiona := r.loginWithRoster(t, "fiona.demo")
 	george := r.loginWithRoster(t, "george.demo")
@@ -221,6 +222,7 @@ func TestBroadcastFirstYesWins(t *testing.T) {
 }
 
 func TestRelayBothWaysWithChatStates(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
 	v := r.startChat(t, "Bob", "Support", "Where is my parcel?")
@@ -313,6 +315,7 @@ func TestRelayBothWaysWithChatStates(t *testing.T) {
 }
 
 func TestRoundRobinMovesOnAfterNoAndTimeout(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t, "[chats]\noffer_timeout = \"1500ms\"")
 	if _, err := r.st.UpdateDepartment(context.Background(), "demo", "Support", store.DepartmentUpdate{Routing: ptr(store.RoutingRoundRobin)}, "test"); err != nil {
 		t.Fatal(err)
@@ -363,6 +366,7 @@ func mustChat(t *testing.T, r *running, v *visitor) store.Chat {
 }
 
 func TestMissedChats(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t, "[chats]\nqueue_timeout = \"500ms\"\nmissed_text = \"Nobody here, sorry\"")
 	// Nobody online: missed at once.
 	v := r.startChat(t, "Dee", "", "Anyone?")
@@ -385,6 +389,7 @@ func TestMissedChats(t *testing.T) {
 }
 
 func TestVisitorGoneLongerThanGraceEndsChat(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t, "[chats]\nvisitor_grace = \"500ms\"")
 	george := r.loginWithRoster(t, "george.demo")
 	v := r.startChat(t, "Fay", "Support", "Quick one")
@@ -411,6 +416,7 @@ func closeAll(v *visitor) {
 }
 
 func TestAgentWithTwoResourcesGetsEverything(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	phone := r.loginWithRoster(t, "george.demo")
 	desk := r.loginWithRoster(t, "george.demo")
@@ -424,6 +430,7 @@ func TestAgentWithTwoResourcesGetsEverything(t *testing.T) {
 }
 
 func TestActiveChatSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := startRunningIn(t, dir)
 	george := r.loginWithRoster(t, "george.demo")
@@ -457,6 +464,7 @@ func TestActiveChatSurvivesRestart(t *testing.T) {
 }
 
 func TestBadVisitorRequests(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t, "chat_burst = 8\nmax_body = 2048") // in [http]
 	george := r.loginWithRoster(t, "george.demo")
 	_ = george

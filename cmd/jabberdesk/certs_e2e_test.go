@@ -29,6 +29,7 @@ func servedCertificate(t *testing.T, addr string) []byte {
 // Certificates given as files are served as they are renewed, without a
 // restart; the certificate can be downloaded for clients that pin it.
 func TestCertificateFilesAreReloaded(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	if err := tlsutil.GenerateSelfSigned(certFile, keyFile, []string{"localhost"}, time.Now()); err != nil {

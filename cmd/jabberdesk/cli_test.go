@@ -82,6 +82,7 @@ func openStore(t *testing.T, dir string) *store.Store {
 }
 
 func TestInit(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out := ok(t, dir, "init", "--domain", "Chat.Example.com")
 	for _, want := range []string{"Wrote configuration", "Created the database", "Created a self-signed certificate", "portal add NAME", "serve"} {
@@ -131,6 +132,7 @@ func TestInit(t *testing.T) {
 }
 
 func TestNoDatabase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "jabberdesk.toml"), nil, 0o644)
 	fails(t, dir, 1, "run 'jabberdesk init' first", "portal", "list")
@@ -138,6 +140,7 @@ func TestNoDatabase(t *testing.T) {
 }
 
 func TestPortals(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	ok(t, dir, "dept", "add", "acme", "Sales")
 	var ps []map[string]any
@@ -164,6 +167,7 @@ func TestPortals(t *testing.T) {
 }
 
 func TestDepartments(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	ok(t, dir, "dept", "add", "acme", "Sales")
 	ok(t, dir, "dept", "add", "acme", "Tech Support", "--desk-mode", "choose", "--routing", "round-robin")
@@ -188,6 +192,7 @@ func TestDepartments(t *testing.T) {
 }
 
 func TestAgents(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	ok(t, dir, "dept", "add", "acme", "Sales")
 	ok(t, dir, "dept", "add", "acme", "Support")
@@ -246,6 +251,7 @@ func checkPassword(t *testing.T, dir, username, pw string) {
 }
 
 func TestAgentAddErrors(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	r := cli(t, dir, "", "agent", "add", "demo", "ab", "--email", "x@y.z")
 	if r.code != 1 || r.stderr != `jabberdesk: agent add: username "ab" is too short (6 to 30 characters)`+"\n" {
@@ -268,6 +274,7 @@ func TestAgentAddErrors(t *testing.T) {
 }
 
 func TestPasswordStdin(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	r := cli(t, dir, "correct horse battery\r\nignored\n", "agent", "add", "acme", "george.m", "--email", "g@acme.example", "--password-stdin")
 	if r.code != 0 {
@@ -300,6 +307,7 @@ func TestPasswordStdin(t *testing.T) {
 }
 
 func TestCheckUsername(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	ok(t, dir, "agent", "add", "acme", "fiona.b", "--email", "fiona@acme.example")
 	if out := ok(t, dir, "agent", "check-username", "george.m"); out != `username "george.m" is available`+"\n" {
@@ -319,6 +327,7 @@ func TestCheckUsername(t *testing.T) {
 }
 
 func TestAgentSettings(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	ok(t, dir, "agent", "add", "acme", "Fiona.B", "--email", "fiona@acme.example", "--name", "Fiona B")
 	out := ok(t, dir, "agent", "settings", "acme", "fiona.b")
@@ -366,6 +375,7 @@ func TestAgentSettings(t *testing.T) {
 }
 
 func TestServeCheck(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	if out := ok(t, dir, "serve", "--check"); out != "config OK: "+filepath.Join(dir, "jabberdesk.toml")+"\n" {
 		t.Errorf("serve --check on a good config: %q", out)
@@ -385,6 +395,7 @@ func TestServeCheck(t *testing.T) {
 }
 
 func TestSeedDemo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	st, err := store.Open(filepath.Join(dir, "jabberdesk.db"), store.Options{})
 	if err != nil {
@@ -452,6 +463,7 @@ func verifyDemo(t *testing.T, st *store.Store, username, pw string) {
 }
 
 func TestNotifyRunningServer(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	var mu sync.Mutex
 	var got []control.Event
@@ -491,6 +503,7 @@ func TestNotifyRunningServer(t *testing.T) {
 }
 
 func TestNotifyFailureIsAWarning(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	srv, err := control.Listen(control.SocketPath(filepath.Join(dir, "data")), func(context.Context, control.Event) error {
 		return context.DeadlineExceeded
@@ -507,6 +520,7 @@ func TestNotifyFailureIsAWarning(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out := ok(t, dir, "version")
 	if !strings.HasPrefix(out, "jabberdesk "+version) || !strings.Contains(out, runtime.Version()) {

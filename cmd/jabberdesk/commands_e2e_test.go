@@ -30,6 +30,7 @@ func reply(v *visitor, text string) func(xmpptest.Node) bool {
 }
 
 func TestTransferToAgent(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t, "[chats]\noffer_timeout = \"500ms\"")
 	george := r.loginWithRoster(t, "george.demo")
 	v := r.activeChat(t, george, "Ann")
@@ -85,6 +86,7 @@ func TestTransferToAgent(t *testing.T) {
 }
 
 func TestTransferToDepartment(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
 	v := r.activeChat(t, george, "Bea")
@@ -100,6 +102,7 @@ func TestTransferToDepartment(t *testing.T) {
 }
 
 func TestInviteAndThreeWayRelay(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
 	v := r.activeChat(t, george, "Cal")
@@ -129,6 +132,7 @@ func TestInviteAndThreeWayRelay(t *testing.T) {
 }
 
 func TestEndTimers(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
 	v := r.activeChat(t, george, "Dan")
@@ -178,6 +182,7 @@ func TestEndTimers(t *testing.T) {
 }
 
 func TestBlockRefusesNewChats(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
 	v := r.activeChat(t, george, "Eli")
@@ -198,6 +203,7 @@ func TestBlockRefusesNewChats(t *testing.T) {
 }
 
 func TestNotesHistoryInfoDepartmentsPushCanned(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	ctx := context.Background()
 	if _, err := r.st.AddCanned(ctx, "demo", "Support", "hello", "Greetings", "Hi {visitor.name}, {agent.name} here.", "test"); err != nil {
@@ -280,6 +286,7 @@ func TestNotesHistoryInfoDepartmentsPushCanned(t *testing.T) {
 }
 
 func TestDeskCommands(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	desk := "demo|desk@localhost"
 	george := r.loginWithRoster(t, "george.demo")

@@ -119,6 +119,7 @@ func (r *running) login(t *testing.T, user string, direct bool) *xmpptest.Client
 // The "done means" of the foundation: two demo agents, one on each port,
 // see each other in the roster with presence and exchange messages.
 func TestDemoAgentsTalkOnBothPorts(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	fiona := r.login(t, "fiona.demo", false)
 	george := r.login(t, "george.demo", true)
@@ -141,6 +142,7 @@ func TestDemoAgentsTalkOnBothPorts(t *testing.T) {
 // An agent added with the CLI while the server runs appears in online
 // agents' rosters at once (through the control socket).
 func TestCLIChangesReachOnlineAgents(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	fiona := r.login(t, "fiona.demo", false)
 	fiona.Send("<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>")
@@ -183,6 +185,7 @@ func needTool(t *testing.T, path string) string {
 
 // go-sendxmpp (Debian) signs in over STARTTLS and delivers a message.
 func TestInteropGoSendxmpp(t *testing.T) {
+	t.Parallel()
 	bin := needTool(t, "go-sendxmpp")
 	r := startRunning(t)
 	george := r.login(t, "george.demo", false)
@@ -201,6 +204,7 @@ func TestInteropGoSendxmpp(t *testing.T) {
 // SCRAM-SHA-256 (the script insists on that mechanism) and delivers a
 // message.
 func TestInteropSlixmppSCRAMSHA256(t *testing.T) {
+	t.Parallel()
 	python := needTool(t, "/usr/bin/python3")
 	if err := exec.Command(python, "-c", "import slixmpp").Run(); err != nil {
 		needTool(t, "python3-slixmpp-is-not-installed")
@@ -268,6 +272,7 @@ func (l *lines) expect(prefix string) string {
 // slixmpp as a phone: stream management with a dropped socket and a
 // resumption, carbons, and an archive query.
 func TestInteropSlixmppMobile(t *testing.T) {
+	t.Parallel()
 	python := needTool(t, "/usr/bin/python3")
 	if err := exec.Command(python, "-c", "import slixmpp").Run(); err != nil {
 		needTool(t, "python3-slixmpp-is-not-installed")
@@ -320,6 +325,7 @@ func TestInteropSlixmppMobile(t *testing.T) {
 
 // The admin listener answers health checks and serves Prometheus metrics.
 func TestAdminHealthAndMetrics(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	r.login(t, "george.demo", false)
 	base := "http://" + r.app.addrs["admin"]
@@ -364,6 +370,7 @@ func TestAdminHealthAndMetrics(t *testing.T) {
 // waiting long poll does not use up the time the XMPP server has to tell
 // them.
 func TestShutdownEndsVisitorStreamsAndTellsAgents(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.login(t, "george.demo", false)
 	v := r.startChat(t, "Ann", "Support", "Still there?")

@@ -59,6 +59,8 @@ type faultServer struct {
 }
 
 func TestKillNineLosesNothingAcknowledged(t *testing.T) {
+	// Not parallel: serve restarts on ports chosen once, free only while
+	// no other test can take them.
 	if testing.Short() {
 		t.Skip("SKIPPED in -short mode: the kill -9 fault test takes about half a minute")
 	}

@@ -75,6 +75,7 @@ func ticketFixture(t *testing.T) (dir string, st *store.Store, ann, dee store.Ch
 }
 
 func TestTicketList(t *testing.T) {
+	t.Parallel()
 	dir, _, _, dee := ticketFixture(t)
 	for view, want := range map[string]string{"": "2 1", "open": "2 1", "missed": "2", "closed": "3", "all": "3 2 1"} {
 		args := []string{"ticket", "list", "acme"}
@@ -160,6 +161,7 @@ func TestTicketList(t *testing.T) {
 }
 
 func TestTicketShow(t *testing.T) {
+	t.Parallel()
 	dir, st, ann, _ := ticketFixture(t)
 	if err := st.AddTicketNote(context.Background(), "acme", 1, "fiona.b", "Sent a new drum.\nWaiting for Ann."); err != nil {
 		t.Fatal(err)
@@ -216,6 +218,7 @@ func TestTicketShow(t *testing.T) {
 }
 
 func TestTicketSetStatus(t *testing.T) {
+	t.Parallel()
 	dir, st, _, _ := ticketFixture(t)
 	if out := ok(t, dir, "ticket", "set-status", "acme", "1", "escalated"); out != "Ticket #1 of portal acme: status on hold → escalated.\n" {
 		t.Errorf("ticket set-status: %q", out)
@@ -252,6 +255,7 @@ func TestTicketSetStatus(t *testing.T) {
 }
 
 func TestTicketSearch(t *testing.T) {
+	t.Parallel()
 	dir, st, _, _ := ticketFixture(t)
 	helpdeskTicket(t, st, store.NewTicket{Subject: "Printer toner", Email: "ANN@example.com", Channel: store.TicketChannelCLI})
 	for term, want := range map[string]string{
@@ -293,6 +297,7 @@ func TestTicketSearch(t *testing.T) {
 }
 
 func TestContact(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	ok(t, dir, "account", "add", "acme", "Globex")
 	ok(t, dir, "agent", "add", "acme", "fiona.b", "--email", "fiona@acme.example")
@@ -339,6 +344,7 @@ func TestContact(t *testing.T) {
 }
 
 func TestContactImport(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	ok(t, dir, "account", "add", "acme", "Globex")
 	ok(t, dir, "agent", "add", "acme", "fiona.b", "--email", "fiona@acme.example")
@@ -411,6 +417,7 @@ func TestContactImport(t *testing.T) {
 }
 
 func TestAccount(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	if out := ok(t, dir, "account", "list", "acme"); !strings.Contains(out, "Portal acme has no accounts yet") {
 		t.Errorf("account list without accounts: %q", out)
@@ -448,6 +455,7 @@ func TestAccount(t *testing.T) {
 }
 
 func TestSettings(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	var rows []settingRow
 	okJSON(t, dir, &rows, "settings", "show", "acme")
@@ -502,6 +510,7 @@ func TestSettings(t *testing.T) {
 }
 
 func TestTicketContactAccountSettingsHelp(t *testing.T) {
+	t.Parallel()
 	dir := setup(t)
 	for _, group := range []string{"ticket", "contact", "account", "settings"} {
 		if out := ok(t, dir, "--help"); !strings.Contains(out, group) {
@@ -523,6 +532,7 @@ func TestTicketContactAccountSettingsHelp(t *testing.T) {
 
 // ticket create --from-chat makes a flagged (email-less) chat a ticket.
 func TestTicketCreateFromChat(t *testing.T) {
+	t.Parallel()
 	dir, st, _, dee := ticketFixture(t)
 	n := fmt.Sprint(dee.Number)
 	fails(t, dir, 1, "has no email", "ticket", "create", "acme", "--from-chat", n)

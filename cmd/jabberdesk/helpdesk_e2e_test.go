@@ -51,6 +51,7 @@ func (r *running) setting(t *testing.T, key, value string) {
 // The "done means" of the helpdesk: #support conasreq 112 in a live chat,
 // and after the chat ends the ticket carries the whole transcript.
 func TestConasreqMakesTicketWithFullTranscript(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
 	v := r.startChatAs(t, "Ann", "ann@example.com", "Parcel never arrived")
@@ -93,6 +94,7 @@ func TestConasreqMakesTicketWithFullTranscript(t *testing.T) {
 }
 
 func TestConasreqNeedsEmail(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
 	v := r.startChatAs(t, "Bob", "", "No email given")
@@ -108,6 +110,7 @@ func TestConasreqNeedsEmail(t *testing.T) {
 }
 
 func TestDeskModesRuleTicketCommands(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
 	r.setDeskMode(t, store.DeskView)
@@ -153,6 +156,7 @@ func TestDeskModesRuleTicketCommands(t *testing.T) {
 }
 
 func TestSupportAndCRMInfo(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	ctx := context.Background()
 	if _, err := r.st.AddAccount(ctx, store.Account{Portal: "demo", Name: "Globex", SLAName: "Gold", ResponseHours: 1, ResolutionHours: 8, ContractName: "GX-2026"}, "test"); err != nil {
@@ -232,6 +236,7 @@ func otherPortalTicket(t *testing.T, r *running) int64 {
 // initial status, with an attended and a missed chat each, and a chat
 // without email flagged instead.
 func TestAutomaticConversionMatrix(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t, "chat_rate = 100000\nchat_burst = 1000") // in [http]
 	ctx := context.Background()
 	george := r.loginWithRoster(t, "george.demo")
@@ -329,6 +334,7 @@ func jsonDecode(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 // A missed chat whose visitor left no email is flagged; its window is
 // gone, so the Desk contact takes the email and makes the ticket.
 func TestDeskConvertsAMissedChat(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t, "[chats]", `queue_timeout = "300ms"`)
 	george := r.loginWithRoster(t, "george.demo")
 	desk := "demo|desk@localhost"

@@ -20,6 +20,7 @@ import (
 // (NODE_EXTRA_CA_CERTS: no "accept anything" switch), and chats with a
 // colleague both ways.
 func TestInteropXmppJS(t *testing.T) {
+	t.Parallel()
 	node := needTool(t, "node")
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "interop", "xmppjs")

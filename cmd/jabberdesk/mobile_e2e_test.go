@@ -18,6 +18,7 @@ import (
 // stream) every visitor message is there, once, in order; the agent's
 // desktop saw the whole conversation, the agent's own words as carbons.
 func TestPhoneDropsMidChatAndLosesNothing(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	phone := r.loginWithRoster(t, "george.demo")
 	desk := r.loginWithRoster(t, "george.demo")
@@ -68,6 +69,7 @@ func TestPhoneDropsMidChatAndLosesNothing(t *testing.T) {
 // An agent uploads a picture (XEP-0363) and sends its URL to the
 // visitor; anyone can fetch it.
 func TestUploadAndSendToVisitor(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
 	george.Send("<iq type='get' id='d1' to='localhost'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")

@@ -15,6 +15,7 @@ import (
 // visitor: the composing that typed "#info" is followed by paused, so
 // the visitor's window does not show "is typing…" for 30 s.
 func TestHashCommandsEndTheVisitorsTypingLine(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
 	v := r.activeChat(t, george, "Ann")
@@ -28,6 +29,7 @@ func TestHashCommandsEndTheVisitorsTypingLine(t *testing.T) {
 // #h begins with the visitor's question; n is acknowledged; #info shows
 // the visitor's language.
 func TestHistoryDeclineAndLanguage(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
 	fiona := r.loginWithRoster(t, "fiona.demo")
@@ -58,6 +60,7 @@ func TestHistoryDeclineAndLanguage(t *testing.T) {
 
 // An agent's typing reaches a visitor on the long poll too.
 func TestTypingReachesTheLongPoll(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
 	v := r.activeChat(t, george, "Bea")

@@ -13,6 +13,7 @@ import (
 // not say: the server's lines start with "» ", a colleague's words with
 // "[Name] ", and what the visitor wrote never passes for either.
 func TestVisitorCannotForgeServerLines(t *testing.T) {
+	t.Parallel()
 	r := startRunning(t)
 	george := r.login(t, "george.demo", false)
 	fiona := r.login(t, "fiona.demo", false)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestTerminalWriter(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"plain\ttext\n":           "plain\ttext\n",
 		"\x1b[2Jclear\a\x00\r":    `\x1b[2Jclear\x07\x00\x0d`,
@@ -46,6 +47,7 @@ func TestTerminalWriter(t *testing.T) {
 // What visitors typed reaches the admin's terminal as text: escape codes
 // are shown, never obeyed; --json keeps every character exactly.
 func TestCLIShowsControlCharacters(t *testing.T) {
+	t.Parallel()
 	dir, st, _, _ := ticketFixture(t)
 	ctx := context.Background()
 	evil := "Eve\x1b]0;pwned\a\x1b[2J"

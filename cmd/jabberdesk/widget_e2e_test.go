@@ -15,6 +15,7 @@ import (
 // the answer, and the agent sees the visitor's reply. Screenshots are kept
 // as test artifacts ($JD_ARTIFACTS, else a temporary directory).
 func TestWidgetInBrowserWithRealAgent(t *testing.T) {
+	t.Parallel()
 	b := browsertest.Start(t)
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
