@@ -1,21 +1,55 @@
-// Package store keeps jabberdesk's durable state in one SQLite database:
-// portals, departments, agents and their SCRAM credentials (RFC 5802 §3,
-// RFC 7677), the message board and the audit log of every admin change.
+// Package store keeps jabberdesk's durable state in one SQLite database,
+// one file an aggregate:
+//
+//   - The directory: portals (tenants), departments, agents with their
+//     roles, settings and SCRAM credentials (RFC 5802 §3, RFC 7677), the
+//     addresses each agent signed in from (sign_in.go), portal settings,
+//     and the audit log of every admin change and of agents' desk
+//     commands.
+//   - Visitor chats (docs/CHATS.md): visitors, chats with a per-portal
+//     visitor number, the agents in each chat, offers, and the chat's
+//     events — its transcript and the visitor's event stream in one
+//     table, numbered by a per-chat seq; visitor notes, canned
+//     responses, blocked addresses, flagged chats.
+//   - The helpdesk (docs/HELPDESK.md): accounts with their SLA, contacts,
+//     tickets with a per-portal number, their threads and the chats
+//     linked to them, and ticket search.
+//   - What the XMPP server keeps for agents: offline messages (with the
+//     XEP-0203 stamp in the stanza; bounded per agent, OfflineLimit), some
+//     held for a session waiting to be resumed (XEP-0198); the message
+//     archive of colleague messages (XEP-0313, paged as XEP-0059 says,
+//     merged with the transcripts of the agent's chats; written in
+//     batches by ArchiveWriter); the message board and who has seen it;
+//     vCards (XEP-0054, photos as XEP-0153); private XML (XEP-0049), block
+//     lists (XEP-0191) and personal eventing items (XEP-0163), kept
+//     opaque; HTTP upload slots (XEP-0363) and per-agent quotas.
 //
 // Invariants:
 //   - The schema is a sequence of numbered migrations embedded in the
 //     binary (migrations/NNNN_name.sql) and applied in order at Open; the
 //     database's PRAGMA user_version is the number of the last one applied.
+//     A database newer than the binary is refused.
 //   - Every write goes through one writer connection (WAL mode,
-//     synchronous=NORMAL: a committed write survives a process crash), reads
-//     use a separate pool of read-only connections.
+//     synchronous=NORMAL: a committed write survives a process crash;
+//     transactions begin IMMEDIATE, so they never deadlock on upgrade),
+//     reads use a separate pool of read-only connections. A method returns
+//     once what it wrote is committed; only ArchiveWriter batches, and it
+//     says when a batch is written (AfterWritten).
 //   - Passwords are never stored: only salt, iteration count, StoredKey and
 //     ServerKey per SCRAM hash.
-//   - Everything belongs to one portal; no method reads or writes across
-//     portals.
-//   - The store knows nothing of XMPP or HTTP. Errors are wrapped with the
-//     operation ("store: add agent: ...") and match ErrNotFound or ErrExists
-//     with errors.Is where that applies.
+//   - Everything belongs to one portal: a method given a portal never
+//     reaches another's rows, and ids (of chats, offline messages) name
+//     rows of one portal. Only start-up and listings span portals
+//     (Portals, LiveChats, ReleaseAllHeld).
+//   - Every admin change writes its audit_log row in the same transaction.
+//   - Offline storage never drops an undelivered message: past
+//     OfflineLimit a new one is refused (ErrOfflineFull). A full disk is
+//     ErrStorageFull, with nothing of the write kept.
+//   - The store knows nothing of XMPP or HTTP beyond storing stanzas and
+//     keys as given, and imports nothing of jabberdesk's. Errors are
+//     wrapped with the operation ("store: add agent: ..."); those meant
+//     for people are *UserError, shown as they are; errors.Is matches
+//     ErrNotFound, ErrExists, ErrInvalid where that applies.
 package store
 
 import (
