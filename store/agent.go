@@ -93,17 +93,22 @@ func (s *Store) CheckUsername(ctx context.Context, portal, name string) error {
 	return exists("username %q is taken in portal %q (usernames are unique per portal, ignoring case)", name, in)
 }
 
-// AddAgent creates an agent with credentials derived from the password.
-func (s *Store) AddAgent(ctx context.Context, n NewAgent, actor string) (Agent, error) {
+// check validates a new agent (username, email, password, role, maximum
+// of chats) and fills in the defaults: the email as ValidateEmail
+// normalizes it, the display name trimmed (the username if empty), the
+// role RoleAgent, DefaultMaxChats. AddAgent and AddAgentsBulk check
+// agents alike.
+func (n *NewAgent) check() error {
 	if err := ValidateUsername(n.Username); err != nil {
-		return Agent{}, err
+		return err
 	}
 	email, err := ValidateEmail(n.Email)
 	if err != nil {
-		return Agent{}, err
+		return err
 	}
+	n.Email = email
 	if err := ValidatePassword(n.Password); err != nil {
-		return Agent{}, err
+		return err
 	}
 	if n.DisplayName = strings.TrimSpace(n.DisplayName); n.DisplayName == "" {
 		n.DisplayName = n.Username
@@ -112,19 +117,27 @@ func (s *Store) AddAgent(ctx context.Context, n NewAgent, actor string) (Agent, 
 		n.Role = RoleAgent
 	}
 	if _, err := ParseRole(string(n.Role)); err != nil {
-		return Agent{}, err
+		return err
 	}
 	if n.MaxChats == 0 {
 		n.MaxChats = DefaultMaxChats
 	}
 	if n.MaxChats < 0 {
-		return Agent{}, invalid("max chats must be 0 or more")
+		return invalid("max chats must be 0 or more")
+	}
+	return nil
+}
+
+// AddAgent creates an agent with credentials derived from the password.
+func (s *Store) AddAgent(ctx context.Context, n NewAgent, actor string) (Agent, error) {
+	if err := n.check(); err != nil {
+		return Agent{}, err
 	}
 	creds := deriveCredentials(n.Password, s.iterations)
 	now := s.now().UTC().Truncate(time.Millisecond)
-	a := Agent{Portal: n.Portal, Username: n.Username, DisplayName: n.DisplayName, Email: email, Role: n.Role,
+	a := Agent{Portal: n.Portal, Username: n.Username, DisplayName: n.DisplayName, Email: n.Email, Role: n.Role,
 		MaxChats: n.MaxChats, CreatedAt: now, UpdatedAt: now}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		pid, err := portalID(ctx, tx, n.Portal)
 		if err != nil {
 			return err
