@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -272,52 +273,92 @@ func (s *Store) QueryArchive(ctx context.Context, q ArchiveQuery) (ArchivePage, 
 	if q.Domain == "" {
 		return ArchivePage{}, errors.New("store: query archive: no domain")
 	}
-	size := q.Max
-	switch {
-	case size <= 0:
-		size = ArchivePageDefault
-	case size > ArchivePageMax:
-		size = ArchivePageMax
+	page, err := s.queryArchive(ctx, q)
+	if err != nil {
+		return ArchivePage{}, wrap("query archive", err)
 	}
+	return page, nil
+}
+
+func (s *Store) queryArchive(ctx context.Context, q ArchiveQuery) (ArchivePage, error) {
+	size := archivePageSize(q.Max)
 	backward := q.BeforeSet || q.Before != ""
 
 	// Snapshot reads: the count, cursors and page agree.
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
-		return ArchivePage{}, wrap("query archive", err)
+		return ArchivePage{}, err
 	}
 	defer func() { _ = tx.Rollback() }() // a read: there is nothing to undo
 	pid, aid, err := agentRef(ctx, tx, q.Portal, q.Owner)
 	if err != nil {
-		return ArchivePage{}, wrap("query archive", err)
+		return ArchivePage{}, err
 	}
-	type cursor struct {
-		pos   archivePos
-		after bool
+	bounds, err := archiveBounds(ctx, tx, aid, q)
+	if err != nil {
+		return ArchivePage{}, err
 	}
-	var cursors []cursor
+	ar, ch := archiveFilters(q, pid, aid)
+	var page ArchivePage
+	if page.Count, err = countArchive(ctx, tx, &ar, &ch); err != nil {
+		return ArchivePage{}, err
+	}
+
+	// Paging: the page lies after After and before Before.
+	for _, b := range bounds {
+		ar.cursor(kindArchive, "a.at", []string{"a.id"}, b.pos, b.after)
+		ch.cursor(kindChat, "e.at", []string{"e.chat_id", "e.seq"}, b.pos, b.after)
+	}
+	// One more than the page says whether the page is complete.
+	if page.Messages, err = readArchive(ctx, tx, q, &ar, &ch, backward, size+1); err != nil {
+		return ArchivePage{}, err
+	}
+	page.cut(size, backward)
+	return page, nil
+}
+
+// archivePageSize is the page size asked for (XEP-0059 <max/>), within
+// bounds.
+func archivePageSize(asked int) int {
+	switch {
+	case asked <= 0:
+		return ArchivePageDefault
+	case asked > ArchivePageMax:
+		return ArchivePageMax
+	}
+	return asked
+}
+
+// archiveBound is an end of the page: it lies after pos, or before it.
+type archiveBound struct {
+	pos   archivePos
+	after bool
+}
+
+// archiveBounds finds the places of the query's After and Before ids in
+// the archive of agent aid.
+func archiveBounds(ctx context.Context, q querier, aid int64, aq ArchiveQuery) ([]archiveBound, error) {
+	var bounds []archiveBound
 	for _, c := range []struct {
 		id    string
 		after bool
-	}{{q.After, true}, {q.Before, false}} {
+	}{{aq.After, true}, {aq.Before, false}} {
 		if c.id == "" {
 			continue
 		}
-		p, err := archiveCursor(ctx, tx, aid, c.id)
+		p, err := archiveCursor(ctx, q, aid, c.id)
 		if err != nil {
-			return ArchivePage{}, wrap("query archive", err)
+			return nil, err
 		}
-		cursors = append(cursors, cursor{p, c.after})
+		bounds = append(bounds, archiveBound{p, c.after})
 	}
-	key := UsernameKey(q.Owner)
-	ownerJID := q.Portal + "|" + key + "@" + q.Domain
-	visitorJID := func(number int64) string {
-		return q.Portal + "|v-" + strconv.FormatInt(number, 10) + "@" + q.Domain
-	}
+	return bounds, nil
+}
 
-	// The filters, on the archive rows (a) and the chat events (e, of
-	// chats c).
-	var ar, ch archiveArm
+// archiveFilters are the query's filters (XEP-0313 §4.1.1) on the
+// archive rows of agent aid (ar, alias a) and on the events (alias e) of
+// the chats (alias c) of portal pid the agent was in (ch).
+func archiveFilters(q ArchiveQuery, pid, aid int64) (ar, ch archiveArm) {
 	ar.where("a.owner_id = ?", aid)
 	// The owner's chats drive the chat arm; the unary + keeps the planner
 	// from walking all the portal's chats by the (portal_id, number) index.
@@ -344,20 +385,23 @@ func (s *Store) QueryArchive(ctx context.Context, q ArchiveQuery) (ArchivePage, 
 		ar.where("a.at <= ?", millis(*q.End))
 		ch.where("e.at <= ?", millis(*q.End))
 	}
+	return ar, ch
+}
 
-	var page ArchivePage
-	if err := tx.QueryRowContext(ctx, `SELECT
+// countArchive counts the messages that pass the filters of both arms.
+func countArchive(ctx context.Context, q querier, ar, ch *archiveArm) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM archive a WHERE `+ar.sql()+`) +
 		(SELECT count(*) FROM chats c JOIN chat_events e ON e.chat_id = c.id WHERE `+ch.sql()+`)`,
-		append(append([]any{}, ar.args...), ch.args...)...).Scan(&page.Count); err != nil {
-		return ArchivePage{}, wrap("query archive", err)
-	}
+		append(append([]any{}, ar.args...), ch.args...)...).Scan(&n)
+	return n, err
+}
 
-	// Paging: the page lies after After and before Before.
-	for _, c := range cursors {
-		ar.cursor(kindArchive, "a.at", []string{"a.id"}, c.pos, c.after)
-		ch.cursor(kindChat, "e.at", []string{"e.chat_id", "e.seq"}, c.pos, c.after)
-	}
+// readArchive reads at most limit messages of both arms in the archive's
+// order (backward: newest first), in one query.
+func readArchive(ctx context.Context, q querier, aq ArchiveQuery, ar, ch *archiveArm, backward bool, limit int) ([]ArchivedMessage, error) {
+	key := UsernameKey(aq.Owner)
 	order := "at, kind, k1, k2"
 	if backward {
 		order = "at DESC, kind DESC, k1 DESC, k2 DESC"
@@ -365,8 +409,8 @@ func (s *Store) QueryArchive(ctx context.Context, q ArchiveQuery) (ArchivePage, 
 	args := append([]any{}, ar.args...)
 	args = append(args, key, key, key)
 	args = append(args, ch.args...)
-	args = append(args, size+1) // one more says whether the page is complete
-	rows, err := tx.QueryContext(ctx, `
+	args = append(args, limit)
+	rows, err := q.QueryContext(ctx, `
 		SELECT `+strconv.Itoa(kindArchive)+` AS kind, a.id AS k1, 0 AS k2, a.at AS at, a.with_jid AS with_jid, 0 AS number,
 			a.outgoing AS outgoing, a.stanza_id AS stanza_id, a.body AS body, a.stanza AS stanza,
 			'' AS colleague, 0 AS from_visitor, '' AS text
@@ -379,44 +423,45 @@ func (s *Store) QueryArchive(ctx context.Context, q ArchiveQuery) (ArchivePage, 
 		FROM chats c JOIN chat_events e ON e.chat_id = c.id WHERE `+ch.sql()+`
 		ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
-		return ArchivePage{}, wrap("query archive", err)
+		return nil, err
 	}
 	defer release(rows)
-	page.Messages = []ArchivedMessage{}
+	ownerJID := aq.Portal + "|" + key + "@" + aq.Domain
+	msgs := []ArchivedMessage{}
 	for rows.Next() {
 		var m ArchivedMessage
 		var kind int
 		var k1, k2, at, number int64
 		if err := rows.Scan(&kind, &k1, &k2, &at, &m.With, &number, &m.Outgoing, &m.StanzaID, &m.Body, &m.Stanza, &m.Colleague, &m.FromVisitor, &m.Text); err != nil {
-			return ArchivePage{}, wrap("query archive", err)
+			return nil, err
 		}
 		m.ID, m.At = archiveID(kind, k1, k2), fromMillis(at)
 		if kind == kindChat {
-			m.With = visitorJID(number)
+			m.With = aq.Portal + "|v-" + strconv.FormatInt(number, 10) + "@" + aq.Domain
 		}
 		m.From, m.To = m.With, ownerJID
 		if m.Outgoing {
 			m.From, m.To = ownerJID, m.With
 		}
-		page.Messages = append(page.Messages, m)
+		msgs = append(msgs, m)
 	}
-	if err := rows.Err(); err != nil {
-		return ArchivePage{}, wrap("query archive", err)
-	}
-	page.Complete = len(page.Messages) <= size
-	if !page.Complete {
-		page.Messages = page.Messages[:size]
+	return msgs, rows.Err()
+}
+
+// cut makes a page of what was read (up to size+1 messages, newest first
+// when backward): at most size messages, oldest first, Complete if no
+// more were read, and First and Last.
+func (p *ArchivePage) cut(size int, backward bool) {
+	p.Complete = len(p.Messages) <= size
+	if !p.Complete {
+		p.Messages = p.Messages[:size]
 	}
 	if backward {
-		ms := page.Messages
-		for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
-			ms[i], ms[j] = ms[j], ms[i]
-		}
+		slices.Reverse(p.Messages)
 	}
-	if n := len(page.Messages); n > 0 {
-		page.First, page.Last = page.Messages[0].ID, page.Messages[n-1].ID
+	if n := len(p.Messages); n > 0 {
+		p.First, p.Last = p.Messages[0].ID, p.Messages[n-1].ID
 	}
-	return page, nil
 }
 
 // visitorNumber reads the visitor number from a visitor contact's bare
