@@ -56,8 +56,8 @@ type conn struct {
 // runs on a goroutine of its own: the negotiation's stack (TLS handshake,
 // SASL) ends with this one, and an idle session's goroutine holds so
 // little that the runtime shrinks its stack to the minimum.
-func (s *Server) handle(raw net.Conn, directTLS bool) {
-	c := s.admit(raw)
+func (srv *Server) handle(raw net.Conn, directTLS bool) {
+	c := srv.admit(raw)
 	if c == nil {
 		return
 	}
@@ -73,51 +73,51 @@ func (s *Server) handle(raw net.Conn, directTLS bool) {
 
 // admit registers a new connection, or refuses it (closed, nil) when its
 // address has too many.
-func (s *Server) admit(raw net.Conn) *conn {
+func (srv *Server) admit(raw net.Conn) *conn {
 	ip, _, _ := net.SplitHostPort(raw.RemoteAddr().String())
-	c := &conn{srv: s, id: s.nextID.Add(1), raw: raw, lim: &readLimit{}, ip: ip, key: limit.KeyOf(ip)}
-	c.log = s.log.With("conn", c.id)
-	if !s.ipConns.Acquire(c.key) {
+	c := &conn{srv: srv, id: srv.nextID.Add(1), raw: raw, lim: &readLimit{}, ip: ip, key: limit.KeyOf(ip)}
+	c.log = srv.log.With("conn", c.id)
+	if !srv.ipConns.Acquire(c.key) {
 		c.log.Warn("too many connections from one address; refused", "remote", ip)
 		_ = raw.Close() // a failed close loses nothing
-		s.connWG.Done()
+		srv.connWG.Done()
 		return nil
 	}
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.mu.Unlock()
-	s.metrics.connections.Add(1)
+	srv.mu.Lock()
+	srv.conns[c] = struct{}{}
+	srv.mu.Unlock()
+	srv.metrics.connections.Add(1)
 	return c
 }
 
 // release undoes admit once the connection is over.
 func (c *conn) release() {
-	s := c.srv
+	srv := c.srv
 	_ = c.raw.Close() // a failed close loses nothing
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	s.metrics.connections.Add(-1)
-	s.ipConns.Release(c.key)
-	s.connWG.Done()
+	srv.mu.Lock()
+	delete(srv.conns, c)
+	srv.mu.Unlock()
+	srv.metrics.connections.Add(-1)
+	srv.ipConns.Release(c.key)
+	srv.connWG.Done()
 }
 
 // negotiate runs TLS, SASL and resource binding (or a stream resumption);
 // it reports whether a session may start.
 func (c *conn) negotiate(directTLS bool) bool {
-	s, raw := c.srv, c.raw
-	c.lim.reset(s.limits.StanzaSizePreAuth)
+	srv, raw := c.srv, c.raw
+	c.lim.reset(srv.limits.StanzaSizePreAuth)
 	c.lim.negotiating.Store(true)
 	// The whole negotiation (TLS, SASL, binding) must fit in AuthTimeout.
 	// The connection's deadline enforces it: a context deadline would not,
 	// as mellium clears the connection's deadline when its context ends.
-	_ = raw.SetDeadline(time.Now().Add(s.limits.AuthTimeout)) // fails only on a closed connection, which the negotiation reports
+	_ = raw.SetDeadline(time.Now().Add(srv.limits.AuthTimeout)) // fails only on a closed connection, which the negotiation reports
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var state xmpp.SessionState
 	var base net.Conn = raw
 	if directTLS {
-		tc := tls.Server(raw, s.tls)
+		tc := tls.Server(raw, srv.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			c.log.Debug("TLS handshake failed", "remote", c.ip, "err", err)
 			return false

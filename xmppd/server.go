@@ -104,7 +104,7 @@ func New(cfg Config) (*Server, error) {
 	if tc.MinVersion < tls.VersionTLS12 {
 		tc.MinVersion = tls.VersionTLS12
 	}
-	s := &Server{
+	srv := &Server{
 		domain:     cfg.Domain,
 		tls:        tc,
 		store:      cfg.Store,
@@ -129,31 +129,31 @@ func New(cfg Config) (*Server, error) {
 	if n, err := cfg.Store.ReleaseAllHeld(context.Background()); err != nil {
 		return nil, fmt.Errorf("xmppd: %w", err)
 	} else if n > 0 {
-		s.log.Info("messages held for sessions that were waiting to be resumed are now offline messages", "count", n)
+		srv.log.Info("messages held for sessions that were waiting to be resumed are now offline messages", "count", n)
 	}
-	s.guard = limit.NewGuard(limit.GuardConfig{
+	srv.guard = limit.NewGuard(limit.GuardConfig{
 		AddrFailures:    cfg.Limits.LoginFailuresPerIP,
 		AccountFailures: cfg.Limits.LoginFailuresPerAccount,
 		Window:          cfg.Limits.LoginFailureWindow,
 		Known:           knownAddresses{cfg.Store, cfg.Logger},
 	})
-	s.dir = newDirectory(cfg.Store)
-	s.archive = cfg.Store.NewArchiveWriter(16384, s.log)
-	s.bufPool.New = func() any { b := make([]byte, 0, 4096); return &b }
-	if s.desk == nil {
-		s.desk = noDesk{}
+	srv.dir = newDirectory(cfg.Store)
+	srv.archive = cfg.Store.NewArchiveWriter(16384, srv.log)
+	srv.bufPool.New = func() any { b := make([]byte, 0, 4096); return &b }
+	if srv.desk == nil {
+		srv.desk = noDesk{}
 	}
-	rand.Read(s.fakeSecret)
-	go s.sweepLoop()
-	return s, nil
+	rand.Read(srv.fakeSecret)
+	go srv.sweepLoop()
+	return srv, nil
 }
 
 // Domain is the server's XMPP domain.
-func (s *Server) Domain() string { return s.domain }
+func (srv *Server) Domain() string { return srv.domain }
 
-func (s *Server) sweepLoop() {
+func (srv *Server) sweepLoop() {
 	every := 10 * time.Second
-	if p := s.limits.PingInterval; p > 0 && p/4 < every {
+	if p := srv.limits.PingInterval; p > 0 && p/4 < every {
 		every = max(p/4, 50*time.Millisecond)
 	}
 	t := time.NewTicker(every)
@@ -161,9 +161,9 @@ func (s *Server) sweepLoop() {
 	for {
 		select {
 		case now := <-t.C:
-			s.guard.Sweep()
-			s.keepalive(now)
-		case <-s.done:
+			srv.guard.Sweep()
+			srv.keepalive(now)
+		case <-srv.done:
 			return
 		}
 	}
@@ -175,108 +175,108 @@ var ErrServerClosed = errors.New("xmppd: server closed")
 // Serve accepts connections on ln until Shutdown. With directTLS the
 // connections speak TLS from the first byte (XEP-0368); otherwise they
 // must negotiate STARTTLS before authenticating.
-func (s *Server) Serve(ln net.Listener, directTLS bool) error {
-	s.mu.Lock()
-	if s.shutdown {
-		s.mu.Unlock()
+func (srv *Server) Serve(ln net.Listener, directTLS bool) error {
+	srv.mu.Lock()
+	if srv.shutdown {
+		srv.mu.Unlock()
 		return ErrServerClosed
 	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
+	srv.listeners[ln] = struct{}{}
+	srv.mu.Unlock()
 	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
+		srv.mu.Lock()
+		delete(srv.listeners, ln)
+		srv.mu.Unlock()
 	}()
 
 	var delay time.Duration
 	for {
 		raw, err := ln.Accept()
 		if err != nil {
-			if s.isShutdown() {
+			if srv.isShutdown() {
 				return ErrServerClosed
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && !errors.Is(err, net.ErrClosed) {
 				// Out of file descriptors and the like: back off as net/http does.
 				delay = max(5*time.Millisecond, min(2*delay, time.Second))
-				s.log.Warn("accept failed; retrying", "err", err, "delay", delay)
+				srv.log.Warn("accept failed; retrying", "err", err, "delay", delay)
 				time.Sleep(delay)
 				continue
 			}
 			return err
 		}
 		delay = 0
-		if !s.track(raw) {
+		if !srv.track(raw) {
 			_ = raw.Close() // the server is shutting down
 			continue
 		}
-		go s.handle(raw, directTLS)
+		go srv.handle(raw, directTLS)
 	}
 }
 
-func (s *Server) isShutdown() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.shutdown
+func (srv *Server) isShutdown() bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.shutdown
 }
 
-func (s *Server) track(raw net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shutdown {
+func (srv *Server) track(raw net.Conn) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.shutdown {
 		return false
 	}
-	s.connWG.Add(1)
+	srv.connWG.Add(1)
 	return true
 }
 
 // Shutdown stops accepting, ends every session with a system-shutdown
 // stream error and waits for the connections to close or ctx to end (then
 // it closes what is left).
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.shutdown {
-		s.shutdown = true
-		close(s.done)
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.mu.Lock()
+	if !srv.shutdown {
+		srv.shutdown = true
+		close(srv.done)
 	}
-	for ln := range s.listeners {
+	for ln := range srv.listeners {
 		_ = ln.Close() // stops its Serve loop; a failed close loses nothing
 	}
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
+	conns := make([]*conn, 0, len(srv.conns))
+	for c := range srv.conns {
 		conns = append(conns, c)
 	}
-	s.mu.Unlock()
+	srv.mu.Unlock()
 
 	for _, c := range conns {
 		c.stop(streamError{"system-shutdown", "the server is shutting down"})
 	}
 	// Sessions waiting for a resumption end now: their messages go to
 	// offline storage.
-	s.smMu.Lock()
+	srv.smMu.Lock()
 	var waiting []*session
-	for _, ss := range s.smSessions {
+	for _, ss := range srv.smSessions {
 		waiting = append(waiting, ss)
 	}
-	s.smMu.Unlock()
+	srv.smMu.Unlock()
 	for _, ss := range waiting {
 		if ss.current() == nil {
 			ss.finish(streamError{"system-shutdown", "the server is shutting down"})
 		}
 	}
 	waited := make(chan struct{})
-	go func() { s.connWG.Wait(); close(waited) }()
-	defer s.archive.Close() // after the sessions: what they routed is archived
+	go func() { srv.connWG.Wait(); close(waited) }()
+	defer srv.archive.Close() // after the sessions: what they routed is archived
 	select {
 	case <-waited:
 		return nil
 	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
+		srv.mu.Lock()
+		for c := range srv.conns {
 			_ = c.raw.Close() // out of time: cut it off
 		}
-		s.mu.Unlock()
+		srv.mu.Unlock()
 		<-waited
 		return ctx.Err()
 	}
@@ -291,15 +291,15 @@ type Stats struct {
 }
 
 // Stats returns the current counters.
-func (s *Server) Stats() Stats {
-	g := s.guard.Stats()
+func (srv *Server) Stats() Stats {
+	g := srv.guard.Stats()
 	return Stats{
-		Connections:   s.metrics.connections.Load(),
-		Sessions:      int64(s.router.count()),
-		Logins:        s.metrics.logins.Load(),
-		LoginFailures: s.metrics.loginFailures.Load(),
-		StanzasIn:     s.metrics.stanzasIn.Load(),
-		StanzasOut:    s.metrics.stanzasOut.Load(),
+		Connections:   srv.metrics.connections.Load(),
+		Sessions:      int64(srv.router.count()),
+		Logins:        srv.metrics.logins.Load(),
+		LoginFailures: srv.metrics.loginFailures.Load(),
+		StanzasIn:     srv.metrics.stanzasIn.Load(),
+		StanzasOut:    srv.metrics.stanzasOut.Load(),
 		LoginsSpaced:  g.Spaced,
 		LoginsRefused: g.Refused,
 	}
