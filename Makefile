@@ -36,6 +36,7 @@ test-race:
 ## fuzz: run each fuzz target for FUZZTIME (their seed corpora run with make test)
 FUZZTIME ?= 30s
 fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./address
 	$(GO) test -run '^$$' -fuzz FuzzVisitorAPI -fuzztime $(FUZZTIME) ./bridge/web
 	$(GO) test -run '^$$' -fuzz FuzzSessionStream -fuzztime $(FUZZTIME) ./xmppd
 
