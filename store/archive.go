@@ -38,10 +38,9 @@ const (
 type ArchivedMessage struct {
 	ID       string    `json:"id"`
 	StanzaID string    `json:"stanza_id,omitempty"` // the id the server gave a colleague message; "" for chat messages
-	With     string    `json:"with"`                // bare JID of the other party: a colleague, or the visitor contact
+	With     string    `json:"with,omitempty"`      // a colleague message's other party, as archived; "" for chat messages
+	Chat     int64     `json:"chat,omitempty"`      // a chat message's chat number; 0 for colleague messages
 	Outgoing bool      `json:"outgoing"`            // sent by the archive's owner
-	From     string    `json:"from"`                // bare JIDs as they would appear on the message
-	To       string    `json:"to"`
 	Body     string    `json:"body"`
 	Stanza   []byte    `json:"stanza,omitempty"` // the message as routed, for colleague messages; nil for chat messages
 	At       time.Time `json:"at"`
@@ -53,15 +52,17 @@ type ArchivedMessage struct {
 	Text        string `json:"text,omitempty"`
 }
 
-// ArchiveQuery asks for a page of an agent's archive. Owner is the agent's
-// username and Domain the server's domain, from which the bare JIDs are
-// made (PORTAL|USERNAME@DOMAIN, PORTAL|v-NUMBER@DOMAIN). JIDs are compared
-// as given: pass canonical bare JIDs.
+// ArchiveQuery asks for a page of an agent's archive. Owner is the
+// agent's username.
 type ArchiveQuery struct {
-	Portal, Owner, Domain string
+	Portal, Owner string
 
-	// Filters (XEP-0313 §4.1.1).
-	With       string     // "" or the bare JID of a colleague or of a visitor contact
+	// Filters (XEP-0313 §4.1.1). With and WithChat narrow the archive to
+	// one party: a colleague, compared as archived (pass the canonical
+	// form it was archived in), or the chat of that number. Give at most
+	// one of them.
+	With       string
+	WithChat   int64
 	Start, End *time.Time // inclusive bounds; nil for none
 
 	// Paging (XEP-0059). After: the page just after that id, oldest
@@ -270,8 +271,8 @@ func (a *archiveArm) cursor(kind int, at string, keys []string, p archivePos, af
 // that is not in the owner's archive is an ErrNotFound UserError
 // ("item-not-found: ..."). An unknown portal or agent is ErrNotFound.
 func (s *Store) QueryArchive(ctx context.Context, q ArchiveQuery) (ArchivePage, error) {
-	if q.Domain == "" {
-		return ArchivePage{}, errors.New("store: query archive: no domain")
+	if q.With != "" && q.WithChat != 0 {
+		return ArchivePage{}, errors.New("store: query archive: both a colleague and a chat to filter by")
 	}
 	page, err := s.queryArchive(ctx, q)
 	if err != nil {
@@ -365,13 +366,13 @@ func archiveFilters(q ArchiveQuery, pid, aid int64) (ar, ch archiveArm) {
 	ch.where("c.id IN (SELECT chat_id FROM chat_agents WHERE agent_id = ?)", aid)
 	ch.where("+c.portal_id = ?", pid)
 	ch.where(chatMessageCond)
-	if q.With != "" {
+	switch {
+	case q.With != "":
 		ar.where("a.with_jid = ?", q.With)
-		if n, ok := visitorNumber(q.With, q.Portal, q.Domain); ok {
-			ch.where("c.id = (SELECT id FROM chats WHERE portal_id = ? AND number = ?)", pid, n)
-		} else {
-			ch.where("0") // only visitor contacts have chats
-		}
+		ch.where("0") // a colleague has no chat
+	case q.WithChat != 0:
+		ar.where("0") // nor a chat a colleague message
+		ch.where("c.id = (SELECT id FROM chats WHERE portal_id = ? AND number = ?)", pid, q.WithChat)
 	}
 	if q.Start != nil {
 		start := millis(*q.Start)
@@ -426,23 +427,15 @@ func readArchive(ctx context.Context, q querier, aq ArchiveQuery, ar, ch *archiv
 		return nil, err
 	}
 	defer release(rows)
-	ownerJID := aq.Portal + "|" + key + "@" + aq.Domain
 	msgs := []ArchivedMessage{}
 	for rows.Next() {
 		var m ArchivedMessage
 		var kind int
-		var k1, k2, at, number int64
-		if err := rows.Scan(&kind, &k1, &k2, &at, &m.With, &number, &m.Outgoing, &m.StanzaID, &m.Body, &m.Stanza, &m.Colleague, &m.FromVisitor, &m.Text); err != nil {
+		var k1, k2, at int64
+		if err := rows.Scan(&kind, &k1, &k2, &at, &m.With, &m.Chat, &m.Outgoing, &m.StanzaID, &m.Body, &m.Stanza, &m.Colleague, &m.FromVisitor, &m.Text); err != nil {
 			return nil, err
 		}
 		m.ID, m.At = archiveID(kind, k1, k2), fromMillis(at)
-		if kind == kindChat {
-			m.With = aq.Portal + "|v-" + strconv.FormatInt(number, 10) + "@" + aq.Domain
-		}
-		m.From, m.To = m.With, ownerJID
-		if m.Outgoing {
-			m.From, m.To = ownerJID, m.With
-		}
 		msgs = append(msgs, m)
 	}
 	return msgs, rows.Err()
@@ -462,23 +455,6 @@ func (p *ArchivePage) cut(size int, backward bool) {
 	if n := len(p.Messages); n > 0 {
 		p.First, p.Last = p.Messages[0].ID, p.Messages[n-1].ID
 	}
-}
-
-// visitorNumber reads the visitor number from a visitor contact's bare
-// JID, PORTAL|v-NUMBER@DOMAIN.
-func visitorNumber(jid, portal, domain string) (int64, bool) {
-	rest, ok := strings.CutPrefix(jid, portal+"|v-")
-	if !ok {
-		return 0, false
-	}
-	if rest, ok = strings.CutSuffix(rest, "@"+domain); !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(rest, 10, 64)
-	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != rest {
-		return 0, false
-	}
-	return n, true
 }
 
 // archiveCursor finds the place of the message with an archive id (or

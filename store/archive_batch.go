@@ -24,7 +24,7 @@ type ArchiveWriter struct {
 	log  *slog.Logger
 	in   chan archivePair
 	done chan struct{}
-	ids  map[string][2]int64 // "portal|username" → portal id, agent id; run's own
+	ids  map[agentName][2]int64 // portal id, agent id; run's own
 
 	mu     sync.RWMutex // held for reading while sending to in
 	closed bool
@@ -56,7 +56,7 @@ func (s *Store) NewArchiveWriter(queue int, log *slog.Logger) *ArchiveWriter {
 	if log == nil {
 		log = slog.Default()
 	}
-	w := &ArchiveWriter{s: s, log: log, in: make(chan archivePair, queue), done: make(chan struct{}), ids: make(map[string][2]int64)}
+	w := &ArchiveWriter{s: s, log: log, in: make(chan archivePair, queue), done: make(chan struct{}), ids: make(map[agentName][2]int64)}
 	go w.run()
 	return w
 }
@@ -252,13 +252,16 @@ func archivePairTx(ctx context.Context, tx *sql.Tx, p archivePair) error {
 	return archiveInsert(ctx, tx, p.portal, p.to, p.fromJID, false, p.stanzaID, p.body, p.stanza, p.at)
 }
 
+// agentName is an agent of a portal by username key.
+type agentName struct{ portal, key string }
+
 const archiveInsertSQL = `INSERT INTO archive (portal_id, owner_id, with_jid, outgoing, stanza_id, body, stanza, at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insert writes one side of a message with the batch's prepared
 // statement, looking the owner up once per writer.
 func (w *ArchiveWriter) insert(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, portal, owner, with string, outgoing bool, p archivePair) error {
-	key := portal + "|" + UsernameKey(owner)
+	key := agentName{portal, UsernameKey(owner)}
 	ids, ok := w.ids[key]
 	if !ok {
 		pid, aid, err := agentRef(ctx, tx, portal, owner)

@@ -219,7 +219,6 @@ func query(t testing.TB, s *Store, q ArchiveQuery) ArchivePage {
 	if q.Portal == "" {
 		q.Portal = "acme"
 	}
-	q.Domain = testDomain
 	p, err := s.QueryArchive(context.Background(), q)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +232,11 @@ func line(m ArchivedMessage) string {
 	if m.Outgoing {
 		dir = ">"
 	}
-	return fmt.Sprintf("%s %s %s", dir, strings.TrimSuffix(strings.TrimPrefix(m.With, "acme|"), "@"+testDomain), m.Body)
+	with := strings.TrimSuffix(strings.TrimPrefix(m.With, "acme|"), "@"+testDomain)
+	if m.Chat != 0 {
+		with = fmt.Sprint("v-", m.Chat)
+	}
+	return fmt.Sprintf("%s %s %s", dir, with, m.Body)
 }
 
 func lines(ms []ArchivedMessage) string {
@@ -254,7 +257,7 @@ func TestArchivePair(t *testing.T) {
 		t.Fatalf("fiona: %+v", f)
 	}
 	m := f.Messages[0]
-	if !m.Outgoing || m.With != jidOf("george.w") || m.From != jidOf("fiona.b") || m.To != jidOf("george.w") ||
+	if !m.Outgoing || m.With != jidOf("george.w") || m.Chat != 0 ||
 		m.Body != "hello George" || m.StanzaID != "st-1" || !strings.Contains(string(m.Stanza), "<body>hello George</body>") ||
 		!m.At.Equal(at.Truncate(time.Millisecond)) || !strings.HasPrefix(m.ID, "a") || f.First != m.ID || f.Last != m.ID {
 		t.Fatalf("fiona's side: %+v", m)
@@ -264,7 +267,7 @@ func TestArchivePair(t *testing.T) {
 		t.Fatalf("george: %+v", g)
 	}
 	m = g.Messages[0]
-	if m.Outgoing || m.With != jidOf("fiona.b") || m.From != jidOf("fiona.b") || m.To != jidOf("george.w") || m.Body != "hello George" || m.ID == f.Messages[0].ID {
+	if m.Outgoing || m.With != jidOf("fiona.b") || m.Body != "hello George" || m.ID == f.Messages[0].ID {
 		t.Fatalf("george's side: %+v", m)
 	}
 	// ingrid.m has nothing.
@@ -316,7 +319,6 @@ func TestArchiveMergesChats(t *testing.T) {
 	s.now = func() time.Time { return t0 }
 
 	c := mustChat(t, s, newChat("acme", "Ann Visitor", ""))
-	vis := "acme|v-" + fmt.Sprint(c.Number) + "@" + testDomain
 	v := "v-" + fmt.Sprint(c.Number) // as line shows it
 	// The visitor writes before anyone joined.
 	say(t, s, c.ID, "visitor_message", AuthorVisitor, "", "", "hi, anyone?", at(1))
@@ -353,11 +355,8 @@ func TestArchiveMergesChats(t *testing.T) {
 			t.Fatalf("out of time order at %d", i)
 		}
 		if strings.HasPrefix(m.ID, "c") {
-			if m.Stanza != nil || m.StanzaID != "" || m.With != vis {
+			if m.Stanza != nil || m.StanzaID != "" || m.With != "" || m.Chat != c.Number {
 				t.Fatalf("chat message %+v", m)
-			}
-			if m.Outgoing && (m.From != jidOf("fiona.b") || m.To != vis) || !m.Outgoing && (m.From != vis || m.To != jidOf("fiona.b")) {
-				t.Fatalf("from/to of %+v", m)
 			}
 		}
 	}
@@ -366,7 +365,7 @@ func TestArchiveMergesChats(t *testing.T) {
 	}
 
 	// george sees his own words as outgoing, Fiona's as "[Fiona B]".
-	g := query(t, s, ArchiveQuery{Owner: "george.w", With: vis})
+	g := query(t, s, ArchiveQuery{Owner: "george.w", WithChat: c.Number})
 	want = strings.Join([]string{
 		"< " + v + " hi, anyone?",
 		"< " + v + " [Fiona B] hello Ann",
@@ -381,14 +380,14 @@ func TestArchiveMergesChats(t *testing.T) {
 	if p := query(t, s, ArchiveQuery{Owner: "fiona.b", With: jidOf("george.w")}); lines(p.Messages) != "< george.w lunch?\n> george.w yes, at one" || p.Count != 2 {
 		t.Fatalf("with george: %+v", p)
 	}
-	if p := query(t, s, ArchiveQuery{Owner: "fiona.b", With: vis}); p.Count != 4 || strings.Contains(lines(p.Messages), "george.w") {
+	if p := query(t, s, ArchiveQuery{Owner: "fiona.b", WithChat: c.Number}); p.Count != 4 || strings.Contains(lines(p.Messages), "george.w") {
 		t.Fatalf("with the visitor: %+v", p)
 	}
-	if p := query(t, s, ArchiveQuery{Owner: "fiona.b", With: "acme|v-999@" + testDomain}); p.Count != 0 {
+	if p := query(t, s, ArchiveQuery{Owner: "fiona.b", WithChat: 999}); p.Count != 0 {
 		t.Fatalf("with another visitor: %+v", p)
 	}
-	if p := query(t, s, ArchiveQuery{Owner: "fiona.b", With: "globex|v-" + fmt.Sprint(c.Number) + "@" + testDomain}); p.Count != 0 {
-		t.Fatalf("with a visitor of another portal: %+v", p)
+	if _, err := s.QueryArchive(ctx, ArchiveQuery{Portal: "acme", Owner: "fiona.b", With: jidOf("george.w"), WithChat: c.Number}); err == nil {
+		t.Fatal("a query for a colleague and a chat at once was answered")
 	}
 	start, end := at(3), at(6)
 	p := query(t, s, ArchiveQuery{Owner: "fiona.b", Start: &start, End: &end})
@@ -412,13 +411,13 @@ func TestArchiveMergesChats(t *testing.T) {
 		t.Fatal(err)
 	}
 	say(t, s, h.ID, "visitor_message", AuthorVisitor, "", "", "globex question", at(9))
-	if p := query(t, s, ArchiveQuery{Portal: "globex", Owner: "henry.k"}); p.Count != 1 || p.Messages[0].With != "globex|v-1001@"+testDomain {
+	if p := query(t, s, ArchiveQuery{Portal: "globex", Owner: "henry.k"}); p.Count != 1 || p.Messages[0].Chat != 1001 {
 		t.Fatalf("henry: %+v", p)
 	}
 	if p := query(t, s, ArchiveQuery{Owner: "fiona.b"}); p.Count != 6 {
 		t.Fatalf("fiona sees another portal's chat: %+v", p)
 	}
-	if _, err := s.QueryArchive(ctx, ArchiveQuery{Portal: "globex", Owner: "fiona.b", Domain: testDomain}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.QueryArchive(ctx, ArchiveQuery{Portal: "globex", Owner: "fiona.b"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("fiona in globex: %v", err)
 	}
 }
@@ -452,7 +451,7 @@ func TestArchiveCursors(t *testing.T) {
 		"st-2",           // a stanza id of someone else's archive
 	} {
 		for _, q := range []ArchiveQuery{{After: id}, {Before: id}} {
-			q.Portal, q.Owner, q.Domain = "acme", "fiona.b", testDomain
+			q.Portal, q.Owner = "acme", "fiona.b"
 			_, err := s.QueryArchive(ctx, q)
 			var ue *UserError
 			if !errors.Is(err, ErrNotFound) || !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), "item-not-found: no archived message with id") {
@@ -762,7 +761,7 @@ func BenchmarkQueryArchive(b *testing.B) {
 		{"with", ArchiveQuery{With: jidOf("george.w"), After: ids[len(ids)/2]}},
 	} {
 		q := bc.q
-		q.Portal, q.Owner, q.Domain, q.Max = "acme", "fiona.b", testDomain, 50
+		q.Portal, q.Owner, q.Max = "acme", "fiona.b", 50
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
 				p, err := s.QueryArchive(ctx, q)
@@ -869,7 +868,7 @@ func TestArchiveWriterBatches(t *testing.T) {
 	}
 	w.Close()
 	for _, owner := range []string{"fiona.b", "george.w"} {
-		page, err := s.QueryArchive(ctx, ArchiveQuery{Portal: "acme", Owner: owner, Domain: "x", Max: 10})
+		page, err := s.QueryArchive(ctx, ArchiveQuery{Portal: "acme", Owner: owner, Max: 10})
 		if err != nil || page.Count != n {
 			t.Fatalf("%s: %d archived, want %d (%v)", owner, page.Count, n, err)
 		}
@@ -883,7 +882,7 @@ func TestArchiveWriterAfterWritten(t *testing.T) {
 	w := s.NewArchiveWriter(1024, nil)
 	defer w.Close()
 	count := func() int {
-		page, err := s.QueryArchive(ctx, ArchiveQuery{Portal: "acme", Owner: "fiona.b", Domain: "x", Max: 1})
+		page, err := s.QueryArchive(ctx, ArchiveQuery{Portal: "acme", Owner: "fiona.b", Max: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

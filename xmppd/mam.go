@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"jabberdesk/address"
 	"jabberdesk/bridge"
 	"jabberdesk/store"
 )
@@ -65,13 +66,17 @@ func (s *session) mamIQ(el, q *Element) error {
 		s.send(iqResult(el).Add(NewElement(nsMAM, "query").Add(form)))
 		return nil
 	}
-	query := store.ArchiveQuery{Portal: s.agent.Portal, Owner: s.agent.Key(), Domain: s.srv.domain}
+	query := store.ArchiveQuery{Portal: s.agent.Portal, Owner: s.agent.Key()}
 	if x := q.Child(nsData, "x"); x != nil {
 		for _, f := range x.Children() {
 			v := f.ChildText(nsData, "value")
 			switch f.Get("var") {
 			case "with":
-				query.With = v
+				if c, ok := address.ParseChatJID(v, s.agent.Portal, s.srv.domain); ok {
+					query.WithChat = c.Number
+				} else {
+					query.With = v
+				}
 			case "start", "end":
 				tm, err := time.Parse(time.RFC3339, v)
 				if err != nil {
@@ -114,12 +119,13 @@ func (s *session) mamIQ(el, q *Element) error {
 		return err
 	}
 	qid := q.Get("queryid")
+	owner := s.srv.agentBare(s.agent.Portal, s.agent.Key())
 	for _, m := range page.Messages {
 		s.send(NewElement(nsClient, "message", "to", s.full).Add(
 			NewElement(nsMAM, "result", "queryid", qid, "id", m.ID).Add(
 				NewElement(nsForward, "forwarded").Add(
 					NewElement(nsDelay, "delay", "stamp", m.At.UTC().Format(nsDelayStamp)),
-					archivedMessage(m)))))
+					s.srv.archivedMessage(s.agent.Portal, owner, m)))))
 	}
 	set := NewElement(nsRSM, "set")
 	if page.First != "" {
@@ -134,12 +140,21 @@ func (s *session) mamIQ(el, q *Element) error {
 	return nil
 }
 
-// archivedMessage is the forwarded message of an archive result.
-func archivedMessage(m store.ArchivedMessage) *Element {
+// archivedMessage is the forwarded message of an archive result, in the
+// archive of owner (a bare JID) of portal.
+func (srv *Server) archivedMessage(portal, owner string, m store.ArchivedMessage) *Element {
+	with := m.With
+	if m.Chat != 0 {
+		with = address.Chat{Portal: portal, Number: m.Chat}.JID(srv.domain)
+	}
+	from, to := with, owner
+	if m.Outgoing {
+		from, to = owner, with
+	}
 	if m.Stanza != nil {
 		if el := parseStored(m.Stanza); el != nil {
-			el.Set("from", m.From)
-			el.Set("to", m.To)
+			el.Set("from", from)
+			el.Set("to", to)
 			return el
 		}
 	}
@@ -150,7 +165,7 @@ func archivedMessage(m store.ArchivedMessage) *Element {
 	case m.Colleague != "":
 		body = bridge.CopyOf(m.Colleague, m.Text)
 	}
-	return NewElement(nsClient, "message", "from", m.From, "to", m.To, "type", "chat").
+	return NewElement(nsClient, "message", "from", from, "to", to, "type", "chat").
 		Add(NewElement(nsClient, "body").AddText(body))
 }
 
