@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"jabberdesk/address"
+
 	"mellium.im/sasl"
 )
 
@@ -184,7 +186,7 @@ func (c *Config) AccountPassword(i int) string { return format(c.Password, c.num
 // AccountPortal is the part of the account format before "|": the
 // jabberdesk portal of the agents, or "" when the format has none.
 func (c *Config) AccountPortal() string {
-	p, _, ok := strings.Cut(c.Account, "|")
+	p, _, ok := address.SplitLocal(c.Account)
 	if !ok {
 		return ""
 	}

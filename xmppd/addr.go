@@ -2,18 +2,11 @@ package xmppd
 
 import (
 	"errors"
-	"strings"
 
 	"mellium.im/xmpp/jid"
 
+	"jabberdesk/address"
 	"jabberdesk/store"
-)
-
-// Reserved localparts: usernames can never take them (too short, or a "-").
-const (
-	boardName     = "board"
-	deskName      = "desk"
-	visitorPrefix = "v-"
 )
 
 // targetKind says what a JID in a session's own portal names.
@@ -51,18 +44,17 @@ func (s *session) classify(to jid.JID) target {
 	if local == "" {
 		return target{kind: targetServer}
 	}
-	i := strings.IndexAny(local, `|\`)
-	if i <= 0 || local[:i] != s.agent.Portal {
+	portal, name, ok := address.SplitLocal(local)
+	if !ok || portal != s.agent.Portal {
 		return target{kind: targetNone}
 	}
-	name := local[i+1:]
-	t := target{name: name, bare: s.agent.Portal + "|" + name + "@" + s.srv.domain}
-	switch {
-	case name == boardName:
+	t := target{name: name, bare: s.srv.specialJID(portal, name)}
+	switch address.Classify(name) {
+	case address.KindBoard:
 		t.kind = targetBoard
-	case name == deskName:
+	case address.KindDesk:
 		t.kind = targetDesk
-	case strings.HasPrefix(name, visitorPrefix):
+	case address.KindVisitor:
 		t.kind = targetVisitor
 	default:
 		dir, err := s.srv.dir.get(s.ctx(), s.agent.Portal)
@@ -81,12 +73,12 @@ func (s *session) classify(to jid.JID) target {
 
 // specialJID is the bare JID of a portal's board, desk or visitor.
 func (srv *Server) specialJID(portal, name string) string {
-	return portal + "|" + name + "@" + srv.domain
+	return address.JID(portal, name, srv.domain)
 }
 
 // agentBare is the canonical bare JID of an agent.
 func (srv *Server) agentBare(portal, key string) string {
-	return portal + "|" + key + "@" + srv.domain
+	return address.Agent{Portal: portal, Key: key}.JID(srv.domain)
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

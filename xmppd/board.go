@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"jabberdesk/address"
 )
 
 // boardHistory is how many posts "#h" to the board replays.
@@ -18,7 +20,7 @@ func (s *session) boardMessage(el *Element) error {
 	if body == "" || el.Get("type") == "error" {
 		return nil // chat states and the like
 	}
-	board := s.srv.specialJID(s.agent.Portal, boardName)
+	board := s.srv.specialJID(s.agent.Portal, address.BoardName)
 	if cmd := strings.ToLower(strings.TrimSpace(body)); cmd == "#h" || cmd == "#help" {
 		if cmd == "#help" {
 			s.systemMessage(board, "Everything you send here goes to every online colleague. #h shows the recent posts.")
@@ -59,7 +61,7 @@ func (s *session) deliverMissedBoard() {
 		s.log.Error("read missed board posts", "err", err)
 		return
 	}
-	board := s.srv.specialJID(s.agent.Portal, boardName)
+	board := s.srv.specialJID(s.agent.Portal, address.BoardName)
 	for _, p := range posts {
 		el := NewElement(nsClient, "message", "from", board, "to", s.full, "type", "chat").
 			Add(NewElement(nsClient, "body").AddText("["+p.AuthorName+"] "+p.Body),

@@ -3,6 +3,8 @@ package xmppd
 import (
 	"runtime"
 
+	"jabberdesk/address"
+
 	"mellium.im/xmpp/jid"
 )
 
@@ -69,7 +71,7 @@ func (s *session) serverIQ(el, payload *Element) error {
 	case payload.Space == nsDiscoIt && get && payload.Get("node") == nsCommands:
 		// The Desk's commands (XEP-0050 §2.2), for clients that look for
 		// them on the server.
-		desk := target{kind: targetDesk, name: deskName, bare: s.srv.specialJID(s.agent.Portal, deskName)}
+		desk := target{kind: targetDesk, name: address.DeskName, bare: s.srv.specialJID(s.agent.Portal, address.DeskName)}
 		s.send(iqResult(el).Add(s.adhocItems(el, desk)))
 	case payload.Space == nsDiscoIt && get:
 		items := NewElement(nsDiscoIt, "query")

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"jabberdesk/address"
 	"jabberdesk/store"
 )
 
@@ -59,7 +60,7 @@ func (srv *Server) redeliverOffline(bare string) {
 // of them (initial presence and redeliverOffline) never send a message
 // twice.
 func (s *session) deliverOffline() {
-	mu, _ := s.srv.offline.LoadOrStore(s.agent.Portal+"|"+s.agent.Key(), new(sync.Mutex))
+	mu, _ := s.srv.offline.LoadOrStore(address.Agent{Portal: s.agent.Portal, Key: s.agent.Key()}, new(sync.Mutex))
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 	for {

@@ -5,6 +5,7 @@ import (
 
 	"mellium.im/xmpp/jid"
 
+	"jabberdesk/address"
 	"jabberdesk/bridge"
 )
 
@@ -215,7 +216,7 @@ func (s *session) sendPresenceOfOthers() {
 	add := func(el *Element) {
 		burst = append(burst, held{from: el.Get("from"), kind: outPresence, b: el.Bytes()})
 	}
-	for _, name := range []string{boardName, deskName} {
+	for _, name := range []string{address.BoardName, address.DeskName} {
 		add(NewElement(nsClient, "presence", "from", s.srv.specialJID(s.agent.Portal, name), "to", s.full))
 	}
 	for _, c := range s.srv.desk.Contacts(s.agent.Portal, s.agent.Key()) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"sort"
 
+	"jabberdesk/address"
 	"jabberdesk/store"
 )
 
@@ -41,8 +42,8 @@ func (srv *Server) rosterItems(portal, self string, dir *portalDir) []rosterItem
 		}
 	}
 	items = append(items,
-		rosterItem{JID: srv.specialJID(portal, boardName), Name: "Message board", Group: groupDesk},
-		rosterItem{JID: srv.specialJID(portal, deskName), Name: "Desk", Group: groupDesk},
+		rosterItem{JID: srv.specialJID(portal, address.BoardName), Name: "Message board", Group: groupDesk},
+		rosterItem{JID: srv.specialJID(portal, address.DeskName), Name: "Desk", Group: groupDesk},
 	)
 	sort.Slice(items, func(i, j int) bool { return items[i].JID < items[j].JID })
 	return items

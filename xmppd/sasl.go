@@ -14,6 +14,7 @@ import (
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
 
+	"jabberdesk/address"
 	"jabberdesk/internal/limit"
 	"jabberdesk/store"
 )
@@ -85,7 +86,7 @@ func (c *conn) mechanism(name string) (sasl.Mechanism, bool) {
 // lookupLogin resolves a SASL user name ("portal|user", "portal\user", or
 // either followed by "@domain") to an agent and credentials.
 func (c *conn) lookupLogin(user string) (store.Agent, []store.Credential, bool) {
-	portal, username, ok := parseLogin(user, c.srv.domain)
+	portal, username, ok := address.ParseLogin(user, c.srv.domain)
 	if !ok {
 		return store.Agent{}, nil, false
 	}
@@ -97,21 +98,6 @@ func (c *conn) lookupLogin(user string) (store.Agent, []store.Credential, bool) 
 		return store.Agent{}, nil, false
 	}
 	return a, creds, true
-}
-
-// parseLogin splits "portal|user" (or "portal\user") as typed by the agent.
-func parseLogin(s, domain string) (portal, user string, ok bool) {
-	if at := strings.LastIndexByte(s, '@'); at >= 0 {
-		if !strings.EqualFold(s[at+1:], domain) {
-			return "", "", false
-		}
-		s = s[:at]
-	}
-	i := strings.IndexAny(s, `|\`)
-	if i <= 0 || i == len(s)-1 {
-		return "", "", false
-	}
-	return strings.ToLower(s[:i]), strings.ToLower(s[i+1:]), true
 }
 
 func (c *conn) plainPermissions(n *sasl.Negotiator) bool {
@@ -328,8 +314,8 @@ func (c *conn) waitGuard(ctx context.Context, user string) (*limit.Attempt, erro
 // accountKey is the account a SASL user name is about, as the guard
 // counts it: "portal|user", or the name itself when it names none.
 func (c *conn) accountKey(user string) string {
-	if portal, username, ok := parseLogin(user, c.srv.domain); ok {
-		return portal + "|" + username
+	if portal, username, ok := address.ParseLogin(user, c.srv.domain); ok {
+		return address.Local(portal, username)
 	}
 	if len(user) > 100 {
 		user = user[:100]
@@ -382,7 +368,7 @@ type knownAddresses struct {
 }
 
 func (k knownAddresses) KnownAddress(account, addr string) bool {
-	portal, username, ok := strings.Cut(account, "|")
+	portal, username, ok := address.SplitLocal(account)
 	if !ok {
 		return false
 	}
@@ -394,7 +380,7 @@ func (k knownAddresses) KnownAddress(account, addr string) bool {
 }
 
 func (k knownAddresses) RememberAddress(account, addr string, at time.Time) {
-	portal, username, ok := strings.Cut(account, "|")
+	portal, username, ok := address.SplitLocal(account)
 	if !ok {
 		return
 	}

@@ -64,7 +64,7 @@ type Server struct {
 	done       chan struct{}
 
 	smMu        sync.Mutex
-	offline     sync.Map            // portal + "|" + agent key → *sync.Mutex: one delivery of offline messages at a time per agent
+	offline     sync.Map            // address.Agent → *sync.Mutex: one delivery of offline messages at a time per agent
 	blocks      blockCache          // block lists (XEP-0191), per portal
 	boardPosted sync.Map            // portal → bool: its message board has posts
 	smSessions  map[string]*session // resumable sessions by stream management id

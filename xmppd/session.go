@@ -15,6 +15,7 @@ import (
 
 	"mellium.im/xmpp/jid"
 
+	"jabberdesk/address"
 	"jabberdesk/store"
 )
 
@@ -125,7 +126,7 @@ func (c *conn) agentJID(res string) (jid.JID, error) {
 		rand.Read(b)
 		res = "jd-" + hex.EncodeToString(b)
 	}
-	return jid.New(c.agent.Portal+"|"+c.agent.Key(), c.srv.domain, res)
+	return jid.New(address.Agent{Portal: c.agent.Portal, Key: c.agent.Key()}.Local(), c.srv.domain, res)
 }
 
 // serveSession runs a negotiated session until its connection ends: a

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 
+	"jabberdesk/address"
 	"jabberdesk/store"
 )
 
@@ -16,7 +17,7 @@ import (
 const nsUpload = "urn:xmpp:http:upload:0"
 
 // uploadJID is the upload service's address.
-func (srv *Server) uploadJID() string { return "upload." + srv.domain }
+func (srv *Server) uploadJID() string { return address.UploadHost(srv.domain) }
 
 // uploadInfo describes the service (XEP-0363 §2).
 func (srv *Server) uploadInfo() *Element {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/address"
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/control"
 	"jabberdesk/internal/textout"
@@ -55,7 +56,7 @@ type agentView struct {
 
 // jid is the canonical sign-in JID of an agent.
 func jid(cfg *config.Config, portal, username string) string {
-	return portal + "|" + store.UsernameKey(username) + "@" + cfg.Domain
+	return address.Agent{Portal: portal, Key: store.UsernameKey(username)}.JID(cfg.Domain)
 }
 
 func (e *env) view(a store.Agent) agentView {

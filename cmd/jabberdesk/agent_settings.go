@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/address"
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/textout"
 	"jabberdesk/internal/tlsutil"
@@ -98,13 +99,14 @@ func listenPort(addr string) *int {
 
 func newSetupCard(cfg *config.Config, a store.Agent) setupCard {
 	_, _, generated := cfg.CertPaths()
-	user := a.Portal + "|" + a.Key()
+	addr := address.Agent{Portal: a.Portal, Key: a.Key()}
+	user := addr.Local()
 	c := setupCard{
 		Portal:        a.Portal,
 		Username:      a.Username,
 		Name:          a.DisplayName,
-		JID:           user + "@" + cfg.Domain,
-		JIDBackslash:  a.Portal + `\` + a.Key() + "@" + cfg.Domain,
+		JID:           addr.JID(cfg.Domain),
+		JIDBackslash:  addr.AltJID(cfg.Domain),
 		PasswordHint:  "the password set with 'jabberdesk agent add' or 'jabberdesk agent passwd'",
 		PasswordReset: "jabberdesk agent passwd " + a.Portal + " " + a.Username,
 		Host:          cfg.PublicHostName(),

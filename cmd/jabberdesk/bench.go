@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/address"
 	"jabberdesk/bench"
 	"jabberdesk/internal/control"
 	"jabberdesk/store"
@@ -148,7 +149,7 @@ many visitor chats, a high [http] chat_rate and chat_burst) on the server.`,
 // if missing, the department if given and missing, and the agents that
 // do not exist yet.
 func (e *env) provisionAgents(ctx context.Context, cmd *cobra.Command, cfg bench.Config) (*bench.ProvisionResult, error) {
-	portal, userFmt, ok := strings.Cut(cfg.Account, "|")
+	portal, userFmt, ok := address.SplitLocal(cfg.Account)
 	if !ok {
 		return nil, usagef("--provision needs an --account like PORTAL|agent%%d (jabberdesk accounts are PORTAL|USERNAME)")
 	}
