@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"jabberdesk/address"
 	"jabberdesk/store"
 )
 
@@ -66,8 +67,12 @@ const (
 	roleMonitor memberRole = store.ChatRoleMonitor // a supervisor's silent copy
 )
 
+// address names the chat across portals; it never changes.
+func (c *Chat) address() address.Chat { return address.Chat{Portal: c.portal, Number: c.number} }
+
 // staffed reports whether an agent other than a silent monitor is in the
 // chat: a chat watched only by a supervisor is still waiting for one.
+
 func (c *Chat) staffed() bool {
 	for _, m := range c.members {
 		if m.role != roleMonitor {
@@ -130,7 +135,7 @@ const (
 
 func newChat(e *Engine, sc store.Chat) *Chat {
 	c := &Chat{
-		e: e, id: sc.ID, publicID: sc.PublicID, portal: sc.Portal, number: sc.Number, local: LocalFor(sc.Number),
+		e: e, id: sc.ID, publicID: sc.PublicID, portal: sc.Portal, number: sc.Number, local: address.VisitorName(sc.Number),
 		ops: make(chan func(), 64), quit: make(chan struct{}), exited: make(chan struct{}),
 		info: sc, offers: make(map[string]*offer), tried: make(map[string]bool), declined: make(map[string]bool),
 		changed: make(chan struct{}), subs: make(map[chan Event]struct{}),

@@ -36,7 +36,7 @@ func (e *Engine) SetChatEmail(ctx context.Context, portal string, number int64, 
 	if err != nil {
 		return "", err
 	}
-	if c := e.chatByLocal(portal, LocalFor(number)); c != nil {
+	if c := e.chatByNumber(portal, number); c != nil {
 		err = c.call(ctx, func() error {
 			if err := e.store.SetChatEmail(ctx, c.id, email); err != nil {
 				return userError(err)
@@ -59,7 +59,7 @@ func (e *Engine) SetChatEmail(ctx context.Context, portal string, number int64, 
 // #info, #support and the end see the change. Nothing to do for a chat
 // that is not live.
 func (e *Engine) ChatChanged(ctx context.Context, portal string, number int64) error {
-	c := e.chatByLocal(portal, LocalFor(number))
+	c := e.chatByNumber(portal, number)
 	if c == nil {
 		return nil
 	}
@@ -90,7 +90,7 @@ func (e *Engine) ConvertChat(ctx context.Context, portal string, number int64, o
 	if err != nil {
 		return store.Ticket{}, err
 	}
-	if c := e.chatByLocal(portal, LocalFor(number)); c != nil {
+	if c := e.chatByNumber(portal, number); c != nil {
 		var t store.Ticket
 		err := c.call(ctx, func() error {
 			if err := c.convertible(); err != nil {

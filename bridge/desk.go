@@ -178,7 +178,7 @@ func (e *Engine) visitorSpokeLast(ctx context.Context, chatID int64) bool {
 
 // liveChat finds a live chat by number, or says why not.
 func (e *Engine) liveChat(ctx context.Context, portal string, number int64) (*Chat, error) {
-	if c := e.chatByLocal(portal, LocalFor(number)); c != nil {
+	if c := e.chatByNumber(portal, number); c != nil {
 		return c, nil
 	}
 	if _, err := e.store.ChatByNumber(ctx, portal, number); err != nil {

@@ -56,7 +56,7 @@ func TestVisitorGrace(t *testing.T) {
 	anna := d.agent(store.NewAgent{Username: "anna.b"}, true)
 	c := d.chat(NewChat{}, true) // the visitor never connects
 	c.says(anna, "y")
-	live := d.e.chatByLocal("acme", c.local)
+	live := d.e.chatByNumber("acme", c.Started.VisitorNumber)
 	d.advance(d.e.cfg.VisitorGrace - time.Second)
 	live.visitorConnected(1) // back in time
 	d.settle()

@@ -11,11 +11,10 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"jabberdesk/address"
 	"jabberdesk/store"
 )
 
@@ -28,11 +27,11 @@ type Engine struct {
 
 	mu       sync.Mutex
 	agents   Agents
-	live     map[int64]*Chat    // by chat id
-	byNumber map[string]*Chat   // by "portal|v-NUMBER"
-	contacts map[string][]*Chat // by agent ref "portal|key": chats in the agent's roster
-	load     map[string]int     // by agent ref: chats the agent is in
-	rr       map[string]int     // by "portal|department": round-robin cursor
+	live     map[int64]*Chat            // by chat id
+	byNumber map[address.Chat]*Chat     // by portal and number
+	contacts map[address.Agent][]*Chat  // chats in the agent's roster
+	load     map[address.Agent]int      // chats the agent is in
+	rr       map[address.Department]int // round-robin cursor
 	closed   bool
 	wg       sync.WaitGroup
 }
@@ -46,10 +45,10 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *Engine {
 	return &Engine{
 		cfg: cfg, store: st, log: log, clock: systemClock{},
 		live:     make(map[int64]*Chat),
-		byNumber: make(map[string]*Chat),
-		contacts: make(map[string][]*Chat),
-		load:     make(map[string]int),
-		rr:       make(map[string]int),
+		byNumber: make(map[address.Chat]*Chat),
+		contacts: make(map[address.Agent][]*Chat),
+		load:     make(map[address.Agent]int),
+		rr:       make(map[address.Department]int),
 	}
 }
 
@@ -108,7 +107,7 @@ func (e *Engine) adopt(sc store.Chat) *Chat {
 	c := newChat(e, sc)
 	e.mu.Lock()
 	e.live[c.id] = c
-	e.byNumber[c.portal+"|"+c.local] = c
+	e.byNumber[c.address()] = c
 	e.mu.Unlock()
 	e.wg.Add(1)
 	go func() {
@@ -123,11 +122,11 @@ func (e *Engine) forget(c *Chat) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.live, c.id)
-	delete(e.byNumber, c.portal+"|"+c.local)
+	delete(e.byNumber, c.address())
 }
 
 // agentRef names an agent across portals.
-func agentRef(portal, agent string) string { return portal + "|" + agent }
+func agentRef(portal, agent string) address.Agent { return address.Agent{Portal: portal, Key: agent} }
 
 // setContact records whether a chat is in an agent's roster.
 func (e *Engine) setContact(c *Chat, agent string, in bool) {
@@ -184,24 +183,15 @@ func (e *Engine) Contacts(portal, agent string) []Contact {
 	return out
 }
 
-// chatByLocal finds a live chat by its contact localpart ("v-1042").
-func (e *Engine) chatByLocal(portal, local string) *Chat {
+// chatByNumber finds a live chat by its number.
+func (e *Engine) chatByNumber(portal string, number int64) *Chat {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.byNumber[portal+"|"+local]
+	return e.byNumber[address.Chat{Portal: portal, Number: number}]
 }
 
 // ErrNoChat is returned for a visitor JID that names no chat.
 var ErrNoChat = errors.New("bridge: no such chat")
-
-// visitorNumber parses "v-1042".
-func visitorNumber(local string) (int64, bool) {
-	n, err := strconv.ParseInt(strings.TrimPrefix(local, "v-"), 10, 64)
-	return n, err == nil && strings.HasPrefix(local, "v-") && n > 0
-}
-
-// LocalFor is the contact localpart of a visitor number.
-func LocalFor(number int64) string { return "v-" + strconv.FormatInt(number, 10) }
 
 // newSecret returns a random token of n bytes, base64url.
 func newSecret(n int) string {

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"jabberdesk/address"
+	"jabberdesk/internal/testwait"
 	"jabberdesk/store"
 )
 
@@ -61,17 +62,6 @@ func (f *fakeAgents) count(agent, text string) int {
 	return n
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // newTestEngine runs an engine on a new SQLite store with portal acme and
 // the given agents, all online, on a fake clock (fakeClock).
 func newTestEngine(t *testing.T, usernames ...string) (*Engine, *store.Store, *fakeAgents) {
@@ -111,7 +101,7 @@ func TestFirstYesWinsExactlyOnce(t *testing.T) {
 	if err != nil || started.Status != "offered" {
 		t.Fatalf("create: %+v %v", started, err)
 	}
-	local := LocalFor(started.VisitorNumber)
+	local := address.VisitorName(started.VisitorNumber)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
@@ -122,11 +112,11 @@ func TestFirstYesWinsExactlyOnce(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	waitFor(t, "the chat to be taken", func() bool {
+	testwait.For(t, "the chat to be taken", func() bool {
 		sc, _ := st.ChatByNumber(ctx, "acme", started.VisitorNumber)
 		return sc.Status == store.ChatActive
 	})
-	waitFor(t, "every agent to hear", func() bool {
+	testwait.For(t, "every agent to hear", func() bool {
 		won, told, refused := 0, 0, 0
 		for i := 0; i < n; i++ {
 			name := fmt.Sprintf("agent%03d", i)
@@ -158,15 +148,15 @@ func TestBroadcastDeclineIsFinal(t *testing.T) {
 	if err != nil || started.Status != "offered" {
 		t.Fatalf("create: %+v %v", started, err)
 	}
-	local := LocalFor(started.VisitorNumber)
+	local := address.VisitorName(started.VisitorNumber)
 	offers := func(agent string) int { return agents.count(agent, "Reply y to accept") }
-	waitFor(t, "both offers", func() bool { return offers("anna.b") == 1 && offers("boris.c") == 1 })
+	testwait.For(t, "both offers", func() bool { return offers("anna.b") == 1 && offers("boris.c") == 1 })
 
 	e.AgentSays("acme", AgentInfo{Key: "anna.b", Name: "Anna"}, local, "n", "")
-	waitFor(t, "anna's decline", func() bool { return agents.count("anna.b", "You declined the chat") == 1 })
+	testwait.For(t, "anna's decline", func() bool { return agents.count("anna.b", "You declined the chat") == 1 })
 	e.AgentAvailabilityChanged("acme", "anna.b", Online) // routing runs again
 	e.AgentSays("acme", AgentInfo{Key: "boris.c", Name: "Boris"}, local, "n", "")
-	waitFor(t, "boris's decline", func() bool { return agents.count("boris.c", "You declined the chat") == 1 })
+	testwait.For(t, "boris's decline", func() bool { return agents.count("boris.c", "You declined the chat") == 1 })
 	if n := offers("anna.b"); n != 1 {
 		t.Errorf("anna was offered the chat %d times", n)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"jabberdesk/address"
 	"jabberdesk/store"
 )
 
@@ -143,8 +144,8 @@ func (d *deskTest) chat(n NewChat, away bool) testChat {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	tc := testChat{d: d, Started: started, local: LocalFor(started.VisitorNumber)}
-	if c := d.e.chatByLocal("acme", tc.local); c != nil && !away {
+	tc := testChat{d: d, Started: started, local: address.VisitorName(started.VisitorNumber)}
+	if c := d.e.chatByNumber("acme", tc.Started.VisitorNumber); c != nil && !away {
 		c.visitorConnected(1)
 	}
 	d.settle()

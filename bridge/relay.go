@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"jabberdesk/address"
 	"jabberdesk/commands"
 	"jabberdesk/store"
 )
@@ -20,7 +21,11 @@ type AgentInfo struct {
 // offer, text for the visitor, a hash command, or a chat state (XEP-0085).
 // It returns ErrNoChat when local names no chat of the portal.
 func (e *Engine) AgentSays(portal string, a AgentInfo, local, body, chatState string) error {
-	if c := e.chatByLocal(portal, local); c != nil {
+	number, ok := address.VisitorNumber(local)
+	if !ok {
+		return ErrNoChat
+	}
+	if c := e.chatByNumber(portal, number); c != nil {
 		err := c.call(context.Background(), func() error {
 			if c.over {
 				return errChatOver
@@ -32,10 +37,6 @@ func (e *Engine) AgentSays(portal string, a AgentInfo, local, body, chatState st
 			return err
 		}
 		// The chat ended just now: answer as for any ended chat.
-	}
-	number, ok := visitorNumber(local)
-	if !ok {
-		return ErrNoChat
 	}
 	if _, err := e.store.ChatByNumber(context.Background(), portal, number); err != nil {
 		if errors.Is(err, store.ErrNotFound) {

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"jabberdesk/address"
 	"jabberdesk/store"
 )
 
@@ -101,7 +102,7 @@ func (c *Chat) nextInRotation(agents []store.Agent) store.Agent {
 			}
 		}
 	}
-	key := c.portal + "|" + c.info.Department
+	key := address.Department{Portal: c.portal, Name: c.info.Department}
 	c.e.mu.Lock()
 	i := c.e.rr[key] % len(fresh)
 	c.e.rr[key] = i + 1

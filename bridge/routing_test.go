@@ -135,7 +135,7 @@ func TestQueueTimeoutMissesTheChat(t *testing.T) {
 	if d.inRoster("anna.b", c.local) {
 		t.Error("the missed chat stayed in anna's roster")
 	}
-	if d.e.chatByLocal("acme", c.local) != nil {
+	if d.e.chatByNumber("acme", c.Started.VisitorNumber) != nil {
 		t.Error("the missed chat is still live")
 	}
 }

@@ -78,7 +78,7 @@ func (e *Engine) Create(ctx context.Context, n NewChat) (Started, error) {
 	e.log.Info("chat started", "portal", sc.Portal, "chat", sc.Number, "department", sc.Department, "status", status)
 	return Started{
 		ChatID: sc.PublicID, Token: token, VisitorNumber: sc.Number,
-		VisitorJID: sc.Portal + "|" + c.local + "@" + e.cfg.Domain, Status: string(status),
+		VisitorJID: c.address().JID(e.cfg.Domain), Status: string(status),
 	}, nil
 }
 

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"jabberdesk/address"
+	"jabberdesk/internal/testwait"
 )
 
 // A visitor's event stream misses nothing: a backlog longer than one page
@@ -19,7 +22,7 @@ func TestSubscriberMissesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	fiona := AgentInfo{Key: "fiona.b", Name: "Fiona"}
-	local := LocalFor(started.VisitorNumber)
+	local := address.VisitorName(started.VisitorNumber)
 	e.AgentSays("acme", fiona, local, "y", "")
 	v, err := e.Visitor(ctx, started.ChatID, started.Token)
 	if err != nil {
@@ -33,7 +36,7 @@ func TestSubscriberMissesNothing(t *testing.T) {
 			}
 		}
 		want := fmt.Sprintf("m%d", to-1)
-		waitFor(t, want+" stored", func() bool {
+		testwait.For(t, want+" stored", func() bool {
 			recs, _ := st.ChatEvents(ctx, v.Info().ID, 0, true, 2*total)
 			return len(recs) > 0 && recs[len(recs)-1].Text == want
 		})

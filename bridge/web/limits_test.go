@@ -18,7 +18,9 @@ import (
 
 	"github.com/coder/websocket"
 
+	"jabberdesk/address"
 	"jabberdesk/bridge"
+	"jabberdesk/internal/testwait"
 	"jabberdesk/store"
 )
 
@@ -130,7 +132,7 @@ func (f *apiFixture) chat(t testing.TB) (id, token string) {
 	if err := json.Unmarshal(body, &started); err != nil {
 		t.Fatal(err)
 	}
-	local := bridge.LocalFor(started.VisitorNumber)
+	local := address.VisitorName(started.VisitorNumber)
 	if err := f.engine.AgentSays("acme", bridge.AgentInfo{Key: "fiona.b", Name: "Fiona", Role: store.RoleAgent}, local, "y", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +220,7 @@ func TestConnectionsPerAddressAreCapped(t *testing.T) {
 	}
 	// A place frees up when a connection closes.
 	held[0].Close()
-	waitUntil(t, "the place to free up", func() bool { return f.srv.lim.conns.In("127.0.0.1") < 3 })
+	testwait.For(t, "the place to free up", func() bool { return f.srv.lim.conns.In("127.0.0.1") < 3 })
 	res, err = http.Get(f.base + "/healthz")
 	if err != nil {
 		t.Fatal(err)
@@ -235,17 +237,6 @@ func TestConnectionsPerAddressAreCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectStatus(t, res, http.StatusOK, "through a trusted proxy")
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // Long polls and WebSockets are capped per chat and per address.
@@ -272,7 +263,7 @@ func TestEventStreamsAreCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.CloseNow()
-	waitUntil(t, "two streams", func() bool { return f.srv.lim.streamsByChat.In(id) == 2 })
+	testwait.For(t, "two streams", func() bool { return f.srv.lim.streamsByChat.In(id) == 2 })
 	res, err := poll(id, token)
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +283,7 @@ func TestEventStreamsAreCapped(t *testing.T) {
 			res.Body.Close()
 		}
 	}()
-	waitUntil(t, "a third stream", func() bool { return f.srv.lim.streamsByAddr.In("127.0.0.1") == 3 })
+	testwait.For(t, "a third stream", func() bool { return f.srv.lim.streamsByAddr.In("127.0.0.1") == 3 })
 	res, err = poll(id2, token2)
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +292,7 @@ func TestEventStreamsAreCapped(t *testing.T) {
 	cancel()
 	ws.CloseNow()
 	wg.Wait()
-	waitUntil(t, "the streams to be counted out", func() bool { return f.srv.lim.streamsByAddr.In("127.0.0.1") == 0 })
+	testwait.For(t, "the streams to be counted out", func() bool { return f.srv.lim.streamsByAddr.In("127.0.0.1") == 0 })
 }
 
 // Messages and typing are rate limited per chat, requests per address;
