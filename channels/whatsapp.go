@@ -155,6 +155,9 @@ func parseWhatsApp(body []byte, phoneID string, now time.Time) ([]Event, error) 
 				}
 			}
 			for _, s := range v.Statuses {
+				if s.ID == "" || s.Status == "" {
+					continue
+				}
 				ev := Event{
 					Kind: EventStatus, UserID: clip(s.RecipientID, 64), Phone: clip(s.RecipientID, 64),
 					MessageID:  clip(s.ID, 256) + ":" + clip(s.Status, 16),
