@@ -39,6 +39,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./address
 	$(GO) test -run '^$$' -fuzz FuzzVisitorAPI -fuzztime $(FUZZTIME) ./bridge/web
 	$(GO) test -run '^$$' -fuzz FuzzSessionStream -fuzztime $(FUZZTIME) ./xmppd
+	for f in FuzzTelegramUpdate FuzzWhatsAppWebhook FuzzLINEWebhook FuzzMessengerWebhook FuzzInstagramWebhook; do \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./channels || exit 1; done
 
 tools:
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

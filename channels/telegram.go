@@ -290,6 +290,7 @@ func (t *telegram) upload(ctx context.Context, m Message) (Result, error) {
 	}
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
+	copied := make(chan error, 1)
 	go func() {
 		defer src.Body.Close()
 		_ = mw.WriteField("chat_id", m.To)
@@ -303,6 +304,7 @@ func (t *telegram) upload(ctx context.Context, m Message) (Result, error) {
 		if err == nil {
 			err = mw.Close()
 		}
+		copied <- err
 		pw.CloseWithError(err)
 	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+"/bot"+t.secrets.BotToken+"/sendDocument", pr)
@@ -314,6 +316,13 @@ func (t *telegram) upload(ctx context.Context, m Message) (Result, error) {
 	a, err := t.do(req)
 	pr.Close()
 	if err != nil {
+		select {
+		case cerr := <-copied:
+			if errors.Is(cerr, ErrFileTooLarge) {
+				return Result{}, t.invalid("file is larger than the %d bytes bots may upload", maxTelegramUpload)
+			}
+		default:
+		}
 		return Result{}, err
 	}
 	var sent struct {
