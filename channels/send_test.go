@@ -243,8 +243,17 @@ func TestFetch(t *testing.T) {
 				check(t, "name", m.Name, "receipt.pdf")
 			}
 			for _, r := range f.Requests() {
-				if r.Endpoint == "file" && (typ == channels.Messenger || typ == channels.Instagram) && r.Header.Get("Authorization") != "" {
-					t.Errorf("token sent to the CDN")
+				auth := r.Header.Get("Authorization") != ""
+				switch {
+				case r.Endpoint != "file" && r.Endpoint != "content":
+				case typ == channels.Messenger || typ == channels.Instagram:
+					if auth {
+						t.Errorf("token sent to the CDN")
+					}
+				case typ == channels.WhatsApp || typ == channels.LINE:
+					if !auth {
+						t.Errorf("%s download without the access token", r.Endpoint)
+					}
 				}
 			}
 		})
