@@ -70,6 +70,12 @@ type NewChat struct {
 	Question   string // required, at most QuestionMax characters
 
 	IP, UserAgent, Browser, OS, Country, PageURL, Language string
+
+	// A channel customer's chat: the channel, the customer (whose visitor
+	// record stands for them; Name, Email and Phone are not used) and the
+	// inbound message that starts it, marked delivered in the same
+	// transaction (ErrDelivered if it already was).
+	ChannelID, CustomerID, InboundID int64
 }
 
 // Chat is a visitor chat. VisitorName, VisitorEmail and VisitorPhone are
@@ -97,6 +103,14 @@ type Chat struct {
 	Country   string `json:"country"`
 	PageURL   string `json:"page_url"`
 	Language  string `json:"language"`
+
+	// Channel chats: the channel's name and type, and the customer (their
+	// provider id names them to the provider). Empty for web visitors.
+	Channel            string      `json:"channel,omitempty"`
+	ChannelType        ChannelType `json:"channel_type,omitempty"`
+	ChannelID          int64       `json:"-"`
+	CustomerID         int64       `json:"-"`
+	CustomerProviderID string      `json:"customer_id,omitempty"`
 
 	CreatedAt     time.Time  `json:"created_at"`
 	OfferedAt     *time.Time `json:"offered_at,omitempty"`
@@ -179,7 +193,13 @@ func (s *Store) CreateChat(ctx context.Context, n NewChat) (Chat, error) {
 			}
 			deptID = id
 		}
-		if c.VisitorID, c.VisitorPhone, err = upsertVisitor(ctx, tx, pid, n.Name, n.Email, n.Phone, now); err != nil {
+		var channelID, customerID any // NULL: a web visitor
+		if n.CustomerID != 0 {
+			if err := customerVisitor(ctx, tx, n, &c); err != nil {
+				return err
+			}
+			channelID, customerID = n.ChannelID, n.CustomerID
+		} else if c.VisitorID, c.VisitorPhone, err = upsertVisitor(ctx, tx, pid, n.Name, n.Email, n.Phone, now); err != nil {
 			return err
 		}
 		// The portal's first chat gets #1001 and leaves 1002 as the next.
@@ -191,14 +211,17 @@ func (s *Store) CreateChat(ctx context.Context, n NewChat) (Chat, error) {
 		ms := millis(now)
 		err = tx.QueryRowContext(ctx, `INSERT INTO chats
 			(public_id, portal_id, number, visitor_id, department_id, department, question, status, token_hash,
-			 ip, user_agent, browser, os, country, page_url, language, created_at, last_visitor_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			 ip, user_agent, browser, os, country, page_url, language, created_at, last_visitor_at, channel_id, customer_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			c.PublicID, pid, c.Number, c.VisitorID, deptID, c.Department, c.Question, c.Status, c.TokenHash,
-			c.IP, c.UserAgent, c.Browser, c.OS, c.Country, c.PageURL, c.Language, ms, ms).Scan(&c.ID)
+			c.IP, c.UserAgent, c.Browser, c.OS, c.Country, c.PageURL, c.Language, ms, ms, channelID, customerID).Scan(&c.ID)
 		if isUnique(err) && strings.Contains(err.Error(), "public_id") {
 			return fmt.Errorf("public id %q is already used", c.PublicID)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return markDelivered(ctx, tx, n.InboundID, c.ID, now)
 	})
 	if err != nil {
 		return Chat{}, wrap("create chat", err)
@@ -213,10 +236,12 @@ const (
 	chatColumns = `c.id, c.public_id, p.name, c.number, c.visitor_id, c.token_hash, c.status,
 	v.name, v.email, v.phone, c.department, c.question,
 	c.ip, c.user_agent, c.browser, c.os, c.country, c.page_url, c.language,
+	coalesce(ch.name, ''), coalesce(ch.type, ''), coalesce(c.channel_id, 0), coalesce(c.customer_id, 0), coalesce(cu.provider_id, ''),
 	c.created_at, c.offered_at, c.accepted_at, c.first_reply_at, c.ended_at, c.last_visitor_at, c.end_reason, c.last_seq,
 	(SELECT json_group_array(json_object('u', ca.agent_username, 'n', ca.agent_name, 'r', ca.role, 'j', ca.joined_at, 'l', ca.left_at)
 		ORDER BY ca.joined_at, ca.agent_username) FROM chat_agents ca WHERE ca.chat_id = c.id)`
-	chatFrom = ` FROM chats c JOIN portals p ON p.id = c.portal_id JOIN visitors v ON v.id = c.visitor_id`
+	chatFrom = ` FROM chats c JOIN portals p ON p.id = c.portal_id JOIN visitors v ON v.id = c.visitor_id
+	LEFT JOIN channels ch ON ch.id = c.channel_id LEFT JOIN channel_customers cu ON cu.id = c.customer_id`
 )
 
 func scanChat(row scanner) (Chat, error) {
@@ -227,6 +252,7 @@ func scanChat(row scanner) (Chat, error) {
 	err := row.Scan(&c.ID, &c.PublicID, &c.Portal, &c.Number, &c.VisitorID, &c.TokenHash, &c.Status,
 		&c.VisitorName, &c.VisitorEmail, &c.VisitorPhone, &c.Department, &c.Question,
 		&c.IP, &c.UserAgent, &c.Browser, &c.OS, &c.Country, &c.PageURL, &c.Language,
+		&c.Channel, &c.ChannelType, &c.ChannelID, &c.CustomerID, &c.CustomerProviderID,
 		&created, &offered, &accepted, &firstReply, &ended, &lastVisitor, &c.EndReason, &c.LastSeq, &agents)
 	if err != nil {
 		return Chat{}, err

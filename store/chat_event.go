@@ -28,6 +28,10 @@ type ChatEvent struct {
 	Text       string    `json:"text"`
 	Data       string    `json:"data"` // JSON with the type's other fields, or ""
 	Visible    bool      `json:"visible"`
+	// InboundID, for a channel customer's message, is its channel_inbound
+	// row: marked delivered in the same transaction, and the append is
+	// refused with ErrDelivered if it already was.
+	InboundID int64 `json:"-"`
 }
 
 // AppendChatEvent adds an event to a chat and returns it with Seq (the
@@ -63,7 +67,10 @@ func (s *Store) AppendChatEvent(ctx context.Context, chatID int64, e ChatEvent) 
 		_, err = tx.ExecContext(ctx, `INSERT INTO chat_events (chat_id, seq, at, type, author_kind, author, author_name, text, data, visible)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			chatID, e.Seq, at, e.Type, e.AuthorKind, e.Author, e.AuthorName, e.Text, e.Data, e.Visible)
-		return err
+		if err != nil {
+			return err
+		}
+		return markDelivered(ctx, tx, e.InboundID, chatID, e.At)
 	})
 	if err != nil {
 		return ChatEvent{}, wrap("append chat event", err)

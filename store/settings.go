@@ -195,6 +195,7 @@ func (s *Store) FlagChat(ctx context.Context, chatID int64, reason string) error
 // partial index of unresolved flags.
 const flaggedChatsQuery = `SELECT ` + chatColumns + `
 	FROM flagged_chats f JOIN chats c ON c.id = f.chat_id JOIN portals p ON p.id = c.portal_id JOIN visitors v ON v.id = c.visitor_id
+	LEFT JOIN channels ch ON ch.id = c.channel_id LEFT JOIN channel_customers cu ON cu.id = c.customer_id
 	WHERE f.portal_id = ?1 AND f.resolved_at IS NULL ORDER BY f.created_at DESC, f.chat_id DESC`
 
 // FlaggedChats lists a portal's flagged chats that have no ticket yet,

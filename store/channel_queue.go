@@ -1,0 +1,338 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// OutboundKind is what an outbound message carries.
+type OutboundKind string
+
+// The kinds of outbound messages.
+const (
+	OutboundText     OutboundKind = "text"
+	OutboundFile     OutboundKind = "file"
+	OutboundTemplate OutboundKind = "template"
+)
+
+// OutboundState is where an outbound message is: pending until sent or
+// given up.
+type OutboundState string
+
+// The outbound states.
+const (
+	OutboundPending OutboundState = "pending"
+	OutboundSent    OutboundState = "sent"
+	OutboundFailed  OutboundState = "failed"
+)
+
+// Outbound is an agent's message to a channel customer in the queue.
+// Payload is the message as JSON (its shape is the sender's business).
+// SendKey is the same on every attempt: the idempotency key providers
+// that have one (LINE's X-Line-Retry-Key) recognise.
+type Outbound struct {
+	ID                int64           `json:"id"`
+	ChannelID         int64           `json:"channel_id"`
+	CustomerID        int64           `json:"customer_id"`
+	ChatID            int64           `json:"chat_id"`
+	Kind              OutboundKind    `json:"kind"`
+	Payload           json.RawMessage `json:"payload"`
+	SendKey           string          `json:"send_key"`
+	State             OutboundState   `json:"state"`
+	Attempts          int             `json:"attempts"`
+	NextAttemptAt     time.Time       `json:"next_attempt_at"`
+	LastError         string          `json:"last_error,omitempty"`
+	ProviderMessageID string          `json:"provider_message_id,omitempty"`
+	CreatedAt         time.Time       `json:"created_at"`
+	DoneAt            *time.Time      `json:"done_at,omitempty"`
+}
+
+// newSendKey is a random UUID (version 4), the form LINE requires for
+// X-Line-Retry-Key.
+func newSendKey() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
+
+// EnqueueOutbound stores an agent's message for sending, due now; it
+// returns the row with its id and send key.
+func (s *Store) EnqueueOutbound(ctx context.Context, o Outbound) (Outbound, error) {
+	switch o.Kind {
+	case OutboundText, OutboundFile, OutboundTemplate:
+	default:
+		return Outbound{}, invalid("outbound kind %q is not text, file or template", o.Kind)
+	}
+	if !json.Valid(o.Payload) {
+		return Outbound{}, invalid("outbound payload is not JSON")
+	}
+	key, err := newSendKey()
+	if err != nil {
+		return Outbound{}, fmt.Errorf("store: enqueue outbound: %w", err)
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	o.SendKey, o.State, o.Attempts, o.NextAttemptAt, o.CreatedAt, o.DoneAt = key, OutboundPending, 0, now, now, nil
+	var chatID any
+	if o.ChatID != 0 {
+		chatID = o.ChatID
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO channel_outbound
+			(channel_id, customer_id, chat_id, kind, payload, send_key, next_attempt_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			o.ChannelID, o.CustomerID, chatID, o.Kind, string(o.Payload), o.SendKey, millis(now), millis(now)).Scan(&o.ID)
+	})
+	if err != nil {
+		return Outbound{}, wrap("enqueue outbound", err)
+	}
+	return o, nil
+}
+
+const outboundColumns = `id, channel_id, customer_id, coalesce(chat_id, 0), kind, payload, send_key, state, attempts,
+	next_attempt_at, last_error, provider_message_id, created_at, done_at`
+
+func scanOutbound(row scanner) (Outbound, error) {
+	var o Outbound
+	var payload string
+	err := row.Scan(&o.ID, &o.ChannelID, &o.CustomerID, &o.ChatID, &o.Kind, &payload, &o.SendKey, &o.State, &o.Attempts,
+		timeInto(&o.NextAttemptAt), &o.LastError, &o.ProviderMessageID, timeInto(&o.CreatedAt), optTimeInto(&o.DoneAt))
+	o.Payload = json.RawMessage(payload)
+	return o, err
+}
+
+// DueOutbound lists the messages to attempt at now: for each customer
+// the oldest pending one (so each chat's messages go in order), if it is
+// due; at most limit, oldest first.
+func (s *Store) DueOutbound(ctx context.Context, now time.Time, limit int) ([]Outbound, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+outboundColumns+` FROM channel_outbound o
+		WHERE state = 'pending' AND next_attempt_at <= ?
+		AND id = (SELECT min(id) FROM channel_outbound p WHERE p.customer_id = o.customer_id AND p.state = 'pending')
+		ORDER BY next_attempt_at, id LIMIT ?`, millis(now), limit)
+	if err != nil {
+		return nil, wrap("list due outbound", err)
+	}
+	defer rows.Close()
+	var out []Outbound
+	for rows.Next() {
+		o, err := scanOutbound(rows)
+		if err != nil {
+			return nil, wrap("list due outbound", err)
+		}
+		out = append(out, o)
+	}
+	return out, wrap("list due outbound", rows.Err())
+}
+
+// NextOutboundAt is when the earliest pending message is due (ok false:
+// none is pending).
+func (s *Store) NextOutboundAt(ctx context.Context) (at time.Time, ok bool, err error) {
+	var ms sql.NullInt64
+	err = s.r.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM channel_outbound WHERE state = 'pending'`).Scan(&ms)
+	if err != nil || !ms.Valid {
+		return time.Time{}, false, wrap("next outbound", err)
+	}
+	return fromMillis(ms.Int64), true, nil
+}
+
+// Outbound returns a queued message by id.
+func (s *Store) Outbound(ctx context.Context, id int64) (Outbound, error) {
+	o, err := scanOutbound(s.r.QueryRowContext(ctx, `SELECT `+outboundColumns+` FROM channel_outbound WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Outbound{}, notFound("no outbound message %d", id)
+	}
+	return o, wrap("read outbound", err)
+}
+
+// OutboundSent records that the provider took the message.
+func (s *Store) OutboundSent(ctx context.Context, id int64, providerMessageID string) error {
+	return s.finishOutbound(ctx, "outbound sent", id, OutboundSent, "", providerMessageID)
+}
+
+// OutboundFailed gives a message up, with why (shown to the agent).
+func (s *Store) OutboundFailed(ctx context.Context, id int64, why string) error {
+	return s.finishOutbound(ctx, "outbound failed", id, OutboundFailed, why, "")
+}
+
+func (s *Store) finishOutbound(ctx context.Context, op string, id int64, st OutboundState, why, providerID string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET state = ?, attempts = attempts + 1, last_error = ?,
+			provider_message_id = ?, done_at = ? WHERE id = ? AND state = 'pending'`,
+			st, truncateRunes(why, 500), providerID, millis(s.now()), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("no pending outbound message %d", id)
+		}
+		return nil
+	})
+	return wrap(op, err)
+}
+
+// OutboundRetry counts a failed attempt and sets when to try again.
+func (s *Store) OutboundRetry(ctx context.Context, id int64, next time.Time, why string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+			WHERE id = ? AND state = 'pending'`, truncateRunes(why, 500), millis(next), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("no pending outbound message %d", id)
+		}
+		return nil
+	})
+	return wrap("outbound retry", err)
+}
+
+// TemplateStatus is Meta's review state of a template.
+type TemplateStatus string
+
+// The template statuses; only approved templates are sent.
+const (
+	TemplateApproved TemplateStatus = "approved"
+	TemplatePending  TemplateStatus = "pending"
+	TemplateRejected TemplateStatus = "rejected"
+)
+
+// ParseTemplateStatus accepts a status name in any case.
+func ParseTemplateStatus(s string) (TemplateStatus, error) {
+	switch t := TemplateStatus(strings.ToLower(s)); t {
+	case TemplateApproved, TemplatePending, TemplateRejected:
+		return t, nil
+	}
+	return "", invalid("template status %q is not approved, pending or rejected", s)
+}
+
+// Template is a WhatsApp message template of a channel.
+type Template struct {
+	Channel   string         `json:"channel"`
+	Name      string         `json:"name"`
+	Language  string         `json:"language"`
+	Body      string         `json:"body"`
+	Status    TemplateStatus `json:"status"`
+	CreatedAt time.Time      `json:"created_at"`
+}
+
+// Placeholders is the number of {{1}}, {{2}}… placeholders of the body:
+// the highest number used.
+func (t Template) Placeholders() int {
+	n := 0
+	for rest := t.Body; ; {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			return n
+		}
+		rest = rest[i+2:]
+		j := strings.Index(rest, "}}")
+		if j < 0 {
+			return n
+		}
+		var k int
+		if _, err := fmt.Sscanf(rest[:j], "%d", &k); err == nil && k > n && fmt.Sprint(k) == rest[:j] {
+			n = k
+		}
+		rest = rest[j+2:]
+	}
+}
+
+// Fill puts args into the body's placeholders, in order.
+func (t Template) Fill(args []string) string {
+	out := t.Body
+	for i, a := range args {
+		out = strings.ReplaceAll(out, fmt.Sprintf("{{%d}}", i+1), a)
+	}
+	return out
+}
+
+var templateNameOK = func(r rune) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' }
+
+// AddTemplate records a template of a channel (name: lowercase letters,
+// digits and _, as Meta requires; language: a code like en_US).
+func (s *Store) AddTemplate(ctx context.Context, portal, channel string, t Template, actor string) (Template, error) {
+	if t.Name == "" || len(t.Name) > 512 || strings.IndexFunc(t.Name, func(r rune) bool { return !templateNameOK(r) }) >= 0 {
+		return Template{}, invalid("template name %q is not valid: lowercase letters, digits and _", t.Name)
+	}
+	if t.Language == "" || len(t.Language) > 16 {
+		return Template{}, invalid("template language %q is not valid: a code such as en or en_US", t.Language)
+	}
+	if strings.TrimSpace(t.Body) == "" || len(t.Body) > 1024 {
+		return Template{}, invalid("template body must have 1 to 1024 characters")
+	}
+	if t.Status == "" {
+		t.Status = TemplateApproved
+	}
+	if _, err := ParseTemplateStatus(string(t.Status)); err != nil {
+		return Template{}, err
+	}
+	c, err := s.Channel(ctx, portal, channel)
+	if err != nil {
+		return Template{}, err
+	}
+	t.Channel, t.CreatedAt = c.Name, s.now().UTC().Truncate(time.Millisecond)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO channel_templates (channel_id, name, language, body, status, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, c.ID, t.Name, t.Language, t.Body, t.Status, millis(t.CreatedAt))
+		if isUnique(err) {
+			return exists("template %s (%s) already exists on channel %s", t.Name, t.Language, c.Name)
+		}
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, t.CreatedAt, portal, actor, "template.add", c.Name+"/"+t.Name, t.Language)
+	})
+	if err != nil {
+		return Template{}, wrap("add template", err)
+	}
+	return t, nil
+}
+
+// Templates lists a channel's templates by name and language.
+func (s *Store) Templates(ctx context.Context, channelID int64) ([]Template, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT ch.name, t.name, t.language, t.body, t.status, t.created_at
+		FROM channel_templates t JOIN channels ch ON ch.id = t.channel_id WHERE t.channel_id = ? ORDER BY t.name, t.language`, channelID)
+	if err != nil {
+		return nil, wrap("list templates", err)
+	}
+	defer rows.Close()
+	out := []Template{}
+	for rows.Next() {
+		var t Template
+		if err := rows.Scan(&t.Channel, &t.Name, &t.Language, &t.Body, &t.Status, timeInto(&t.CreatedAt)); err != nil {
+			return nil, wrap("list templates", err)
+		}
+		out = append(out, t)
+	}
+	return out, wrap("list templates", rows.Err())
+}
+
+// RemoveTemplate deletes a template; language "" removes every language
+// of the name.
+func (s *Store) RemoveTemplate(ctx context.Context, portal, channel, name, language, actor string) error {
+	c, err := s.Channel(ctx, portal, channel)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM channel_templates WHERE channel_id = ? AND name = ? AND (? = '' OR language = ?)`,
+			c.ID, name, language, language)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("template %q does not exist on channel %s", name, c.Name)
+		}
+		return audit(ctx, tx, s.now(), portal, actor, "template.remove", c.Name+"/"+name, language)
+	})
+	return wrap("remove template", err)
+}
