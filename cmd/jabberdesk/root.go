@@ -81,6 +81,8 @@ config.example.toml). Start with: jabberdesk init.`,
 		newContactCmd(e),
 		newAccountCmd(e),
 		newSettingsCmd(e),
+		newChannelCmd(e),
+		newTemplateCmd(e),
 		newBenchCmd(e),
 	)
 	return root
