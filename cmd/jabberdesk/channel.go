@@ -44,13 +44,16 @@ A channel with a department gets its chats routed there.`,
 	return cmd
 }
 
-// channelSecrets are the secrets each type needs (required) and may have.
+// channelSecrets are the secrets each type needs (required) and may have,
+// by the names of package channels (phone_number_id, WhatsApp's number,
+// is not secret but comes with them). access_token is the page or
+// system-user token for Meta, the channel access token for LINE.
 var channelSecrets = map[store.ChannelType]struct{ required, optional []string }{
 	store.ChannelTelegram:  {[]string{"bot_token"}, []string{"secret_token"}},
 	store.ChannelWhatsApp:  {[]string{"access_token", "app_secret", "verify_token", "phone_number_id"}, nil},
-	store.ChannelLINE:      {[]string{"channel_access_token", "channel_secret"}, nil},
-	store.ChannelMessenger: {[]string{"page_access_token", "app_secret", "verify_token"}, []string{"page_id"}},
-	store.ChannelInstagram: {[]string{"page_access_token", "app_secret", "verify_token"}, []string{"page_id"}},
+	store.ChannelLINE:      {[]string{"access_token", "channel_secret"}, nil},
+	store.ChannelMessenger: {[]string{"access_token", "app_secret", "verify_token"}, nil},
+	store.ChannelInstagram: {[]string{"access_token", "app_secret", "verify_token"}, nil},
 }
 
 func secretsHelp() string {
