@@ -246,6 +246,28 @@ func (m msTime) Scan(v any) error {
 	return nil
 }
 
+// SetCustomerName records a customer's name from the provider's profile
+// (for providers whose messages carry none), on their visitor record too.
+func (s *Store) SetCustomerName(ctx context.Context, id int64, name string) error {
+	name = truncateRunes(singleLine(name), customerNameMax)
+	if name == "" {
+		return nil
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var visitorID int64
+		err := tx.QueryRowContext(ctx, `UPDATE channel_customers SET name = ? WHERE id = ? RETURNING visitor_id`, name, id).Scan(&visitorID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("no customer %d", id)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE visitors SET name = ? WHERE id = ?`, name, visitorID)
+		return err
+	})
+	return wrap("set customer name", err)
+}
+
 // Customer returns a customer by id.
 func (s *Store) Customer(ctx context.Context, id int64) (ChannelCustomer, error) {
 	c, err := scanCustomer(s.r.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM channel_customers WHERE id = ?`, id))

@@ -46,6 +46,7 @@ type Outbound struct {
 	SendKey           string          `json:"send_key"`
 	State             OutboundState   `json:"state"`
 	Attempts          int             `json:"attempts"`
+	InFlight          bool            `json:"in_flight"`
 	NextAttemptAt     time.Time       `json:"next_attempt_at"`
 	LastError         string          `json:"last_error,omitempty"`
 	ProviderMessageID string          `json:"provider_message_id,omitempty"`
@@ -66,31 +67,17 @@ func newSendKey() (string, error) {
 }
 
 // EnqueueOutbound stores an agent's message for sending, due now; it
-// returns the row with its id and send key.
+// returns the row with its id and send key. A message an agent wrote in a
+// chat goes in with its chat event instead (ChatEvent.Outbound).
 func (s *Store) EnqueueOutbound(ctx context.Context, o Outbound) (Outbound, error) {
-	switch o.Kind {
-	case OutboundText, OutboundFile, OutboundTemplate:
-	default:
-		return Outbound{}, invalid("outbound kind %q is not text, file or template", o.Kind)
-	}
-	if !json.Valid(o.Payload) {
-		return Outbound{}, invalid("outbound payload is not JSON")
-	}
-	key, err := newSendKey()
-	if err != nil {
-		return Outbound{}, fmt.Errorf("store: enqueue outbound: %w", err)
+	if err := checkOutbound(o); err != nil {
+		return Outbound{}, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
-	o.SendKey, o.State, o.Attempts, o.NextAttemptAt, o.CreatedAt, o.DoneAt = key, OutboundPending, 0, now, now, nil
-	var chatID any
-	if o.ChatID != 0 {
-		chatID = o.ChatID
-	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO channel_outbound
-			(channel_id, customer_id, chat_id, kind, payload, send_key, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			o.ChannelID, o.CustomerID, chatID, o.Kind, string(o.Payload), o.SendKey, millis(now), millis(now)).Scan(&o.ID)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		o, err = insertOutbound(ctx, tx, o, now)
+		return err
 	})
 	if err != nil {
 		return Outbound{}, wrap("enqueue outbound", err)
@@ -98,13 +85,43 @@ func (s *Store) EnqueueOutbound(ctx context.Context, o Outbound) (Outbound, erro
 	return o, nil
 }
 
-const outboundColumns = `id, channel_id, customer_id, coalesce(chat_id, 0), kind, payload, send_key, state, attempts,
+func checkOutbound(o Outbound) error {
+	switch o.Kind {
+	case OutboundText, OutboundFile, OutboundTemplate:
+	default:
+		return invalid("outbound kind %q is not text, file or template", o.Kind)
+	}
+	if !json.Valid(o.Payload) {
+		return invalid("outbound payload is not JSON")
+	}
+	return nil
+}
+
+// insertOutbound adds a pending row due at now, with a new send key.
+func insertOutbound(ctx context.Context, tx *sql.Tx, o Outbound, now time.Time) (Outbound, error) {
+	key, err := newSendKey()
+	if err != nil {
+		return Outbound{}, err
+	}
+	o.SendKey, o.State, o.Attempts, o.InFlight, o.NextAttemptAt, o.CreatedAt, o.DoneAt = key, OutboundPending, 0, false, now, now, nil
+	var chatID any
+	if o.ChatID != 0 {
+		chatID = o.ChatID
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO channel_outbound
+		(channel_id, customer_id, chat_id, kind, payload, send_key, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		o.ChannelID, o.CustomerID, chatID, o.Kind, string(o.Payload), o.SendKey, millis(now), millis(now)).Scan(&o.ID)
+	return o, err
+}
+
+const outboundColumns = `id, channel_id, customer_id, coalesce(chat_id, 0), kind, payload, send_key, state, attempts, in_flight,
 	next_attempt_at, last_error, provider_message_id, created_at, done_at`
 
 func scanOutbound(row scanner) (Outbound, error) {
 	var o Outbound
 	var payload string
-	err := row.Scan(&o.ID, &o.ChannelID, &o.CustomerID, &o.ChatID, &o.Kind, &payload, &o.SendKey, &o.State, &o.Attempts,
+	err := row.Scan(&o.ID, &o.ChannelID, &o.CustomerID, &o.ChatID, &o.Kind, &payload, &o.SendKey, &o.State, &o.Attempts, &o.InFlight,
 		timeInto(&o.NextAttemptAt), &o.LastError, &o.ProviderMessageID, timeInto(&o.CreatedAt), optTimeInto(&o.DoneAt))
 	o.Payload = json.RawMessage(payload)
 	return o, err
@@ -112,25 +129,64 @@ func scanOutbound(row scanner) (Outbound, error) {
 
 // DueOutbound lists the messages to attempt at now: for each customer
 // the oldest pending one (so each chat's messages go in order), if it is
-// due; at most limit, oldest first.
+// due and not in flight; at most limit, oldest first.
 func (s *Store) DueOutbound(ctx context.Context, now time.Time, limit int) ([]Outbound, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+outboundColumns+` FROM channel_outbound o
-		WHERE state = 'pending' AND next_attempt_at <= ?
+	return s.outboundRows(ctx, "list due outbound", `SELECT `+outboundColumns+` FROM channel_outbound o
+		WHERE state = 'pending' AND next_attempt_at <= ? AND in_flight = 0
 		AND id = (SELECT min(id) FROM channel_outbound p WHERE p.customer_id = o.customer_id AND p.state = 'pending')
 		ORDER BY next_attempt_at, id LIMIT ?`, millis(now), limit)
+}
+
+// InFlightOutbound lists the messages that were being sent when the
+// server stopped: each may or may not have reached the provider.
+func (s *Store) InFlightOutbound(ctx context.Context) ([]Outbound, error) {
+	return s.outboundRows(ctx, "list outbound in flight", `SELECT `+outboundColumns+` FROM channel_outbound
+		WHERE state = 'pending' AND in_flight = 1 ORDER BY id`)
+}
+
+func (s *Store) outboundRows(ctx context.Context, op, q string, args ...any) ([]Outbound, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, wrap("list due outbound", err)
+		return nil, wrap(op, err)
 	}
 	defer rows.Close()
 	var out []Outbound
 	for rows.Next() {
 		o, err := scanOutbound(rows)
 		if err != nil {
-			return nil, wrap("list due outbound", err)
+			return nil, wrap(op, err)
 		}
 		out = append(out, o)
 	}
-	return out, wrap("list due outbound", rows.Err())
+	return out, wrap(op, rows.Err())
+}
+
+// OutboundInFlight marks a message as being sent now (inFlight), or as
+// not any more without an outcome (a row found in flight after a crash
+// that can safely be sent again).
+func (s *Store) OutboundInFlight(ctx context.Context, id int64, inFlight bool) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET in_flight = ? WHERE id = ? AND state = 'pending'`, inFlight, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("no pending outbound message %d", id)
+		}
+		return nil
+	})
+	return wrap("outbound in flight", err)
+}
+
+// OutboundByProviderID finds a sent message by the provider's id for it
+// (a delivery status names it).
+func (s *Store) OutboundByProviderID(ctx context.Context, channelID int64, providerMessageID string) (Outbound, error) {
+	o, err := scanOutbound(s.r.QueryRowContext(ctx, `SELECT `+outboundColumns+` FROM channel_outbound
+		WHERE channel_id = ? AND provider_message_id = ? AND provider_message_id <> ''`, channelID, providerMessageID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Outbound{}, notFound("no outbound message %q", providerMessageID)
+	}
+	return o, wrap("read outbound", err)
 }
 
 // NextOutboundAt is when the earliest pending message is due (ok false:
@@ -165,7 +221,7 @@ func (s *Store) OutboundFailed(ctx context.Context, id int64, why string) error 
 
 func (s *Store) finishOutbound(ctx context.Context, op string, id int64, st OutboundState, why, providerID string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET state = ?, attempts = attempts + 1, last_error = ?,
+		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET state = ?, attempts = attempts + 1, in_flight = 0, last_error = ?,
 			provider_message_id = ?, done_at = ? WHERE id = ? AND state = 'pending'`,
 			st, truncateRunes(why, 500), providerID, millis(s.now()), id)
 		if err != nil {
@@ -182,7 +238,7 @@ func (s *Store) finishOutbound(ctx context.Context, op string, id int64, st Outb
 // OutboundRetry counts a failed attempt and sets when to try again.
 func (s *Store) OutboundRetry(ctx context.Context, id int64, next time.Time, why string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET attempts = attempts + 1, in_flight = 0, last_error = ?, next_attempt_at = ?
 			WHERE id = ? AND state = 'pending'`, truncateRunes(why, 500), millis(next), id)
 		if err != nil {
 			return err

@@ -306,3 +306,61 @@ func TestTemplates(t *testing.T) {
 		t.Errorf("removed twice: %v", err)
 	}
 }
+
+// An agent's message to a customer is queued with its chat event, in one
+// transaction; a message being sent is in flight until its outcome, and
+// one left in flight by a crash is listed.
+func TestOutboundWithTheChatEvent(t *testing.T) {
+	s, ch := channelFixture(t)
+	ctx := t.Context()
+	in, _, err := s.StoreInbound(ctx, ch.ID, InboundMessage{ProviderMessageID: "m1", CustomerID: "C", Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newChat("acme", "x", "")
+	n.ChannelID, n.CustomerID, n.InboundID = ch.ID, in.Customer.ID, in.ID
+	chat, err := s.CreateChat(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := &Outbound{ChannelID: ch.ID, CustomerID: in.Customer.ID, Kind: OutboundText, Payload: json.RawMessage(`{`)}
+	if _, err := s.AppendChatEvent(ctx, chat.ID, ChatEvent{Type: "message", AuthorKind: AuthorAgent, Text: "x", Outbound: bad}); err == nil {
+		t.Fatal("a bad payload was queued")
+	}
+	if evs, _ := s.ChatEvents(ctx, chat.ID, 0, false, 0); len(evs) != 0 {
+		t.Fatalf("the event of a refused message was kept: %+v", evs)
+	}
+	ev, err := s.AppendChatEvent(ctx, chat.ID, ChatEvent{Type: "message", AuthorKind: AuthorAgent, Author: "fiona.b", Text: "Hello",
+		Outbound: &Outbound{ChannelID: ch.ID, CustomerID: in.Customer.ID, Kind: OutboundText, Payload: json.RawMessage(`{"text":"Hello"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Outbound == nil || ev.Outbound.ID == 0 || ev.Outbound.ChatID != chat.ID || ev.Outbound.SendKey == "" {
+		t.Fatalf("queued %+v", ev.Outbound)
+	}
+	id := ev.Outbound.ID
+	if err := s.OutboundInFlight(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.DueOutbound(ctx, time.Now().Add(time.Hour), 10); len(due) != 0 {
+		t.Errorf("a message in flight is due again: %+v", due)
+	}
+	if fl, err := s.InFlightOutbound(ctx); err != nil || len(fl) != 1 || fl[0].ID != id || !fl[0].InFlight {
+		t.Fatalf("in flight %+v %v", fl, err)
+	}
+	if err := s.OutboundSent(ctx, id, "wamid.X"); err != nil {
+		t.Fatal(err)
+	}
+	if fl, _ := s.InFlightOutbound(ctx); len(fl) != 0 {
+		t.Errorf("still in flight after sending: %+v", fl)
+	}
+	if o, err := s.OutboundByProviderID(ctx, ch.ID, "wamid.X"); err != nil || o.ID != id || o.ChatID != chat.ID {
+		t.Errorf("by provider id: %+v %v", o, err)
+	}
+	if err := s.SetCustomerName(ctx, in.Customer.ID, "Carla\nC"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Chat(ctx, chat.ID); got.VisitorName != "Carla C" {
+		t.Errorf("visitor name %q", got.VisitorName)
+	}
+}

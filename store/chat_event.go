@@ -32,6 +32,10 @@ type ChatEvent struct {
 	// row: marked delivered in the same transaction, and the append is
 	// refused with ErrDelivered if it already was.
 	InboundID int64 `json:"-"`
+	// Outbound, for an agent's message to a channel customer, is queued
+	// for sending in the same transaction (ChatID is this chat); the
+	// returned event has it with its id and send key.
+	Outbound *Outbound `json:"-"`
 }
 
 // AppendChatEvent adds an event to a chat and returns it with Seq (the
@@ -45,6 +49,11 @@ func (s *Store) AppendChatEvent(ctx context.Context, chatID int64, e ChatEvent) 
 	case AuthorVisitor, AuthorAgent, AuthorSystem:
 	default:
 		return ChatEvent{}, invalid("chat event author kind %q is not one of visitor, agent, system", e.AuthorKind)
+	}
+	if e.Outbound != nil {
+		if err := checkOutbound(*e.Outbound); err != nil {
+			return ChatEvent{}, err
+		}
 	}
 	if e.At.IsZero() {
 		e.At = s.now()
@@ -69,6 +78,14 @@ func (s *Store) AppendChatEvent(ctx context.Context, chatID int64, e ChatEvent) 
 			chatID, e.Seq, at, e.Type, e.AuthorKind, e.Author, e.AuthorName, e.Text, e.Data, e.Visible)
 		if err != nil {
 			return err
+		}
+		if e.Outbound != nil {
+			o := *e.Outbound
+			o.ChatID = chatID
+			if o, err = insertOutbound(ctx, tx, o, e.At); err != nil {
+				return err
+			}
+			e.Outbound = &o
 		}
 		return markDelivered(ctx, tx, e.InboundID, chatID, e.At)
 	})

@@ -71,10 +71,12 @@ CREATE TABLE channel_inbound (
 );
 CREATE INDEX channel_inbound_pending ON channel_inbound (id) WHERE delivered_at IS NULL;
 
--- The outbound queue: an agent's message to a customer is a row before it
--- is attempted. send_key is our idempotency key (LINE's X-Line-Retry-Key),
--- the same on every attempt. Rows of one chat are sent in id order; state
--- pending rows wait for next_attempt_at.
+-- The outbound queue: an agent's message to a customer is a row, written
+-- with the chat event that shows it, before it is attempted. send_key is
+-- our idempotency key (LINE's X-Line-Retry-Key), the same on every
+-- attempt. A customer's rows are sent in id order; pending rows wait for
+-- next_attempt_at. in_flight is set while the provider is being asked: a
+-- row still in flight after a crash may or may not have been delivered.
 CREATE TABLE channel_outbound (
 	id                  INTEGER PRIMARY KEY,
 	channel_id          INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
@@ -85,6 +87,7 @@ CREATE TABLE channel_outbound (
 	send_key            TEXT    NOT NULL UNIQUE,
 	state               TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
 	attempts            INTEGER NOT NULL DEFAULT 0,
+	in_flight           INTEGER NOT NULL DEFAULT 0,
 	next_attempt_at     INTEGER NOT NULL,
 	last_error          TEXT    NOT NULL DEFAULT '',
 	provider_message_id TEXT    NOT NULL DEFAULT '',
@@ -92,6 +95,8 @@ CREATE TABLE channel_outbound (
 	done_at             INTEGER
 );
 CREATE INDEX channel_outbound_pending ON channel_outbound (next_attempt_at, id) WHERE state = 'pending';
+CREATE INDEX channel_outbound_customer ON channel_outbound (customer_id, id) WHERE state = 'pending';
+CREATE INDEX channel_outbound_provider_id ON channel_outbound (channel_id, provider_message_id) WHERE provider_message_id <> '';
 
 -- WhatsApp message templates as approved by Meta; only approved ones are
 -- sent. body has the placeholders {{1}}, {{2}}… filled in order.
