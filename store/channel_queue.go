@@ -16,9 +16,9 @@ type OutboundKind string
 
 // The kinds of outbound messages.
 const (
-	OutboundText     OutboundKind = "text"
-	OutboundFile     OutboundKind = "file"
-	OutboundTemplate OutboundKind = "template"
+	OutboundKindText     OutboundKind = "text"
+	OutboundKindFile     OutboundKind = "file"
+	OutboundKindTemplate OutboundKind = "template"
 )
 
 // OutboundState is where an outbound message is: pending until sent or
@@ -32,8 +32,40 @@ const (
 	OutboundFailed  OutboundState = "failed"
 )
 
+// OutboundPayload is what an outbound message says: Text alone, a File
+// (with Text as its caption), or a Template with its arguments.
+type OutboundPayload struct {
+	Text     string            `json:"text,omitempty"`
+	File     *OutboundFile     `json:"file,omitempty"`
+	Template *OutboundTemplate `json:"template,omitempty"`
+}
+
+// OutboundFile is a file of the upload store, by its public URL.
+type OutboundFile struct {
+	URL  string `json:"url"`
+	Name string `json:"name,omitempty"`
+	MIME string `json:"mime,omitempty"`
+}
+
+// OutboundTemplate is a WhatsApp template with its arguments in order.
+type OutboundTemplate struct {
+	Name     string   `json:"name"`
+	Language string   `json:"language"`
+	Args     []string `json:"args,omitempty"`
+}
+
+// Kind is the kind of message the payload makes.
+func (p OutboundPayload) Kind() OutboundKind {
+	switch {
+	case p.Template != nil:
+		return OutboundKindTemplate
+	case p.File != nil:
+		return OutboundKindFile
+	}
+	return OutboundKindText
+}
+
 // Outbound is an agent's message to a channel customer in the queue.
-// Payload is the message as JSON (its shape is the sender's business).
 // SendKey is the same on every attempt: the idempotency key providers
 // that have one (LINE's X-Line-Retry-Key) recognise.
 type Outbound struct {
@@ -41,8 +73,8 @@ type Outbound struct {
 	ChannelID         int64           `json:"channel_id"`
 	CustomerID        int64           `json:"customer_id"`
 	ChatID            int64           `json:"chat_id"`
-	Kind              OutboundKind    `json:"kind"`
-	Payload           json.RawMessage `json:"payload"`
+	Kind              OutboundKind    `json:"kind"` // Payload.Kind(), set when queued
+	Payload           OutboundPayload `json:"payload"`
 	SendKey           string          `json:"send_key"`
 	State             OutboundState   `json:"state"`
 	Attempts          int             `json:"attempts"`
@@ -86,13 +118,18 @@ func (s *Store) EnqueueOutbound(ctx context.Context, o Outbound) (Outbound, erro
 }
 
 func checkOutbound(o Outbound) error {
-	switch o.Kind {
-	case OutboundText, OutboundFile, OutboundTemplate:
-	default:
-		return invalid("outbound kind %q is not text, file or template", o.Kind)
-	}
-	if !json.Valid(o.Payload) {
-		return invalid("outbound payload is not JSON")
+	p := o.Payload
+	switch {
+	case p.Template != nil && (p.File != nil || p.Text != ""):
+		return invalid("an outbound template goes alone")
+	case p.Template != nil && (p.Template.Name == "" || p.Template.Language == ""):
+		return invalid("an outbound template needs its name and language")
+	case p.File != nil && p.File.URL == "":
+		return invalid("an outbound file needs its URL")
+	case p.Template == nil && p.File == nil && strings.TrimSpace(p.Text) == "":
+		return invalid("an outbound message is empty")
+	case o.ChannelID == 0 || o.CustomerID == 0:
+		return invalid("an outbound message needs its channel and customer")
 	}
 	return nil
 }
@@ -103,6 +140,11 @@ func insertOutbound(ctx context.Context, tx *sql.Tx, o Outbound, now time.Time) 
 	if err != nil {
 		return Outbound{}, err
 	}
+	payload, err := json.Marshal(o.Payload)
+	if err != nil {
+		return Outbound{}, err
+	}
+	o.Kind = o.Payload.Kind()
 	o.SendKey, o.State, o.Attempts, o.InFlight, o.NextAttemptAt, o.CreatedAt, o.DoneAt = key, OutboundPending, 0, false, now, now, nil
 	var chatID any
 	if o.ChatID != 0 {
@@ -111,7 +153,7 @@ func insertOutbound(ctx context.Context, tx *sql.Tx, o Outbound, now time.Time) 
 	err = tx.QueryRowContext(ctx, `INSERT INTO channel_outbound
 		(channel_id, customer_id, chat_id, kind, payload, send_key, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		o.ChannelID, o.CustomerID, chatID, o.Kind, string(o.Payload), o.SendKey, millis(now), millis(now)).Scan(&o.ID)
+		o.ChannelID, o.CustomerID, chatID, o.Kind, string(payload), o.SendKey, millis(now), millis(now)).Scan(&o.ID)
 	return o, err
 }
 
@@ -123,8 +165,13 @@ func scanOutbound(row scanner) (Outbound, error) {
 	var payload string
 	err := row.Scan(&o.ID, &o.ChannelID, &o.CustomerID, &o.ChatID, &o.Kind, &payload, &o.SendKey, &o.State, &o.Attempts, &o.InFlight,
 		timeInto(&o.NextAttemptAt), &o.LastError, &o.ProviderMessageID, timeInto(&o.CreatedAt), optTimeInto(&o.DoneAt))
-	o.Payload = json.RawMessage(payload)
-	return o, err
+	if err != nil {
+		return Outbound{}, err
+	}
+	if err := json.Unmarshal([]byte(payload), &o.Payload); err != nil {
+		return Outbound{}, fmt.Errorf("outbound %d: stored payload: %w", o.ID, err)
+	}
+	return o, nil
 }
 
 // DueOutbound lists the messages to attempt at now: for each customer

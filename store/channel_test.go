@@ -205,7 +205,7 @@ func TestOutboundQueue(t *testing.T) {
 	}
 	enqueue := func(customer int64, text string) Outbound {
 		t.Helper()
-		o, err := s.EnqueueOutbound(ctx, Outbound{ChannelID: ch.ID, CustomerID: customer, Kind: OutboundText, Payload: json.RawMessage(`{"text":"` + text + `"}`)})
+		o, err := s.EnqueueOutbound(ctx, Outbound{ChannelID: ch.ID, CustomerID: customer, Payload: OutboundPayload{Text: text}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,8 +215,14 @@ func TestOutboundQueue(t *testing.T) {
 	if len(a1.SendKey) != 36 || a1.SendKey == a2.SendKey || a1.SendKey[14] != '4' {
 		t.Errorf("send keys %q %q", a1.SendKey, a2.SendKey)
 	}
-	if _, err := s.EnqueueOutbound(ctx, Outbound{ChannelID: ch.ID, CustomerID: customers[0], Kind: "fax", Payload: json.RawMessage(`{}`)}); err == nil {
-		t.Error("an unknown kind was queued")
+	for _, bad := range []OutboundPayload{{}, {Text: " "}, {File: &OutboundFile{}}, {Template: &OutboundTemplate{Name: "x"}},
+		{Text: "x", Template: &OutboundTemplate{Name: "x", Language: "en"}}} {
+		if _, err := s.EnqueueOutbound(ctx, Outbound{ChannelID: ch.ID, CustomerID: customers[0], Payload: bad}); err == nil {
+			t.Errorf("queued %+v", bad)
+		}
+	}
+	if o, err := s.Outbound(ctx, a1.ID); err != nil || o.Payload.Text != "a1" || o.Kind != OutboundKindText {
+		t.Errorf("read back %+v %v", o, err)
 	}
 	due := func() []int64 {
 		t.Helper()
@@ -323,7 +329,7 @@ func TestOutboundWithTheChatEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := &Outbound{ChannelID: ch.ID, CustomerID: in.Customer.ID, Kind: OutboundText, Payload: json.RawMessage(`{`)}
+	bad := &Outbound{ChannelID: ch.ID, CustomerID: in.Customer.ID}
 	if _, err := s.AppendChatEvent(ctx, chat.ID, ChatEvent{Type: "message", AuthorKind: AuthorAgent, Text: "x", Outbound: bad}); err == nil {
 		t.Fatal("a bad payload was queued")
 	}
@@ -331,7 +337,7 @@ func TestOutboundWithTheChatEvent(t *testing.T) {
 		t.Fatalf("the event of a refused message was kept: %+v", evs)
 	}
 	ev, err := s.AppendChatEvent(ctx, chat.ID, ChatEvent{Type: "message", AuthorKind: AuthorAgent, Author: "fiona.b", Text: "Hello",
-		Outbound: &Outbound{ChannelID: ch.ID, CustomerID: in.Customer.ID, Kind: OutboundText, Payload: json.RawMessage(`{"text":"Hello"}`)}})
+		Outbound: &Outbound{ChannelID: ch.ID, CustomerID: in.Customer.ID, Payload: OutboundPayload{Text: "Hello"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
