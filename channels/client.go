@@ -10,9 +10,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -99,16 +101,26 @@ func (c *client) call(ctx context.Context, method, u string, in any, bearer bool
 	return c.do(req)
 }
 
-// do performs req and reads at most maxAnswer bytes of the answer.
+// do performs req and reads at most maxAnswer bytes of the answer. A
+// failure after the whole request was written is Uncertain: the provider
+// may have acted on it.
 func (c *client) do(req *http.Request) (*answer, error) {
+	var wrote atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
+	}))
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, c.transport(err)
+		f := c.transport(err)
+		f.Uncertain = wrote.Load()
+		return nil, f
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return nil, c.transport(err)
+		f := c.transport(err)
+		f.Uncertain = true
+		return nil, f
 	}
 	return &answer{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }

@@ -57,7 +57,12 @@ type Failure struct {
 	Text string
 	// RetryAfter is how long the provider asked to wait (RateLimited).
 	RetryAfter time.Duration
-	cause      error
+	// Uncertain is set on a Temporary failure that came after the whole
+	// request was sent (a timeout, a dropped connection): the provider may
+	// have delivered the message. Sending it again is safe only where the
+	// provider recognises a repeated request (LINE's retry key).
+	Uncertain bool
+	cause     error
 }
 
 func (f *Failure) Error() string {

@@ -65,6 +65,20 @@ func (p OutboundPayload) Kind() OutboundKind {
 	return OutboundKindText
 }
 
+// Flight says whether a message is being sent, and whether the attempt
+// could be repeated without the customer getting it twice.
+type Flight int
+
+// The flights of a message.
+const (
+	NotInFlight Flight = iota
+	// InFlightRepeatable: the provider recognises a repeat of this
+	// attempt (LINE's push with X-Line-Retry-Key).
+	InFlightRepeatable
+	// InFlightOnce: a repeat would deliver the message again.
+	InFlightOnce
+)
+
 // Outbound is an agent's message to a channel customer in the queue.
 // SendKey is the same on every attempt: the idempotency key providers
 // that have one (LINE's X-Line-Retry-Key) recognise.
@@ -78,7 +92,7 @@ type Outbound struct {
 	SendKey           string          `json:"send_key"`
 	State             OutboundState   `json:"state"`
 	Attempts          int             `json:"attempts"`
-	InFlight          bool            `json:"in_flight"`
+	InFlight          Flight          `json:"in_flight"`
 	NextAttemptAt     time.Time       `json:"next_attempt_at"`
 	LastError         string          `json:"last_error,omitempty"`
 	ProviderMessageID string          `json:"provider_message_id,omitempty"`
@@ -145,7 +159,7 @@ func insertOutbound(ctx context.Context, tx *sql.Tx, o Outbound, now time.Time) 
 		return Outbound{}, err
 	}
 	o.Kind = o.Payload.Kind()
-	o.SendKey, o.State, o.Attempts, o.InFlight, o.NextAttemptAt, o.CreatedAt, o.DoneAt = key, OutboundPending, 0, false, now, now, nil
+	o.SendKey, o.State, o.Attempts, o.InFlight, o.NextAttemptAt, o.CreatedAt, o.DoneAt = key, OutboundPending, 0, NotInFlight, now, now, nil
 	var chatID any
 	if o.ChatID != 0 {
 		chatID = o.ChatID
@@ -188,7 +202,7 @@ func (s *Store) DueOutbound(ctx context.Context, now time.Time, limit int) ([]Ou
 // server stopped: each may or may not have reached the provider.
 func (s *Store) InFlightOutbound(ctx context.Context) ([]Outbound, error) {
 	return s.outboundRows(ctx, "list outbound in flight", `SELECT `+outboundColumns+` FROM channel_outbound
-		WHERE state = 'pending' AND in_flight = 1 ORDER BY id`)
+		WHERE state = 'pending' AND in_flight <> 0 ORDER BY id`)
 }
 
 func (s *Store) outboundRows(ctx context.Context, op, q string, args ...any) ([]Outbound, error) {
@@ -208,12 +222,13 @@ func (s *Store) outboundRows(ctx context.Context, op, q string, args ...any) ([]
 	return out, wrap(op, rows.Err())
 }
 
-// OutboundInFlight marks a message as being sent now (inFlight), or as
-// not any more without an outcome (a row found in flight after a crash
-// that can safely be sent again).
-func (s *Store) OutboundInFlight(ctx context.Context, id int64, inFlight bool) error {
+// OutboundInFlight marks a message as being sent now (f is how), or as
+// not any more without an outcome (NotInFlight: a row found in flight
+// after a crash that can safely be sent again; the attempt is counted).
+func (s *Store) OutboundInFlight(ctx context.Context, id int64, f Flight) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET in_flight = ? WHERE id = ? AND state = 'pending'`, inFlight, id)
+		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET in_flight = ?1,
+			attempts = attempts + CASE WHEN ?1 = 0 AND in_flight <> 0 THEN 1 ELSE 0 END WHERE id = ?2 AND state = 'pending'`, f, id)
 		if err != nil {
 			return err
 		}

@@ -345,13 +345,13 @@ func TestOutboundWithTheChatEvent(t *testing.T) {
 		t.Fatalf("queued %+v", ev.Outbound)
 	}
 	id := ev.Outbound.ID
-	if err := s.OutboundInFlight(ctx, id, true); err != nil {
+	if err := s.OutboundInFlight(ctx, id, InFlightOnce); err != nil {
 		t.Fatal(err)
 	}
 	if due, _ := s.DueOutbound(ctx, time.Now().Add(time.Hour), 10); len(due) != 0 {
 		t.Errorf("a message in flight is due again: %+v", due)
 	}
-	if fl, err := s.InFlightOutbound(ctx); err != nil || len(fl) != 1 || fl[0].ID != id || !fl[0].InFlight {
+	if fl, err := s.InFlightOutbound(ctx); err != nil || len(fl) != 1 || fl[0].ID != id || fl[0].InFlight != InFlightOnce {
 		t.Fatalf("in flight %+v %v", fl, err)
 	}
 	if err := s.OutboundSent(ctx, id, "wamid.X"); err != nil {

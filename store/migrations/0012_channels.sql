@@ -75,8 +75,9 @@ CREATE INDEX channel_inbound_pending ON channel_inbound (id) WHERE delivered_at 
 -- with the chat event that shows it, before it is attempted. send_key is
 -- our idempotency key (LINE's X-Line-Retry-Key), the same on every
 -- attempt. A customer's rows are sent in id order; pending rows wait for
--- next_attempt_at. in_flight is set while the provider is being asked: a
--- row still in flight after a crash may or may not have been delivered.
+-- next_attempt_at. in_flight is set while the provider is being asked (1:
+-- the provider would recognise a repeat of the attempt, 2: it would not):
+-- a row still in flight after a crash may or may not have been delivered.
 CREATE TABLE channel_outbound (
 	id                  INTEGER PRIMARY KEY,
 	channel_id          INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,

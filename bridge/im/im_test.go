@@ -1,0 +1,440 @@
+package im
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"jabberdesk/channels"
+	"jabberdesk/channels/channelstest"
+	"jabberdesk/store"
+)
+
+// fakeDesk stands for the chat engine: it shows customer messages in
+// chats in the store the way the engine does (a new chat, or an event in
+// the live one, marked delivered in the same transaction) and records the
+// lines it is asked to tell.
+type fakeDesk struct {
+	st *store.Store
+	mu sync.Mutex
+	n  int
+	// shown are the texts shown, in order; lines the lines told by chat.
+	shown []string
+	lines map[int64][]string
+}
+
+func (d *fakeDesk) CustomerMessage(ctx context.Context, in store.Inbound) error {
+	chat, live, err := d.st.LiveChatOfCustomer(ctx, in.Customer.ID)
+	if err != nil {
+		return err
+	}
+	if live {
+		_, err = d.st.AppendChatEvent(ctx, chat.ID, store.ChatEvent{Type: "message", AuthorKind: store.AuthorVisitor,
+			Text: in.Message.Text, Visible: true, InboundID: in.ID})
+	} else {
+		d.mu.Lock()
+		d.n++
+		id := []byte{byte(d.n), byte(in.ID)}
+		d.mu.Unlock()
+		h := sha256.Sum256(id)
+		_, err = d.st.CreateChat(ctx, store.NewChat{Portal: "acme", PublicID: string(rune('a'+in.ID)) + "x" + in.Message.ProviderMessageID,
+			TokenHash: h[:], Name: "x", Question: in.Message.Text, ChannelID: in.ChannelID, CustomerID: in.Customer.ID, InboundID: in.ID})
+	}
+	if err == nil {
+		d.mu.Lock()
+		d.shown = append(d.shown, in.Message.Text)
+		d.mu.Unlock()
+	}
+	return err
+}
+
+func (d *fakeDesk) TellChat(chatID int64, line string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lines[chatID] = append(d.lines[chatID], line)
+}
+
+func (d *fakeDesk) shownTexts() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.shown...)
+}
+
+func (d *fakeDesk) told(chatID int64) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.lines[chatID]...)
+}
+
+type fixture struct {
+	st   *store.Store
+	fake *channelstest.Fake
+	ch   store.Channel
+	desk *fakeDesk
+	svc  *Service
+	hook string // the webhook URL
+}
+
+// newFixture makes a Service for one channel of type typ against the
+// provider's fake, running it if run is set (else f.run starts it).
+func newFixture(t *testing.T, typ channels.Type, run bool) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "jd.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.AddPortal(ctx, "acme", "test"); err != nil {
+		t.Fatal(err)
+	}
+	fake := channelstest.New(t, typ)
+	sec := fake.Secrets
+	secrets := map[string]string{"bot_token": sec.BotToken, "secret_token": sec.SecretToken, "access_token": sec.AccessToken,
+		"app_secret": sec.AppSecret, "verify_token": sec.VerifyToken, "channel_secret": sec.ChannelSecret, "phone_number_id": fake.PhoneNumberID}
+	for k, v := range secrets {
+		if v == "" {
+			delete(secrets, k)
+		}
+	}
+	ch, err := st.AddChannel(ctx, store.NewChannel{Portal: "acme", Name: string(typ), Type: store.ChannelType(typ), APIBase: fake.URL, Secrets: secrets}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{st: st, fake: fake, ch: ch, desk: &fakeDesk{st: st, lines: map[int64][]string{}}}
+	f.svc = New(Config{Store: st, Desk: f.desk, Logger: slog.New(slog.DiscardHandler),
+		Backoff: func(int) time.Duration { return 10 * time.Millisecond }, MaxAttempts: 5})
+	mux := http.NewServeMux()
+	mux.Handle("/hooks/{id}", f.svc)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	f.hook = srv.URL + "/hooks/" + ch.PublicID
+	if run {
+		f.run(t)
+	}
+	return f
+}
+
+// run starts the Service until the test ends.
+func (f *fixture) run(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); f.svc.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// post delivers a signed webhook body and returns the status.
+func (f *fixture) post(t *testing.T, body []byte, header http.Header) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", f.hook, bytes.NewReader(body))
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// userOf is a customer id of the provider's form.
+func userOf(typ channels.Type) string {
+	if typ == channels.LINE {
+		return "U4af4980629c8d6ab4a3e1a2b2f1e0cd1"
+	}
+	return "4915112345678"
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A webhook is verified before anything is stored; a good one is stored
+// once however often the provider delivers it, and reaches a chat once.
+func TestWebhookStoresOnceAfterVerifying(t *testing.T) {
+	for _, typ := range []channels.Type{channels.Telegram, channels.WhatsApp, channels.LINE, channels.Messenger, channels.Instagram} {
+		t.Run(string(typ), func(t *testing.T) {
+			f := newFixture(t, typ, true)
+			body := f.fake.TextMessage("4915112345678", "Ann", "Where is my parcel?")
+			forged := http.Header{}
+			for k, v := range f.fake.Sign(body) {
+				forged[k] = []string{strings.Repeat("0", len(v[0]))}
+			}
+			if code := f.post(t, body, forged); code != http.StatusUnauthorized {
+				t.Errorf("forged signature: %d", code)
+			}
+			if code := f.post(t, body, nil); code != http.StatusUnauthorized {
+				t.Errorf("no signature: %d", code)
+			}
+			if pending, _ := f.st.PendingInbound(context.Background(), 10); len(pending) != 0 {
+				t.Fatalf("a refused webhook stored %+v", pending)
+			}
+			for range 3 { // the provider retries
+				if code := f.post(t, body, f.fake.Sign(body)); code != http.StatusOK {
+					t.Fatalf("signed webhook: %d", code)
+				}
+			}
+			waitFor(t, "the message in a chat", func() bool { return len(f.desk.shownTexts()) == 1 })
+			time.Sleep(20 * time.Millisecond) // a second delivery would come now
+			if got := f.desk.shownTexts(); len(got) != 1 || got[0] != "Where is my parcel?" {
+				t.Errorf("shown %q", got)
+			}
+		})
+	}
+}
+
+func TestMetaHandshakeAndDisabledChannel(t *testing.T) {
+	f := newFixture(t, channels.WhatsApp, true)
+	q := f.fake.HandshakeQuery("challenge-123")
+	res, err := http.Get(f.hook + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.ReadFrom(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || b.String() != "challenge-123" {
+		t.Errorf("handshake: %d %q", res.StatusCode, b.String())
+	}
+	q.Set("hub.verify_token", "wrong")
+	if res, _ := http.Get(f.hook + "?" + q.Encode()); res.StatusCode != http.StatusForbidden {
+		t.Errorf("wrong verify token: %d", res.StatusCode)
+	}
+	if res, _ := http.Get(f.hook[:strings.LastIndex(f.hook, "/")+1] + "nope?" + q.Encode()); res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown webhook: %d", res.StatusCode)
+	}
+	off := true
+	if _, err := f.st.UpdateChannel(context.Background(), "acme", f.ch.Name, store.ChannelUpdate{Disabled: &off}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	body := f.fake.TextMessage("491", "Ann", "hi")
+	if code := f.post(t, body, f.fake.Sign(body)); code != http.StatusServiceUnavailable {
+		t.Errorf("disabled channel: %d", code)
+	}
+}
+
+// chatWith stores a customer message and returns the customer and chat
+// it started.
+func (f *fixture) chatWith(t *testing.T, user string) (store.ChannelCustomer, store.Chat) {
+	t.Helper()
+	body := f.fake.TextMessage(user, "Ann", "Hello from "+user)
+	if code := f.post(t, body, f.fake.Sign(body)); code != http.StatusOK {
+		t.Fatalf("webhook %d", code)
+	}
+	var chat store.Chat
+	waitFor(t, "the chat", func() bool {
+		cs, _ := f.st.Chats(context.Background(), "acme", "", 10)
+		for _, c := range cs {
+			if c.CustomerProviderID == user {
+				chat = c
+				return true
+			}
+		}
+		return false
+	})
+	cust, err := f.st.Customer(context.Background(), chat.CustomerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cust, chat
+}
+
+// queue is an agent writing text in the chat.
+func (f *fixture) queue(t *testing.T, cust store.ChannelCustomer, chat store.Chat, text string) store.Outbound {
+	t.Helper()
+	ev, err := f.st.AppendChatEvent(context.Background(), chat.ID, store.ChatEvent{Type: "message", AuthorKind: store.AuthorAgent, Author: "fiona.b",
+		Text: text, Visible: true, Outbound: &store.Outbound{ChannelID: f.ch.ID, CustomerID: cust.ID, Payload: store.OutboundPayload{Text: text}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Wake()
+	return *ev.Outbound
+}
+
+func (f *fixture) waitState(t *testing.T, id int64, want store.OutboundState) store.Outbound {
+	t.Helper()
+	var o store.Outbound
+	waitFor(t, "message "+string(want), func() bool {
+		o, _ = f.st.Outbound(context.Background(), id)
+		return o.State == want
+	})
+	return o
+}
+
+func sentTexts(f *channelstest.Fake) []string {
+	var out []string
+	for _, r := range f.Sent() {
+		out = append(out, string(r.Body))
+	}
+	return out
+}
+
+// Messages go out in order, once each, through a rate limit and a 5xx.
+func TestOutboundInOrderThroughRetries(t *testing.T) {
+	f := newFixture(t, channels.Telegram, true)
+	cust, chat := f.chatWith(t, "777")
+	f.fake.FailNext(1, channelstest.Fault{Kind: channels.RateLimited, RetryAfter: 0})
+	f.fake.FailNext(1, channelstest.Fault{Kind: channels.Temporary})
+	first := f.queue(t, cust, chat, "first")
+	second := f.queue(t, cust, chat, "second")
+	f.waitState(t, second.ID, store.OutboundSent)
+	o := f.waitState(t, first.ID, store.OutboundSent)
+	if o.Attempts != 3 {
+		t.Errorf("first took %d attempts, want 3", o.Attempts)
+	}
+	sent := sentTexts(f.fake)
+	if len(sent) != 2 || !strings.Contains(sent[0], "first") || !strings.Contains(sent[1], "second") {
+		t.Errorf("delivered %q", sent)
+	}
+	if got := f.svc.Counts()[countKey{"acme", "telegram", "sent"}]; got != 2 {
+		t.Errorf("sent count %d", got)
+	}
+}
+
+// Each failure the provider reports is one clear line for the agents and
+// the channel's or customer's state.
+func TestOutboundFailures(t *testing.T) {
+	for _, tc := range []struct {
+		typ     channels.Type
+		fault   channels.Kind
+		line    string
+		channel store.ChannelStatus
+		blocked bool
+	}{
+		{channels.Telegram, channels.CustomerBlocked, "Not delivered: the customer blocked this Telegram account.", store.ChannelOK, true},
+		{channels.Telegram, channels.TokenExpired, "Not delivered: the Telegram channel telegram is no longer authorised", store.ChannelTokenExpired, false},
+		{channels.WhatsApp, channels.OutsideWindow, "Not delivered: WhatsApp allows free replies only within 24 hours", store.ChannelOK, false},
+		{channels.Messenger, channels.ProviderError, "Not delivered: Messenger refused the message:", store.ChannelProviderError, false},
+	} {
+		t.Run(string(tc.typ)+"/"+string(tc.fault), func(t *testing.T) {
+			f := newFixture(t, tc.typ, true)
+			cust, chat := f.chatWith(t, "1234567")
+			f.fake.FailNext(1, channelstest.Fault{Kind: tc.fault})
+			o := f.queue(t, cust, chat, "hello")
+			f.waitState(t, o.ID, store.OutboundFailed)
+			waitFor(t, "the line", func() bool { return len(f.desk.told(chat.ID)) == 1 })
+			if got := f.desk.told(chat.ID)[0]; !strings.HasPrefix(got, tc.line) {
+				t.Errorf("line %q", got)
+			}
+			ch, _ := f.st.ChannelByID(context.Background(), f.ch.ID)
+			c, _ := f.st.Customer(context.Background(), cust.ID)
+			if ch.Status != tc.channel || (c.State == store.CustomerBlocked) != tc.blocked {
+				t.Errorf("channel %s, customer %s", ch.Status, c.State)
+			}
+			if len(f.fake.Sent()) != 0 {
+				t.Errorf("delivered after all: %q", sentTexts(f.fake))
+			}
+		})
+	}
+}
+
+// A message the provider took and later reports failed (a WhatsApp
+// status) is told to the agents.
+func TestFailedStatusIsTold(t *testing.T) {
+	f := newFixture(t, channels.WhatsApp, true)
+	cust, chat := f.chatWith(t, "4915112345678")
+	o := f.waitState(t, f.queue(t, cust, chat, "hello").ID, store.OutboundSent)
+	body := f.fake.Status(o.ProviderMessageID, "4915112345678", "failed", 131047, "Re-engagement message")
+	if code := f.post(t, body, f.fake.Sign(body)); code != 200 {
+		t.Fatalf("status webhook %d", code)
+	}
+	waitFor(t, "the line", func() bool { return len(f.desk.told(chat.ID)) == 1 })
+	if got := f.desk.told(chat.ID)[0]; !strings.Contains(got, "24 hours") {
+		t.Errorf("line %q", got)
+	}
+}
+
+// A message whose answer is lost (the connection drops after it was
+// sent) is sent again only where the provider recognises the repeat
+// (LINE); elsewhere it is not repeated and the agents are told. Either
+// way the customer gets it once.
+func TestLostAnswer(t *testing.T) {
+	for _, typ := range []channels.Type{channels.LINE, channels.Telegram} {
+		t.Run(string(typ), func(t *testing.T) {
+			f := newFixture(t, typ, true)
+			cust, chat := f.chatWith(t, userOf(typ))
+			// No reply token: a LINE reply could not be repeated safely.
+			if _, err := f.st.TakeReplyToken(context.Background(), cust.ID, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			f.fake.FailNext(1, channelstest.Fault{Hangup: true, Delivered: true})
+			o := f.queue(t, cust, chat, "once only")
+			want := store.OutboundSent
+			if typ != channels.LINE {
+				want = store.OutboundFailed
+			}
+			f.waitState(t, o.ID, want)
+			if n := len(f.fake.Sent()); n != 1 {
+				t.Errorf("delivered %d times", n)
+			}
+			told := f.desk.told(chat.ID)
+			if want == store.OutboundFailed && (len(told) != 1 || !strings.HasPrefix(told[0], "Delivery unknown: no answer from Telegram")) {
+				t.Errorf("told %q", told)
+			}
+		})
+	}
+}
+
+// After a crash, a message left in flight is sent again where the
+// provider recognises the repeat (LINE: once, though the crashed attempt
+// had reached it); elsewhere it is not repeated and the agents are told.
+func TestInFlightAfterACrash(t *testing.T) {
+	for _, typ := range []channels.Type{channels.LINE, channels.Telegram} {
+		t.Run(string(typ), func(t *testing.T) {
+			f := newFixture(t, typ, false)
+			ctx := context.Background()
+			in, _, err := f.st.StoreInbound(ctx, f.ch.ID, store.InboundMessage{ProviderMessageID: "m1", CustomerID: userOf(typ), Text: "hi"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.desk.CustomerMessage(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			chat, _, _ := f.st.LiveChatOfCustomer(ctx, in.Customer.ID)
+			o := f.queue(t, in.Customer, chat, "once only")
+			// The crashed attempt: marked in flight, and (on LINE) it reached
+			// the provider with the message's send key.
+			flight := store.InFlightOnce
+			if typ == channels.LINE {
+				flight = store.InFlightRepeatable
+			}
+			if err := f.st.OutboundInFlight(ctx, o.ID, flight); err != nil {
+				t.Fatal(err)
+			}
+			if typ == channels.LINE {
+				if _, err := f.fake.Provider().Send(ctx, channels.Message{To: in.Customer.ProviderID, Text: "once only", SendID: o.SendKey}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.run(t)
+			want := store.OutboundSent
+			if typ != channels.LINE {
+				want = store.OutboundFailed
+			}
+			f.waitState(t, o.ID, want)
+			if n, wantN := len(f.fake.Sent()), map[bool]int{true: 1, false: 0}[typ == channels.LINE]; n != wantN {
+				t.Errorf("delivered %d times, want %d", n, wantN)
+			}
+			told := f.desk.told(chat.ID)
+			if want == store.OutboundFailed && (len(told) != 1 || !strings.HasPrefix(told[0], "Delivery unknown: the server stopped")) {
+				t.Errorf("told %q", told)
+			}
+		})
+	}
+}

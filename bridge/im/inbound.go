@@ -1,0 +1,84 @@
+package im
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"jabberdesk/store"
+)
+
+// inboundBatch is how many stored customer messages one pass delivers.
+const inboundBatch = 100
+
+// runInbound hands stored customer messages to the engine, oldest first,
+// whenever one is stored, and again after a failure.
+func (s *Service) runInbound(ctx context.Context) {
+	retry := time.NewTimer(0) // a first pass: what was stored before a restart
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.inbound:
+		case <-retry.C:
+		}
+		if again := s.deliverPending(ctx); again {
+			retry.Reset(5 * time.Second)
+		}
+	}
+}
+
+// deliverPending delivers what is stored and not yet shown; again reports
+// that something could not be delivered and should be tried later.
+func (s *Service) deliverPending(ctx context.Context) (again bool) {
+	for ctx.Err() == nil {
+		pending, err := s.st.PendingInbound(ctx, inboundBatch)
+		if err != nil {
+			s.log.Error("channels: list stored customer messages", "err", err)
+			return true
+		}
+		failed := 0
+		for _, in := range pending {
+			s.nameCustomer(ctx, &in)
+			err := s.cfg.Desk.CustomerMessage(ctx, in)
+			if err != nil && !errors.Is(err, store.ErrDelivered) {
+				s.log.Error("channels: deliver a customer message", "channel", in.ChannelID, "message", in.ID, "err", err)
+				failed++
+			}
+		}
+		if failed > 0 {
+			return true
+		}
+		if len(pending) < inboundBatch {
+			return false
+		}
+	}
+	return false
+}
+
+// nameCustomer asks the provider for the name of a customer whose
+// messages carry none (LINE, Messenger, Instagram), once.
+func (s *Service) nameCustomer(ctx context.Context, in *store.Inbound) {
+	if in.Message.Name != "" || !strings.HasPrefix(in.Customer.Name, "Customer ") {
+		return
+	}
+	ch, err := s.st.ChannelByID(ctx, in.ChannelID)
+	if err != nil {
+		return
+	}
+	p, err := s.provider(ch)
+	if err != nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	prof, err := p.Profile(pctx, in.Customer.ProviderID)
+	if err != nil || prof.Name == "" {
+		return // the default name stays; not worth holding the message
+	}
+	if err := s.st.SetCustomerName(ctx, in.Customer.ID, prof.Name); err == nil {
+		in.Customer.Name = prof.Name
+	}
+}

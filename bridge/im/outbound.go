@@ -1,0 +1,289 @@
+package im
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"jabberdesk/channels"
+	"jabberdesk/store"
+)
+
+// outboundBatch is how many due messages one pass sends.
+const outboundBatch = 50
+
+// idleWait is how long the worker sleeps with nothing pending; a queued
+// message wakes it at once.
+const idleWait = time.Minute
+
+// runOutbound sends due messages, waking when one is queued or the next
+// retry is due.
+func (s *Service) runOutbound(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.outbound:
+		case <-timer.C:
+		}
+		s.sendDue(ctx)
+		wait := idleWait
+		if at, ok, err := s.st.NextOutboundAt(ctx); err == nil && ok {
+			wait = min(max(at.Sub(s.cfg.Now()), 0), idleWait)
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(wait)
+	}
+}
+
+// sendDue sends every message that is due, a batch at a time.
+func (s *Service) sendDue(ctx context.Context) {
+	for ctx.Err() == nil {
+		due, err := s.st.DueOutbound(ctx, s.cfg.Now(), outboundBatch)
+		if err != nil {
+			s.log.Error("channels: list queued messages", "err", err)
+			return
+		}
+		for _, o := range due {
+			if ctx.Err() != nil {
+				return
+			}
+			if err := s.send(ctx, o); err != nil {
+				s.log.Error("channels: send a queued message", "message", o.ID, "err", err)
+			}
+		}
+		if len(due) < outboundBatch {
+			return
+		}
+	}
+}
+
+// send makes one attempt at a queued message and records its outcome.
+func (s *Service) send(ctx context.Context, o store.Outbound) error {
+	ch, err := s.st.ChannelByID(ctx, o.ChannelID)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.st.OutboundFailed(ctx, o.ID, "the channel was removed")
+	}
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	switch {
+	case ch.Disabled:
+		return s.st.OutboundRetry(ctx, o.ID, now.Add(5*time.Minute), "the channel is disabled")
+	case ch.Status == store.ChannelRateLimited && ch.StatusUntil != nil && ch.StatusUntil.After(now):
+		return s.st.OutboundRetry(ctx, o.ID, *ch.StatusUntil, "rate limited")
+	}
+	cust, err := s.st.Customer(ctx, o.CustomerID)
+	if err != nil {
+		return err
+	}
+	p, err := s.provider(ch)
+	if err != nil {
+		return s.fail(ctx, ch, o, &channels.Failure{Kind: channels.ProviderError, Provider: channels.Type(ch.Type), Text: err.Error()})
+	}
+	msg := message(o, cust)
+	if ch.Type == store.ChannelLINE && o.Attempts == 0 {
+		// A reply token is good once: only the first attempt may use it.
+		tok, err := s.st.TakeReplyToken(ctx, cust.ID, now.Add(-channels.ReplyTokenTTL))
+		if err != nil {
+			return err
+		}
+		if tok != "" {
+			msg.ReplyToken, msg.ReplyTokenAt = tok, now
+		}
+	}
+	flight := store.InFlightOnce
+	if recognisesRepeats(ch.Type) && msg.ReplyToken == "" {
+		flight = store.InFlightRepeatable // a LINE push with our retry key; a reply has none
+	}
+	if err := s.st.OutboundInFlight(ctx, o.ID, flight); err != nil {
+		return err
+	}
+	// A send under way finishes even when the service stops (the client's
+	// timeout bounds it): stopping must not leave it in flight.
+	res, err := p.Send(context.WithoutCancel(ctx), msg)
+	if err == nil {
+		if err := s.st.OutboundSent(ctx, o.ID, res.MessageID); err != nil {
+			return err
+		}
+		s.count(ch, "sent")
+		s.setStatus(ctx, ch, store.ChannelOK, "", nil)
+		return nil
+	}
+	f := channels.AsFailure(err)
+	if f == nil {
+		f = &channels.Failure{Kind: channels.Temporary, Provider: channels.Type(ch.Type), Text: "no answer"}
+	}
+	if f.Uncertain && flight != store.InFlightRepeatable {
+		// The provider may have delivered it: sending it again could
+		// deliver it twice.
+		return s.giveUpUncertain(ctx, ch, o, "no answer from "+providerNames[ch.Type]+" after the message was sent")
+	}
+	if f.Retryable() && o.Attempts+1 < s.cfg.MaxAttempts {
+		wait := s.cfg.Backoff(o.Attempts)
+		if f.RetryAfter > 0 {
+			wait = f.RetryAfter
+		}
+		if f.Kind == channels.RateLimited {
+			until := now.Add(wait)
+			s.setStatus(ctx, ch, store.ChannelRateLimited, f.Text, &until)
+		}
+		s.count(ch, "retried:"+string(f.Kind))
+		return s.st.OutboundRetry(ctx, o.ID, now.Add(wait), f.Error())
+	}
+	return s.fail(ctx, ch, o, f)
+}
+
+// message is the provider message of a queued one.
+func message(o store.Outbound, cust store.ChannelCustomer) channels.Message {
+	m := channels.Message{To: cust.ProviderID, Text: o.Payload.Text, SendID: o.SendKey}
+	if f := o.Payload.File; f != nil {
+		m.File = &channels.File{URL: f.URL, Name: f.Name, MIME: f.MIME}
+	}
+	if t := o.Payload.Template; t != nil {
+		m.Template = &channels.Template{Name: t.Name, Language: t.Language, Params: t.Args}
+	}
+	return m
+}
+
+// fail gives a message up: the channel's or customer's state, the line
+// in the chat, the count.
+func (s *Service) fail(ctx context.Context, ch store.Channel, o store.Outbound, f *channels.Failure) error {
+	switch f.Kind {
+	case channels.TokenExpired:
+		s.setStatus(ctx, ch, store.ChannelTokenExpired, f.Text, nil)
+	case channels.ProviderError:
+		s.setStatus(ctx, ch, store.ChannelProviderError, failureCode(f), nil)
+	case channels.CustomerBlocked:
+		cust, err := s.st.Customer(ctx, o.CustomerID)
+		if err == nil {
+			_, err = s.st.SetCustomerState(ctx, ch.ID, cust.ProviderID, store.CustomerBlocked)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := s.st.OutboundFailed(ctx, o.ID, string(f.Kind)+": "+f.Text); err != nil {
+		return err
+	}
+	s.count(ch, string(f.Kind))
+	if o.ChatID != 0 {
+		s.cfg.Desk.TellChat(o.ChatID, failureLine(ch, f, false))
+	}
+	return nil
+}
+
+// setStatus records a channel's state when it changed, and logs it.
+func (s *Service) setStatus(ctx context.Context, ch store.Channel, st store.ChannelStatus, detail string, until *time.Time) {
+	if ch.Status == st && st == store.ChannelOK {
+		return // the common case: no write
+	}
+	changed, err := s.st.SetChannelStatus(ctx, ch.ID, st, detail, until)
+	switch {
+	case err != nil:
+		s.log.Error("channels: record the channel's state", "portal", ch.Portal, "channel", ch.Name, "err", err)
+	case changed:
+		s.log.Warn("channel state", "portal", ch.Portal, "channel", ch.Name, "state", st, "detail", detail)
+	}
+}
+
+func failureCode(f *channels.Failure) string {
+	if f.Code != 0 {
+		return fmt.Sprintf("%d %s", f.Code, f.Text)
+	}
+	return f.Text
+}
+
+// providerNames are the providers as agents know them.
+var providerNames = map[store.ChannelType]string{
+	store.ChannelTelegram: "Telegram", store.ChannelWhatsApp: "WhatsApp", store.ChannelLINE: "LINE",
+	store.ChannelMessenger: "Messenger", store.ChannelInstagram: "Instagram",
+}
+
+// failureLine is what agents read in the chat when a message could not
+// be delivered (after: the provider took it and reported the failure
+// later).
+func failureLine(ch store.Channel, f *channels.Failure, after bool) string {
+	provider := providerNames[ch.Type]
+	switch f.Kind {
+	case channels.CustomerBlocked:
+		return "Not delivered: the customer blocked this " + provider + " account."
+	case channels.OutsideWindow:
+		return "Not delivered: " + provider + " allows free replies only within 24 hours of the customer's last message. " +
+			"Send an approved template instead (#tpl lists them)."
+	case channels.TokenExpired:
+		return "Not delivered: the " + provider + " channel " + ch.Name + " is no longer authorised (its token expired or was revoked); " +
+			"an administrator must set a new one: jabberdesk channel set " + ch.Portal + " " + ch.Name + " --secrets-stdin"
+	case channels.RateLimited, channels.Temporary:
+		return "Not delivered: " + provider + " kept refusing or not answering (" + clip(f.Text, 120) + "); the message was given up."
+	}
+	if after {
+		return "Not delivered: " + provider + " reported error " + clip(failureCode(f), 160) + "."
+	}
+	return "Not delivered: " + provider + " refused the message: " + clip(failureCode(f), 160) + "."
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// recognisesRepeats reports whether the provider knows a repeated send
+// by our send key, so that a send whose outcome is unknown can be made
+// again (LINE's X-Line-Retry-Key, on pushes).
+func recognisesRepeats(t store.ChannelType) bool { return t == store.ChannelLINE }
+
+// giveUpUncertain ends a message that may or may not have been delivered,
+// and tells the agents so.
+func (s *Service) giveUpUncertain(ctx context.Context, ch store.Channel, o store.Outbound, why string) error {
+	if err := s.st.OutboundFailed(ctx, o.ID, "uncertain: "+why); err != nil {
+		return err
+	}
+	s.count(ch, "uncertain")
+	if o.ChatID != 0 {
+		what := "your message"
+		if o.Payload.Text != "" {
+			what = "your message \"" + clip(o.Payload.Text, 60) + "\""
+		}
+		s.cfg.Desk.TellChat(o.ChatID, "Delivery unknown: "+why+" ("+what+"). It was not sent again, so that it does not arrive twice; "+
+			"check with the customer before you repeat it.")
+	}
+	return nil
+}
+
+// recoverInFlight settles the messages a crash left in flight: where the
+// provider recognises a repeated send they are simply sent again;
+// elsewhere they might have been delivered, so they are not sent again
+// and the agents are told.
+func (s *Service) recoverInFlight(ctx context.Context) {
+	rows, err := s.st.InFlightOutbound(ctx)
+	if err != nil {
+		s.log.Error("channels: list messages in flight", "err", err)
+		return
+	}
+	for _, o := range rows {
+		ch, err := s.st.ChannelByID(ctx, o.ChannelID)
+		switch {
+		case err != nil:
+		case o.InFlight == store.InFlightRepeatable:
+			err = s.st.OutboundInFlight(ctx, o.ID, store.NotInFlight)
+		default:
+			err = s.giveUpUncertain(ctx, ch, o, "the server stopped while sending to "+providerNames[ch.Type])
+		}
+		if err != nil {
+			s.log.Error("channels: settle a message in flight", "message", o.ID, "err", err)
+		}
+	}
+}

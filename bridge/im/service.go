@@ -1,0 +1,204 @@
+// Package im connects the portals' IM channels — WhatsApp, Telegram, LINE,
+// Facebook Messenger and Instagram (docs/CHANNELS.md) — to the chat
+// engine, the way bridge/web connects web visitors: a channel customer is
+// a visitor to the rest of the system.
+//
+//   - Inbound: the webhook /hooks/{channel id} on the HTTP listener
+//     verifies the provider's signature or secret before it parses
+//     anything (package channels), stores every customer message once
+//     (the provider's message id is the key), and only then answers 200.
+//     A dispatcher hands stored messages to the engine, which shows each
+//     in a chat exactly once (store.ErrDelivered), also after a crash.
+//   - Outbound: an agent's message to a customer is queued in the
+//     transaction that shows it in the chat (store.ChatEvent.Outbound). A
+//     worker sends each customer's messages in order, retries with backoff
+//     on rate limits, 5xx and network errors (honouring the provider's
+//     retry-after), and never sends one twice: a row is marked in flight
+//     while the provider is asked, and one found in flight after a crash
+//     is sent again only where the provider recognises our send key
+//     (LINE); elsewhere the agent is told that delivery is uncertain.
+//   - Failures become one line in the agents' chat window and the
+//     channel's or customer's state (store.ChannelStatus, CustomerState),
+//     and a Prometheus counter per channel and outcome.
+//
+// Secrets never reach a log line, an error text or a response.
+package im
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"jabberdesk/channels"
+	"jabberdesk/store"
+)
+
+// Desk is what the IM channels need of the chat engine.
+type Desk interface {
+	// CustomerMessage shows a stored customer message in the customer's
+	// live chat, or starts a chat with it; store.ErrDelivered if it was
+	// shown before.
+	CustomerMessage(ctx context.Context, in store.Inbound) error
+	// TellChat puts a server line in the windows of a chat's agents (a
+	// live chat; nothing otherwise).
+	TellChat(chatID int64, line string)
+}
+
+// Config configures a Service.
+type Config struct {
+	Store *store.Store
+	Desk  Desk
+	// Client makes the provider calls; nil means a client with a 30 s
+	// timeout.
+	Client *http.Client
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Backoff is the wait before attempt n+1 of a message that failed n
+	// times without the provider saying how long to wait; nil means
+	// DefaultBackoff.
+	Backoff func(n int) time.Duration
+	// MaxAttempts ends retries of a message that keeps failing
+	// temporarily (default 30: with DefaultBackoff about a day).
+	MaxAttempts int
+}
+
+// DefaultBackoff doubles from 2 s up to an hour.
+func DefaultBackoff(n int) time.Duration {
+	d := 2 * time.Second
+	for i := 0; i < n && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
+
+// Service runs the channels of every portal.
+type Service struct {
+	cfg Config
+	st  *store.Store
+	log *slog.Logger
+
+	inbound  chan struct{} // a customer message was stored
+	outbound chan struct{} // an agent message was queued
+
+	mu        sync.Mutex
+	providers map[int64]cachedProvider // by channel id
+	counts    map[countKey]int64       // sends by channel and outcome
+}
+
+type cachedProvider struct {
+	fingerprint string
+	p           channels.Provider
+}
+
+type countKey struct {
+	Portal, Channel, Outcome string
+}
+
+// New makes a Service; Run starts its work.
+func New(cfg Config) *Service {
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = DefaultBackoff
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 30
+	}
+	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger,
+		inbound: make(chan struct{}, 1), outbound: make(chan struct{}, 1),
+		providers: map[int64]cachedProvider{}, counts: map[countKey]int64{}}
+}
+
+// Wake tells the outbound worker that a message was queued.
+func (s *Service) Wake() { poke(s.outbound) }
+
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default: // already poked
+	}
+}
+
+// Run delivers stored customer messages and sends queued agent messages
+// until ctx ends. At start it settles what a crash left in flight and
+// delivers what was stored but not shown.
+func (s *Service) Run(ctx context.Context) {
+	s.recoverInFlight(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.runInbound(ctx) }()
+	go func() { defer wg.Done(); s.runOutbound(ctx) }()
+	wg.Wait()
+}
+
+// Counts are the sends so far by channel and outcome (sent, retried, or
+// a failure state), for metrics.
+func (s *Service) Counts() map[countKey]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[countKey]int64, len(s.counts))
+	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Service) count(ch store.Channel, outcome string) {
+	s.mu.Lock()
+	s.counts[countKey{ch.Portal, ch.Name, outcome}]++
+	s.mu.Unlock()
+}
+
+// provider returns the provider client of a channel, made again when the
+// channel's settings changed (the CLI changes them in the store).
+func (s *Service) provider(ch store.Channel) (channels.Provider, error) {
+	fp, err := json.Marshal([]any{ch.Type, ch.APIBase, ch.Secrets})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.providers[ch.ID]; ok && c.fingerprint == string(fp) {
+		return c.p, nil
+	}
+	p, err := channels.New(providerConfig(ch, s.cfg.Client, s.cfg.Now))
+	if err != nil {
+		return nil, err
+	}
+	s.providers[ch.ID] = cachedProvider{string(fp), p}
+	return p, nil
+}
+
+// providerConfig maps a stored channel to the provider's configuration.
+func providerConfig(ch store.Channel, client *http.Client, now func() time.Time) channels.Config {
+	sec := ch.Secrets
+	return channels.Config{
+		Type: channels.Type(ch.Type), BaseURL: ch.APIBase, PhoneNumberID: sec["phone_number_id"],
+		Secrets: channels.Secrets{BotToken: sec["bot_token"], SecretToken: sec["secret_token"], AccessToken: sec["access_token"],
+			AppSecret: sec["app_secret"], VerifyToken: sec["verify_token"], ChannelSecret: sec["channel_secret"]},
+		Client: client, Now: now,
+	}
+}
+
+// Check asks a channel's provider whether its token works (channel check).
+func Check(ctx context.Context, ch store.Channel, client *http.Client) (channels.Account, error) {
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	p, err := channels.New(providerConfig(ch, client, nil))
+	if err != nil {
+		return channels.Account{}, err
+	}
+	return p.Check(ctx)
+}
