@@ -115,7 +115,7 @@ func (c *client) do(req *http.Request) (*answer, error) {
 		f.Uncertain = wrote.Load()
 		return nil, f
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read what was needed: closing loses nothing
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		f := c.transport(err)
@@ -178,12 +178,12 @@ func (c *client) download(ctx context.Context, u string, bearer bool, max int64,
 		return nil, c.transport(err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }() // read what was needed: closing loses nothing
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 		return nil, failOf(&answer{status: resp.StatusCode, header: resp.Header, body: body})
 	}
 	if resp.ContentLength > max {
-		resp.Body.Close()
+		_ = resp.Body.Close() // refused unread: closing loses nothing
 		return nil, c.failure(ProviderError, resp.StatusCode, 0, fmt.Sprintf("file of %d bytes is over the limit of %d", resp.ContentLength, max))
 	}
 	m := &Media{Body: &limitedBody{rc: resp.Body, left: max}, Size: resp.ContentLength}

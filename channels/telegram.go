@@ -292,7 +292,7 @@ func (t *telegram) upload(ctx context.Context, m Message) (Result, error) {
 	mw := multipart.NewWriter(pw)
 	copied := make(chan error, 1)
 	go func() {
-		defer src.Body.Close()
+		defer func() { _ = src.Body.Close() }() // read what was needed: closing loses nothing
 		_ = mw.WriteField("chat_id", m.To)
 		if m.Text != "" {
 			_ = mw.WriteField("caption", m.Text)
@@ -314,7 +314,7 @@ func (t *telegram) upload(ctx context.Context, m Message) (Result, error) {
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	a, err := t.do(req)
-	pr.Close()
+	_ = pr.Close() // ends the copy if the request stopped reading; the copy reports its own error
 	if err != nil {
 		select {
 		case cerr := <-copied:

@@ -289,7 +289,7 @@ func (s *Store) Channels(ctx context.Context, portal string) ([]Channel, error) 
 	if err != nil {
 		return nil, wrap("list channels", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	out := []Channel{}
 	for rows.Next() {
 		c, err := scanChannel(rows)

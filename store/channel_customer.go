@@ -375,7 +375,7 @@ func (s *Store) PendingInbound(ctx context.Context, limit int) ([]Inbound, error
 	if err != nil {
 		return nil, wrap("list pending inbound", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	var out []Inbound
 	for rows.Next() {
 		var in Inbound

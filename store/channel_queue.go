@@ -210,7 +210,7 @@ func (s *Store) outboundRows(ctx context.Context, op, q string, args ...any) ([]
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	var out []Outbound
 	for rows.Next() {
 		o, err := scanOutbound(rows)
@@ -422,7 +422,7 @@ func (s *Store) Templates(ctx context.Context, channelID int64) ([]Template, err
 	if err != nil {
 		return nil, wrap("list templates", err)
 	}
-	defer rows.Close()
+	defer release(rows)
 	out := []Template{}
 	for rows.Next() {
 		var t Template

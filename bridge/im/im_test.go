@@ -15,6 +15,7 @@ import (
 
 	"jabberdesk/channels"
 	"jabberdesk/channels/channelstest"
+	"jabberdesk/internal/testwait"
 	"jabberdesk/store"
 )
 
@@ -154,17 +155,6 @@ func userOf(typ channels.Type) string {
 	return "4915112345678"
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // A webhook is verified before anything is stored; a good one is stored
 // once however often the provider delivers it, and reaches a chat once.
 func TestWebhookStoresOnceAfterVerifying(t *testing.T) {
@@ -190,7 +180,7 @@ func TestWebhookStoresOnceAfterVerifying(t *testing.T) {
 					t.Fatalf("signed webhook: %d", code)
 				}
 			}
-			waitFor(t, "the message in a chat", func() bool { return len(f.desk.shownTexts()) == 1 })
+			testwait.For(t, "the message in a chat", func() bool { return len(f.desk.shownTexts()) == 1 })
 			time.Sleep(20 * time.Millisecond) // a second delivery would come now
 			if got := f.desk.shownTexts(); len(got) != 1 || got[0] != "Where is my parcel?" {
 				t.Errorf("shown %q", got)
@@ -238,7 +228,7 @@ func (f *fixture) chatWith(t *testing.T, user string) (store.ChannelCustomer, st
 		t.Fatalf("webhook %d", code)
 	}
 	var chat store.Chat
-	waitFor(t, "the chat", func() bool {
+	testwait.For(t, "the chat", func() bool {
 		cs, _ := f.st.Chats(context.Background(), "acme", "", 10)
 		for _, c := range cs {
 			if c.CustomerProviderID == user {
@@ -270,7 +260,7 @@ func (f *fixture) queue(t *testing.T, cust store.ChannelCustomer, chat store.Cha
 func (f *fixture) waitState(t *testing.T, id int64, want store.OutboundState) store.Outbound {
 	t.Helper()
 	var o store.Outbound
-	waitFor(t, "message "+string(want), func() bool {
+	testwait.For(t, "message "+string(want), func() bool {
 		o, _ = f.st.Outbound(context.Background(), id)
 		return o.State == want
 	})
@@ -328,7 +318,7 @@ func TestOutboundFailures(t *testing.T) {
 			f.fake.FailNext(1, channelstest.Fault{Kind: tc.fault})
 			o := f.queue(t, cust, chat, "hello")
 			f.waitState(t, o.ID, store.OutboundFailed)
-			waitFor(t, "the line", func() bool { return len(f.desk.told(chat.ID)) == 1 })
+			testwait.For(t, "the line", func() bool { return len(f.desk.told(chat.ID)) == 1 })
 			if got := f.desk.told(chat.ID)[0]; !strings.HasPrefix(got, tc.line) {
 				t.Errorf("line %q", got)
 			}
@@ -354,7 +344,7 @@ func TestFailedStatusIsTold(t *testing.T) {
 	if code := f.post(t, body, f.fake.Sign(body)); code != 200 {
 		t.Fatalf("status webhook %d", code)
 	}
-	waitFor(t, "the line", func() bool { return len(f.desk.told(chat.ID)) == 1 })
+	testwait.For(t, "the line", func() bool { return len(f.desk.told(chat.ID)) == 1 })
 	if got := f.desk.told(chat.ID)[0]; !strings.Contains(got, "24 hours") {
 		t.Errorf("line %q", got)
 	}

@@ -356,7 +356,7 @@ func hangup(w http.ResponseWriter) {
 	}
 	if hj, ok := w.(http.Hijacker); ok {
 		if c, _, err := hj.Hijack(); err == nil {
-			c.Close()
+			_ = c.Close() // the point is to hang up; how it went does not matter
 			return
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -205,8 +206,8 @@ the provider.`,
 				return err
 			}
 			v := e.channelView(c)
-			return e.emit(cmd, v, func(w io.Writer) error {
-				fmt.Fprintf(w, "Added %s channel %s to portal %s.\n", c.Type, c.Name, c.Portal)
+			return e.emit(cmd, v, func(w *textout.Writer) error {
+				w.Printf("Added %s channel %s to portal %s.\n", c.Type, c.Name, c.Portal)
 				return printWebhookAdvice(w, v)
 			})
 		},
@@ -217,10 +218,10 @@ the provider.`,
 }
 
 // printWebhookAdvice says what to register with the provider.
-func printWebhookAdvice(w io.Writer, v channelView) error {
-	fmt.Fprintf(w, "Webhook URL: %s\n", v.Webhook)
+func printWebhookAdvice(w *textout.Writer, v channelView) error {
+	w.Printf("Webhook URL: %s\n", v.Webhook)
 	if !strings.HasPrefix(v.Webhook, "https://") {
-		fmt.Fprintln(w, "Providers only call HTTPS addresses: set http.public_url to the HTTPS address of this server (or of a proxy in front of its HTTP listener).")
+		w.Println("Providers only call HTTPS addresses: set http.public_url to the HTTPS address of this server (or of a proxy in front of its HTTP listener).")
 	}
 	var how string
 	switch v.Type {
@@ -231,8 +232,8 @@ func printWebhookAdvice(w io.Writer, v channelView) error {
 	case store.ChannelLINE:
 		how = "Enter it as the webhook URL in the LINE Developers console (Messaging API tab) and turn on \"Use webhook\"."
 	}
-	_, err := fmt.Fprintln(w, how)
-	return err
+	w.Println(how)
+	return w.Err()
 }
 
 func newChannelListCmd(e *env) *cobra.Command {
@@ -261,15 +262,15 @@ as the provider's last answer left it.`,
 			for i, c := range cs {
 				views[i] = e.channelView(c)
 			}
-			return e.emit(cmd, views, func(w io.Writer) error {
+			return e.emit(cmd, views, func(w *textout.Writer) error {
 				if len(views) == 0 {
 					_, err := fmt.Fprintf(w, "Portal %s has no channels. Connect one with: jabberdesk channel add %s TYPE NAME\n", args[0], args[0])
 					return err
 				}
 				tw := newTable(w)
-				fmt.Fprintln(tw, "CHANNEL\tTYPE\tDEPARTMENT\tSTATE")
+				tw.Println("CHANNEL\tTYPE\tDEPARTMENT\tSTATE")
 				for _, v := range views {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Name, v.Type, dash(v.Department), channelState(v.Channel))
+					tw.Printf("%s\t%s\t%s\t%s\n", v.Name, v.Type, dash(v.Department), channelState(v.Channel))
 				}
 				return tw.Flush()
 			})
@@ -292,18 +293,18 @@ func newChannelShowCmd(e *env) *cobra.Command {
 				return err
 			}
 			v := e.channelView(c)
-			return e.emit(cmd, v, func(w io.Writer) error {
+			return e.emit(cmd, v, func(w *textout.Writer) error {
 				tw := newTable(w)
-				fmt.Fprintf(tw, "Channel\t%s (%s) of portal %s\n", v.Name, v.Type, v.Portal)
-				fmt.Fprintf(tw, "Department\t%s\n", dash(v.Department))
-				fmt.Fprintf(tw, "State\t%s\n", channelState(v.Channel))
-				fmt.Fprintf(tw, "Secrets\t%s\n", strings.Join(v.SecretNames, ", "))
+				tw.Printf("Channel\t%s (%s) of portal %s\n", v.Name, v.Type, v.Portal)
+				tw.Printf("Department\t%s\n", dash(v.Department))
+				tw.Printf("State\t%s\n", channelState(v.Channel))
+				tw.Printf("Secrets\t%s\n", strings.Join(v.SecretNames, ", "))
 				api := v.APIBase
 				if api == "" {
 					api = "the provider's own"
 				}
-				fmt.Fprintf(tw, "API base\t%s\n", api)
-				fmt.Fprintf(tw, "Created\t%s\n", formatTime(v.CreatedAt))
+				tw.Printf("API base\t%s\n", api)
+				tw.Printf("Created\t%s\n", formatTime(v.CreatedAt))
 				if err := tw.Flush(); err != nil {
 					return err
 				}
@@ -364,7 +365,7 @@ keeps them and delivers them after --enable).`,
 				return err
 			}
 			v := e.channelView(c)
-			return e.emit(cmd, v, func(w io.Writer) error {
+			return e.emit(cmd, v, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Channel %s of portal %s: department %s, %s.\n", v.Name, v.Portal, dash(v.Department), channelState(v.Channel))
 				return err
 			})
@@ -397,7 +398,7 @@ provider too.`,
 			if err := st.RemoveChannel(cmd.Context(), c.Portal, c.Name, actor()); err != nil {
 				return err
 			}
-			return e.emit(cmd, map[string]any{"portal": c.Portal, "channel": c.Name, "removed": true}, func(w io.Writer) error {
+			return e.emit(cmd, map[string]any{"portal": c.Portal, "channel": c.Name, "removed": true}, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Removed channel %s from portal %s.\n", c.Name, c.Portal)
 				return err
 			})

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
 
@@ -54,7 +54,7 @@ rejected; only approved templates can be sent.`,
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, t, func(w io.Writer) error {
+			return e.emit(cmd, t, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Added template %s (%s, %s) to channel %s, with %d placeholders.\n", t.Name, t.Language, t.Status, t.Channel, t.Placeholders())
 				return err
 			})
@@ -84,15 +84,15 @@ func newTemplateListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.emit(cmd, ts, func(w io.Writer) error {
+			return e.emit(cmd, ts, func(w *textout.Writer) error {
 				if len(ts) == 0 {
 					_, err := fmt.Fprintf(w, "Channel %s has no templates. Add one with: jabberdesk template add %s %s NAME --language L --body TEXT\n", c.Name, c.Portal, c.Name)
 					return err
 				}
 				tw := newTable(w)
-				fmt.Fprintln(tw, "TEMPLATE\tLANGUAGE\tSTATUS\tARGS\tBODY")
+				tw.Println("TEMPLATE\tLANGUAGE\tSTATUS\tARGS\tBODY")
 				for _, t := range ts {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", t.Name, t.Language, t.Status, t.Placeholders(), oneLine(t.Body, 60))
+					tw.Printf("%s\t%s\t%s\t%d\t%s\n", t.Name, t.Language, t.Status, t.Placeholders(), oneLine(t.Body, 60))
 				}
 				return tw.Flush()
 			})
@@ -117,7 +117,7 @@ func newTemplateRemoveCmd(e *env) *cobra.Command {
 			if err := st.RemoveTemplate(cmd.Context(), args[0], args[1], args[2], language, actor()); err != nil {
 				return err
 			}
-			return e.emit(cmd, map[string]any{"portal": args[0], "channel": args[1], "template": args[2], "removed": true}, func(w io.Writer) error {
+			return e.emit(cmd, map[string]any{"portal": args[0], "channel": args[1], "template": args[2], "removed": true}, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Removed template %s from channel %s.\n", args[2], args[1])
 				return err
 			})
