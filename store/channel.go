@@ -44,6 +44,21 @@ func ParseChannelType(s string) (ChannelType, error) {
 	return "", invalid("channel type %q is not one of %s", s, strings.Join(names, ", "))
 }
 
+// ReplyWindow is how long after a customer's last message the provider
+// lets us write to them freely (WhatsApp, Messenger and Instagram: 24
+// hours; after it only templates); 0 means no limit.
+func (t ChannelType) ReplyWindow() time.Duration {
+	switch t {
+	case ChannelWhatsApp, ChannelMessenger, ChannelInstagram:
+		return 24 * time.Hour
+	}
+	return 0
+}
+
+// HasTemplates reports whether the provider sends templates outside the
+// reply window (WhatsApp).
+func (t ChannelType) HasTemplates() bool { return t == ChannelWhatsApp }
+
 // ChannelStatus is what the last answer of the provider left a channel
 // in; a disabled channel is Channel.Disabled, whatever its status.
 type ChannelStatus string

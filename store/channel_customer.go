@@ -40,6 +40,16 @@ type ChannelCustomer struct {
 	CreatedAt     time.Time     `json:"created_at"`
 }
 
+// WindowOpen reports whether free-form messages may go to the customer
+// at now on a channel of type t (ChannelType.ReplyWindow).
+func (c ChannelCustomer) WindowOpen(t ChannelType, now time.Time) bool {
+	w := t.ReplyWindow()
+	if w == 0 {
+		return true
+	}
+	return c.LastInboundAt != nil && now.Sub(*c.LastInboundAt) < w
+}
+
 // InboundAttachment is a file a customer sent, as the provider refers to
 // it (fetched from the provider later).
 type InboundAttachment struct {

@@ -370,3 +370,25 @@ func TestOutboundWithTheChatEvent(t *testing.T) {
 		t.Errorf("visitor name %q", got.VisitorName)
 	}
 }
+
+func TestReplyWindow(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *time.Time { x := now.Add(-d); return &x }
+	for _, tc := range []struct {
+		typ  ChannelType
+		last *time.Time
+		open bool
+	}{
+		{ChannelWhatsApp, at(23 * time.Hour), true},
+		{ChannelWhatsApp, at(24 * time.Hour), false},
+		{ChannelMessenger, nil, false},
+		{ChannelInstagram, at(time.Minute), true},
+		{ChannelTelegram, at(30 * 24 * time.Hour), true},
+		{ChannelLINE, nil, true},
+	} {
+		c := ChannelCustomer{LastInboundAt: tc.last}
+		if got := c.WindowOpen(tc.typ, now); got != tc.open {
+			t.Errorf("%s, last %v: open %v, want %v", tc.typ, tc.last, got, tc.open)
+		}
+	}
+}
