@@ -34,6 +34,9 @@ func (c *Chat) visitorOpened(url string) {
 // The agent is told here, before the chat ends, so there is no reply.
 func (c *Chat) blockCommand(by *member, cmd commands.Command) (string, error) {
 	reason := cmd.Text
+	if c.isChannel() {
+		return c.blockCustomer(by, reason)
+	}
 	if c.info.IP == "" {
 		return "", refuse("This visitor's address is unknown; there is nothing to block.")
 	}
@@ -152,7 +155,7 @@ func (c *Chat) infoCommand(_ *member, _ commands.Command) (string, error) {
 		"Started: " + c.info.CreatedAt.Local().Format("2006-01-02 15:04:05"),
 	}
 	c.vmu.Lock()
-	online := c.conns > 0
+	online := c.conns > 0 && !c.isChannel()
 	c.vmu.Unlock()
 	seen := "now"
 	if !online {
@@ -160,7 +163,11 @@ func (c *Chat) infoCommand(_ *member, _ commands.Command) (string, error) {
 			seen = sc.LastVisitorAt.Local().Format("15:04:05") + " (" + c.e.now().Sub(*sc.LastVisitorAt).Round(time.Second).String() + " ago)"
 		}
 	}
-	lines = append(lines, "Visitor last seen: "+seen)
+	if c.isChannel() {
+		lines = append(lines, "Customer last wrote: "+seen)
+	} else {
+		lines = append(lines, "Visitor last seen: "+seen)
+	}
 	return strings.Join(lines, "\n"), nil
 }
 
@@ -171,6 +178,9 @@ func (c *Chat) membersCommand(_ *member, _ commands.Command) (string, error) {
 	c.vmu.Unlock()
 	state := map[bool]string{true: "online", false: "offline"}
 	lines := []string{c.title() + " (visitor) — " + state[online]}
+	if c.isChannel() {
+		lines[0] = c.title() + " (customer on " + channelTypeName(c.info.ChannelType) + ")"
+	}
 	for _, m := range c.members {
 		role := ""
 		switch m.role {

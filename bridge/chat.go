@@ -218,7 +218,10 @@ func (c *Chat) updateCard() {
 	st := c.info.Status
 	c.status.Store(&st)
 	status := truncate(c.info.Question, 120)
-	if c.info.Department != "" {
+	switch {
+	case c.info.Channel != "":
+		status += " — " + c.info.Channel
+	case c.info.Department != "":
 		status += " — " + c.info.Department
 	}
 	c.card.Store(&Contact{Local: c.local, Name: c.title(), Status: status, Available: c.info.Status.Live()})

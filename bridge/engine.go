@@ -27,6 +27,7 @@ type Engine struct {
 
 	mu       sync.Mutex
 	agents   Agents
+	channels Channels                   // nil until AttachChannels: noChannels
 	live     map[int64]*Chat            // by chat id
 	byNumber map[address.Chat]*Chat     // by portal and number
 	contacts map[address.Agent][]*Chat  // chats in the agent's roster

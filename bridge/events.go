@@ -35,6 +35,12 @@ type Event struct {
 	Seconds  int       `json:"seconds,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
 	ClientID string    `json:"client_id,omitempty"`
+
+	// Of a channel chat: the stored customer message this event shows
+	// (marked delivered with it), and what the event sends the customer
+	// (queued with it).
+	inbound int64
+	out     *store.Outbound
 }
 
 // extra is the part of an Event kept in chat_events.data.
@@ -55,7 +61,10 @@ func (ev Event) record(kind, author string) store.ChatEvent {
 		b, _ := json.Marshal(x) // strings and an int: it cannot fail
 		data = string(b)
 	}
-	return store.ChatEvent{At: ev.At, Type: ev.Type, AuthorKind: kind, Author: author, AuthorName: ev.From, Text: ev.Text, Data: data, Visible: true}
+	r := store.ChatEvent{At: ev.At, Type: ev.Type, AuthorKind: kind, Author: author, AuthorName: ev.From, Text: ev.Text, Data: data, Visible: true,
+		InboundID: ev.inbound}
+	r.Outbound = ev.out
+	return r
 }
 
 // eventFromRecord converts a stored visible event back.

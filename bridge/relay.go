@@ -103,10 +103,21 @@ func (c *Chat) agentInput(a AgentInfo, body, chatState string) {
 // agentMessage relays an agent's words to the visitor and copies them to
 // the other agents in the chat as "[Name] text".
 func (c *Chat) agentMessage(m *member, body string) {
-	if err := c.publish(Event{Type: EventMessage, From: m.name, Text: body}, "agent", m.key); err != nil {
+	ev := Event{Type: EventMessage, From: m.name, Text: body}
+	if c.isChannel() {
+		var why string
+		if ev.out, why = c.customerOut(body); ev.out == nil {
+			c.tell(m.key, why)
+			return
+		}
+	}
+	if err := c.publish(ev, "agent", m.key); err != nil {
 		c.logStoreError("relay an agent's message", err)
 		c.tell(m.key, "Your message could not be stored; please send it again.")
 		return
+	}
+	if ev.out != nil {
+		c.e.channelsSide().Wake()
 	}
 	for _, o := range c.members {
 		if o.key != m.key {
@@ -124,12 +135,18 @@ func (c *Chat) agentTyping(m *member, state string) {
 	default:
 		return
 	}
+	if c.isChannel() {
+		if state == "composing" {
+			c.e.channelsSide().Typing(c.info.ChannelID, c.info.CustomerID)
+		}
+		return
+	}
 	c.announce(Event{Type: EventTyping, From: m.name, State: state}, "agent", m.key)
 }
 
 // visitorMessage stores the visitor's words and relays them to every
 // agent in the chat; a chat still waiting keeps them for whoever accepts.
-func (c *Chat) visitorMessage(text, clientID string) error {
+func (c *Chat) visitorMessage(ev Event) error {
 	// Back-pressure: a burst from one visitor must never cost an agent
 	// their connection.
 	for _, m := range c.members {
@@ -137,13 +154,13 @@ func (c *Chat) visitorMessage(text, clientID string) error {
 			return ErrAgentBusy
 		}
 	}
-	if err := c.publish(Event{Type: EventVisitorMessage, Text: text, ClientID: clientID}, "visitor", ""); err != nil {
+	if err := c.publish(ev, "visitor", ""); err != nil {
 		return err
 	}
 	c.interruptEnd()
 	c.logStoreError("touch visitor", c.e.store.TouchVisitor(c.ctx(), c.id, c.e.now()))
 	for _, m := range c.members {
-		c.e.agentsSide().Message(c.portal, m.key, Message{From: c.local, Body: Unforgeable(text), ChatState: "active"})
+		c.e.agentsSide().Message(c.portal, m.key, Message{From: c.local, Body: Unforgeable(ev.Text), ChatState: "active"})
 	}
 	return nil
 }
@@ -174,6 +191,9 @@ func (c *Chat) details() string {
 	browser := or(i.Browser)
 	if i.OS != "" {
 		browser += " on " + i.OS
+	}
+	if c.isChannel() {
+		return c.customerDetails()
 	}
 	lines := []string{
 		"You are chatting with " + c.title() + ".",

@@ -258,6 +258,9 @@ func (c *Chat) end(reason endReason) {
 		text = "The chat with " + c.title() + " ended after the visitor was silent."
 	case reasonBlocked:
 		text = "The chat with " + c.title() + " ended: the visitor's address is blocked."
+		if c.isChannel() {
+			text = "The chat with " + c.title() + " ended: the customer is blocked."
+		}
 	default:
 		text = "The chat with " + c.title() + " is over."
 	}
@@ -267,7 +270,11 @@ func (c *Chat) end(reason endReason) {
 		c.autoConvert("end")
 	}
 	c.setStatus(store.ChatEnded, reason)
-	c.announce(Event{Type: EventEnded, Reason: string(reason)}, "system", "")
+	ended := c.endedEvent(reason)
+	c.announce(ended, "system", "")
+	if ended.out != nil {
+		c.e.channelsSide().Wake()
+	}
 	c.completeTicket()
 	for key := range c.offers {
 		c.withdraw(key, answerWithdrawn, text)
@@ -322,7 +329,19 @@ func (c *Chat) restore() {
 		c.startQueue()
 		c.dispatch(false)
 	}
-	if !c.over {
+	if !c.over && !c.isChannel() { // a customer is never connected
 		c.startGrace()
 	}
+}
+
+// endedEvent is the event that ends the chat. A channel customer whose
+// chat nobody accepted is sent the missed-chat text (a web visitor's
+// widget shows it).
+func (c *Chat) endedEvent(reason endReason) Event {
+	ev := Event{Type: EventEnded, Reason: string(reason)}
+	if reason == reasonMissed && c.isChannel() {
+		// Where the provider does not allow it, the customer is not told.
+		ev.out, _ = c.customerOut(c.e.cfg.MissedText)
+	}
+	return ev
 }

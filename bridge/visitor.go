@@ -136,7 +136,9 @@ func (v *VisitorChat) Say(ctx context.Context, text, clientID string) error {
 	if len(clientID) > 64 {
 		clientID = clientID[:64]
 	}
-	return v.live(ctx, func(c *Chat) error { return c.visitorMessage(text, clientID) })
+	return v.live(ctx, func(c *Chat) error {
+		return c.visitorMessage(Event{Type: EventVisitorMessage, Text: text, ClientID: clientID})
+	})
 }
 
 // Opened tells the agents that the visitor opened a page pushed with #p.

@@ -132,27 +132,10 @@ func (f *fixture) run(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-// post delivers a signed webhook body and returns the status.
+// post delivers a webhook body with header and returns the status.
 func (f *fixture) post(t *testing.T, body []byte, header http.Header) int {
 	t.Helper()
-	req, _ := http.NewRequest("POST", f.hook, bytes.NewReader(body))
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode
-}
-
-// userOf is a customer id of the provider's form.
-func userOf(typ channels.Type) string {
-	if typ == channels.LINE {
-		return "U4af4980629c8d6ab4a3e1a2b2f1e0cd1"
-	}
-	return "4915112345678"
+	return f.fake.Post(t, f.hook, body, header)
 }
 
 // A webhook is verified before anything is stored; a good one is stored
@@ -358,7 +341,7 @@ func TestLostAnswer(t *testing.T) {
 	for _, typ := range []channels.Type{channels.LINE, channels.Telegram} {
 		t.Run(string(typ), func(t *testing.T) {
 			f := newFixture(t, typ, true)
-			cust, chat := f.chatWith(t, userOf(typ))
+			cust, chat := f.chatWith(t, channelstest.UserID(typ))
 			// No reply token: a LINE reply could not be repeated safely.
 			if _, err := f.st.TakeReplyToken(context.Background(), cust.ID, time.Time{}); err != nil {
 				t.Fatal(err)
@@ -389,7 +372,7 @@ func TestInFlightAfterACrash(t *testing.T) {
 		t.Run(string(typ), func(t *testing.T) {
 			f := newFixture(t, typ, false)
 			ctx := context.Background()
-			in, _, err := f.st.StoreInbound(ctx, f.ch.ID, store.InboundMessage{ProviderMessageID: "m1", CustomerID: userOf(typ), Text: "hi"})
+			in, _, err := f.st.StoreInbound(ctx, f.ch.ID, store.InboundMessage{ProviderMessageID: "m1", CustomerID: channelstest.UserID(typ), Text: "hi"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -83,10 +83,12 @@ type Service struct {
 
 	inbound  chan struct{} // a customer message was stored
 	outbound chan struct{} // an agent message was queued
+	typing   chan typingReq
 
 	mu        sync.Mutex
 	providers map[int64]cachedProvider // by channel id
 	counts    map[countKey]int64       // sends by channel and outcome
+	typed     map[int64]time.Time      // by customer: when they were last shown typing
 }
 
 type cachedProvider struct {
@@ -116,8 +118,8 @@ func New(cfg Config) *Service {
 		cfg.MaxAttempts = 30
 	}
 	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger,
-		inbound: make(chan struct{}, 1), outbound: make(chan struct{}, 1),
-		providers: map[int64]cachedProvider{}, counts: map[countKey]int64{}}
+		inbound: make(chan struct{}, 1), outbound: make(chan struct{}, 1), typing: make(chan typingReq, typingQueue),
+		providers: map[int64]cachedProvider{}, counts: map[countKey]int64{}, typed: map[int64]time.Time{}}
 }
 
 // Wake tells the outbound worker that a message was queued.
@@ -136,9 +138,10 @@ func poke(c chan struct{}) {
 func (s *Service) Run(ctx context.Context) {
 	s.recoverInFlight(ctx)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); s.runInbound(ctx) }()
 	go func() { defer wg.Done(); s.runOutbound(ctx) }()
+	go func() { defer wg.Done(); s.runTyping(ctx) }()
 	wg.Wait()
 }
 

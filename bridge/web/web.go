@@ -62,6 +62,10 @@ type Config struct {
 	// ACMEChallenge answers an ACME authority's HTTP-01 requests under
 	// /.well-known/acme-challenge/ (RFC 8555 §8.3); nil: none.
 	ACMEChallenge http.Handler
+	// Webhooks answers the IM providers' webhooks at /hooks/{id}
+	// (package bridge/im), with their own verification and body limit;
+	// nil: none.
+	Webhooks http.Handler
 }
 
 // Server serves the visitor API and the widget.
@@ -141,6 +145,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /certificate.pem", s.certificate)
 	if s.cfg.ACMEChallenge != nil {
 		s.mux.Handle("/.well-known/acme-challenge/", s.cfg.ACMEChallenge)
+	}
+	if s.cfg.Webhooks != nil {
+		s.mux.Handle("GET /hooks/{id}", s.cfg.Webhooks)
+		s.mux.Handle("POST /hooks/{id}", s.cfg.Webhooks)
 	}
 	s.widgetRoutes()
 	s.uploadRoutes()

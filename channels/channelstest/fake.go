@@ -253,6 +253,41 @@ func (f *Fake) WebhookRequest(target string, body []byte) *http.Request {
 	return r
 }
 
+// PostSigned sends body to a webhook URL over HTTP, signed as the
+// provider signs it, and returns the status.
+func (f *Fake) PostSigned(t testing.TB, hook string, body []byte) int {
+	t.Helper()
+	return f.Post(t, hook, body, f.Sign(body))
+}
+
+// Post sends body to a webhook URL over HTTP with header (nil: none) and
+// returns the status.
+func (f *Fake) Post(t testing.TB, hook string, body []byte, header http.Header) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, hook, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close() // the status is the answer
+	return res.StatusCode
+}
+
+// UserID is a customer id of the provider's form.
+func UserID(typ channels.Type) string {
+	if typ == channels.LINE {
+		return "U4af4980629c8d6ab4a3e1a2b2f1e0cd1"
+	}
+	return "4915112345678"
+}
+
 // HandshakeQuery is the query of Meta's GET subscription check.
 func (f *Fake) HandshakeQuery(challenge string) url.Values {
 	return url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {f.Secrets.VerifyToken}, "hub.challenge": {challenge}}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"jabberdesk/bridge"
+	"jabberdesk/bridge/im"
 	"jabberdesk/bridge/web"
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/control"
@@ -36,6 +37,9 @@ const shutdownTimeout = 10 * time.Second
 type app struct {
 	log     *slog.Logger
 	bridge  *bridge.Engine
+	im      *im.Service
+	imStop  context.CancelFunc // ends im's work; imDone is closed when it has
+	imDone  chan struct{}
 	xmpp    *xmppd.Server
 	web     *web.Server
 	geoip   *web.GeoIP
@@ -109,9 +113,12 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		return nil, err
 	}
 	a.bridge.Attach(a.xmpp)
+	a.im = im.New(im.Config{Store: st, Desk: a.bridge, Logger: a.log.With("sub", "channels")})
+	a.bridge.AttachChannels(a.im)
 	if err := a.bridge.Start(context.Background()); err != nil {
 		return nil, err
 	}
+	a.startChannels()
 	if err := a.listen(cfg, st); err != nil {
 		// What failed to start is the error to report; stopping what did
 		// start is cleanup.
@@ -119,6 +126,27 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		return nil, err
 	}
 	return a, nil
+}
+
+// startChannels runs the IM channels' delivery of stored customer
+// messages and sending of queued agent messages (package bridge/im).
+func (a *app) startChannels() {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.imStop, a.imDone = cancel, make(chan struct{})
+	go func() {
+		defer close(a.imDone)
+		a.im.Run(ctx)
+	}()
+}
+
+// stopChannels ends the channels' work and waits for it: a send under
+// way finishes first, so that nothing is left in flight.
+func (a *app) stopChannels() {
+	if a.imStop == nil {
+		return
+	}
+	a.imStop()
+	<-a.imDone
 }
 
 // listen opens the listeners and the control socket, and serves them.
@@ -203,6 +231,7 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 		GeoIP:          a.geoip,
 		Certificate:    a.certs.pem,
 		ACMEChallenge:  a.certs.challenge,
+		Webhooks:       a.im,
 		UploadDir:      filepath.Join(cfg.DataDir, "uploads"),
 		UploadLimits:   uploadLimits(cfg),
 		Limits: web.Limits{
@@ -279,6 +308,7 @@ func (a *app) stop() error {
 	if a.web != nil {
 		shutdown(a.web.Shutdown)
 	}
+	a.stopChannels() // after the webhooks, before the engine it hands messages to
 	if a.xmpp != nil {
 		shutdown(a.xmpp.Shutdown)
 	}

@@ -1,0 +1,280 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"jabberdesk/store"
+)
+
+// This file holds what differs for a channel customer's chat (a
+// WhatsApp, Telegram, LINE, Messenger or Instagram user; docs/CHANNELS.md):
+// their messages arrive stored by package bridge/im, the agents' words
+// leave through its outbound queue, and #b blocks the customer rather
+// than an address. Everything else — routing, offers, commands,
+// transcripts — is the web visitor's.
+
+// Channels is what the bridge needs of the IM channels (package
+// bridge/im). Implementations must not block.
+type Channels interface {
+	// Wake says that a message was queued for a customer.
+	Wake()
+	// Typing shows the customer that an agent is typing, where the
+	// provider can.
+	Typing(channelID, customerID int64)
+}
+
+// noChannels stands in until AttachChannels: nothing is queued without
+// it, so there is nothing to wake.
+type noChannels struct{}
+
+func (noChannels) Wake()               {}
+func (noChannels) Typing(int64, int64) {}
+
+// AttachChannels sets the IM channels' side. It must be called before
+// Start.
+func (e *Engine) AttachChannels(ch Channels) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.channels = ch
+}
+
+func (e *Engine) channelsSide() Channels {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.channels == nil {
+		return noChannels{}
+	}
+	return e.channels
+}
+
+// isChannel reports whether the chat is a channel customer's.
+func (c *Chat) isChannel() bool { return c.info.CustomerID != 0 }
+
+// CustomerMessage shows a stored customer message (bridge/im) in the
+// customer's live chat, or starts a chat with it routed to the channel's
+// department. A blocked customer's message is kept in a chat that is not
+// offered (the blocked view). It returns store.ErrDelivered when the
+// message was shown before, and ErrAgentBusy when an agent in the chat is
+// not keeping up (the caller tries again later).
+func (e *Engine) CustomerMessage(ctx context.Context, in store.Inbound) error {
+	text := customerText(in.Message)
+	if in.Customer.Blocked {
+		return e.keepBlocked(ctx, in, text)
+	}
+	sc, live, err := e.store.LiveChatOfCustomer(ctx, in.Customer.ID)
+	if err != nil {
+		return err
+	}
+	if live {
+		e.mu.Lock()
+		c := e.live[sc.ID]
+		e.mu.Unlock()
+		if c == nil {
+			return fmt.Errorf("bridge: customer message: chat %d is live in the store but not running", sc.Number)
+		}
+		err := c.call(ctx, func() error {
+			if c.over {
+				return errChatOver
+			}
+			return c.visitorMessage(Event{Type: EventVisitorMessage, Text: text, inbound: in.ID})
+		})
+		if !errors.Is(err, errChatOver) {
+			return err
+		}
+		// The chat ended just now: the message starts a new one.
+	}
+	return e.startCustomerChat(ctx, in, text)
+}
+
+// startCustomerChat starts a chat with a customer's first message.
+func (e *Engine) startCustomerChat(ctx context.Context, in store.Inbound, text string) error {
+	sc, err := e.newCustomerChat(ctx, in, text)
+	if err != nil {
+		return err
+	}
+	c := e.adopt(sc)
+	var status store.ChatStatus
+	// No grace timer: a customer is never "connected"; the chat lasts
+	// until an agent ends it or nobody accepts it.
+	err = c.call(context.WithoutCancel(ctx), func() error {
+		c.startQueue()
+		c.dispatch(true)
+		status = c.info.Status
+		return nil
+	})
+	if err != nil || status == "" {
+		status = store.ChatMissed
+	}
+	e.log.Info("chat started", "portal", sc.Portal, "chat", sc.Number, "channel", sc.Channel, "department", sc.Department, "status", status)
+	return nil
+}
+
+// newCustomerChat stores a chat for a customer's message, marking the
+// message delivered with it.
+func (e *Engine) newCustomerChat(ctx context.Context, in store.Inbound, text string) (store.Chat, error) {
+	ch, err := e.store.ChannelByID(ctx, in.ChannelID)
+	if err != nil {
+		return store.Chat{}, err
+	}
+	return e.store.CreateChat(ctx, store.NewChat{
+		Portal: ch.Portal, PublicID: newPublicID(),
+		// Nobody holds a visitor token for a customer's chat.
+		TokenHash: hashToken(newSecret(24)),
+		Name:      in.Customer.Name, Department: ch.Department,
+		Question:  truncate(singleLine(text), store.QuestionMax),
+		ChannelID: in.ChannelID, CustomerID: in.Customer.ID, InboundID: in.ID,
+	})
+}
+
+// keepBlocked stores a blocked customer's message in their blocked chat
+// (one that ended because they are blocked), or in a new one that ends at
+// once: kept for the record, offered to nobody.
+func (e *Engine) keepBlocked(ctx context.Context, in store.Inbound, text string) error {
+	sc, ok, err := e.store.BlockedChatOfCustomer(ctx, in.Customer.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if sc, err = e.newCustomerChat(ctx, in, text); err != nil {
+			return err
+		}
+		if err := e.store.SetChatStatus(ctx, sc.ID, store.ChatEnded, e.now(), string(reasonBlocked)); err != nil {
+			return err
+		}
+		e.log.Info("message of a blocked customer kept", "portal", sc.Portal, "chat", sc.Number, "channel", sc.Channel)
+		return nil
+	}
+	ev := Event{Type: EventVisitorMessage, Text: text, At: e.now().UTC(), inbound: in.ID}
+	_, err = e.store.AppendChatEvent(ctx, sc.ID, ev.record("visitor", ""))
+	return err
+}
+
+// customerText is what agents see of a customer message: its text, and
+// a line for each attachment.
+func customerText(m store.InboundMessage) string {
+	lines := []string{}
+	if t := strings.TrimSpace(m.Text); t != "" {
+		lines = append(lines, t)
+	}
+	for _, a := range m.Attachments {
+		what := a.Kind
+		if what == "" {
+			what = "file"
+		}
+		if a.FileName != "" {
+			what += " " + singleLine(a.FileName)
+		}
+		lines = append(lines, "["+what+"]")
+	}
+	if len(lines) == 0 {
+		return "[an empty message]"
+	}
+	text := strings.Join(lines, "\n")
+	if utf8.RuneCountInString(text) > MaxMessageLength {
+		text = truncate(text, MaxMessageLength)
+	}
+	return text
+}
+
+// TellChat puts a line from the server (a delivery failure, say) in the
+// windows of a live chat's agents; a chat that is over has nobody to
+// tell.
+func (e *Engine) TellChat(chatID int64, line string) {
+	e.mu.Lock()
+	c := e.live[chatID]
+	e.mu.Unlock()
+	if c == nil {
+		return
+	}
+	c.post(func() {
+		for _, m := range c.members {
+			c.tell(m.key, line)
+		}
+	})
+}
+
+// customerOut is the outbound message an agent's words make in a
+// channel chat, or the line that says why they cannot be sent now.
+func (c *Chat) customerOut(text string) (*store.Outbound, string) {
+	cu, err := c.e.store.Customer(c.ctx(), c.info.CustomerID)
+	if err != nil {
+		c.logStoreError("read the chat's customer", err)
+		return nil, "Not sent: the customer's record could not be read; please send it again."
+	}
+	provider := channelTypeName(c.info.ChannelType)
+	switch {
+	case cu.Blocked:
+		return nil, "Not sent: this customer is blocked."
+	case cu.State == store.CustomerBlocked:
+		return nil, "Not sent: the customer blocked this " + provider + " account; nothing reaches them until they follow it again."
+	case !cu.WindowOpen(c.info.ChannelType, c.e.now()):
+		if c.info.ChannelType.HasTemplates() {
+			return nil, "Not sent: the customer last wrote more than 24 hours ago, and " + provider + " then only takes templates: #tpl lists them."
+		}
+		return nil, "Not sent: the customer last wrote more than 24 hours ago, and " + provider + " only lets us answer within 24 hours of their last message."
+	}
+	return &store.Outbound{ChannelID: c.info.ChannelID, CustomerID: c.info.CustomerID, Payload: store.OutboundPayload{Text: text}}, ""
+}
+
+// channelTypeName is a provider's name as people write it.
+func channelTypeName(t store.ChannelType) string {
+	switch t {
+	case store.ChannelWhatsApp:
+		return "WhatsApp"
+	case store.ChannelTelegram:
+		return "Telegram"
+	case store.ChannelLINE:
+		return "LINE"
+	case store.ChannelMessenger:
+		return "Messenger"
+	case store.ChannelInstagram:
+		return "Instagram"
+	}
+	return string(t)
+}
+
+// blockCustomer is #b in a channel chat: the customer's id is blocked
+// (their later messages are kept, not offered) and the chat ends.
+func (c *Chat) blockCustomer(by *member, reason string) (string, error) {
+	if err := c.e.store.BlockCustomer(c.ctx(), c.info.CustomerID, true, by.key, reason); err != nil {
+		var ue *store.UserError
+		if errors.As(err, &ue) {
+			return "", refuse(ue.Msg)
+		}
+		return "", err
+	}
+	for _, m := range c.members {
+		if m.key != by.key {
+			c.tell(m.key, by.name+" blocked "+c.title()+" ("+reason+").")
+		}
+	}
+	c.tell(by.key, channelTypeName(c.info.ChannelType)+" customer "+c.info.CustomerProviderID+" blocked")
+	c.endQuietly(reasonBlocked)
+	return "", nil
+}
+
+// customerDetails is what the accepting agent learns about a channel
+// customer (details).
+func (c *Chat) customerDetails() string {
+	i := c.info
+	lines := []string{
+		"You are chatting with " + c.title() + ".",
+		"Channel: " + i.Channel + " (" + channelTypeName(i.ChannelType) + ")",
+		"Customer id: " + i.CustomerProviderID,
+	}
+	if i.VisitorPhone != "" {
+		lines = append(lines, "Phone: "+i.VisitorPhone)
+	}
+	if i.VisitorEmail != "" {
+		lines = append(lines, "Email: "+i.VisitorEmail)
+	}
+	if i.Department != "" {
+		lines = append(lines, "Department: "+i.Department)
+	}
+	lines = append(lines, "Question: "+i.Question)
+	return strings.Join(lines, "\n")
+}
