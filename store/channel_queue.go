@@ -251,11 +251,14 @@ func (s *Store) OutboundByProviderID(ctx context.Context, channelID int64, provi
 	return o, wrap("read outbound", err)
 }
 
-// NextOutboundAt is when the earliest pending message is due (ok false:
-// none is pending).
+// NextOutboundAt is when the next message DueOutbound would list is due:
+// the earliest of each customer's oldest pending message not in flight
+// (ok false: none).
 func (s *Store) NextOutboundAt(ctx context.Context) (at time.Time, ok bool, err error) {
 	var ms sql.NullInt64
-	err = s.r.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM channel_outbound WHERE state = 'pending'`).Scan(&ms)
+	err = s.r.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM channel_outbound o
+		WHERE state = 'pending' AND in_flight = 0
+		AND id = (SELECT min(id) FROM channel_outbound p WHERE p.customer_id = o.customer_id AND p.state = 'pending')`).Scan(&ms)
 	if err != nil || !ms.Valid {
 		return time.Time{}, false, wrap("next outbound", err)
 	}

@@ -411,3 +411,53 @@ func TestInFlightAfterACrash(t *testing.T) {
 		})
 	}
 }
+
+// A provider that does not answer holds up only its own channel: another
+// channel's messages go out meanwhile.
+func TestSlowProviderStallsOnlyItsChannel(t *testing.T) {
+	f := newFixture(t, channels.Telegram, true)
+	release := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		http.Error(w, "gone", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(stuck.Close)
+	t.Cleanup(func() { close(release) }) // before the server closes: it waits for its handlers
+	ctx := context.Background()
+	slow, err := f.st.AddChannel(ctx, store.NewChannel{Portal: "acme", Name: "slow", Type: store.ChannelTelegram, APIBase: stuck.URL,
+		Secrets: map[string]string{"bot_token": f.fake.Secrets.BotToken, "secret_token": f.fake.Secrets.SecretToken}}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := f.fake.TextMessage("555", "Sam", "Hello from the slow channel")
+	hook := strings.TrimSuffix(f.hook, f.ch.PublicID) + slow.PublicID
+	if code := f.fake.PostSigned(t, hook, body); code != http.StatusOK {
+		t.Fatalf("webhook %d", code)
+	}
+	var slowChat store.Chat
+	testwait.For(t, "the slow channel's chat", func() bool {
+		c, ok, _ := f.st.LiveChatOfCustomer(ctx, 1)
+		slowChat = c
+		return ok
+	})
+	slowCust, err := f.st.Customer(ctx, slowChat.CustomerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.AppendChatEvent(ctx, slowChat.ID, store.ChatEvent{Type: "message", AuthorKind: store.AuthorAgent, Author: "fiona.b",
+		Text: "to the slow one", Visible: true,
+		Outbound: &store.Outbound{ChannelID: slow.ID, CustomerID: slowCust.ID, Payload: store.OutboundPayload{Text: "to the slow one"}}}); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Wake()
+	testwait.For(t, "the slow send under way", func() bool {
+		o, err := f.st.Outbound(ctx, 1)
+		return err == nil && o.InFlight != store.NotInFlight
+	})
+	cust, chat := f.chatWith(t, "777")
+	o := f.queue(t, cust, chat, "to the quick one")
+	f.waitState(t, o.ID, store.OutboundSent)
+}

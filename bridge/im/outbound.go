@@ -10,18 +10,29 @@ import (
 	"jabberdesk/store"
 )
 
-// outboundBatch is how many due messages one pass sends.
-const outboundBatch = 50
+// outboundBatch is how many due messages one pass looks at.
+const outboundBatch = 500
+
+// Sends under way at once: in all, and to one channel. A provider that
+// is slow to answer holds only its own channel's share, so that it
+// cannot stall the others; one customer has at most one message under
+// way, so that each chat's messages go in order.
+const (
+	maxSending           = 64
+	maxSendingPerChannel = 8
+)
 
 // idleWait is how long the worker sleeps with nothing pending; a queued
 // message wakes it at once.
 const idleWait = time.Minute
 
-// runOutbound sends due messages, waking when one is queued or the next
-// retry is due.
+// runOutbound sends due messages, waking when one is queued, a send
+// ends or the next retry is due. It returns when ctx ends and the sends
+// under way have finished.
 func (s *Service) runOutbound(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	defer s.sending.Wait()
 	for {
 		select {
 		case <-ctx.Done():
@@ -31,8 +42,10 @@ func (s *Service) runOutbound(ctx context.Context) {
 		}
 		s.sendDue(ctx)
 		wait := idleWait
-		if at, ok, err := s.st.NextOutboundAt(ctx); err == nil && ok {
-			wait = min(max(at.Sub(s.cfg.Now()), 0), idleWait)
+		// What is due now was started, or waits for a send under way,
+		// whose end wakes the worker.
+		if at, ok, err := s.st.NextOutboundAt(ctx); err == nil && ok && at.After(s.cfg.Now()) {
+			wait = min(at.Sub(s.cfg.Now()), idleWait)
 		}
 		if !timer.Stop() {
 			select {
@@ -44,25 +57,49 @@ func (s *Service) runOutbound(ctx context.Context) {
 	}
 }
 
-// sendDue sends every message that is due, a batch at a time.
+// sendDue starts a send of each due message, within the limits on sends
+// under way; each send that ends wakes the worker for what is next.
 func (s *Service) sendDue(ctx context.Context) {
-	for ctx.Err() == nil {
-		due, err := s.st.DueOutbound(ctx, s.cfg.Now(), outboundBatch)
-		if err != nil {
-			s.log.Error("channels: list queued messages", "err", err)
-			return
+	due, err := s.st.DueOutbound(ctx, s.cfg.Now(), outboundBatch)
+	if err != nil {
+		s.log.Error("channels: list queued messages", "err", err)
+		return
+	}
+	for _, o := range due {
+		if ctx.Err() != nil || !s.startSending(o) {
+			continue
 		}
-		for _, o := range due {
-			if ctx.Err() != nil {
-				return
-			}
+		s.sending.Add(1)
+		go func() {
+			defer s.sending.Done()
 			if err := s.send(ctx, o); err != nil {
 				s.log.Error("channels: send a queued message", "message", o.ID, "err", err)
 			}
-		}
-		if len(due) < outboundBatch {
-			return
-		}
+			s.doneSending(o)
+			poke(s.outbound)
+		}()
+	}
+}
+
+// startSending claims a send of o, unless its customer has one under way
+// or the limits are reached.
+func (s *Service) startSending(o store.Outbound) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busyCustomers[o.CustomerID] || s.busyChannels[o.ChannelID] >= maxSendingPerChannel || len(s.busyCustomers) >= maxSending {
+		return false
+	}
+	s.busyCustomers[o.CustomerID] = true
+	s.busyChannels[o.ChannelID]++
+	return true
+}
+
+func (s *Service) doneSending(o store.Outbound) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.busyCustomers, o.CustomerID)
+	if s.busyChannels[o.ChannelID]--; s.busyChannels[o.ChannelID] <= 0 {
+		delete(s.busyChannels, o.ChannelID)
 	}
 }
 

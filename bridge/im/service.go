@@ -89,6 +89,11 @@ type Service struct {
 	providers map[int64]cachedProvider // by channel id
 	counts    map[countKey]int64       // sends by channel and outcome
 	typed     map[int64]time.Time      // by customer: when they were last shown typing
+
+	// Sends under way (outbound.go), guarded by mu.
+	busyCustomers map[int64]bool // by customer id
+	busyChannels  map[int64]int  // by channel id: how many
+	sending       sync.WaitGroup
 }
 
 type cachedProvider struct {
@@ -119,7 +124,8 @@ func New(cfg Config) *Service {
 	}
 	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger,
 		inbound: make(chan struct{}, 1), outbound: make(chan struct{}, 1), typing: make(chan typingReq, typingQueue),
-		providers: map[int64]cachedProvider{}, counts: map[countKey]int64{}, typed: map[int64]time.Time{}}
+		providers: map[int64]cachedProvider{}, counts: map[countKey]int64{}, typed: map[int64]time.Time{},
+		busyCustomers: map[int64]bool{}, busyChannels: map[int64]int{}}
 }
 
 // Wake tells the outbound worker that a message was queued.
