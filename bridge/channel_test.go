@@ -1,0 +1,185 @@
+package bridge
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"jabberdesk/address"
+	"jabberdesk/store"
+)
+
+// fakeChannels records what the engine asks of the IM channels.
+type fakeChannels struct {
+	mu     sync.Mutex
+	wakes  int
+	typing []int64 // customer ids
+}
+
+func (f *fakeChannels) Wake() { f.mu.Lock(); f.wakes++; f.mu.Unlock() }
+func (f *fakeChannels) Typing(_, customerID int64) {
+	f.mu.Lock()
+	f.typing = append(f.typing, customerID)
+	f.mu.Unlock()
+}
+
+// channelTest is a deskTest with one channel of a type, routed to
+// Support, and an online agent.
+type channelTest struct {
+	*deskTest
+	ch    store.Channel
+	chans *fakeChannels
+	fiona AgentInfo
+	n     int
+}
+
+func newChannelTest(t *testing.T, typ store.ChannelType) *channelTest {
+	d := newDeskTest(t)
+	d.department("Support", "", "")
+	fiona := d.agent(store.NewAgent{Username: "fiona.b", Departments: []string{"Support"}}, true)
+	ch, err := d.st.AddChannel(d.ctx, store.NewChannel{Portal: "acme", Name: "shop", Type: typ, Department: "Support",
+		Secrets: map[string]string{"bot_token": "1:x", "secret_token": "s", "access_token": "a", "app_secret": "b",
+			"verify_token": "v", "channel_secret": "c", "phone_number_id": "1"}}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chans := &fakeChannels{}
+	d.e.AttachChannels(chans)
+	return &channelTest{deskTest: d, ch: ch, chans: chans, fiona: fiona}
+}
+
+// inbound stores a customer's message as a webhook would.
+func (ct *channelTest) inbound(user, text string) store.Inbound {
+	ct.t.Helper()
+	ct.n++
+	in, _, err := ct.st.StoreInbound(ct.ctx, ct.ch.ID, store.InboundMessage{ProviderMessageID: user + "-" + string(rune('a'+ct.n)),
+		CustomerID: user, Name: "Ana", Text: text, At: ct.clock.Now()})
+	if err != nil {
+		ct.t.Fatal(err)
+	}
+	return in
+}
+
+// customerSays stores and delivers a customer's message.
+func (ct *channelTest) customerSays(user, text string) store.Inbound {
+	ct.t.Helper()
+	in := ct.inbound(user, text)
+	if err := ct.e.CustomerMessage(ct.ctx, in); err != nil {
+		ct.t.Fatal(err)
+	}
+	ct.settle()
+	return in
+}
+
+// accepted is the customer's chat once fiona accepted it.
+func (ct *channelTest) accepted(user string) testChat {
+	ct.t.Helper()
+	ct.customerSays(user, "Where is order 4711?")
+	ct.mustHear("fiona.b", "Where is order 4711?")
+	sc, ok, err := ct.st.LiveChatOfCustomer(ct.ctx, 1)
+	if err != nil || !ok {
+		ct.t.Fatalf("no live chat: %v", err)
+	}
+	tc := testChat{d: ct.deskTest, Started: Started{VisitorNumber: sc.Number}, local: address.VisitorName(sc.Number)}
+	tc.says(ct.fiona, "y")
+	ct.mustHear("fiona.b", "Channel: shop")
+	return tc
+}
+
+// outbound lists the queued messages' texts.
+func (ct *channelTest) outbound() []string {
+	ct.t.Helper()
+	due, err := ct.st.DueOutbound(ct.ctx, time.Now().Add(48*time.Hour), 100)
+	if err != nil {
+		ct.t.Fatal(err)
+	}
+	var out []string
+	for _, o := range due {
+		out = append(out, o.Payload.Text)
+	}
+	return out
+}
+
+func TestCustomerMessageReachesOneChatOnce(t *testing.T) {
+	ct := newChannelTest(t, store.ChannelTelegram)
+	first := ct.customerSays("777", "Where is order 4711?")
+	if err := ct.e.CustomerMessage(ct.ctx, first); !errors.Is(err, store.ErrDelivered) {
+		t.Fatalf("a repeat: %v, want ErrDelivered", err)
+	}
+	ct.customerSays("777", "It is urgent")
+	tc := testChat{d: ct.deskTest, Started: Started{VisitorNumber: 1001}, local: "v-1001"}
+	tc.says(ct.fiona, "y")
+	ct.mustHear("fiona.b", "It is urgent") // replayed on accept
+	ct.customerSays("777", "Thanks")
+	ct.mustHear("fiona.b", "Thanks")
+	tc.mustSee("visitor_message:It is urgent", "visitor_message:Thanks")
+	if sc := tc.stored(); sc.Question != "Where is order 4711?" || sc.Channel != "shop" {
+		t.Fatalf("chat %+v", sc)
+	}
+	if c := ct.e.chatByNumber("acme", 1001); c == nil || c.contact().Status != "Where is order 4711? — shop" {
+		t.Fatalf("roster card %+v", c.contact())
+	}
+
+	// The agent's words are queued with the chat event, and the worker woken.
+	tc.says(ct.fiona, "It ships today")
+	if got := ct.outbound(); len(got) != 1 || got[0] != "It ships today" || ct.chans.wakes != 1 {
+		t.Fatalf("queued %q, %d wakes", got, ct.chans.wakes)
+	}
+	// Typing goes to the provider; it never reaches a widget.
+	if err := ct.e.AgentSays("acme", ct.fiona, tc.local, "", "composing"); err != nil {
+		t.Fatal(err)
+	}
+	ct.settle()
+	if len(ct.chans.typing) != 1 {
+		t.Fatalf("typing sent %d times", len(ct.chans.typing))
+	}
+	ct.e.TellChat(tc.stored().ID, "Not delivered: test line")
+	ct.settle()
+	ct.mustHear("fiona.b", "Not delivered: test line")
+
+	// The chat ended, the next message starts another.
+	tc.says(ct.fiona, "#e")
+	ct.customerSays("777", "One more thing")
+	if sc, ok, _ := ct.st.LiveChatOfCustomer(ct.ctx, 1); !ok || sc.Number != 1002 || sc.Question != "One more thing" {
+		t.Fatalf("the next chat: %+v", sc)
+	}
+}
+
+func TestReplyWindowRefusesFreeText(t *testing.T) {
+	ct := newChannelTest(t, store.ChannelWhatsApp)
+	tc := ct.accepted("4915112345678")
+	tc.says(ct.fiona, "within the window")
+	ct.advance(25 * time.Hour)
+	tc.says(ct.fiona, "too late")
+	ct.mustHear("fiona.b", "Not sent: the customer last wrote more than 24 hours ago, and WhatsApp then only takes templates")
+	if got := ct.outbound(); strings.Join(got, "|") != "within the window" {
+		t.Fatalf("queued %q", got)
+	}
+	// The customer writes again: the window opens again.
+	ct.customerSays("4915112345678", "Hello?")
+	wakes := ct.chans.wakes
+	tc.says(ct.fiona, "Hello again")
+	if ct.heard("fiona.b", "Not sent") != 1 || ct.chans.wakes != wakes+1 {
+		t.Fatalf("after the customer wrote again: %d refusals, %d wakes", ct.heard("fiona.b", "Not sent"), ct.chans.wakes-wakes)
+	}
+}
+
+func TestBlockedCustomerIsKeptNotOffered(t *testing.T) {
+	ct := newChannelTest(t, store.ChannelLINE)
+	tc := ct.accepted("U4af4980629c8d6ab4a3e1a2b2f1e0cd1")
+	tc.says(ct.fiona, "#b spam")
+	ct.mustHear("fiona.b", "LINE customer U4af4980629c8d6ab4a3e1a2b2f1e0cd1 blocked")
+	tc.wantStatus(store.ChatEnded, reasonBlocked)
+	before := ct.heard("fiona.b", "asks")
+	ct.customerSays("U4af4980629c8d6ab4a3e1a2b2f1e0cd1", "let me in")
+	if ct.heard("fiona.b", "asks") != before {
+		t.Fatal("a blocked customer's message was offered")
+	}
+	sc, ok, err := ct.st.BlockedChatOfCustomer(ct.ctx, 1)
+	if err != nil || !ok || sc.Number != tc.VisitorNumber {
+		t.Fatalf("blocked chat %+v, %v, %v", sc, ok, err)
+	}
+	tc.mustSee("visitor_message:let me in")
+}
