@@ -179,7 +179,7 @@ func (c *Chat) membersCommand(_ *member, _ commands.Command) (string, error) {
 	state := map[bool]string{true: "online", false: "offline"}
 	lines := []string{c.title() + " (visitor) — " + state[online]}
 	if c.isChannel() {
-		lines[0] = c.title() + " (customer on " + channelTypeName(c.info.ChannelType) + ")"
+		lines[0] = c.title() + " (customer on " + c.info.ChannelType.Title() + ")"
 	}
 	for _, m := range c.members {
 		role := ""

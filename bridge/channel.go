@@ -205,7 +205,7 @@ func (c *Chat) customerOut(text string) (*store.Outbound, string) {
 		c.logStoreError("read the chat's customer", err)
 		return nil, "Not sent: the customer's record could not be read; please send it again."
 	}
-	provider := channelTypeName(c.info.ChannelType)
+	provider := c.info.ChannelType.Title()
 	switch {
 	case cu.Blocked:
 		return nil, "Not sent: this customer is blocked."
@@ -218,23 +218,6 @@ func (c *Chat) customerOut(text string) (*store.Outbound, string) {
 		return nil, "Not sent: the customer last wrote more than 24 hours ago, and " + provider + " only lets us answer within 24 hours of their last message."
 	}
 	return &store.Outbound{ChannelID: c.info.ChannelID, CustomerID: c.info.CustomerID, Payload: store.OutboundPayload{Text: text}}, ""
-}
-
-// channelTypeName is a provider's name as people write it.
-func channelTypeName(t store.ChannelType) string {
-	switch t {
-	case store.ChannelWhatsApp:
-		return "WhatsApp"
-	case store.ChannelTelegram:
-		return "Telegram"
-	case store.ChannelLINE:
-		return "LINE"
-	case store.ChannelMessenger:
-		return "Messenger"
-	case store.ChannelInstagram:
-		return "Instagram"
-	}
-	return string(t)
 }
 
 // blockCustomer is #b in a channel chat: the customer's id is blocked
@@ -252,7 +235,7 @@ func (c *Chat) blockCustomer(by *member, reason string) (string, error) {
 			c.tell(m.key, by.name+" blocked "+c.title()+" ("+reason+").")
 		}
 	}
-	c.tell(by.key, channelTypeName(c.info.ChannelType)+" customer "+c.info.CustomerProviderID+" blocked")
+	c.tell(by.key, c.info.ChannelType.Title()+" customer "+c.info.CustomerProviderID+" blocked")
 	c.endQuietly(reasonBlocked)
 	return "", nil
 }
@@ -263,7 +246,7 @@ func (c *Chat) customerDetails() string {
 	i := c.info
 	lines := []string{
 		"You are chatting with " + c.title() + ".",
-		"Channel: " + i.Channel + " (" + channelTypeName(i.ChannelType) + ")",
+		"Channel: " + i.Channel + " (" + i.ChannelType.Title() + ")",
 		"Customer id: " + i.CustomerProviderID,
 	}
 	if i.VisitorPhone != "" {

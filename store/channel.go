@@ -55,6 +55,23 @@ func (t ChannelType) ReplyWindow() time.Duration {
 	return 0
 }
 
+// Title is the provider's name as people write it ("WhatsApp").
+func (t ChannelType) Title() string {
+	switch t {
+	case ChannelWhatsApp:
+		return "WhatsApp"
+	case ChannelTelegram:
+		return "Telegram"
+	case ChannelLINE:
+		return "LINE"
+	case ChannelMessenger:
+		return "Messenger"
+	case ChannelInstagram:
+		return "Instagram"
+	}
+	return string(t)
+}
+
 // HasTemplates reports whether the provider sends templates outside the
 // reply window (WhatsApp).
 func (t ChannelType) HasTemplates() bool { return t == ChannelWhatsApp }

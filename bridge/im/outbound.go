@@ -163,7 +163,7 @@ func (s *Service) send(ctx context.Context, o store.Outbound) error {
 	if f.Uncertain && flight != store.InFlightRepeatable {
 		// The provider may have delivered it: sending it again could
 		// deliver it twice.
-		return s.giveUpUncertain(ctx, ch, o, "no answer from "+providerNames[ch.Type]+" after the message was sent")
+		return s.giveUpUncertain(ctx, ch, o, "no answer from "+ch.Type.Title()+" after the message was sent")
 	}
 	if f.Retryable() && o.Attempts+1 < s.cfg.MaxAttempts {
 		wait := s.cfg.Backoff(o.Attempts)
@@ -240,17 +240,11 @@ func failureCode(f *channels.Failure) string {
 	return f.Text
 }
 
-// providerNames are the providers as agents know them.
-var providerNames = map[store.ChannelType]string{
-	store.ChannelTelegram: "Telegram", store.ChannelWhatsApp: "WhatsApp", store.ChannelLINE: "LINE",
-	store.ChannelMessenger: "Messenger", store.ChannelInstagram: "Instagram",
-}
-
 // failureLine is what agents read in the chat when a message could not
 // be delivered (after: the provider took it and reported the failure
 // later).
 func failureLine(ch store.Channel, f *channels.Failure, after bool) string {
-	provider := providerNames[ch.Type]
+	provider := ch.Type.Title()
 	switch f.Kind {
 	case channels.CustomerBlocked:
 		return "Not delivered: the customer blocked this " + provider + " account."
@@ -317,7 +311,7 @@ func (s *Service) recoverInFlight(ctx context.Context) {
 		case o.InFlight == store.InFlightRepeatable:
 			err = s.st.OutboundInFlight(ctx, o.ID, store.NotInFlight)
 		default:
-			err = s.giveUpUncertain(ctx, ch, o, "the server stopped while sending to "+providerNames[ch.Type])
+			err = s.giveUpUncertain(ctx, ch, o, "the server stopped while sending to "+ch.Type.Title())
 		}
 		if err != nil {
 			s.log.Error("channels: settle a message in flight", "message", o.ID, "err", err)
