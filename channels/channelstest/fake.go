@@ -100,6 +100,7 @@ type Fake struct {
 	retryKeys   map[string]string
 	replyTokens map[string]time.Time
 	blocked     map[string]bool
+	webhook     Registration
 	seq         int
 }
 
@@ -155,7 +156,8 @@ func (f *Fake) Provider() channels.Provider {
 	return p
 }
 
-// FailNext makes the next n sends fail with fault.
+// FailNext makes the next n sends (and Telegram webhook registrations)
+// fail with fault.
 func (f *Fake) FailNext(n int, fault Fault) {
 	f.t.Helper()
 	if !fault.Hangup && f.errorBody(fault) == nil {
@@ -354,13 +356,7 @@ func (r *recorder) WriteHeader(code int) {
 // deliver records the message and returns its id, or writes its own error
 // and returns "".
 func (f *Fake) send(w http.ResponseWriter, req *Request, deliver func() string, ok func(id string)) {
-	f.mu.Lock()
-	var fault *Fault
-	if len(f.faults) > 0 {
-		fault = &f.faults[0]
-		f.faults = f.faults[1:]
-	}
-	f.mu.Unlock()
+	fault := f.nextFault()
 	if fault == nil {
 		if id := deliver(); id != "" {
 			req.Delivered, req.MessageID = true, id
@@ -373,11 +369,28 @@ func (f *Fake) send(w http.ResponseWriter, req *Request, deliver func() string, 
 			req.Delivered, req.MessageID = true, id
 		}
 	}
+	f.fail(w, *fault)
+}
+
+// nextFault takes the next queued fault, or nil.
+func (f *Fake) nextFault() *Fault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.faults) == 0 {
+		return nil
+	}
+	fault := f.faults[0]
+	f.faults = f.faults[1:]
+	return &fault
+}
+
+// fail answers with a fault: no answer at all, or the documented error.
+func (f *Fake) fail(w http.ResponseWriter, fault Fault) {
 	if fault.Hangup {
 		hangup(w)
 		return
 	}
-	e := f.errorBody(*fault)
+	e := f.errorBody(fault)
 	if fault.RetryAfter > 0 && f.Type != channels.Telegram {
 		w.Header().Set("Retry-After", fmt.Sprint(fault.RetryAfter))
 	}

@@ -86,6 +86,8 @@ func (f *Fake) telegram(w http.ResponseWriter, r *http.Request, req *Request) {
 		tgOK(w, map[string]any{"file_id": id, "file_unique_id": "AgAD" + id[len(id)-4:], "file_size": len(fl.data), "file_path": "documents/" + id + ".bin"})
 	case "sendMessage", "sendPhoto", "sendDocument":
 		f.telegramSend(w, req, params)
+	case "setWebhook":
+		f.setWebhook(w, req, params)
 	default:
 		writeJSON(w, http.StatusNotFound, tgError(404, "Not Found: method not found"))
 	}
@@ -116,6 +118,80 @@ func (f *Fake) telegramSend(w http.ResponseWriter, req *Request, params map[stri
 		}
 		tgOK(w, msg)
 	})
+}
+
+// Registration is what setWebhook was last given.
+type Registration struct {
+	URL                string
+	SecretToken        string
+	AllowedUpdates     []string
+	DropPendingUpdates bool
+}
+
+// Webhook returns the webhook registered with setWebhook (zero before
+// any, and after one that removed it with an empty URL).
+func (f *Fake) Webhook() Registration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.webhook
+}
+
+// setWebhook answers setWebhook as the Bot API documents it
+// (core.telegram.org/bots/api#setwebhook): an HTTPS url, or "" to remove
+// the webhook; secret_token of 1 to 256 characters A-Z, a-z, 0-9, _ and
+// -; allowed_updates a JSON list. Success is {"ok":true,"result":true}.
+// A queued fault answers instead (a Delivered one records the webhook
+// first).
+func (f *Fake) setWebhook(w http.ResponseWriter, req *Request, params map[string]string) {
+	reg := Registration{URL: params["url"], SecretToken: params["secret_token"], DropPendingUpdates: params["drop_pending_updates"] == "true"}
+	if list, ok := req.JSON["allowed_updates"].([]any); ok {
+		for _, u := range list {
+			reg.AllowedUpdates = append(reg.AllowedUpdates, str(u))
+		}
+	} else if v := params["allowed_updates"]; v != "" {
+		_ = json.Unmarshal([]byte(v), &reg.AllowedUpdates) // a form field that is not a list: none, as Telegram ignores it
+	}
+	var bad string
+	switch {
+	case reg.URL != "" && !strings.HasPrefix(strings.ToLower(reg.URL), "https://"):
+		bad = "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+	case reg.SecretToken != "" && !validSecretToken(reg.SecretToken):
+		bad = "Bad Request: secret token contains unallowed characters"
+	}
+	record := func() {
+		f.mu.Lock()
+		f.webhook = reg
+		f.mu.Unlock()
+	}
+	if fault := f.nextFault(); fault != nil {
+		if fault.Delivered && bad == "" {
+			record()
+		}
+		f.fail(w, *fault)
+		return
+	}
+	if bad != "" {
+		writeJSON(w, http.StatusBadRequest, tgError(400, bad))
+		return
+	}
+	record()
+	description := "Webhook was set"
+	if reg.URL == "" {
+		description = "Webhook was deleted"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "result": true, "description": description})
+}
+
+func validSecretToken(s string) bool {
+	if len(s) > 256 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // TextMessage is the webhook body of a customer's text message.
