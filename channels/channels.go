@@ -225,6 +225,19 @@ type Provider interface {
 	// WhatsApp phone number, LINE bot info, Meta /me) and says whose
 	// account it is.
 	Check(ctx context.Context) (Account, error)
+
+	// Register tells the provider the channel's webhook URL. Telegram
+	// pushes updates only to a URL given to setWebhook: Register sends it
+	// with the channel's secret token (which Telegram then puts in the
+	// X-Telegram-Bot-Api-Secret-Token header of every webhook),
+	// allowed_updates ["message"] (the only updates Webhook reads) and
+	// drop_pending_updates false (what customers wrote meanwhile is still
+	// delivered); calling it again with the same URL is harmless.
+	// WhatsApp, Messenger, Instagram and LINE take the URL in their
+	// consoles (Meta's app dashboard, the LINE Developers console) and
+	// return errors.ErrUnsupported: an administrator enters it there.
+	// Telegram refuses a URL that is not https with a ProviderError.
+	Register(ctx context.Context, webhookURL string) error
 }
 
 // Limits of webhook parsing and of downloads.

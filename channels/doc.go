@@ -16,6 +16,10 @@
 //	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, channels.MaxWebhookBody))
 //	events, err := p.Webhook(r.Header, body) // store them, then answer 200; else WebhookStatus(err)
 //
+//	// where the provider delivers webhooks: Telegram setWebhook;
+//	// errors.ErrUnsupported where an administrator enters it in a console
+//	err = p.Register(ctx, "https://desk.example.com/hooks/"+id)
+//
 //	// outbound
 //	res, err := p.Send(ctx, channels.Message{To: e.UserID, Text: "Hello", SendID: id})
 //	if f := channels.AsFailure(err); f != nil && f.Retryable() { retry after max(f.RetryAfter, backoff) }

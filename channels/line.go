@@ -325,3 +325,7 @@ func (l *line) Check(ctx context.Context) (Account, error) {
 	}
 	return Account{ID: r.UserID, Name: strings.TrimSpace(r.DisplayName + " " + r.BasicID)}, nil
 }
+
+// Register: the webhook URL is entered in the LINE Developers console
+// (Messaging API tab, "Use webhook" on).
+func (*line) Register(context.Context, string) error { return errors.ErrUnsupported }

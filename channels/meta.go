@@ -330,3 +330,7 @@ func (p *meta) Check(ctx context.Context) (Account, error) {
 	}
 	return Account{ID: r.ID, Name: r.Name}, nil
 }
+
+// Register: the webhook URL is entered in the Webhooks product of the
+// Meta app dashboard, with the verify token.
+func (*meta) Register(context.Context, string) error { return errors.ErrUnsupported }

@@ -386,3 +386,26 @@ func (t *telegram) Check(ctx context.Context) (Account, error) {
 	}
 	return Account{ID: strconv.FormatInt(me.ID, 10), Name: name}, nil
 }
+
+// Register calls setWebhook. A 403 there has no customer to blame: it is
+// a ProviderError.
+func (t *telegram) Register(ctx context.Context, webhookURL string) error {
+	if webhookURL == "" {
+		return t.invalid("no webhook URL to register (an empty one would remove the webhook)")
+	}
+	in := map[string]any{
+		"url":                  webhookURL,
+		"secret_token":         t.secrets.SecretToken,
+		"allowed_updates":      []string{"message"},
+		"drop_pending_updates": false,
+	}
+	var set bool
+	err := t.method(ctx, "setWebhook", in, &set)
+	if f := AsFailure(err); f != nil && f.Kind == CustomerBlocked {
+		f.Kind = ProviderError
+	}
+	if err == nil && !set {
+		return t.invalid("setWebhook answered false")
+	}
+	return err
+}

@@ -329,3 +329,7 @@ func (w *whatsApp) Check(ctx context.Context) (Account, error) {
 	}
 	return Account{ID: w.phoneID, Name: strings.TrimSpace(r.Verified + " " + r.Display)}, nil
 }
+
+// Register: the webhook URL is entered in the Webhooks product of the
+// Meta app dashboard, with the verify token.
+func (*whatsApp) Register(context.Context, string) error { return errors.ErrUnsupported }
