@@ -86,7 +86,7 @@ type fixture struct {
 
 // newFixture makes a Service for one channel of type typ against the
 // provider's fake, running it if run is set (else f.run starts it).
-func newFixture(t *testing.T, typ channels.Type, run bool) *fixture {
+func newFixture(t *testing.T, typ channels.Type, run bool, tweaks ...func(*Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(filepath.Join(t.TempDir(), "jd.db"), store.Options{})
@@ -111,8 +111,12 @@ func newFixture(t *testing.T, typ channels.Type, run bool) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{st: st, fake: fake, ch: ch, desk: &fakeDesk{st: st, lines: map[int64][]string{}}}
-	f.svc = New(Config{Store: st, Desk: f.desk, Logger: slog.New(slog.DiscardHandler),
-		Backoff: func(int) time.Duration { return 10 * time.Millisecond }, MaxAttempts: 5})
+	cfg := Config{Store: st, Desk: f.desk, Logger: slog.New(slog.DiscardHandler),
+		Backoff: func(int) time.Duration { return 10 * time.Millisecond }, MaxAttempts: 5}
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
+	f.svc = New(cfg)
 	mux := http.NewServeMux()
 	mux.Handle("/hooks/{id}", f.svc)
 	srv := httptest.NewServer(mux)

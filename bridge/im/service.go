@@ -17,6 +17,12 @@
 //     while the provider is asked, and one found in flight after a crash
 //     is sent again only where the provider recognises our send key
 //     (LINE); elsewhere the agent is told that delivery is uncertain.
+//   - Webhook registration: Telegram pushes updates only to a URL given
+//     to setWebhook, so Run registers every enabled Telegram channel's
+//     webhook URL (Config.PublicURL + /hooks/{id}) at start, trying
+//     again while the failure may pass, and ChannelChanged registers a
+//     channel again when the CLI adds or changes it. The other providers
+//     take the URL in their consoles (channel show prints it).
 //   - Failures become one line in the agents' chat window and the
 //     channel's or customer's state (store.ChannelStatus, CustomerState),
 //     and a Prometheus counter per channel and outcome.
@@ -64,6 +70,10 @@ type Config struct {
 	// MaxAttempts ends retries of a message that keeps failing
 	// temporarily (default 30: with DefaultBackoff about a day).
 	MaxAttempts int
+	// PublicURL is the HTTPS address providers reach the HTTP listener
+	// at (http.public_url); a channel's webhook URL is PublicURL +
+	// "/hooks/" + its public id, which Run registers with Telegram.
+	PublicURL string
 }
 
 // DefaultBackoff doubles from 2 s up to an hour.
@@ -81,14 +91,16 @@ type Service struct {
 	st  *store.Store
 	log *slog.Logger
 
-	inbound  chan struct{} // a customer message was stored
-	outbound chan struct{} // an agent message was queued
-	typing   chan typingReq
+	inbound       chan struct{} // a customer message was stored
+	outbound      chan struct{} // an agent message was queued
+	registrations chan struct{} // a webhook registration is to be tried again
+	typing        chan typingReq
 
-	mu        sync.Mutex
-	providers map[int64]cachedProvider // by channel id
-	counts    map[countKey]int64       // sends by channel and outcome
-	typed     map[int64]time.Time      // by customer: when they were last shown typing
+	mu         sync.Mutex
+	providers  map[int64]cachedProvider // by channel id
+	counts     map[countKey]int64       // sends by channel and outcome
+	typed      map[int64]time.Time      // by customer: when they were last shown typing
+	regRetries map[int64]regRetry       // webhook registrations to try again, by channel id
 
 	// Sends under way (outbound.go), guarded by mu.
 	busyCustomers map[int64]bool // by customer id
@@ -124,7 +136,8 @@ func New(cfg Config) *Service {
 	}
 	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger,
 		inbound: make(chan struct{}, 1), outbound: make(chan struct{}, 1), typing: make(chan typingReq, typingQueue),
-		providers: map[int64]cachedProvider{}, counts: map[countKey]int64{}, typed: map[int64]time.Time{},
+		registrations: make(chan struct{}, 1), providers: map[int64]cachedProvider{}, counts: map[countKey]int64{},
+		typed: map[int64]time.Time{}, regRetries: map[int64]regRetry{},
 		busyCustomers: map[int64]bool{}, busyChannels: map[int64]int{}}
 }
 
@@ -139,12 +152,15 @@ func poke(c chan struct{}) {
 }
 
 // Run delivers stored customer messages and sends queued agent messages
-// until ctx ends. At start it settles what a crash left in flight and
-// delivers what was stored but not shown.
+// until ctx ends. At start it registers the Telegram channels' webhooks
+// (RegisterWebhooks, trying again those that failed for a while),
+// settles what a crash left in flight and delivers what was stored but
+// not shown.
 func (s *Service) Run(ctx context.Context) {
-	s.recoverInFlight(ctx)
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); s.runRegistrations(ctx) }()
+	s.recoverInFlight(ctx)
 	go func() { defer wg.Done(); s.runInbound(ctx) }()
 	go func() { defer wg.Done(); s.runOutbound(ctx) }()
 	go func() { defer wg.Done(); s.runTyping(ctx) }()
