@@ -39,6 +39,7 @@ const (
 	OpPortalRemoved      = "portal_removed"      // the portal and all in it are gone
 	OpPasswordChanged    = "password_changed"    // Agent's password was replaced
 	OpChatChanged        = "chat_changed"        // chat number Chat changed (email, ticket)
+	OpChannelChanged     = "channel_changed"     // IM channel Channel was added or changed
 )
 
 // SocketName is the file name of the socket in the data directory.
@@ -58,12 +59,13 @@ const (
 
 // Event is one request: what changed, in which portal, and for
 // OpPasswordChanged which agent (by username), for OpChatChanged which
-// chat (by number).
+// chat (by number), for OpChannelChanged which channel (by name).
 type Event struct {
-	Op     string `json:"op"`
-	Portal string `json:"portal"`
-	Agent  string `json:"agent,omitempty"`
-	Chat   int64  `json:"chat,omitempty"`
+	Op      string `json:"op"`
+	Portal  string `json:"portal"`
+	Agent   string `json:"agent,omitempty"`
+	Chat    int64  `json:"chat,omitempty"`
+	Channel string `json:"channel,omitempty"`
 }
 
 // Validate checks that e has a known operation and a portal.
@@ -78,8 +80,12 @@ func (e Event) Validate() error {
 		if e.Chat <= 0 {
 			return errors.New(`missing "chat"`)
 		}
+	case OpChannelChanged:
+		if e.Channel == "" {
+			return errors.New(`missing "channel"`)
+		}
 	default:
-		return fmt.Errorf("unknown op %q (want %s, %s, %s, %s or %s)", e.Op, OpAgentsChanged, OpDepartmentsChanged, OpPortalRemoved, OpPasswordChanged, OpChatChanged)
+		return fmt.Errorf("unknown op %q (want %s, %s, %s, %s, %s or %s)", e.Op, OpAgentsChanged, OpDepartmentsChanged, OpPortalRemoved, OpPasswordChanged, OpChatChanged, OpChannelChanged)
 	}
 	if e.Portal == "" {
 		return errors.New(`missing "portal"`)

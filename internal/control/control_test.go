@@ -113,6 +113,8 @@ func TestBadRequests(t *testing.T) {
 		{`{"op":"password_changed","portal":"acme"}`, `missing \"agent\"`},
 		{`{"op":"password_changed","portal":"acme","agent":"fiona.b"}`, `{"ok":true}`},
 		{`{"op":"chat_changed","portal":"acme"}`, `missing \"chat\"`},
+		{`{"op":"channel_changed","portal":"acme"}`, `missing \"channel\"`},
+		{`{"op":"channel_changed","portal":"acme","channel":"tg-support"}`, `{"ok":true}`},
 		{`not json`, `bad request`},
 		{`{"op":"agents_changed","portal":"acme","x":1}`, `unknown field`},
 	} {
@@ -137,8 +139,8 @@ func TestBadRequests(t *testing.T) {
 	if _, err := r.ReadString('\n'); err == nil {
 		t.Error("connection still open after a long line")
 	}
-	if n := len(rec.got()); n != 2 {
-		t.Errorf("handler called %d times, want 2", n)
+	if n := len(rec.got()); n != 3 {
+		t.Errorf("handler called %d times, want 3", n)
 	}
 }
 
