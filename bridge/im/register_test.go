@@ -233,3 +233,29 @@ func TestAccountState(t *testing.T) {
 		}
 	}
 }
+
+// A token check's answer is the channel's status.
+func TestCheckChannel(t *testing.T) {
+	f := newFixture(t, channels.Telegram, false)
+	ctx := context.Background()
+	if _, err := f.st.SetChannelStatus(ctx, f.ch.ID, store.ChannelTokenExpired, "401 Unauthorized", nil); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := CheckChannel(ctx, f.st, f.channel(t), f.fake.Server.Client())
+	if err != nil || acct.Name != "@helpdesk_bot" || acct.ID == "" {
+		t.Fatalf("check: %+v %v", acct, err)
+	}
+	if ch := f.channel(t); ch.Status != store.ChannelOK || ch.StatusDetail != "" {
+		t.Errorf("after a good check: %s %q", ch.Status, ch.StatusDetail)
+	}
+	ch := f.channel(t)
+	ch.Secrets["bot_token"] = "999999:AAwrongwrongwrongwrongwrongwrongwro"
+	_, err = CheckChannel(ctx, f.st, ch, f.fake.Server.Client())
+	if fl := channels.AsFailure(err); fl == nil || fl.Kind != channels.TokenExpired {
+		t.Fatalf("wrong token: %v", err)
+	}
+	noSecret(t, f.fake, err.Error(), ch.Secrets["bot_token"])
+	if ch := f.channel(t); ch.Status != store.ChannelTokenExpired || ch.StatusDetail != "token check: 401 Unauthorized" {
+		t.Errorf("after a refused check: %s %q", ch.Status, ch.StatusDetail)
+	}
+}

@@ -33,6 +33,7 @@ package im
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -226,4 +227,19 @@ func Check(ctx context.Context, ch store.Channel, client *http.Client) (channels
 		return channels.Account{}, err
 	}
 	return p.Check(ctx)
+}
+
+// CheckChannel is Check with the answer recorded as the channel's status
+// (channel check): ok after token_expired or provider_error,
+// token_expired, or provider_error with the provider's code and text; a
+// failure that may pass (no answer, 5xx, rate limit) changes nothing.
+// The error is Check's, joined with the store's if recording failed.
+func CheckChannel(ctx context.Context, st *store.Store, ch store.Channel, client *http.Client) (channels.Account, error) {
+	acct, err := Check(ctx, ch, client)
+	if status, detail, ok := accountState(ch, err, "token check"); ok {
+		if _, serr := st.SetChannelStatus(ctx, ch.ID, status, detail, nil); serr != nil {
+			return acct, errors.Join(err, serr)
+		}
+	}
+	return acct, err
 }
