@@ -36,12 +36,13 @@ A channel with a department gets its chats routed there.`,
 		Example: `  printf '{"bot_token":"123456:ABC..."}' | jabberdesk channel add acme telegram tg-support --dept Support
   jabberdesk channel list acme
   jabberdesk channel show acme tg-support
+  jabberdesk channel check acme tg-support
   jabberdesk channel set acme tg-support --disable
   jabberdesk channel remove acme tg-support`,
 		Args: subcommandArgs,
 		RunE: showHelp,
 	}
-	cmd.AddCommand(newChannelAddCmd(e), newChannelListCmd(e), newChannelShowCmd(e), newChannelSetCmd(e), newChannelRemoveCmd(e))
+	cmd.AddCommand(newChannelAddCmd(e), newChannelListCmd(e), newChannelShowCmd(e), newChannelCheckCmd(e), newChannelSetCmd(e), newChannelRemoveCmd(e))
 	return cmd
 }
 

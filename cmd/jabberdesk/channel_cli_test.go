@@ -1,8 +1,14 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"jabberdesk/channels"
+	"jabberdesk/channels/channelstest"
+	"jabberdesk/store"
 )
 
 func TestChannelCLI(t *testing.T) {
@@ -71,5 +77,91 @@ func TestChannelCLI(t *testing.T) {
 	ok(t, dir, "channel", "remove", "acme", "tg-support")
 	if out := ok(t, dir, "channel", "list", "acme"); !strings.Contains(out, "has no channels") {
 		t.Errorf("after remove:\n%s", out)
+	}
+}
+
+// secretsOf is the JSON of a fake's secrets, as channel add reads them.
+func secretsOf(t *testing.T, f *channelstest.Fake) string {
+	t.Helper()
+	m := map[string]string{"bot_token": f.Secrets.BotToken, "secret_token": f.Secrets.SecretToken, "access_token": f.Secrets.AccessToken,
+		"app_secret": f.Secrets.AppSecret, "verify_token": f.Secrets.VerifyToken, "channel_secret": f.Secrets.ChannelSecret, "phone_number_id": f.PhoneNumberID}
+	for k, v := range m {
+		if v == "" {
+			delete(m, k)
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// channel check calls the provider with the channel's token, prints the
+// account and records the answer as the channel's state.
+func TestChannelCheckCLI(t *testing.T) {
+	t.Parallel()
+	dir := setup(t)
+	tg := channelstest.New(t, channels.Telegram)
+	if r := cli(t, dir, secretsOf(t, tg), "channel", "add", "acme", "telegram", "tg", "--api-base", tg.URL); r.code != 0 {
+		t.Fatalf("channel add: %d %q", r.code, r.stderr)
+	}
+	var res channelCheck
+	okJSON(t, dir, &res, "channel", "check", "acme", "tg")
+	if !res.OK || res.Account == nil || res.Account.Name != "@helpdesk_bot" || res.Account.ID != "7123456789" || res.Status != store.ChannelOK {
+		t.Errorf("check --json: %+v", res)
+	}
+	if out := ok(t, dir, "channel", "check", "acme", "tg"); out != "Channel tg (telegram) of portal acme reaches @helpdesk_bot (id 7123456789); state ok.\n" {
+		t.Errorf("check: %q", out)
+	}
+
+	const wrong = "999999:AAwrongwrongwrongwrongwrongwrongwro"
+	if r := cli(t, dir, `{"bot_token":"`+wrong+`"}`, "channel", "set", "acme", "tg", "--secrets-stdin"); r.code != 0 {
+		t.Fatalf("channel set: %d %q", r.code, r.stderr)
+	}
+	r := fails(t, dir, 1, "jabberdesk: channel check: telegram refused the token of channel tg (telegram: token_expired: HTTP 401: code 401: Unauthorized); "+
+		"set a new one: jabberdesk channel set acme tg --secrets-stdin\n", "channel", "check", "acme", "tg")
+	if r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || strings.Contains(r.stderr, wrong) {
+		t.Errorf("refused check: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+	if out := ok(t, dir, "channel", "list", "acme"); !strings.Contains(out, "token_expired (token check: 401 Unauthorized)") {
+		t.Errorf("list after a refused check:\n%s", out)
+	}
+	r = cli(t, dir, "", "channel", "check", "acme", "tg", "--json")
+	res = channelCheck{}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || r.code != 1 || res.OK || res.Failure != channels.TokenExpired ||
+		res.Status != store.ChannelTokenExpired || !strings.Contains(res.Error, "refused the token") {
+		t.Errorf("refused check --json: %d %+v %v", r.code, res, err)
+	}
+
+	// No answer leaves the state as it was.
+	dead := httptest.NewServer(nil)
+	dead.Close()
+	if r := cli(t, dir, secretsOf(t, tg), "channel", "set", "acme", "tg", "--secrets-stdin", "--api-base", dead.URL); r.code != 0 {
+		t.Fatalf("channel set: %d %q", r.code, r.stderr)
+	}
+	r = fails(t, dir, 1, "telegram did not answer the check of channel tg", "channel", "check", "acme", "tg")
+	if strings.Contains(r.stderr, tg.Secrets.BotToken) || !strings.Contains(r.stderr, "[redacted]") {
+		t.Errorf("no answer: %q", r.stderr)
+	}
+	if out := ok(t, dir, "channel", "show", "acme", "tg"); !strings.Contains(out, "token_expired") {
+		t.Errorf("show after no answer:\n%s", out)
+	}
+	// A good check clears token_expired.
+	ok(t, dir, "channel", "set", "acme", "tg", "--api-base", tg.URL)
+	ok(t, dir, "channel", "check", "acme", "tg")
+	var list []channelView
+	okJSON(t, dir, &list, "channel", "list", "acme")
+	if len(list) != 1 || list[0].Status != store.ChannelOK || list[0].StatusDetail != "" {
+		t.Errorf("list after a good check: %+v", list)
+	}
+
+	wa := channelstest.New(t, channels.WhatsApp)
+	if r := cli(t, dir, secretsOf(t, wa), "channel", "add", "acme", "whatsapp", "wa", "--api-base", wa.URL); r.code != 0 {
+		t.Fatalf("channel add: %d %q", r.code, r.stderr)
+	}
+	okJSON(t, dir, &res, "channel", "check", "acme", "wa")
+	if !res.OK || res.Account == nil || res.Account.ID != wa.PhoneNumberID || res.Account.Name == "" {
+		t.Errorf("whatsapp check: %+v", res)
 	}
 }
