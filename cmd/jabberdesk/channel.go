@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/internal/control"
 	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 )
@@ -143,6 +144,18 @@ func (e *env) channel(cmd *cobra.Command, portal, name string) (*store.Store, st
 	return st, c, err
 }
 
+// channelChanged tells a running server that a channel was added or
+// changed, which registers a Telegram channel's webhook at once, and
+// reads the channel again with the state that left.
+func (e *env) channelChanged(cmd *cobra.Command, st *store.Store, c store.Channel) store.Channel {
+	e.notifyEvent(cmd, control.Event{Op: control.OpChannelChanged, Portal: c.Portal, Channel: c.Name})
+	fresh, err := st.ChannelByID(cmd.Context(), c.ID)
+	if err != nil {
+		return c // the change is stored: it is shown as written
+	}
+	return fresh
+}
+
 // channelView is a channel as the CLI shows it: no secret values, their
 // names, and the webhook address.
 type channelView struct {
@@ -185,7 +198,8 @@ JSON object on standard input:
 --api-base points the channel at another address of the provider's API
 (a staging or test server); by default it speaks to the provider itself.
 Afterwards, register the webhook address that channel show prints with
-the provider.`,
+the provider; for telegram the server does it (setWebhook), at once if it
+is running. channel check tests the token.`,
 		Example: `  printf '{"bot_token":"123456:ABC..."}' | jabberdesk channel add acme telegram tg-support --dept Support
   jabberdesk channel add acme whatsapp wa-sales < wa-secrets.json`,
 		Args: exactArgs,
@@ -206,9 +220,12 @@ the provider.`,
 			if err != nil {
 				return err
 			}
-			v := e.channelView(c)
+			v := e.channelView(e.channelChanged(cmd, st, c))
 			return e.emit(cmd, v, func(w *textout.Writer) error {
 				w.Printf("Added %s channel %s to portal %s.\n", c.Type, c.Name, c.Portal)
+				if v.Status != store.ChannelOK {
+					w.Printf("State: %s\n", channelState(v.Channel))
+				}
 				return printWebhookAdvice(w, v)
 			})
 		},
@@ -227,7 +244,7 @@ func printWebhookAdvice(w *textout.Writer, v channelView) error {
 	var how string
 	switch v.Type {
 	case store.ChannelTelegram:
-		how = "jabberdesk registers it with Telegram (setWebhook, with the secret token) when the server starts."
+		how = "jabberdesk registers it with Telegram (setWebhook, with the secret token) when the server starts, and at once when a running server is told of a channel add or set; failures show in the channel's state."
 	case store.ChannelWhatsApp, store.ChannelMessenger, store.ChannelInstagram:
 		how = "Enter it as the callback URL of the app's Webhooks product in the Meta developer dashboard, with the verify token, and subscribe to the messages field."
 	case store.ChannelLINE:
@@ -365,7 +382,7 @@ keeps them and delivers them after --enable).`,
 			if c, err = st.UpdateChannel(cmd.Context(), args[0], args[1], u, actor()); err != nil {
 				return err
 			}
-			v := e.channelView(c)
+			v := e.channelView(e.channelChanged(cmd, st, c))
 			return e.emit(cmd, v, func(w *textout.Writer) error {
 				_, err := fmt.Fprintf(w, "Channel %s of portal %s: department %s, %s.\n", v.Name, v.Portal, dash(v.Department), channelState(v.Channel))
 				return err

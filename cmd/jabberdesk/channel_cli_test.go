@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"jabberdesk/channels"
 	"jabberdesk/channels/channelstest"
+	"jabberdesk/internal/control"
 	"jabberdesk/store"
 )
 
@@ -163,5 +167,44 @@ func TestChannelCheckCLI(t *testing.T) {
 	okJSON(t, dir, &res, "channel", "check", "acme", "wa")
 	if !res.OK || res.Account == nil || res.Account.ID != wa.PhoneNumberID || res.Account.Name == "" {
 		t.Errorf("whatsapp check: %+v", res)
+	}
+}
+
+// channel add and set tell a running server, which registers the
+// webhook; the state that leaves is what they print.
+func TestChannelChangeReachesServer(t *testing.T) {
+	t.Parallel()
+	dir := setup(t)
+	st := openStore(t, dir)
+	var mu sync.Mutex
+	var got []control.Event
+	srv, err := control.Listen(control.SocketPath(filepath.Join(dir, "data")), func(ctx context.Context, ev control.Event) error {
+		mu.Lock()
+		got = append(got, ev)
+		mu.Unlock()
+		c, err := st.Channel(ctx, ev.Portal, ev.Channel)
+		if err == nil {
+			_, err = st.SetChannelStatus(ctx, c.ID, store.ChannelProviderError, "webhook not registered: 400 Bad Request: bad webhook", nil)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve()
+	defer srv.Close()
+
+	r := cli(t, dir, `{"bot_token":"123456:AAH-secret"}`, "channel", "add", "acme", "telegram", "tg")
+	if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "State: provider_error (webhook not registered: 400 Bad Request: bad webhook)") {
+		t.Errorf("channel add: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if out := ok(t, dir, "channel", "set", "acme", "tg", "--enable"); !strings.Contains(out, "provider_error (webhook not registered") {
+		t.Errorf("channel set: %q", out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := control.Event{Op: control.OpChannelChanged, Portal: "acme", Channel: "tg"}
+	if len(got) != 2 || got[0] != want || got[1] != want {
+		t.Errorf("server received %v", got)
 	}
 }
