@@ -152,7 +152,7 @@ func (s *Service) send(ctx context.Context, o store.Outbound) error {
 		if err := s.st.OutboundSent(ctx, o.ID, res.MessageID); err != nil {
 			return err
 		}
-		s.count(ch, "sent")
+		s.count(ch, OutcomeSent)
 		s.setStatus(ctx, ch, store.ChannelOK, "", nil)
 		return nil
 	}
@@ -174,7 +174,7 @@ func (s *Service) send(ctx context.Context, o store.Outbound) error {
 			until := now.Add(wait)
 			s.setStatus(ctx, ch, store.ChannelRateLimited, f.Text, &until)
 		}
-		s.count(ch, "retried:"+string(f.Kind))
+		s.count(ch, OutcomeRetried)
 		return s.st.OutboundRetry(ctx, o.ID, now.Add(wait), f.Error())
 	}
 	return s.fail(ctx, ch, o, f)
@@ -282,7 +282,7 @@ func (s *Service) giveUpUncertain(ctx context.Context, ch store.Channel, o store
 	if err := s.st.OutboundFailed(ctx, o.ID, "uncertain: "+why); err != nil {
 		return err
 	}
-	s.count(ch, "uncertain")
+	s.count(ch, OutcomeUncertain)
 	if o.ChatID != 0 {
 		what := "your message"
 		if o.Payload.Text != "" {

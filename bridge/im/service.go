@@ -168,8 +168,9 @@ func (s *Service) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// Counts are the sends so far by channel and outcome (sent, retried, or
-// a failure state), for metrics.
+// Counts are the send attempts so far by channel and outcome (the
+// Outcome constants, or the failure.Kind a message was given up for),
+// for metrics (Collector).
 func (s *Service) Counts() map[countKey]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()

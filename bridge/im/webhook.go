@@ -153,7 +153,7 @@ func (s *Service) status(ctx context.Context, ch store.Channel, ev channels.Even
 			return err
 		}
 	}
-	s.count(ch, "failed_after_sent:"+string(f.Kind))
+	s.count(ch, OutcomeFailedAfterSent)
 	if o.ChatID != 0 {
 		s.cfg.Desk.TellChat(o.ChatID, failureLine(ch, f, true))
 	}
