@@ -42,11 +42,10 @@ func (s *Service) WebhookURL(ch store.Channel) string {
 // and recorded as the channel's status (token_expired, provider_error
 // with the code and text, ok again after one of those); a failure that
 // may pass (no answer, 5xx, rate limit) changes no status and is tried
-// again while Run runs. The error joins the channels' failures.
+// again while Run runs. The error joins the channels' failures; it is
+// errNoPublicURL, and nothing is registered, where there are channels
+// to register and Config.PublicURL is empty.
 func (s *Service) RegisterWebhooks(ctx context.Context) error {
-	if s.cfg.PublicURL == "" {
-		return errNoPublicURL
-	}
 	chs, err := s.st.Channels(ctx, "")
 	if err != nil {
 		return err
@@ -55,6 +54,9 @@ func (s *Service) RegisterWebhooks(ctx context.Context) error {
 	for _, ch := range chs {
 		if !registers(ch) {
 			continue
+		}
+		if s.cfg.PublicURL == "" {
+			return errNoPublicURL
 		}
 		if err := s.register(ctx, ch); err != nil {
 			errs = append(errs, fmt.Errorf("portal %s channel %s: %w", ch.Portal, ch.Name, err))

@@ -203,6 +203,10 @@ func TestChannelChangedRegistersOnlyWhatNeedsIt(t *testing.T) {
 	if err := none.svc.RegisterWebhooks(ctx); !errors.Is(err, errNoPublicURL) || none.setWebhookCalls() != 0 {
 		t.Errorf("no public URL: %v", err)
 	}
+	// Without Telegram channels, a missing public URL is no error.
+	if err := newFixture(t, channels.WhatsApp, false).svc.RegisterWebhooks(ctx); err != nil {
+		t.Errorf("no public URL, no Telegram channel: %v", err)
+	}
 }
 
 func TestAccountState(t *testing.T) {
