@@ -90,9 +90,9 @@ func checkFailure(c store.Channel, err error) string {
 		return fmt.Sprintf("channel %s of portal %s cannot be checked: %s", c.Name, c.Portal, what)
 	case f.Kind == channels.TokenExpired:
 		return fmt.Sprintf("%s refused the token of channel %s (%s); set a new one: jabberdesk channel set %s %s --secrets-stdin",
-			c.Type, c.Name, what, c.Portal, c.Name)
+			c.Type.Title(), c.Name, what, c.Portal, c.Name)
 	case f.Retryable():
-		return fmt.Sprintf("%s did not answer the check of channel %s (%s); the state is unchanged, try again later", c.Type, c.Name, what)
+		return fmt.Sprintf("%s did not answer the check of channel %s (%s); the state is unchanged, try again later", c.Type.Title(), c.Name, what)
 	}
-	return fmt.Sprintf("%s refused the check of channel %s: %s", c.Type, c.Name, what)
+	return fmt.Sprintf("%s refused the check of channel %s: %s", c.Type.Title(), c.Name, what)
 }

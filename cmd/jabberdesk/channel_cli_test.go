@@ -123,7 +123,7 @@ func TestChannelCheckCLI(t *testing.T) {
 	if r := cli(t, dir, `{"bot_token":"`+wrong+`"}`, "channel", "set", "acme", "tg", "--secrets-stdin"); r.code != 0 {
 		t.Fatalf("channel set: %d %q", r.code, r.stderr)
 	}
-	r := fails(t, dir, 1, "jabberdesk: channel check: telegram refused the token of channel tg (telegram: token_expired: HTTP 401: code 401: Unauthorized); "+
+	r := fails(t, dir, 1, "jabberdesk: channel check: Telegram refused the token of channel tg (telegram: token_expired: HTTP 401: code 401: Unauthorized); "+
 		"set a new one: jabberdesk channel set acme tg --secrets-stdin\n", "channel", "check", "acme", "tg")
 	if r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || strings.Contains(r.stderr, wrong) {
 		t.Errorf("refused check: stdout %q, stderr %q", r.stdout, r.stderr)
@@ -144,7 +144,7 @@ func TestChannelCheckCLI(t *testing.T) {
 	if r := cli(t, dir, secretsOf(t, tg), "channel", "set", "acme", "tg", "--secrets-stdin", "--api-base", dead.URL); r.code != 0 {
 		t.Fatalf("channel set: %d %q", r.code, r.stderr)
 	}
-	r = fails(t, dir, 1, "telegram did not answer the check of channel tg", "channel", "check", "acme", "tg")
+	r = fails(t, dir, 1, "Telegram did not answer the check of channel tg", "channel", "check", "acme", "tg")
 	if strings.Contains(r.stderr, tg.Secrets.BotToken) || !strings.Contains(r.stderr, "[redacted]") {
 		t.Errorf("no answer: %q", r.stderr)
 	}
