@@ -113,7 +113,8 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		return nil, err
 	}
 	a.bridge.Attach(a.xmpp)
-	a.im = im.New(im.Config{Store: st, Desk: a.bridge, Logger: a.log.With("sub", "channels")})
+	a.im = im.New(im.Config{Store: st, Desk: a.bridge, Logger: a.log.With("sub", "channels"),
+		PublicURL: publicURL(cfg, cfg.HTTP.Listen)})
 	a.bridge.AttachChannels(a.im)
 	if err := a.bridge.Start(context.Background()); err != nil {
 		return nil, err
@@ -173,6 +174,7 @@ func (a *app) listen(cfg *config.Config, st *store.Store) error {
 		return err
 	}
 	a.metrics.watch(a.xmpp, a.bridge, a.web)
+	a.metrics.reg.MustRegister(a.im.Collector())
 	if err := a.startAdmin(cfg.Admin.Listen); err != nil {
 		return err
 	}
@@ -280,6 +282,8 @@ func (a *app) handleControl(ctx context.Context, ev control.Event) error {
 		return a.xmpp.AgentsChanged(ctx, ev.Portal)
 	case control.OpDepartmentsChanged:
 		a.bridge.Reroute(ev.Portal)
+	case control.OpChannelChanged:
+		return a.im.ChannelChanged(ctx, ev.Portal, ev.Channel)
 	case control.OpChatChanged:
 		return a.bridge.ChatChanged(ctx, ev.Portal, ev.Chat)
 	case control.OpPasswordChanged:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -77,7 +78,22 @@ queue_timeout = "10m"
 	// The first attempt fails; the message waits in the queue for its retry.
 	fake.FailNext(1, channelstest.Fault{Kind: channels.Temporary})
 	agent.Send(chatMsg(contact, "It ships today"))
-	testwait.For(t, "a failed attempt", func() bool { return len(fake.Requests()) > 0 && len(fake.Sent()) == 0 })
+	// Killed while the attempt is in flight, the message might have
+	// arrived for all the server knows: it is not sent again. Kill it once
+	// the failure is recorded.
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "data", "jabberdesk.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, "a failed attempt recorded", func() bool {
+		var n int
+		err := db.QueryRow(`SELECT count(*) FROM channel_outbound WHERE state = 'pending' AND attempts > 0 AND in_flight = 0`).Scan(&n)
+		return err == nil && n == 1
+	})
+	db.Close()
+	if len(fake.Sent()) != 0 {
+		t.Fatal("delivered despite the failure")
+	}
 	if code := fake.PostSigned(t, hook, fake.TextMessage(user, "Ana", "Are you there?")); code != 200 {
 		t.Fatalf("webhook: %d", code)
 	}
