@@ -12,14 +12,14 @@ import (
 // (Event.Reason).
 type endReason string
 
-// Why a chat ended.
+// Why a chat ended, as the store keeps it.
 const (
-	reasonVisitor     endReason = "visitor"      // the visitor ended it
-	reasonVisitorLeft endReason = "visitor_left" // gone longer than the grace period
-	reasonMissed      endReason = "missed"       // nobody accepted in time, or nobody was online
-	reasonAgent       endReason = "agent"        // an agent ended it (#e)
-	reasonIdle        endReason = "idle"         // the end timer of #e 30 ran out
-	reasonBlocked     endReason = "blocked"      // an agent blocked the visitor's address (#b)
+	reasonVisitor     endReason = store.EndVisitor     // the visitor ended it
+	reasonVisitorLeft endReason = store.EndVisitorLeft // gone longer than the grace period
+	reasonMissed      endReason = store.EndMissed      // nobody accepted in time, or nobody was online
+	reasonAgent       endReason = store.EndAgent       // an agent ended it (#e)
+	reasonIdle        endReason = store.EndIdle        // the end timer of #e 30 ran out
+	reasonBlocked     endReason = store.EndBlocked     // an agent blocked the visitor's address or the customer (#b)
 )
 
 // EndDelays are the seconds #e accepts.

@@ -48,6 +48,20 @@ func ParseChatStatus(s string) (ChatStatus, error) {
 	return st, nil
 }
 
+// Why a chat ended (Chat.EndReason), as stored and as the bridge tells
+// the visitor (docs/CHATS.md §7).
+const (
+	EndVisitor     = "visitor"      // the visitor ended it
+	EndVisitorLeft = "visitor_left" // gone longer than the grace period
+	EndMissed      = "missed"       // nobody accepted it in time, or nobody was online
+	EndAgent       = "agent"        // an agent ended it (#e)
+	EndIdle        = "idle"         // the end timer of #e 30 ran out
+	// EndBlocked: an agent blocked the visitor's address or the channel
+	// customer (#b), or a blocked customer wrote again (their message is
+	// kept in a chat that ends at once).
+	EndBlocked = "blocked"
+)
+
 // Roles of an agent in a chat (ChatAgent.Role).
 const (
 	ChatRoleOwner   = "owner"   // accepted the chat or had it transferred to them
