@@ -134,6 +134,9 @@ type Chat struct {
 	LastVisitorAt *time.Time `json:"last_visitor_at,omitempty"`
 	EndReason     string     `json:"end_reason"`
 	LastSeq       int64      `json:"last_seq"`
+	// LastMessageFrom is who wrote the last message: AuthorVisitor (the
+	// visitor or channel customer), AuthorAgent, or "" before anyone did.
+	LastMessageFrom string `json:"last_message_from,omitempty"`
 
 	// Agents are everyone who is or was in the chat, in the order they
 	// joined; an agent who left and came back appears twice.
@@ -251,7 +254,7 @@ const (
 	v.name, v.email, v.phone, c.department, c.question,
 	c.ip, c.user_agent, c.browser, c.os, c.country, c.page_url, c.language,
 	coalesce(ch.name, ''), coalesce(ch.type, ''), coalesce(c.channel_id, 0), coalesce(c.customer_id, 0), coalesce(cu.provider_id, ''),
-	c.created_at, c.offered_at, c.accepted_at, c.first_reply_at, c.ended_at, c.last_visitor_at, c.end_reason, c.last_seq,
+	c.created_at, c.offered_at, c.accepted_at, c.first_reply_at, c.ended_at, c.last_visitor_at, c.end_reason, c.last_seq, c.last_message_from,
 	(SELECT json_group_array(json_object('u', ca.agent_username, 'n', ca.agent_name, 'r', ca.role, 'j', ca.joined_at, 'l', ca.left_at)
 		ORDER BY ca.joined_at, ca.agent_username) FROM chat_agents ca WHERE ca.chat_id = c.id)`
 	chatFrom = ` FROM chats c JOIN portals p ON p.id = c.portal_id JOIN visitors v ON v.id = c.visitor_id
@@ -267,7 +270,7 @@ func scanChat(row scanner) (Chat, error) {
 		&c.VisitorName, &c.VisitorEmail, &c.VisitorPhone, &c.Department, &c.Question,
 		&c.IP, &c.UserAgent, &c.Browser, &c.OS, &c.Country, &c.PageURL, &c.Language,
 		&c.Channel, &c.ChannelType, &c.ChannelID, &c.CustomerID, &c.CustomerProviderID,
-		&created, &offered, &accepted, &firstReply, &ended, &lastVisitor, &c.EndReason, &c.LastSeq, &agents)
+		&created, &offered, &accepted, &firstReply, &ended, &lastVisitor, &c.EndReason, &c.LastSeq, &c.LastMessageFrom, &agents)
 	if err != nil {
 		return Chat{}, err
 	}
@@ -422,23 +425,27 @@ func (s *Store) AddChatAgent(ctx context.Context, chatID int64, portal, username
 	default:
 		return invalid("chat role %q is not one of owner, invited, monitor", role)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO chat_agents (chat_id, agent_id, agent_username, agent_name, role, joined_at)
-			SELECT c.id, a.id, a.username, a.display_name, ?, ?
-			FROM chats c JOIN portals p ON p.id = c.portal_id JOIN agents a ON a.portal_id = c.portal_id
-			WHERE c.id = ? AND p.name = ? AND a.username_key = ?
-			ON CONFLICT (chat_id, agent_id) WHERE left_at IS NULL DO UPDATE SET role = excluded.role
-			ON CONFLICT DO UPDATE SET role = excluded.role, left_at = NULL`,
-			role, millis(at), chatID, portal, UsernameKey(username))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return whyNoChatAgent(ctx, tx, chatID, portal, username)
-		}
-		return nil
-	})
+	err := s.tx(ctx, func(tx *sql.Tx) error { return addChatAgent(ctx, tx, chatID, portal, username, role, at) })
 	return wrap("add chat agent", err)
+}
+
+// addChatAgent is AddChatAgent inside a transaction, role checked.
+func addChatAgent(ctx context.Context, tx *sql.Tx, chatID int64, portal, username, role string, at time.Time) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO chat_agents (chat_id, agent_id, agent_username, agent_name, role, joined_at)
+		SELECT c.id, a.id, a.username, a.display_name, ?, ?
+		FROM chats c JOIN portals p ON p.id = c.portal_id JOIN agents a ON a.portal_id = c.portal_id
+		WHERE c.id = ? AND p.name = ? AND a.username_key = ?
+		ON CONFLICT (chat_id, agent_id) WHERE left_at IS NULL DO UPDATE SET role = excluded.role
+		ON CONFLICT DO UPDATE SET role = excluded.role, left_at = NULL`,
+		role, millis(at), chatID, portal, UsernameKey(username))
+	if err != nil {
+		return err
+	}
+	// SQLite's driver always knows the count: the error is never set.
+	if n, _ := res.RowsAffected(); n == 0 {
+		return whyNoChatAgent(ctx, tx, chatID, portal, username)
+	}
+	return nil
 }
 
 // whyNoChatAgent explains why an agent could not be found for a chat: the
