@@ -142,7 +142,8 @@ type ChannelUpdate struct {
 
 // ValidateChannelName checks a channel name: 1 to ChannelNameMax ASCII
 // letters, digits, "-", "_" and ".", so that agents can type it after a
-// command (#chats mine whatsapp-sales).
+// command (#chats mine whatsapp-sales), and none of the other words #chats
+// takes there (a view, replied, unreplied, web).
 func ValidateChannelName(name string) error {
 	if name == "" || len(name) > ChannelNameMax {
 		return invalid("channel name %q is not valid: use 1 to %d letters, digits, -, _ and .", name, ChannelNameMax)
@@ -151,6 +152,10 @@ func ValidateChannelName(name string) error {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
 			return invalid("channel name %q is not valid: use 1 to %d letters, digits, -, _ and .", name, ChannelNameMax)
 		}
+	}
+	_, notView := ParseChatView(name)
+	if notView == nil || strings.EqualFold(name, string(Replied)) || strings.EqualFold(name, string(Unreplied)) || strings.EqualFold(name, WebChannel) {
+		return invalid("channel name %q is a word of #chats (%s, replied, unreplied, %s): choose another", name, strings.Join(ChatViews(), ", "), WebChannel)
 	}
 	return nil
 }

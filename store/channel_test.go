@@ -21,6 +21,9 @@ func TestChannels(t *testing.T) {
 	for _, bad := range []NewChannel{
 		{Portal: "acme", Name: "TG-SALES", Type: "telegram"},              // taken, any case
 		{Portal: "acme", Name: "has space", Type: "telegram"},             // not a word
+		{Portal: "acme", Name: "Ended", Type: "telegram"},                 // a view of #chats
+		{Portal: "acme", Name: "unreplied", Type: "telegram"},             // a reply filter of #chats
+		{Portal: "acme", Name: "web", Type: "telegram"},                   // the web chats of #chats
 		{Portal: "acme", Name: "wa", Type: "signal"},                      // no such type
 		{Portal: "acme", Name: "wa", Type: "whatsapp", Department: "Ops"}, // no such department
 		{Portal: "acme", Name: "wa", Type: "whatsapp", APIBase: "ftp://x"},

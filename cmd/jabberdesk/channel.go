@@ -192,8 +192,9 @@ func newChannelAddCmd(e *env) *cobra.Command {
 		Short: "Connect a provider account (secrets as JSON on standard input)",
 		Long: `Add connects a provider account to a portal. TYPE is telegram, whatsapp,
 line, messenger or instagram; NAME is 1 to 40 letters, digits, -, _ and .,
-unique in the portal (agents type it: #chats mine NAME). The secrets are a
-JSON object on standard input:
+unique in the portal, and not one of the other words of #chats (its views,
+replied, unreplied, web): agents type it, as in #chats mine NAME. The
+secrets are a JSON object on standard input:
 ` + secretsHelp() + `
 --api-base points the channel at another address of the provider's API
 (a staging or test server); by default it speaks to the provider itself.
