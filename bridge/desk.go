@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -87,93 +88,76 @@ func (e *Engine) QueueText(portal string) string {
 	return strings.Join(lines, "\n")
 }
 
-// Inbox views of #chats.
-var ChatViews = []string{"mine", "unassigned", "active", "ended", "blocked", "unreplied", "replied", "all"}
+// chatsShown is how many chats #chats lists.
+const chatsShown = 20
 
-// chatsCommand is #chats [VIEW] (default mine).
+// chatsCommand is #chats [VIEW] [replied|unreplied] [CHANNEL] (default
+// mine).
 func (e *Engine) chatsCommand(ctx context.Context, portal string, by AgentInfo, cmd commands.Command) (string, error) {
-	view := cmd.Text
-	if view == "" {
-		view = "mine"
+	view, err := store.ParseChatView(cmd.Text)
+	if err != nil {
+		view = store.ViewMine
 	}
-	return e.ChatsText(ctx, portal, by.Key, view)
+	return e.ChatsText(ctx, store.ChatQuery{Portal: portal, View: view, Agent: by.Key,
+		Reply: store.ReplyState(cmd.Reply), Channel: cmd.Channel, Limit: chatsShown})
 }
 
-// ChatsText is #chats VIEW for an agent.
-func (e *Engine) ChatsText(ctx context.Context, portal, agent, view string) (string, error) {
-	chats, err := e.store.Chats(ctx, portal, "", 200)
+// ChatsText is a view of the portal's chats in words, newest first: what
+// #chats answers. A channel the portal does not have is a refusal.
+func (e *Engine) ChatsText(ctx context.Context, q store.ChatQuery) (string, error) {
+	l, err := e.store.ChatsInView(ctx, q)
+	var ue *store.UserError
+	if errors.As(err, &ue) && errors.Is(err, store.ErrNotFound) && q.Channel != "" {
+		return "", refuse("#chats: " + ue.Msg + ". The views are " + strings.Join(store.ChatViews(), ", ") + ".")
+	}
 	if err != nil {
 		return "", err
 	}
-	var lines []string
-	for _, sc := range chats {
-		if !e.inView(ctx, sc, agent, view) {
+	name := string(q.View)
+	for _, f := range []string{string(q.Reply), q.Channel} {
+		if f != "" {
+			name += ", " + f
+		}
+	}
+	if len(l.Chats) == 0 {
+		return "No chats in view " + name + ".", nil
+	}
+	lines := []string{"Chats (" + name + "):"}
+	for _, sc := range l.Chats {
+		lines = append(lines, fmt.Sprintf("#%d %s — %s — %s — %s — %s", sc.Number, sc.VisitorName, sc.Status, chatAgents(sc),
+			channelLabel(sc), truncate(sc.Question, 50)))
+	}
+	if more := l.More(); more > 0 {
+		lines = append(lines, fmt.Sprintf("…and %d more; narrow the view with replied, unreplied or a channel.", more))
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// chatAgents names who has a chat: the agents in it now while it goes
+// on, those who were in it once it is over; monitors are not named.
+func chatAgents(sc store.Chat) string {
+	var names []string
+	for _, a := range sc.Agents {
+		if a.Role == store.ChatRoleMonitor || sc.Status.Live() && a.LeftAt != nil || slices.Contains(names, a.Name) {
 			continue
 		}
-		agents := "unassigned"
-		if len(sc.Agents) > 0 {
-			var names []string
-			for _, a := range sc.Agents {
-				names = append(names, a.Name)
-			}
-			agents = strings.Join(names, ", ")
-		}
-		lines = append(lines, fmt.Sprintf("#%d %s — %s — %s — %s", sc.Number, sc.VisitorName, sc.Status, agents, truncate(sc.Question, 50)))
-		if len(lines) == 20 {
-			break
-		}
+		names = append(names, a.Name)
 	}
-	if len(lines) == 0 {
-		return "No chats in view " + view + ".", nil
+	switch {
+	case len(names) > 0:
+		return strings.Join(names, ", ")
+	case sc.Status.Live():
+		return "unassigned"
 	}
-	return "Chats (" + view + "):\n" + strings.Join(lines, "\n"), nil
+	return "nobody"
 }
 
-func (e *Engine) inView(ctx context.Context, sc store.Chat, agent, view string) bool {
-	mine := false
-	for _, a := range sc.Agents {
-		if store.UsernameKey(a.Username) == agent {
-			mine = true
-		}
+// channelLabel is where a chat came from: "wa-sales (WhatsApp)", or "web".
+func channelLabel(sc store.Chat) string {
+	if sc.Channel == "" {
+		return store.WebChannel
 	}
-	live := sc.Status.Live()
-	switch view {
-	case "mine":
-		return mine
-	case "unassigned":
-		return live && len(sc.Agents) == 0
-	case "active":
-		return sc.Status == store.ChatActive
-	case "ended":
-		return !live
-	case "blocked":
-		return sc.EndReason == string(reasonBlocked)
-	case "unreplied", "replied":
-		if !live {
-			return false
-		}
-		visitorLast := e.visitorSpokeLast(ctx, sc.ID)
-		return visitorLast == (view == "unreplied")
-	}
-	return true
-}
-
-// visitorSpokeLast reports whether the last message of a chat is the
-// visitor's.
-func (e *Engine) visitorSpokeLast(ctx context.Context, chatID int64) bool {
-	evs, err := e.store.ChatEvents(ctx, chatID, 0, false, 0)
-	if err != nil {
-		return false
-	}
-	for i := len(evs) - 1; i >= 0; i-- {
-		switch evs[i].Type {
-		case EventVisitorMessage:
-			return true
-		case EventMessage:
-			return false
-		}
-	}
-	return false
+	return sc.Channel + " (" + sc.ChannelType.Title() + ")"
 }
 
 // liveChat finds a live chat by number, or says why not.

@@ -84,7 +84,7 @@ const (
 	GroupMisc    Group = "misc"    // #an, #n, #h, #d, #r, #help
 	GroupSupport Group = "support" // #support …
 	GroupCRM     Group = "crm"     // #crm …
-	GroupDesk    Group = "desk"    // #q, #chats, #take, #assign, #monitor, #stats
+	GroupDesk    Group = "desk"    // #q, #chats, #take, #setemail, #convert, #assign, #monitor, #stats
 )
 
 // Groups returns the groups in help order.
@@ -131,12 +131,19 @@ type Command struct {
 	//   #r           the shortcut ("" lists the canned responses)
 	//   #help        the topic: "", "all", a group name or a canonical
 	//                command name ("#help transfer" → "t")
-	//   #chats       the view: mine (default), unassigned, active, ended,
-	//                blocked, unreplied, replied, all
+	//   #chats       the view: mine (the default), unassigned, active,
+	//                live (the default before replied or unreplied),
+	//                ended, blocked, all
 	//   support.searchreq    the search term (required)
 	//   support.setreqstatus "open" or "close"
 	//   support.setemail     the email address, checked with net/mail
 	Text string
+
+	// Reply and Channel are the filters of #chats: Reply is "replied",
+	// "unreplied" or "" (any); Channel a channel's name or type or "web",
+	// as typed ("" for every chat).
+	Reply   string
+	Channel string
 
 	// Number is the chat number of #take, #assign and #monitor, or the
 	// ticket number of "#support associate" (always > 0 when set).

@@ -20,7 +20,7 @@ var trickyInputs = []string{
 	"#support setemail <>", "#support setemail a@b@c", "#support setemail =?utf-8?q?x?= <a@b.c>",
 	"#p javascript:alert(1)", "#p http://[::1", "#p http://[::1]:0/", "#p https://%41.com", "#p https://a.com:/",
 	"#p <>", "#p <<https://a.com>>", "#p http:x", "#p a:1/b:c", "#p https://a.com/%zz", "#p https://a.com/?%zz#%zz",
-	"#help #", "#help support crm info", "#help help help", "#assign #0 x", "#take ##1", "#take #",
+	"#help #", "#help support crm info", "#help help help", "#assign #0 x", "#take ##1", "#take #", "#chats mine unreplied replied", "#chats ended wa web", "#chats Ended Unreplied WA-sales",
 	"#" + strings.Repeat("a", 10000),
 	"#t " + strings.Repeat("\"", 5000),
 	"#an " + strings.Repeat("note ", 5000),

@@ -34,7 +34,7 @@ More: #help all; #help chat, misc, support, crm or desk for one group; #help and
 
 const goldenHelpDesk = `Commands on the Desk contact:
 #q — list the chats waiting for an agent
-#chats [mine|unassigned|active|ended|blocked|unreplied|replied|all] — list chats by view (default mine)
+#chats [mine|unassigned|active|live|ended|blocked|all] [replied|unreplied] [CHANNEL] — list chats by view, reply state and channel (default: mine)
 #take N — accept a waiting chat
 #setemail N EMAIL — record the email address of chat N's visitor, live or over
 #convert N [PSC] ["DEPARTMENT"] — make chat N a ticket, live or over
@@ -158,6 +158,7 @@ var placeholders = map[string][]string{
 	"ID":           {"123", "#123"},
 	"N":            {"1042", "#1042"},
 	"SHORTCUT":     {"hello"},
+	"CHANNEL":      {"whatsapp", "wa-sales", "web"},
 	"PSC":          {"112", "1 1 2", "000", "324"},
 	"TOPIC":        {"all", "misc", "support", "crm", "chat", "desk", "e", "#t", "support conasreq"},
 }

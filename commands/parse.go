@@ -3,6 +3,7 @@ package commands
 import (
 	"fmt"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -174,6 +175,62 @@ func parseKeyword(noun, def string, words ...string) func(*args) error {
 		}
 		return a.fail("%s: %s is not a %s; use %s", a.inv(), quote(tok), noun, orList(words))
 	}
+}
+
+// chatViews are the views of #chats; replyStates its reply filters.
+var (
+	chatViews   = []string{"mine", "unassigned", "active", "live", "ended", "blocked", "all"}
+	replyStates = []string{"replied", "unreplied"}
+)
+
+// parseChats reads "[VIEW] [replied|unreplied] [CHANNEL]" (the filters in
+// either order). Without a view it is mine, except before a reply filter:
+// "#chats unreplied" lists the live chats, as it did before views took
+// filters.
+func parseChats(a *args) error {
+	a.cmd.Text = "mine"
+	tok := a.word()
+	switch lt := strings.ToLower(tok); {
+	case slices.Contains(chatViews, lt):
+		a.cmd.Text = lt
+		tok = a.word()
+	case slices.Contains(replyStates, lt):
+		a.cmd.Text = "live"
+	}
+	for ; tok != ""; tok = a.word() {
+		lt := strings.ToLower(tok)
+		switch {
+		case slices.Contains(replyStates, lt) && a.cmd.Reply == "":
+			a.cmd.Reply = lt
+		case slices.Contains(replyStates, lt):
+			return a.fail("%s: %s or %s, not both", a.inv(), a.cmd.Reply, lt)
+		case slices.Contains(chatViews, lt):
+			return a.fail("%s: one view at a time, and first: %s %s", a.inv(), a.inv(), lt)
+		case a.cmd.Channel != "":
+			return a.fail("%s: one channel at a time, not %s and %s", a.inv(), quote(a.cmd.Channel), quote(tok))
+		case !channelWord(tok):
+			return a.fail("%s: %s is not a view (%s), replied or unreplied, or a channel's name or type",
+				a.inv(), quote(tok), strings.Join(chatViews, ", "))
+		default:
+			a.cmd.Channel = tok
+		}
+	}
+	return nil
+}
+
+// channelWord reports whether tok can be a channel's name or type: 1 to 40
+// ASCII letters, digits, "-", "_" and ".", as channel names are.
+func channelWord(tok string) bool {
+	if tok == "" || len(tok) > 40 {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // parseNumberArg takes a number (chat or ticket), "1042" or "#1042".

@@ -154,8 +154,15 @@ func TestParseValid(t *testing.T) {
 
 		// Desk.
 		{"#chats", AtDesk, Command{Name: "chats", Text: "mine"}},
-		{"#chats Unreplied", AtDesk, Command{Name: "chats", Text: "unreplied"}},
+		{"#chats Unreplied", AtDesk, Command{Name: "chats", Text: "live", Reply: "unreplied"}},
+		{"#chats replied", AtDesk, Command{Name: "chats", Text: "live", Reply: "replied"}},
 		{"#chats all", AtDesk, Command{Name: "chats", Text: "all"}},
+		{"#chats Ended", AtDesk, Command{Name: "chats", Text: "ended"}},
+		{"#chats mine whatsapp", AtDesk, Command{Name: "chats", Text: "mine", Channel: "whatsapp"}},
+		{"#chats ended unreplied WA-Sales", AtDesk, Command{Name: "chats", Text: "ended", Reply: "unreplied", Channel: "WA-Sales"}},
+		{"#chats blocked web replied", AtDesk, Command{Name: "chats", Text: "blocked", Reply: "replied", Channel: "web"}},
+		{"#chats unreplied tg.support", AtDesk, Command{Name: "chats", Text: "live", Reply: "unreplied", Channel: "tg.support"}},
+		{"#chats wa_eu", AtDesk, Command{Name: "chats", Text: "mine", Channel: "wa_eu"}},
 		{"#take 1042", AtDesk, Command{Name: "take", Number: 1042}},
 		{"#take #1042", AtDesk, Command{Name: "take", Number: 1042}},
 		{"#assign 1042 fiona.b", AtDesk, Command{Name: "assign", Number: 1042, Target: "fiona.b"}},
@@ -181,7 +188,7 @@ func TestParseErrors(t *testing.T) {
 		tUsage     = `#t EMAIL|USERNAME [note]  or  #t "DEPARTMENT" [note]`
 		eUsage     = `#e [30|45|60|90|cancel]`
 		support    = `#support info|ticketinfo|recentreq|conasreq|searchreq|associate|setreqstatus|setemail`
-		chatsUsage = `#chats [mine|unassigned|active|ended|blocked|unreplied|replied|all]`
+		chatsUsage = `#chats [mine|unassigned|active|live|ended|blocked|all] [replied|unreplied] [CHANNEL]`
 	)
 	tests := []struct {
 		body  string
@@ -290,8 +297,12 @@ func TestParseErrors(t *testing.T) {
 		{`#support setemail "a b"@example.com`, InChat, `#support setemail: ""a b"@example.com" is not an email address — usage: #support setemail EMAIL`},
 
 		// Desk.
-		{"#chats mine all", AtDesk, `#chats: unexpected text after mine: "all" — usage: ` + chatsUsage},
-		{"#chats frob", AtDesk, `#chats: "frob" is not a view; use mine, unassigned, active, ended, blocked, unreplied, replied or all — usage: ` + chatsUsage},
+		{"#chats mine all", AtDesk, `#chats: one view at a time, and first: #chats all — usage: ` + chatsUsage},
+		{"#chats wa ended", AtDesk, `#chats: one view at a time, and first: #chats ended — usage: ` + chatsUsage},
+		{"#chats frob!", AtDesk, `#chats: "frob!" is not a view (mine, unassigned, active, live, ended, blocked, all), replied or unreplied, or a channel's name or type — usage: ` + chatsUsage},
+		{"#chats mine " + strings.Repeat("w", 41), AtDesk, `#chats: "` + strings.Repeat("w", 40) + `…" is not a view (mine, unassigned, active, live, ended, blocked, all), replied or unreplied, or a channel's name or type — usage: ` + chatsUsage},
+		{"#chats unreplied replied", AtDesk, `#chats: unreplied or replied, not both — usage: ` + chatsUsage},
+		{"#chats all wa tg", AtDesk, `#chats: one channel at a time, not "wa" and "tg" — usage: ` + chatsUsage},
 		{"#take", AtDesk, "#take needs a chat number — usage: #take N"},
 		{"#take abc", AtDesk, `#take: "abc" is not a chat number — usage: #take N`},
 		{"#take 99999999999999999999", AtDesk, `#take: "99999999999999999999" is not a chat number — usage: #take N`},

@@ -1,5 +1,7 @@
 package commands
 
+import "strings"
+
 // table is the command table: one row per command, in help order. The
 // parser, Lookup and Help all read it, and the server takes from it who
 // may run a command, whether it is audited and whether the desk mode rules
@@ -229,12 +231,18 @@ func table() []Spec {
 		},
 		{
 			name: "chats", group: GroupDesk, where: AtDesk,
-			usage:   `#chats [mine|unassigned|active|ended|blocked|unreplied|replied|all]`,
-			summary: "list chats by view (default mine)",
-			description: `Lists chats: mine (yours, the default), unassigned, active, ended, blocked, ` +
-				`unreplied (the visitor spoke last), replied, or all.`,
-			examples: []string{`#chats`, `#chats unreplied`},
-			parse:    parseKeyword("view", "mine", "mine", "unassigned", "active", "ended", "blocked", "unreplied", "replied", "all"),
+			usage:   `#chats [` + strings.Join(chatViews, "|") + `] [replied|unreplied] [CHANNEL]`,
+			summary: "list chats by view, reply state and channel (default: mine)",
+			description: `Lists the newest 20 chats of a view, each with its channel, and says how many more there are. ` +
+				`The views: mine (the chats you are in; the default), unassigned (waiting or offered), active, ` +
+				`live (every chat that goes on), ended (ended or missed), blocked (the chats of blocked customers, ` +
+				`and chats that ended with a block), all. ` +
+				`replied keeps the chats where an agent wrote last, unreplied those where the visitor or customer did; ` +
+				`without a view they list the live chats. ` +
+				`CHANNEL keeps the chats of one channel, by its name, or of a type: ` +
+				`whatsapp, telegram, line, messenger, instagram, or web for the web visitors' chats.`,
+			examples: []string{`#chats`, `#chats unreplied`, `#chats all`, `#chats mine whatsapp`, `#chats ended unreplied wa-sales`, `#chats blocked web`},
+			parse:    parseChats,
 		},
 		{
 			name: "take", group: GroupDesk, where: AtDesk, changes: true,
