@@ -126,6 +126,16 @@ func (c *Chat) replayHistory(by *member, prev bool) error {
 	// The question the visitor opened the chat with comes first.
 	c.e.agentsSide().Message(c.portal, by.key, Message{From: c.local,
 		Body: SystemPrefix + fmt.Sprintf("(%s, %s) %s", visitorName, opened.Local().Format("15:04"), quoteLines(question, "(visitor) ")), System: true})
+	if c.replayMessages(by.key, evs, visitorName) == 0 {
+		c.tell(by.key, "No messages yet.")
+	}
+	return nil
+}
+
+// replayMessages sends agent the messages among evs, one each, as #h
+// shows them: "» (Author, 15:04) text", every line that could pass for
+// someone else's quoted. It returns how many it sent.
+func (c *Chat) replayMessages(agent string, evs []store.ChatEvent, visitorName string) int {
 	n := 0
 	for _, ev := range evs {
 		author, label := "", ""
@@ -139,13 +149,10 @@ func (c *Chat) replayHistory(by *member, prev bool) error {
 			continue
 		}
 		n++
-		c.e.agentsSide().Message(c.portal, by.key, Message{From: c.local,
+		c.e.agentsSide().Message(c.portal, agent, Message{From: c.local,
 			Body: SystemPrefix + fmt.Sprintf("(%s, %s) %s", author, ev.At.Local().Format("15:04"), quoteLines(ev.Text, label)), System: true})
 	}
-	if n == 0 {
-		c.tell(by.key, "No messages yet.")
-	}
-	return nil
+	return n
 }
 
 // infoCommand is #info: everything known about the visitor and the chat.

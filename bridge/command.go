@@ -62,10 +62,11 @@ var handlers = map[string]handler{
 	"support.setemail":     {inChat: (*Chat).setEmailCommand},
 	"crm.info":             {inChat: (*Chat).crmInfoCommand},
 
-	// Desk (desk.go, convert.go).
+	// Desk (desk.go, reopen.go, convert.go).
 	"q":        {atDesk: (*Engine).queueCommand},
 	"chats":    {atDesk: (*Engine).chatsCommand},
 	"take":     {atDesk: (*Engine).takeCommand},
+	"reopen":   {atDesk: (*Engine).reopenCommand},
 	"setemail": {atDesk: (*Engine).setChatEmailCommand},
 	"convert":  {atDesk: (*Engine).convertChatCommand},
 	"assign":   {atDesk: (*Engine).assignCommand},

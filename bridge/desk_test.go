@@ -14,8 +14,7 @@ import (
 // #chats lists a view with each chat's channel: today's forms keep their
 // meaning, and views, reply states and channels combine.
 func TestChatsViews(t *testing.T) {
-	d := newDeskTest(t)
-	anna := d.agent(store.NewAgent{Username: "anna.b"}, true)
+	d, anna := newAnnasDesk(t)
 	wa := d.channel("wa-sales", store.ChannelWhatsApp)
 	recent := d.clock.Now().Add(-time.Minute)
 
@@ -52,8 +51,7 @@ func TestChatsViews(t *testing.T) {
 
 // A long view shows the newest chats and says how many more there are.
 func TestChatsIsBounded(t *testing.T) {
-	d := newDeskTest(t)
-	anna := d.agent(store.NewAgent{Username: "anna.b"}, true)
+	d, anna := newAnnasDesk(t)
 	tg := d.channel("tg", store.ChannelTelegram)
 	for i := range chatsShown + 5 {
 		d.customerChat(tg, fmt.Sprint(i), d.clock.Now(), store.ChatMissed, reasonMissed)
@@ -74,6 +72,13 @@ func TestChatsViewWords(t *testing.T) {
 			t.Errorf("#chats %s: %+v %v", v, c, err)
 		}
 	}
+}
+
+// newAnnasDesk is a deskTest with agent anna.b online.
+func newAnnasDesk(t *testing.T) (*deskTest, AgentInfo) {
+	t.Helper()
+	d := newDeskTest(t)
+	return d, d.agent(store.NewAgent{Username: "anna.b"}, true)
 }
 
 // channel adds a channel of portal acme.

@@ -62,6 +62,8 @@ func eventLine(info store.Chat, r store.ChatEvent) (text string, ok bool) {
 		return "The chat was to end after " + strconv.Itoa(ev.Seconds) + " seconds of silence", true
 	case EventEndTimerCancelled:
 		return "The pending end was called off", true
+	case EventReopened:
+		return "Reopened by " + ev.Name, true
 	case EventEnded:
 		why := endReasons[endReason(ev.Reason)]
 		if why == "" {

@@ -84,7 +84,7 @@ const (
 	GroupMisc    Group = "misc"    // #an, #n, #h, #d, #r, #help
 	GroupSupport Group = "support" // #support …
 	GroupCRM     Group = "crm"     // #crm …
-	GroupDesk    Group = "desk"    // #q, #chats, #take, #setemail, #convert, #assign, #monitor, #stats
+	GroupDesk    Group = "desk"    // #q, #chats, #take, #reopen, #setemail, #convert, #assign, #monitor, #stats
 )
 
 // Groups returns the groups in help order.
@@ -145,7 +145,7 @@ type Command struct {
 	Reply   string
 	Channel string
 
-	// Number is the chat number of #take, #assign and #monitor, or the
+	// Number is the chat number of #take, #reopen, #assign and #monitor, or the
 	// ticket number of "#support associate" (always > 0 when set).
 	Number int64
 

@@ -20,7 +20,7 @@ var trickyInputs = []string{
 	"#support setemail <>", "#support setemail a@b@c", "#support setemail =?utf-8?q?x?= <a@b.c>",
 	"#p javascript:alert(1)", "#p http://[::1", "#p http://[::1]:0/", "#p https://%41.com", "#p https://a.com:/",
 	"#p <>", "#p <<https://a.com>>", "#p http:x", "#p a:1/b:c", "#p https://a.com/%zz", "#p https://a.com/?%zz#%zz",
-	"#help #", "#help support crm info", "#help help help", "#assign #0 x", "#take ##1", "#take #", "#chats mine unreplied replied", "#chats ended wa web", "#chats Ended Unreplied WA-sales",
+	"#help #", "#help support crm info", "#help help help", "#assign #0 x", "#take ##1", "#take #", "#reopen 0", "#chats mine unreplied replied", "#chats ended wa web", "#chats Ended Unreplied WA-sales",
 	"#" + strings.Repeat("a", 10000),
 	"#t " + strings.Repeat("\"", 5000),
 	"#an " + strings.Repeat("note ", 5000),
@@ -79,7 +79,7 @@ func FuzzParse(f *testing.F) {
 		if c.Seconds != 0 && c.Seconds != 30 && c.Seconds != 45 && c.Seconds != 60 && c.Seconds != 90 {
 			t.Errorf("Parse(%q).Seconds = %d", body, c.Seconds)
 		}
-		if c.Number < 0 || (c.Number == 0) != (c.Name != "take" && c.Name != "assign" && c.Name != "monitor" && c.Name != "support.associate" && c.Name != "convert" && c.Name != "setemail") {
+		if c.Number < 0 || (c.Number == 0) != (c.Name != "take" && c.Name != "reopen" && c.Name != "assign" && c.Name != "monitor" && c.Name != "support.associate" && c.Name != "convert" && c.Name != "setemail") {
 			t.Errorf("Parse(%q).Number = %d for %s", body, c.Number, c.Name)
 		}
 		if c.Priority < 0 || c.Priority > 3 || c.Status < 0 || c.Status > 3 || c.Classification < 0 || c.Classification > 4 {

@@ -36,6 +36,7 @@ const goldenHelpDesk = `Commands on the Desk contact:
 #q — list the chats waiting for an agent
 #chats [mine|unassigned|active|live|ended|blocked|all] [replied|unreplied] [CHANNEL] — list chats by view, reply state and channel (default: mine)
 #take N — accept a waiting chat
+#reopen N — reopen an ended chat with an IM customer and take it
 #setemail N EMAIL — record the email address of chat N's visitor, live or over
 #convert N [PSC] ["DEPARTMENT"] — make chat N a ticket, live or over
 #assign N EMAIL|USERNAME — give a chat to an agent (supervisors)

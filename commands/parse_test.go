@@ -163,6 +163,8 @@ func TestParseValid(t *testing.T) {
 		{"#chats blocked web replied", AtDesk, Command{Name: "chats", Text: "blocked", Reply: "replied", Channel: "web"}},
 		{"#chats unreplied tg.support", AtDesk, Command{Name: "chats", Text: "live", Reply: "unreplied", Channel: "tg.support"}},
 		{"#chats wa_eu", AtDesk, Command{Name: "chats", Text: "mine", Channel: "wa_eu"}},
+		{"#reopen 1042", AtDesk, Command{Name: "reopen", Number: 1042}},
+		{"#Reopen #1042", AtDesk, Command{Name: "reopen", Number: 1042}},
 		{"#take 1042", AtDesk, Command{Name: "take", Number: 1042}},
 		{"#take #1042", AtDesk, Command{Name: "take", Number: 1042}},
 		{"#assign 1042 fiona.b", AtDesk, Command{Name: "assign", Number: 1042, Target: "fiona.b"}},
@@ -303,6 +305,8 @@ func TestParseErrors(t *testing.T) {
 		{"#chats mine " + strings.Repeat("w", 41), AtDesk, `#chats: "` + strings.Repeat("w", 40) + `…" is not a view (mine, unassigned, active, live, ended, blocked, all), replied or unreplied, or a channel's name or type — usage: ` + chatsUsage},
 		{"#chats unreplied replied", AtDesk, `#chats: unreplied or replied, not both — usage: ` + chatsUsage},
 		{"#chats all wa tg", AtDesk, `#chats: one channel at a time, not "wa" and "tg" — usage: ` + chatsUsage},
+		{"#reopen", AtDesk, "#reopen needs a chat number — usage: #reopen N"},
+		{"#reopen 1042", InChat, "#reopen works on the Desk contact, not in a visitor chat — usage: #reopen N"},
 		{"#take", AtDesk, "#take needs a chat number — usage: #take N"},
 		{"#take abc", AtDesk, `#take: "abc" is not a chat number — usage: #take N`},
 		{"#take 99999999999999999999", AtDesk, `#take: "99999999999999999999" is not a chat number — usage: #take N`},
@@ -413,7 +417,7 @@ func TestTable(t *testing.T) {
 		GroupMisc:    {"an", "n", "h", "d", "r", "help"},
 		GroupSupport: {"support.info", "support.ticketinfo", "support.recentreq", "support.conasreq", "support.searchreq", "support.associate", "support.setreqstatus", "support.setemail"},
 		GroupCRM:     {"crm.info"},
-		GroupDesk:    {"q", "chats", "take", "setemail", "convert", "assign", "monitor", "stats"},
+		GroupDesk:    {"q", "chats", "take", "reopen", "setemail", "convert", "assign", "monitor", "stats"},
 	}
 	got := map[Group][]string{}
 	for _, s := range Specs() {

@@ -253,6 +253,19 @@ func table() []Spec {
 			parse:       parseNumberArg("chat number"),
 		},
 		{
+			name: "reopen", group: GroupDesk, where: AtDesk, changes: true,
+			usage:   `#reopen N`,
+			summary: "reopen an ended chat with an IM customer and take it",
+			description: `Makes chat number N, ended or missed, with a WhatsApp, Telegram, LINE, Messenger or Instagram customer, ` +
+				`active again with you as its owner: it comes back to your roster with its last messages. ` +
+				`Refused for a web visitor's chat (the visitor has left the page), for a blocked customer, ` +
+				`while the customer is in another live chat, and on Messenger and Instagram more than 24 hours ` +
+				`after the customer last wrote. On WhatsApp after 24 hours only templates (#tpl) reach the customer ` +
+				`until they write again.`,
+			examples: []string{`#reopen 1042`, `#reopen #1042`},
+			parse:    parseNumberArg("chat number"),
+		},
+		{
 			name: "setemail", group: GroupDesk, where: AtDesk, changes: true,
 			usage:   `#setemail N EMAIL`,
 			summary: "record the email address of chat N's visitor, live or over",
