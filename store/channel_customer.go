@@ -429,7 +429,7 @@ func (s *Store) LiveChatOfCustomer(ctx context.Context, customerID int64) (Chat,
 // offered.
 func (s *Store) BlockedChatOfCustomer(ctx context.Context, customerID int64) (Chat, bool, error) {
 	c, err := scanChat(s.r.QueryRowContext(ctx, `SELECT `+chatColumns+chatFrom+`
-		WHERE c.customer_id = ? AND c.status = 'ended' AND c.end_reason = 'blocked' ORDER BY c.id DESC LIMIT 1`, customerID))
+		WHERE c.customer_id = ? AND c.status = 'ended' AND c.end_reason = ? ORDER BY c.id DESC LIMIT 1`, customerID, EndBlocked))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Chat{}, false, nil
 	}
