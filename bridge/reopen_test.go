@@ -171,3 +171,48 @@ func TestReopenRefusals(t *testing.T) {
 		t.Errorf("anna is in %d chats", d.e.Load("acme", "anna.b"))
 	}
 }
+
+// A reopened chat is where the customer's next message goes, and the
+// agent's answers are queued for them; the views follow it.
+func TestReopenedChatCarriesOn(t *testing.T) {
+	ct := newChannelTest(t, store.ChannelWhatsApp)
+	tc := ct.accepted("4915112345678")
+	tc.says(ct.fiona, "It ships today")
+	tc.says(ct.fiona, "#e")
+	if got := ct.desk(ct.fiona, "#chats ended replied shop"); !strings.HasPrefix(got, "Chats (ended, replied, shop):\n#1001 Ana — ended — fiona.b — shop (WhatsApp)") {
+		t.Fatalf("#chats ended replied shop: %q", got)
+	}
+
+	if got := ct.desk(ct.fiona, "#reopen 1001"); !strings.HasPrefix(got, "You reopened chat #1001 with Ana (shop (WhatsApp))") {
+		t.Fatalf("#reopen: %q", got)
+	}
+	ct.customerSays("4915112345678", "Where exactly?")
+	ct.mustHear("fiona.b", "Where exactly?")
+	if sc, ok, _ := ct.st.LiveChatOfCustomer(ct.ctx, 1); !ok || sc.Number != 1001 {
+		t.Fatalf("the customer's live chat: %+v", sc)
+	}
+	if got := ct.desk(ct.fiona, "#chats mine unreplied whatsapp"); !strings.HasPrefix(got, "Chats (mine, unreplied, whatsapp):\n#1001 Ana — active — fiona.b — shop (WhatsApp)") {
+		t.Errorf("#chats mine unreplied whatsapp: %q", got)
+	}
+	wakes := ct.chans.wakes
+	tc.says(ct.fiona, "Hamburg")
+	tc.mustSee("message:Hamburg")
+	if ct.chans.wakes != wakes+1 {
+		t.Errorf("the sender was not woken for the answer; fiona heard:\n%s", ct.messages("fiona.b"))
+	}
+}
+
+// A blocked customer's later messages are in the blocked view, and their
+// chats are not reopened.
+func TestBlockedCustomersChatsAreInTheBlockedView(t *testing.T) {
+	ct := newChannelTest(t, store.ChannelTelegram)
+	tc := ct.accepted("777")
+	tc.says(ct.fiona, "#b spam")
+	ct.customerSays("777", "let me in")
+	if got := ct.desk(ct.fiona, "#chats blocked telegram"); got != "Chats (blocked, telegram):\n#1001 Ana — ended — fiona.b — shop (Telegram) — Where is order 4711?" {
+		t.Errorf("#chats blocked telegram: %q", got)
+	}
+	if got := ct.desk(ct.fiona, "#reopen 1001"); got != "Chat #1001 cannot be reopened: Ana is blocked (by fiona.b: spam)." {
+		t.Errorf("#reopen: %q", got)
+	}
+}
