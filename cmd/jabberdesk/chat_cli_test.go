@@ -28,11 +28,15 @@ func channelChat(t *testing.T, st *store.Store, ch store.Channel, customer strin
 	return c
 }
 
-// chat list shows the views of #chats, with each chat's channel, as text
-// and as JSON, and refuses what does not make sense.
-func TestChatListViews(t *testing.T) {
-	t.Parallel()
-	dir := setup(t)
+// chatListFixture is portal acme with agent fiona.b, channels wa-sales
+// (WhatsApp) and tg (Telegram), and the chats
+//
+//	#1001  web, waiting
+//	#1002  wa-sales, active with fiona, who wrote last
+//	#1003  tg, ended, the customer wrote last
+func chatListFixture(t *testing.T) (dir string) {
+	t.Helper()
+	dir = setup(t)
 	ok(t, dir, "agent", "add", "acme", "fiona.b", "--email", "fiona@acme.example")
 	st := openStore(t, dir)
 	ctx := context.Background()
@@ -64,7 +68,14 @@ func TestChatListViews(t *testing.T) {
 	if err := st.SetChatStatus(ctx, ended.ID, store.ChatEnded, time.Now(), store.EndAgent); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
 
+// chat list shows the views of #chats, with each chat's channel, as text
+// and as JSON.
+func TestChatListViews(t *testing.T) {
+	t.Parallel()
+	dir := chatListFixture(t)
 	numbers := func(args ...string) string {
 		t.Helper()
 		var rows []chatRow
@@ -107,8 +118,14 @@ func TestChatListViews(t *testing.T) {
 			t.Errorf("text lacks %q:\n%s", want, out)
 		}
 	}
+}
 
-	// Bounded: the rest is counted, on standard error with --json.
+// chat list is bounded and says how many more chats there are; it
+// refuses what does not make sense.
+func TestChatListLimitAndRefusals(t *testing.T) {
+	t.Parallel()
+	dir := chatListFixture(t)
+	// The rest is counted, on standard error with --json.
 	if out := ok(t, dir, "chat", "list", "acme", "--limit", "2"); !strings.Contains(out, "#1002") || strings.Contains(out, "#1001") ||
 		!strings.HasSuffix(out, "…and 1 more; raise --limit (at most 1000) or narrow the view.\n") {
 		t.Errorf("--limit 2:\n%s", out)
