@@ -42,57 +42,67 @@ type ChatEvent struct {
 // chat's last seq plus one) and At (now, when zero) filled in. The first
 // agent message sets the chat's first_reply_at.
 func (s *Store) AppendChatEvent(ctx context.Context, chatID int64, e ChatEvent) (ChatEvent, error) {
-	if e.Type == "" {
-		return ChatEvent{}, invalid("chat event type is empty")
-	}
-	switch e.AuthorKind {
-	case AuthorVisitor, AuthorAgent, AuthorSystem:
-	default:
-		return ChatEvent{}, invalid("chat event author kind %q is not one of visitor, agent, system", e.AuthorKind)
-	}
-	if e.Outbound != nil {
-		if err := checkOutbound(*e.Outbound); err != nil {
-			return ChatEvent{}, err
-		}
+	if err := checkChatEvent(e); err != nil {
+		return ChatEvent{}, err
 	}
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
 	e.At = e.At.UTC().Truncate(time.Millisecond)
+	err := s.tx(ctx, func(tx *sql.Tx) error { return insertChatEvent(ctx, tx, chatID, &e) })
+	if err != nil {
+		return ChatEvent{}, wrap("append chat event", err)
+	}
+	return e, nil
+}
+
+// checkChatEvent refuses an event that cannot be stored.
+func checkChatEvent(e ChatEvent) error {
+	if e.Type == "" {
+		return invalid("chat event type is empty")
+	}
+	switch e.AuthorKind {
+	case AuthorVisitor, AuthorAgent, AuthorSystem:
+	default:
+		return invalid("chat event author kind %q is not one of visitor, agent, system", e.AuthorKind)
+	}
+	if e.Outbound != nil {
+		return checkOutbound(*e.Outbound)
+	}
+	return nil
+}
+
+// insertChatEvent adds e (checked, At set) to a chat inside tx and fills
+// in its Seq and queued Outbound.
+func insertChatEvent(ctx context.Context, tx *sql.Tx, chatID int64, e *ChatEvent) error {
 	at := millis(e.At)
 	var reply any // NULL unless this is an agent's message
 	if e.Type == "message" && e.AuthorKind == AuthorAgent {
 		reply = at
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE chats SET last_seq = last_seq + 1, first_reply_at = coalesce(first_reply_at, ?)
-			WHERE id = ? RETURNING last_seq`, reply, chatID).Scan(&e.Seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return chatNotFound(chatID)
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO chat_events (chat_id, seq, at, type, author_kind, author, author_name, text, data, visible)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			chatID, e.Seq, at, e.Type, e.AuthorKind, e.Author, e.AuthorName, e.Text, e.Data, e.Visible)
-		if err != nil {
-			return err
-		}
-		if e.Outbound != nil {
-			o := *e.Outbound
-			o.ChatID = chatID
-			if o, err = insertOutbound(ctx, tx, o, e.At); err != nil {
-				return err
-			}
-			e.Outbound = &o
-		}
-		return markDelivered(ctx, tx, e.InboundID, chatID, e.At)
-	})
-	if err != nil {
-		return ChatEvent{}, wrap("append chat event", err)
+	err := tx.QueryRowContext(ctx, `UPDATE chats SET last_seq = last_seq + 1, first_reply_at = coalesce(first_reply_at, ?)
+		WHERE id = ? RETURNING last_seq`, reply, chatID).Scan(&e.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return chatNotFound(chatID)
 	}
-	return e, nil
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO chat_events (chat_id, seq, at, type, author_kind, author, author_name, text, data, visible)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		chatID, e.Seq, at, e.Type, e.AuthorKind, e.Author, e.AuthorName, e.Text, e.Data, e.Visible)
+	if err != nil {
+		return err
+	}
+	if e.Outbound != nil {
+		o := *e.Outbound
+		o.ChatID = chatID
+		if o, err = insertOutbound(ctx, tx, o, e.At); err != nil {
+			return err
+		}
+		e.Outbound = &o
+	}
+	return markDelivered(ctx, tx, e.InboundID, chatID, e.At)
 }
 
 // ChatEvents returns a chat's events with seq > after in seq order: only

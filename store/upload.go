@@ -99,7 +99,7 @@ func mediaType(ct string) string {
 type UploadSlot struct {
 	ID          string     `json:"id"`
 	Portal      string     `json:"portal"`
-	Agent       string     `json:"agent"` // username
+	Agent       string     `json:"agent"` // username; "" for a visitor's or customer's file
 	Filename    string     `json:"filename"`
 	ContentType string     `json:"content_type"`
 	Size        int64      `json:"size"`
@@ -305,9 +305,9 @@ func (s *Store) UploadSlot(ctx context.Context, id string) (UploadSlot, error) {
 	var u UploadSlot
 	var created, expires int64
 	var uploaded sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT u.id, p.name, a.username, u.filename, u.content_type, u.size,
+	err := s.r.QueryRowContext(ctx, `SELECT u.id, p.name, coalesce(a.username, ''), u.filename, u.content_type, u.size,
 			u.created_at, u.expires_at, u.uploaded_at
-		FROM upload_slots u JOIN portals p ON p.id = u.portal_id JOIN agents a ON a.id = u.agent_id
+		FROM upload_slots u JOIN portals p ON p.id = u.portal_id LEFT JOIN agents a ON a.id = u.agent_id
 		WHERE u.id = ?`, id).Scan(&u.ID, &u.Portal, &u.Agent, &u.Filename, &u.ContentType, &u.Size, &created, &expires, &uploaded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return UploadSlot{}, uploadSlotNotFound(id)
