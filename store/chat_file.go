@@ -72,7 +72,7 @@ func insertKeptFile(ctx context.Context, tx *sql.Tx, owner uploadOwner, ownerID 
 		if used+f.Size > quota {
 			whose := map[uploadOwner]string{ownerChat: "this chat", ownerCustomer: "this customer"}[owner]
 			return &UserError{Kind: ErrQuota, Msg: fmt.Sprintf("the files of %s use up the quota of %s: %s are kept, and this file needs %s",
-				whose, formatBytes(quota), formatBytes(used), formatBytes(f.Size))}
+				whose, FormatBytes(quota), FormatBytes(used), FormatBytes(f.Size))}
 		}
 	}
 	ms := millis(now)

@@ -195,9 +195,9 @@ func ValidUploadSlotID(id string) bool {
 	return true
 }
 
-// formatBytes writes a size for people: "512 bytes", "1.5 KB", "10 MB"
+// FormatBytes writes a size for people: "512 bytes", "1.5 KB", "10 MB"
 // (multiples of 1024).
-func formatBytes(n int64) string {
+func FormatBytes(n int64) string {
 	f := func(v float64, unit string) string {
 		return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0") + " " + unit
 	}
@@ -228,7 +228,7 @@ func (s *Store) CreateUploadSlot(ctx context.Context, portal, agent, filename st
 	}
 	if lim.MaxFileSize >= 0 && size > lim.MaxFileSize {
 		return UploadSlot{}, &UserError{Kind: ErrTooLarge, Msg: fmt.Sprintf("file too large (%s): the maximum file size is %s (%d bytes)",
-			formatBytes(size), formatBytes(lim.MaxFileSize), lim.MaxFileSize)}
+			FormatBytes(size), FormatBytes(lim.MaxFileSize), lim.MaxFileSize)}
 	}
 	ct, err := normalizeContentType(contentType)
 	if err != nil {
@@ -258,7 +258,7 @@ func (s *Store) CreateUploadSlot(ctx context.Context, portal, agent, filename st
 			}
 			if used+size > lim.QuotaPerAgent {
 				return &UserError{Kind: ErrQuota, Msg: fmt.Sprintf("upload quota of %s used: %s is uploaded or being uploaded, and this file needs %s",
-					formatBytes(lim.QuotaPerAgent), formatBytes(used), formatBytes(size))}
+					FormatBytes(lim.QuotaPerAgent), FormatBytes(used), FormatBytes(size))}
 			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO upload_slots

@@ -36,6 +36,7 @@ import (
 	"jabberdesk/bridge"
 	"jabberdesk/internal/limit"
 	"jabberdesk/store"
+	"jabberdesk/uploads"
 )
 
 // Config configures the visitor API.
@@ -49,10 +50,9 @@ type Config struct {
 	ChatBurst      int            // … at once (default 5)
 	GeoIP          *GeoIP         // nil: countries are "unknown"
 	LongPollWait   time.Duration  // default 25 s
-	// UploadDir holds the files of HTTP File Upload (XEP-0363), one per
-	// slot (normally DATA_DIR/uploads); "" turns uploads off.
-	UploadDir    string
-	UploadLimits store.UploadLimits // zero fields: the store's defaults
+	// Uploads is the upload store: HTTP File Upload (XEP-0363) and the
+	// files of chats; nil turns uploads and attachments off.
+	Uploads *uploads.Store
 	// Limits bound what a visitor may cost (limits.go).
 	Limits Limits
 	// Certificate returns the XMPP server's certificate chain (PEM), served
