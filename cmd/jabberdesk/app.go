@@ -85,6 +85,9 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 
 		ObserveCommand: a.metrics.observeCommand,
 	}
+	if a.files != nil {
+		bcfg.Files = a.files
+	}
 	for _, f := range tweaks {
 		f(&bcfg)
 	}

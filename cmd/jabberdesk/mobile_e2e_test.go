@@ -109,6 +109,12 @@ func TestUploadAndSendToVisitor(t *testing.T) {
 	v := r.startChat(t, "Bea", "Support", "Damaged parcel")
 	george.Expect("offer", xmpptest.Message(v.JID, "Reply y"))
 	george.Send(chatMsg(v.JID, "y"))
-	george.Send(chatMsg(v.JID, gets[0].Attr("url")))
-	v.expect("the picture's URL", func(ev bridge.Event) bool { return ev.Type == "message" && ev.Text == gets[0].Attr("url") })
+	// Shared the way Conversations does: the address as the body and as
+	// out-of-band data. The visitor gets the file.
+	url := gets[0].Attr("url")
+	george.Send("<message type='chat' to='" + v.JID + "'><body>" + url + "</body><x xmlns='jabber:x:oob'><url>" + url + "</url></x></message>")
+	v.expect("the picture", func(ev bridge.Event) bool {
+		return ev.Type == "message" && len(ev.Files) == 1 && ev.Files[0].URL == url && ev.Files[0].Name == "photo of parcel.png" &&
+			ev.Files[0].MIME == "image/png" && ev.Text == "Image: photo of parcel.png "+url
+	})
 }
