@@ -25,7 +25,7 @@ func (s *Service) runInbound(ctx context.Context) {
 		case <-retry.C:
 		}
 		if again := s.deliverPending(ctx); again {
-			retry.Reset(5 * time.Second)
+			retry.Reset(s.cfg.InboundRetry)
 		}
 	}
 }
@@ -40,11 +40,21 @@ func (s *Service) deliverPending(ctx context.Context) (again bool) {
 			return true
 		}
 		failed := 0
+		held := map[int64]bool{} // customers whose earlier message waits: theirs keep their order
 		for _, in := range pending {
+			if held[in.Customer.ID] {
+				continue
+			}
 			s.nameCustomer(ctx, &in)
-			err := s.cfg.Desk.CustomerMessage(ctx, in)
+			ready, err := s.fetchFiles(ctx, &in)
+			if err == nil && ready {
+				err = s.cfg.Desk.CustomerMessage(ctx, in)
+			}
 			if err != nil && !errors.Is(err, store.ErrDelivered) {
 				s.log.Error("channels: deliver a customer message", "channel", in.ChannelID, "message", in.ID, "err", err)
+			}
+			if (err != nil && !errors.Is(err, store.ErrDelivered)) || (err == nil && !ready) {
+				held[in.Customer.ID] = true
 				failed++
 			}
 		}

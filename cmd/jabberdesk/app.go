@@ -121,7 +121,7 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		return nil, err
 	}
 	a.bridge.Attach(a.xmpp)
-	a.im = im.New(im.Config{Store: st, Desk: a.bridge, Logger: a.log.With("sub", "channels"),
+	a.im = im.New(im.Config{Store: st, Desk: a.bridge, Files: a.files, Logger: a.log.With("sub", "channels"),
 		PublicURL: publicURL(cfg, cfg.HTTP.Listen)})
 	a.bridge.AttachChannels(a.im)
 	if err := a.bridge.Start(context.Background()); err != nil {
