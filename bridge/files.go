@@ -147,14 +147,14 @@ func (v *VisitorChat) SayFile(ctx context.Context, f store.KeptFile, clientID st
 	})
 }
 
-// Busy reports whether an agent in the chat is not keeping up, so that
-// a visitor's message would be refused now (ErrAgentBusy): the API asks
-// before it takes a file in.
-func (v *VisitorChat) Busy(ctx context.Context) bool {
-	busy := false
-	err := v.live(ctx, func(c *Chat) error {
-		busy = c.agentBusy()
+// Ready says whether a visitor's message would be taken now: nil,
+// ErrChatEnded, or ErrAgentBusy while an agent in the chat is not keeping
+// up. The API asks before it takes a file in.
+func (v *VisitorChat) Ready(ctx context.Context) error {
+	return v.live(ctx, func(c *Chat) error {
+		if c.agentBusy() {
+			return ErrAgentBusy
+		}
 		return nil
 	})
-	return err == nil && busy
 }

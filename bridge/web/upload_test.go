@@ -114,7 +114,13 @@ func wantStatus(t *testing.T, resp *http.Response, status int, msg string) []byt
 // files lists the upload directory.
 func (f *uploadFixture) files(t *testing.T) []string {
 	t.Helper()
-	es, err := os.ReadDir(f.dir)
+	return listDir(t, f.dir)
+}
+
+// listDir lists a directory that may not exist yet.
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}

@@ -8,7 +8,9 @@
 //     tokens are compared in constant time against a stored hash.
 //   - Errors are JSON {"error":{"code","message"}} with the statuses of
 //     docs/VISITOR-API.md §1.3; a message says what was wrong and how to do it right.
-//   - Request bodies are limited (413), chat creation is rate limited per
+//   - Request bodies are limited (413; a file a visitor attaches by the
+//     upload store's limits, anything else by MaxBody), files are typed
+//     by their content, chat creation is rate limited per
 //     client address (429), and nothing a visitor sends reaches another
 //     portal: chats are found by their random id and checked by token.
 //   - Nothing without credentials can exhaust the listener (limits.go):
@@ -152,6 +154,7 @@ func (s *Server) routes() {
 	}
 	s.widgetRoutes()
 	s.uploadRoutes()
+	s.attachRoutes()
 }
 
 // certificate serves the XMPP server's certificate (public), so that an
