@@ -212,6 +212,7 @@ func TestCustomerFileNotFetched(t *testing.T) {
 	t.Cleanup(cdn.Close)
 	body = mf.fake.FileMessage("555", "Ann", channels.Attachment{Kind: "image", URL: cdn.URL + "/x.png"}, "")
 	mf.post(t, body, mf.fake.Sign(body))
+	mf.waitFor(t, "asks")
 	mf.accept(t)
 	if line := mf.waitFor(t, "after 5 tries"); !line.System {
 		t.Errorf("line %+v", line)
