@@ -89,6 +89,9 @@ type Message struct {
 	Body      string // "" for a bare chat state
 	ChatState string // XEP-0085 state: active, composing, paused, …; "" for none
 	System    bool   // the server speaks, not the visitor (shown with SystemPrefix)
+	// Attachment is the file whose address Body is: sent with it as
+	// out-of-band data (XEP-0066), which clients show inline.
+	Attachment *File
 }
 
 // SystemPrefix marks text that comes from jabberdesk rather than from the
@@ -108,6 +111,10 @@ type Config struct {
 	// ObserveCommand, if set, is told how long each hash command took
 	// (for metrics).
 	ObserveCommand func(name string, d time.Duration)
+	// Files is the upload store: the addresses of visitors' and
+	// customers' files, and the agents' files their messages name. Nil:
+	// agents' addresses stay text.
+	Files Files
 }
 
 func (c *Config) setDefaults() {

@@ -61,9 +61,9 @@ func (c *Chat) isChannel() bool { return c.info.CustomerID != 0 }
 // message was shown before, and ErrAgentBusy when an agent in the chat is
 // not keeping up (the caller tries again later).
 func (e *Engine) CustomerMessage(ctx context.Context, in store.Inbound) error {
-	text := customerText(in.Message)
+	ev := e.customerEvent(in)
 	if in.Customer.Blocked {
-		return e.keepBlocked(ctx, in, text)
+		return e.keepBlocked(ctx, in, ev)
 	}
 	sc, live, err := e.store.LiveChatOfCustomer(ctx, in.Customer.ID)
 	if err != nil {
@@ -80,19 +80,19 @@ func (e *Engine) CustomerMessage(ctx context.Context, in store.Inbound) error {
 			if c.over {
 				return errChatOver
 			}
-			return c.visitorMessage(Event{Type: EventVisitorMessage, Text: text, inbound: in.ID})
+			return c.visitorMessage(ev)
 		})
 		if !errors.Is(err, errChatOver) {
 			return err
 		}
 		// The chat ended just now: the message starts a new one.
 	}
-	return e.startCustomerChat(ctx, in, text)
+	return e.startCustomerChat(ctx, in, ev)
 }
 
 // startCustomerChat starts a chat with a customer's first message.
-func (e *Engine) startCustomerChat(ctx context.Context, in store.Inbound, text string) error {
-	sc, err := e.newCustomerChat(ctx, in, text)
+func (e *Engine) startCustomerChat(ctx context.Context, in store.Inbound, ev Event) error {
+	sc, err := e.newCustomerChat(ctx, in, ev)
 	if err != nil {
 		return err
 	}
@@ -114,32 +114,43 @@ func (e *Engine) startCustomerChat(ctx context.Context, in store.Inbound, text s
 }
 
 // newCustomerChat stores a chat for a customer's message, marking the
-// message delivered with it.
-func (e *Engine) newCustomerChat(ctx context.Context, in store.Inbound, text string) (store.Chat, error) {
+// message delivered with it. The words are the chat's question; files
+// are its first event, relayed when an agent accepts.
+func (e *Engine) newCustomerChat(ctx context.Context, in store.Inbound, ev Event) (store.Chat, error) {
 	ch, err := e.store.ChannelByID(ctx, in.ChannelID)
 	if err != nil {
 		return store.Chat{}, err
+	}
+	question := ev.words()
+	var first *store.ChatEvent
+	if len(ev.Files) > 0 {
+		if question == "" {
+			question = ev.Files[0].title()
+		}
+		files := Event{Type: EventVisitorMessage, Text: fileText("", ev.Files), Files: ev.Files}
+		rec := files.record("visitor", "")
+		first = &rec
 	}
 	return e.store.CreateChat(ctx, store.NewChat{
 		Portal: ch.Portal, PublicID: newPublicID(),
 		// Nobody holds a visitor token for a customer's chat.
 		TokenHash: hashToken(newSecret(24)),
 		Name:      in.Customer.Name, Department: ch.Department,
-		Question:  truncate(singleLine(text), store.QuestionMax),
-		ChannelID: in.ChannelID, CustomerID: in.Customer.ID, InboundID: in.ID,
+		Question:  truncate(singleLine(question), store.QuestionMax),
+		ChannelID: in.ChannelID, CustomerID: in.Customer.ID, InboundID: in.ID, Event: first,
 	})
 }
 
 // keepBlocked stores a blocked customer's message in their blocked chat
 // (one that ended because they are blocked), or in a new one that ends at
 // once: kept for the record, offered to nobody.
-func (e *Engine) keepBlocked(ctx context.Context, in store.Inbound, text string) error {
+func (e *Engine) keepBlocked(ctx context.Context, in store.Inbound, ev Event) error {
 	sc, ok, err := e.store.BlockedChatOfCustomer(ctx, in.Customer.ID)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		if sc, err = e.newCustomerChat(ctx, in, text); err != nil {
+		if sc, err = e.newCustomerChat(ctx, in, ev); err != nil {
 			return err
 		}
 		if err := e.store.SetChatStatus(ctx, sc.ID, store.ChatEnded, e.now(), string(reasonBlocked)); err != nil {
@@ -148,36 +159,38 @@ func (e *Engine) keepBlocked(ctx context.Context, in store.Inbound, text string)
 		e.log.Info("message of a blocked customer kept", "portal", sc.Portal, "chat", sc.Number, "channel", sc.Channel)
 		return nil
 	}
-	ev := Event{Type: EventVisitorMessage, Text: text, At: e.now().UTC(), inbound: in.ID}
+	ev.At = e.now().UTC()
 	_, err = e.store.AppendChatEvent(ctx, sc.ID, ev.record("visitor", ""))
 	return err
 }
 
-// customerText is what agents see of a customer message: its text, and
-// a line for each attachment.
-func customerText(m store.InboundMessage) string {
-	lines := []string{}
-	if t := strings.TrimSpace(m.Text); t != "" {
-		lines = append(lines, t)
+// customerEvent is a customer message as its chat shows it: the words,
+// and each file as the upload store keeps it (bridge/im fetched it), or
+// why it could not be fetched.
+func (e *Engine) customerEvent(in store.Inbound) Event {
+	words := strings.TrimSpace(in.Message.Text)
+	if utf8.RuneCountInString(words) > MaxMessageLength {
+		words = truncate(words, MaxMessageLength)
 	}
-	for _, a := range m.Attachments {
-		what := a.Kind
-		if what == "" {
-			what = "file"
+	var files []File
+	for _, a := range in.Message.Attachments {
+		f := File{Name: a.FileName, MIME: a.MIME}
+		switch {
+		case a.Upload != nil:
+			f = e.keptFile(*a.Upload)
+		case a.FetchError != "":
+			f.Error = a.FetchError
+		default:
+			f.Error = "it was not fetched"
 		}
-		if a.FileName != "" {
-			what += " " + singleLine(a.FileName)
-		}
-		lines = append(lines, "["+what+"]")
+		f.Kind = a.Kind
+		files = append(files, f)
 	}
-	if len(lines) == 0 {
-		return "[an empty message]"
+	text := fileText(words, files)
+	if text == "" {
+		text = "[an empty message]"
 	}
-	text := strings.Join(lines, "\n")
-	if utf8.RuneCountInString(text) > MaxMessageLength {
-		text = truncate(text, MaxMessageLength)
-	}
-	return text
+	return Event{Type: EventVisitorMessage, Text: text, Files: files, inbound: in.ID}
 }
 
 // TellChat puts a line from the server (a delivery failure, say) in the
@@ -199,7 +212,7 @@ func (e *Engine) TellChat(chatID int64, line string) {
 
 // customerOut is the outbound message an agent's words make in a
 // channel chat, or the line that says why they cannot be sent now.
-func (c *Chat) customerOut(text string) (*store.Outbound, string) {
+func (c *Chat) customerOut(payload store.OutboundPayload) (*store.Outbound, string) {
 	cu, err := c.e.store.Customer(c.ctx(), c.info.CustomerID)
 	if err != nil {
 		c.logStoreError("read the chat's customer", err)
@@ -217,7 +230,7 @@ func (c *Chat) customerOut(text string) (*store.Outbound, string) {
 		}
 		return nil, "Not sent: the customer last wrote more than 24 hours ago, and " + provider + " only lets us answer within 24 hours of their last message."
 	}
-	return &store.Outbound{ChannelID: c.info.ChannelID, CustomerID: c.info.CustomerID, Payload: store.OutboundPayload{Text: text}}, ""
+	return &store.Outbound{ChannelID: c.info.ChannelID, CustomerID: c.info.CustomerID, Payload: payload}, ""
 }
 
 // blockCustomer is #b in a channel chat: the customer's id is blocked

@@ -35,6 +35,9 @@ type Event struct {
 	Seconds  int       `json:"seconds,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
 	ClientID string    `json:"client_id,omitempty"`
+	// Files are the files of a message (files.go); Text has a line for
+	// each after the words.
+	Files []File `json:"files,omitempty"`
 
 	// Of a channel chat: the stored customer message this event shows
 	// (marked delivered with it), and what the event sends the customer
@@ -51,14 +54,14 @@ type extra struct {
 	Seconds  int    `json:"seconds,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 	ClientID string `json:"client_id,omitempty"`
+	Files    []File `json:"files,omitempty"`
 }
 
 // record converts an event to its stored form.
 func (ev Event) record(kind, author string) store.ChatEvent {
-	x := extra{Name: ev.Name, State: ev.State, URL: ev.URL, Seconds: ev.Seconds, Reason: ev.Reason, ClientID: ev.ClientID}
+	x := extra{Name: ev.Name, State: ev.State, URL: ev.URL, Seconds: ev.Seconds, Reason: ev.Reason, ClientID: ev.ClientID, Files: ev.Files}
 	var data string
-	if x != (extra{}) {
-		b, _ := json.Marshal(x) // strings and an int: it cannot fail
+	if b, _ := json.Marshal(x); string(b) != "{}" { // only strings and an int: it cannot fail
 		data = string(b)
 	}
 	r := store.ChatEvent{At: ev.At, Type: ev.Type, AuthorKind: kind, Author: author, AuthorName: ev.From, Text: ev.Text, Data: data, Visible: true,
@@ -76,7 +79,7 @@ func eventFromRecord(r store.ChatEvent) Event {
 	if r.Data != "" {
 		var x extra
 		if json.Unmarshal([]byte(r.Data), &x) == nil {
-			ev.Name, ev.State, ev.URL, ev.Seconds, ev.Reason, ev.ClientID = x.Name, x.State, x.URL, x.Seconds, x.Reason, x.ClientID
+			ev.Name, ev.State, ev.URL, ev.Seconds, ev.Reason, ev.ClientID, ev.Files = x.Name, x.State, x.URL, x.Seconds, x.Reason, x.ClientID, x.Files
 		}
 	}
 	return ev

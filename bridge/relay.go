@@ -101,12 +101,18 @@ func (c *Chat) agentInput(a AgentInfo, body, chatState string) {
 }
 
 // agentMessage relays an agent's words to the visitor and copies them to
-// the other agents in the chat as "[Name] text".
+// the other agents in the chat as "[Name] text". A message that is the
+// address of a file in the upload store sends the file.
 func (c *Chat) agentMessage(m *member, body string) {
 	ev := Event{Type: EventMessage, From: m.name, Text: body}
+	payload := store.OutboundPayload{Text: body}
+	if f, ok := c.ownFile(body); ok {
+		ev.Text, ev.Files, body = fileText("", []File{f}), []File{f}, f.URL
+		payload = store.OutboundPayload{File: &store.OutboundFile{URL: f.URL, Name: f.Name, MIME: f.MIME}}
+	}
 	if c.isChannel() {
 		var why string
-		if ev.out, why = c.customerOut(body); ev.out == nil {
+		if ev.out, why = c.customerOut(payload); ev.out == nil {
 			c.tell(m.key, why)
 			return
 		}
@@ -149,10 +155,8 @@ func (c *Chat) agentTyping(m *member, state string) {
 func (c *Chat) visitorMessage(ev Event) error {
 	// Back-pressure: a burst from one visitor must never cost an agent
 	// their connection.
-	for _, m := range c.members {
-		if c.e.agentsSide().Busy(c.portal, m.key) {
-			return ErrAgentBusy
-		}
+	if c.agentBusy() {
+		return ErrAgentBusy
 	}
 	if err := c.publish(ev, "visitor", ""); err != nil {
 		return err
@@ -160,9 +164,19 @@ func (c *Chat) visitorMessage(ev Event) error {
 	c.interruptEnd()
 	c.logStoreError("touch visitor", c.e.store.TouchVisitor(c.ctx(), c.id, c.e.now()))
 	for _, m := range c.members {
-		c.e.agentsSide().Message(c.portal, m.key, Message{From: c.local, Body: Unforgeable(ev.Text), ChatState: "active"})
+		c.relayVisitor(m.key, ev, "active")
 	}
 	return nil
+}
+
+// agentBusy reports whether an agent in the chat is not keeping up.
+func (c *Chat) agentBusy() bool {
+	for _, m := range c.members {
+		if c.e.agentsSide().Busy(c.portal, m.key) {
+			return true
+		}
+	}
+	return false
 }
 
 // visitorTyping relays the visitor's typing state to the agents.
@@ -222,7 +236,7 @@ func (c *Chat) replayWaiting(key string) {
 	}
 	for _, ev := range evs {
 		if ev.Type == EventVisitorMessage {
-			c.e.agentsSide().Message(c.portal, key, Message{From: c.local, Body: Unforgeable(ev.Text)})
+			c.relayVisitor(key, eventFromRecord(ev), "")
 		}
 	}
 }

@@ -341,7 +341,7 @@ func (c *Chat) endedEvent(reason endReason) Event {
 	ev := Event{Type: EventEnded, Reason: string(reason)}
 	if reason == reasonMissed && c.isChannel() {
 		// Where the provider does not allow it, the customer is not told.
-		ev.out, _ = c.customerOut(c.e.cfg.MissedText)
+		ev.out, _ = c.customerOut(store.OutboundPayload{Text: c.e.cfg.MissedText})
 	}
 	return ev
 }

@@ -51,14 +51,24 @@ func (c ChannelCustomer) WindowOpen(t ChannelType, now time.Time) bool {
 }
 
 // InboundAttachment is a file a customer sent, as the provider refers to
-// it (fetched from the provider later).
+// it, and what became of fetching it into the upload store before the
+// message is delivered (SetInboundAttachment): Upload once it is kept,
+// FetchError once it cannot be, FetchFailures while it failed for now.
 type InboundAttachment struct {
 	Ref      string `json:"ref"`            // the provider's id or URL of the file
 	Kind     string `json:"kind"`           // image, video, audio, file, sticker, location
 	MIME     string `json:"mime,omitempty"` // when the provider says
 	FileName string `json:"file_name,omitempty"`
 	Size     int64  `json:"size,omitempty"`
+
+	Upload        *KeptFile `json:"upload,omitempty"`
+	FetchError    string    `json:"fetch_error,omitempty"`
+	FetchFailures int       `json:"fetch_failures,omitempty"`
 }
+
+// Settled reports whether nothing more is to be done about fetching the
+// file: it is kept, or it cannot be.
+func (a InboundAttachment) Settled() bool { return a.Upload != nil || a.FetchError != "" }
 
 // InboundMessage is a customer's message as a webhook carried it.
 type InboundMessage struct {

@@ -90,6 +90,10 @@ type NewChat struct {
 	// inbound message that starts it, marked delivered in the same
 	// transaction (ErrDelivered if it already was).
 	ChannelID, CustomerID, InboundID int64
+	// Event, if set, is stored with the chat as its first event: the
+	// files that came with a customer's first message. Its InboundID and
+	// Outbound must be unset (the chat marks InboundID delivered).
+	Event *ChatEvent
 }
 
 // Chat is a visitor chat. VisitorName, VisitorEmail and VisitorPhone are
@@ -179,6 +183,11 @@ func (s *Store) CreateChat(ctx context.Context, n NewChat) (Chat, error) {
 	case utf8.RuneCountInString(n.Question) > QuestionMax:
 		return Chat{}, invalid("question is too long (at most %d characters)", QuestionMax)
 	}
+	if n.Event != nil {
+		if err := n.Event.check(); err != nil || n.Event.InboundID != 0 || n.Event.Outbound != nil {
+			return Chat{}, errors.Join(errors.New("store: create chat: the first event must be a plain chat event"), err)
+		}
+	}
 	if n.Email = strings.TrimSpace(n.Email); n.Email != "" {
 		var err error
 		if n.Email, err = ValidateEmail(n.Email); err != nil {
@@ -237,6 +246,14 @@ func (s *Store) CreateChat(ctx context.Context, n NewChat) (Chat, error) {
 		}
 		if err != nil {
 			return err
+		}
+		if n.Event != nil {
+			e := *n.Event
+			e.At = now
+			if err := appendChatEvent(ctx, tx, c.ID, &e); err != nil {
+				return err
+			}
+			c.LastSeq = e.Seq
 		}
 		return markDelivered(ctx, tx, n.InboundID, c.ID, now)
 	})

@@ -99,7 +99,7 @@ func mediaType(ct string) string {
 type UploadSlot struct {
 	ID          string     `json:"id"`
 	Portal      string     `json:"portal"`
-	Agent       string     `json:"agent"` // username
+	Agent       string     `json:"agent"` // username; "" for a visitor's or customer's file
 	Filename    string     `json:"filename"`
 	ContentType string     `json:"content_type"`
 	Size        int64      `json:"size"`
@@ -195,9 +195,9 @@ func ValidUploadSlotID(id string) bool {
 	return true
 }
 
-// formatBytes writes a size for people: "512 bytes", "1.5 KB", "10 MB"
+// FormatBytes writes a size for people: "512 bytes", "1.5 KB", "10 MB"
 // (multiples of 1024).
-func formatBytes(n int64) string {
+func FormatBytes(n int64) string {
 	f := func(v float64, unit string) string {
 		return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0") + " " + unit
 	}
@@ -228,7 +228,7 @@ func (s *Store) CreateUploadSlot(ctx context.Context, portal, agent, filename st
 	}
 	if lim.MaxFileSize >= 0 && size > lim.MaxFileSize {
 		return UploadSlot{}, &UserError{Kind: ErrTooLarge, Msg: fmt.Sprintf("file too large (%s): the maximum file size is %s (%d bytes)",
-			formatBytes(size), formatBytes(lim.MaxFileSize), lim.MaxFileSize)}
+			FormatBytes(size), FormatBytes(lim.MaxFileSize), lim.MaxFileSize)}
 	}
 	ct, err := normalizeContentType(contentType)
 	if err != nil {
@@ -258,7 +258,7 @@ func (s *Store) CreateUploadSlot(ctx context.Context, portal, agent, filename st
 			}
 			if used+size > lim.QuotaPerAgent {
 				return &UserError{Kind: ErrQuota, Msg: fmt.Sprintf("upload quota of %s used: %s is uploaded or being uploaded, and this file needs %s",
-					formatBytes(lim.QuotaPerAgent), formatBytes(used), formatBytes(size))}
+					FormatBytes(lim.QuotaPerAgent), FormatBytes(used), FormatBytes(size))}
 			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO upload_slots
@@ -305,9 +305,9 @@ func (s *Store) UploadSlot(ctx context.Context, id string) (UploadSlot, error) {
 	var u UploadSlot
 	var created, expires int64
 	var uploaded sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT u.id, p.name, a.username, u.filename, u.content_type, u.size,
+	err := s.r.QueryRowContext(ctx, `SELECT u.id, p.name, coalesce(a.username, ''), u.filename, u.content_type, u.size,
 			u.created_at, u.expires_at, u.uploaded_at
-		FROM upload_slots u JOIN portals p ON p.id = u.portal_id JOIN agents a ON a.id = u.agent_id
+		FROM upload_slots u JOIN portals p ON p.id = u.portal_id LEFT JOIN agents a ON a.id = u.agent_id
 		WHERE u.id = ?`, id).Scan(&u.ID, &u.Portal, &u.Agent, &u.Filename, &u.ContentType, &u.Size, &created, &expires, &uploaded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return UploadSlot{}, uploadSlotNotFound(id)

@@ -2,6 +2,7 @@ package xmppd
 
 import (
 	"errors"
+	"strings"
 
 	"mellium.im/xmpp/jid"
 
@@ -105,6 +106,7 @@ func (s *session) contactMessage(el *Element, t target) error {
 	}
 	body := el.ChildText(nsClient, "body")
 	if t.kind == targetVisitor {
+		body = withOOB(el, body)
 		err := s.srv.desk.AgentSays(s.agent.Portal, s.agentInfo(), t.name, body, chatState(el))
 		if errors.Is(err, bridge.ErrNoChat) {
 			return errItemNotFound.withText("there is no visitor chat " + t.name)
@@ -122,6 +124,24 @@ func (s *session) contactMessage(el *Element, t target) error {
 		s.systemMessage(t.bare, bridge.SystemPrefix+reply)
 	}
 	return nil
+}
+
+// withOOB is the body of an agent's message to a visitor with the
+// address of its XEP-0066 out-of-band data, when the body does not give
+// it already: a client that shares a file sends its address either way.
+func withOOB(el *Element, body string) string {
+	x := el.Child(nsOOB, "x")
+	if x == nil {
+		return body
+	}
+	u := strings.TrimSpace(x.ChildText(nsOOB, "url"))
+	switch {
+	case u == "" || strings.Contains(body, u):
+		return body
+	case strings.TrimSpace(body) == "":
+		return u
+	}
+	return body + "\n" + u
 }
 
 // confirmsDelivery reports whether a message confirms the delivery of

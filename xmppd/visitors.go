@@ -7,6 +7,11 @@ import (
 // groupVisitors is the roster group of visitor contacts (docs/AGENTS.md §3.1).
 const groupVisitors = "Visitors"
 
+// nsOOB is XEP-0066 out-of-band data: the address of a file, which
+// clients (Conversations, Gajim, Dino…) show inline when the body is the
+// same address.
+const nsOOB = "jabber:x:oob"
+
 // contactPresence is a visitor contact's presence for one recipient.
 func (srv *Server) contactPresence(portal string, c bridge.Contact, to string) *Element {
 	p := NewElement(nsClient, "presence", "from", srv.specialJID(portal, c.Local), "to", to)
@@ -60,6 +65,13 @@ func (srv *Server) Message(portal, agent string, m bridge.Message) bool {
 	}
 	if m.ChatState != "" {
 		el.Add(NewElement(nsChatSt, m.ChatState))
+	}
+	if f := m.Attachment; f != nil && f.URL != "" {
+		x := NewElement(nsOOB, "x").Add(NewElement(nsOOB, "url").AddText(f.URL))
+		if f.Name != "" {
+			x.Add(NewElement(nsOOB, "desc").AddText(f.Name))
+		}
+		el.Add(x)
 	}
 	var b []byte
 	for _, s := range srv.router.sessions(srv.agentBare(portal, agent)) {

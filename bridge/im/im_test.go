@@ -88,6 +88,17 @@ type fixture struct {
 // provider's fake, running it if run is set (else f.run starts it).
 func newFixture(t *testing.T, typ channels.Type, run bool, tweaks ...func(*Config)) *fixture {
 	t.Helper()
+	return newFixtureWith(t, typ, run, func(_ *fixture, cfg *Config) {
+		for _, tweak := range tweaks {
+			tweak(cfg)
+		}
+	})
+}
+
+// newFixtureWith is newFixture with a change to the Service's
+// configuration before it is made (the fake desk is the default Desk).
+func newFixtureWith(t *testing.T, typ channels.Type, run bool, tweak func(*fixture, *Config)) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(filepath.Join(t.TempDir(), "jd.db"), store.Options{})
 	if err != nil {
@@ -112,9 +123,9 @@ func newFixture(t *testing.T, typ channels.Type, run bool, tweaks ...func(*Confi
 	}
 	f := &fixture{st: st, fake: fake, ch: ch, desk: &fakeDesk{st: st, lines: map[int64][]string{}}}
 	cfg := Config{Store: st, Desk: f.desk, Logger: slog.New(slog.DiscardHandler),
-		Backoff: func(int) time.Duration { return 10 * time.Millisecond }, MaxAttempts: 5}
-	for _, tweak := range tweaks {
-		tweak(&cfg)
+		Backoff: func(int) time.Duration { return 10 * time.Millisecond }, MaxAttempts: 5, InboundRetry: 10 * time.Millisecond}
+	if tweak != nil {
+		tweak(f, &cfg)
 	}
 	f.svc = New(cfg)
 	mux := http.NewServeMux()

@@ -25,7 +25,7 @@ func (s *Service) runInbound(ctx context.Context) {
 		case <-retry.C:
 		}
 		if again := s.deliverPending(ctx); again {
-			retry.Reset(5 * time.Second)
+			retry.Reset(s.cfg.InboundRetry)
 		}
 	}
 }
@@ -40,11 +40,10 @@ func (s *Service) deliverPending(ctx context.Context) (again bool) {
 			return true
 		}
 		failed := 0
+		held := map[int64]bool{} // customers whose earlier message waits: theirs keep their order
 		for _, in := range pending {
-			s.nameCustomer(ctx, &in)
-			err := s.cfg.Desk.CustomerMessage(ctx, in)
-			if err != nil && !errors.Is(err, store.ErrDelivered) {
-				s.log.Error("channels: deliver a customer message", "channel", in.ChannelID, "message", in.ID, "err", err)
+			if held[in.Customer.ID] || s.deliverOne(ctx, in) {
+				held[in.Customer.ID] = true
 				failed++
 			}
 		}
@@ -56,6 +55,28 @@ func (s *Service) deliverPending(ctx context.Context) (again bool) {
 		}
 	}
 	return false
+}
+
+// deliverOne fetches a stored message's files and hands it to the
+// engine; wait reports that it is not delivered yet (a file failed for
+// now, or the engine could not take it): it is tried again later.
+func (s *Service) deliverOne(ctx context.Context, in store.Inbound) (wait bool) {
+	s.nameCustomer(ctx, &in)
+	var err error
+	ready := true
+	if !in.Customer.Blocked { // kept for the record only: their files are not worth the disk
+		ready, err = s.fetchFiles(ctx, &in)
+	}
+	if err == nil && ready {
+		err = s.cfg.Desk.CustomerMessage(ctx, in)
+	}
+	if errors.Is(err, store.ErrDelivered) {
+		return false
+	}
+	if err != nil {
+		s.log.Error("channels: deliver a customer message", "channel", in.ChannelID, "message", in.ID, "err", err)
+	}
+	return err != nil || !ready
 }
 
 // nameCustomer asks the provider for the name of a customer whose

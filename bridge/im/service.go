@@ -7,8 +7,10 @@
 //     verifies the provider's signature or secret before it parses
 //     anything (package channels), stores every customer message once
 //     (the provider's message id is the key), and only then answers 200.
-//     A dispatcher hands stored messages to the engine, which shows each
-//     in a chat exactly once (store.ErrDelivered), also after a crash.
+//     A dispatcher fetches the files a message has into the upload store,
+//     recording each on the stored message (files.go), then hands it to
+//     the engine, which shows it in a chat exactly once
+//     (store.ErrDelivered), also after a crash.
 //   - Outbound: an agent's message to a customer is queued in the
 //     transaction that shows it in the chat (store.ChatEvent.Outbound). A
 //     worker sends each customer's messages in order, retries with backoff
@@ -41,6 +43,7 @@ import (
 
 	"jabberdesk/channels"
 	"jabberdesk/store"
+	"jabberdesk/uploads"
 )
 
 // Desk is what the IM channels need of the chat engine.
@@ -58,6 +61,9 @@ type Desk interface {
 type Config struct {
 	Store *store.Store
 	Desk  Desk
+	// Files is the upload store customers' files are fetched into before
+	// their message is delivered; nil: they are not, and agents are told.
+	Files *uploads.Store
 	// Client makes the provider calls; nil means a client with a 30 s
 	// timeout.
 	Client *http.Client
@@ -75,6 +81,10 @@ type Config struct {
 	// at (http.public_url); a channel's webhook URL is PublicURL +
 	// "/hooks/" + its public id, which Run registers with Telegram.
 	PublicURL string
+	// InboundRetry is the wait before stored customer messages that
+	// could not be delivered (or whose files could not be fetched yet)
+	// are tried again (default 5 s).
+	InboundRetry time.Duration
 }
 
 // DefaultBackoff doubles from 2 s up to an hour.
@@ -134,6 +144,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 30
+	}
+	if cfg.InboundRetry <= 0 {
+		cfg.InboundRetry = 5 * time.Second
 	}
 	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger,
 		inbound: make(chan struct{}, 1), outbound: make(chan struct{}, 1), typing: make(chan typingReq, typingQueue),

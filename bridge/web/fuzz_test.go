@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jabberdesk/store"
+	"jabberdesk/uploads"
 )
 
 // FuzzVisitorAPI sends arbitrary requests to the visitor API's handlers.
@@ -30,12 +33,18 @@ func FuzzVisitorAPI(f *testing.F) {
 		{"GET", "/api/v1/portals/acme/departments", "", ""},
 		{"POST", "/api/v1/chats/{ID}/end", "Bearer {TOKEN}", `{}`},
 		{"PUT", "/upload/x/y", "", "data"},
+		{"POST", "/api/v1/chats/{ID}/files?name=shot.png&client_id=x", "Bearer {TOKEN}", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"},
+		{"POST", "/api/v1/chats/{ID}/files?name=..%2F..%2Fpage.html", "Bearer {TOKEN}", "<!doctype html><script>alert(1)</script>"},
 		{"OPTIONS", "/api/v1/chats", "", ""},
 	} {
 		f.Add(seed.method, seed.path, seed.auth, seed.body)
 	}
 	fx := newAPIFixture(f, Limits{RequestRate: 1e9, RequestBurst: 1 << 30, MessageRate: 1e9, MessageBurst: 1 << 30, TypingRate: 1e9, TypingBurst: 1 << 30},
-		func(c *Config) { c.LongPollWait = 10 * time.Millisecond })
+		func(c *Config) {
+			c.LongPollWait = 10 * time.Millisecond
+			// What the fuzzer attaches stays within a small quota.
+			c.Uploads = uploads.New(uploads.Config{Dir: f.TempDir(), Store: c.Store, Limits: store.UploadLimits{MaxFileSize: 4096, QuotaPerAgent: 1 << 20}})
+		})
 	id, token := fx.chat(f)
 	fill := func(s string) string {
 		return strings.NewReplacer("{ID}", id, "{TOKEN}", token).Replace(s)

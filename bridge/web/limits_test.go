@@ -97,16 +97,21 @@ func newAPIFixtureIn(t testing.TB, dir string, lim Limits, tweak ...func(*Config
 	}
 	log := slog.New(slog.DiscardHandler)
 	f := &apiFixture{agents: &agentsSide{}}
-	f.engine = bridge.New(bridge.Config{Domain: "chat.example"}, st, log)
+	cfg := Config{Store: st, Logger: log, Limits: lim, ChatBurst: 100}
+	for _, tw := range tweak {
+		tw(&cfg)
+	}
+	bcfg := bridge.Config{Domain: "chat.example"}
+	if cfg.Uploads != nil {
+		bcfg.Files = cfg.Uploads
+	}
+	f.engine = bridge.New(bcfg, st, log)
 	f.engine.Attach(f.agents)
 	if err := f.engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.engine.Stop)
-	cfg := Config{Engine: f.engine, Store: st, Logger: log, Limits: lim, ChatBurst: 100}
-	for _, tw := range tweak {
-		tw(&cfg)
-	}
+	cfg.Engine = f.engine
 	f.srv = New(cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -144,8 +149,16 @@ func (f *apiFixture) chat(t testing.TB) (id, token string) {
 
 func (f *apiFixture) post(t testing.TB, path, token, body string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest("POST", f.base+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	return f.send(t, path, token, "application/json", strings.NewReader(body))
+}
+
+// send POSTs a body of type ct ("" for none) with the chat's token.
+func (f *apiFixture) send(t testing.TB, path, token, ct string, body io.Reader) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", f.base+path, body)
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

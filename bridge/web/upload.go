@@ -4,45 +4,33 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"jabberdesk/store"
+	"jabberdesk/uploads"
 )
 
 // HTTP File Upload (XEP-0363), the HTTP half: the XMPP server hands an
-// agent a slot (store.CreateUploadSlot) with the URL UploadURL builds; the
-// agent's client PUTs the file there once, and anyone with the URL GETs
-// it. The random slot id is the only secret (XEP-0363 §8) and the only
-// name used on disk: files live in Config.UploadDir, one per slot, named
-// by the id; the file name in the URL is checked against the slot and
-// never touches the file system.
+// agent a slot (store.CreateUploadSlot) with the URL of the upload store
+// (package uploads); the agent's client PUTs the file there once, and
+// anyone with the URL GETs it, as they GET the files visitors attach and
+// customers send (attach.go, bridge/im). The random slot id is the only
+// secret (XEP-0363 §8) and the only name used on disk; the file name in
+// the URL is checked against the slot and never touches the file system.
 
 func (s *Server) uploadRoutes() {
 	s.mux.HandleFunc("PUT /upload/{id}/{filename}", s.putUpload)
 	s.mux.HandleFunc("GET /upload/{id}/{filename}", s.getUpload) // and HEAD
 }
 
-// UploadURL is the PUT and GET URL of a slot, where base is the public URL
-// of the HTTP listener (such as https://chat.example.com).
-func (s *Server) UploadURL(base, id, filename string) string {
-	return strings.TrimRight(base, "/") + "/upload/" + url.PathEscape(id) + "/" + url.PathEscape(filename)
-}
-
 // UploadEnabled reports whether the listener accepts uploads (an upload
-// directory is configured).
-func (s *Server) UploadEnabled() bool { return s.cfg.UploadDir != "" }
-
-// UploadLimits are the configured limits with the defaults filled in, to
-// pass to store.CreateUploadSlot and to announce (max-file-size).
-func (s *Server) UploadLimits() store.UploadLimits { return s.cfg.UploadLimits.WithDefaults() }
+// store is configured).
+func (s *Server) UploadEnabled() bool { return s.cfg.Uploads != nil }
 
 // uploadSlot is the slot the request's URL names: 404 unless the id is a
 // slot's and the file name is that slot's.
@@ -159,48 +147,18 @@ func mediaType(ct string) string {
 	return strings.ToLower(strings.TrimSpace(mt))
 }
 
-// storeUpload streams the body to a temporary file in the upload directory
-// and renames it to the slot's id once it is complete and on disk, so
-// that no partial file is ever under the final name.
-func (s *Server) storeUpload(r *http.Request, slot store.UploadSlot) (err error) {
-	dir := s.cfg.UploadDir
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return storageError(err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+slot.ID+".*.part")
-	if err != nil {
-		return storageError(err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close() // the upload failed: that error is the one to report
-			if rerr := os.Remove(tmp.Name()); rerr != nil {
-				s.log.Warn("partial upload left behind", "slot", slot.ID, "file", tmp.Name(), "err", rerr)
-			}
-		}
-	}()
+// storeUpload streams the body to the upload store, which keeps it only
+// once it is complete and on disk.
+func (s *Server) storeUpload(r *http.Request, slot store.UploadSlot) error {
 	// The server never reads past Content-Length, which is slot.Size.
-	dst := &recordingWriter{w: tmp}
-	n, err := io.Copy(dst, r.Body)
-	if dst.err != nil {
-		s.log.Error("upload not stored", "slot", slot.ID, "got", n, "want", slot.Size, "err", dst.err)
-		return storageError(dst.err)
+	err := s.cfg.Uploads.Write(slot.ID, r.Body, slot.Size)
+	if errors.Is(err, uploads.ErrIncomplete) {
+		s.log.Info("upload cut off", "slot", slot.ID, "want", slot.Size, "err", err)
+		return fail(http.StatusBadRequest, "incomplete", fmt.Sprintf("the upload ended before all %d bytes came; PUT the whole file again", slot.Size))
 	}
-	if err != nil || n != slot.Size {
-		s.log.Info("upload cut off", "slot", slot.ID, "got", n, "want", slot.Size, "err", err)
-		return fail(http.StatusBadRequest, "incomplete", fmt.Sprintf("the upload ended after %d of %d bytes; PUT the whole file again", n, slot.Size))
-	}
-	for _, step := range []func() error{func() error { return tmp.Chmod(0o640) }, tmp.Sync, tmp.Close,
-		func() error { return os.Rename(tmp.Name(), filepath.Join(dir, slot.ID)) }} {
-		if err := step(); err != nil {
-			return storageError(err)
-		}
-	}
-	if d, err := os.Open(dir); err == nil { // make the rename durable
-		if err := d.Sync(); err != nil {
-			s.log.Warn("upload directory not synced: a crash may lose the upload", "slot", slot.ID, "err", err)
-		}
-		_ = d.Close() // opened to sync only: closing loses nothing
+	if err != nil {
+		s.log.Error("upload not stored", "slot", slot.ID, "want", slot.Size, "err", err)
+		return storageError(err)
 	}
 	return nil
 }
@@ -219,10 +177,10 @@ func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	f, err := os.Open(filepath.Join(s.cfg.UploadDir, slot.ID))
+	f, err := s.cfg.Uploads.Open(slot.ID)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			s.log.Warn("uploaded file is missing", "slot", slot.ID, "dir", s.cfg.UploadDir)
+			s.log.Warn("uploaded file is missing", "slot", slot.ID)
 			err = fail(http.StatusNotFound, "not_found", "this file is no longer available")
 		}
 		s.writeError(w, r, err)
@@ -252,21 +210,6 @@ func contentDisposition(slot store.UploadSlot) string {
 		return d
 	}
 	return kind
-}
-
-// recordingWriter remembers the error of a write, so that a failed write
-// (the server's disk) is told apart from a failed read (the client).
-type recordingWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (r *recordingWriter) Write(p []byte) (int, error) {
-	n, err := r.w.Write(p)
-	if err != nil {
-		r.err = err
-	}
-	return n, err
 }
 
 // storageError answers a failure to store a file: 507 when the server's

@@ -21,10 +21,12 @@ import (
 	"time"
 
 	"jabberdesk/store"
+	"jabberdesk/uploads"
 )
 
 type uploadFixture struct {
 	st   *store.Store
+	up   *uploads.Store
 	srv  *Server
 	ts   *httptest.Server
 	root string // the data directory: the database and uploads/
@@ -47,22 +49,23 @@ func newUploadFixture(t *testing.T) *uploadFixture {
 		t.Fatal(err)
 	}
 	f := &uploadFixture{st: st, root: root, dir: filepath.Join(root, "uploads")}
-	f.srv = New(Config{Store: st, Logger: slog.New(slog.DiscardHandler), UploadDir: f.dir,
-		UploadLimits: store.UploadLimits{MaxFileSize: 1 << 20}})
+	f.up = uploads.New(uploads.Config{Dir: f.dir, Store: st, Limits: store.UploadLimits{MaxFileSize: 1 << 20}, Logger: slog.New(slog.DiscardHandler)})
+	f.srv = New(Config{Store: st, Logger: slog.New(slog.DiscardHandler), Uploads: f.up})
 	f.ts = httptest.NewServer(f.srv)
+	f.up.SetBaseURL(f.ts.URL)
 	t.Cleanup(f.ts.Close)
 	return f
 }
 
 func (f *uploadFixture) slot(t *testing.T, name string, size int64, ct string, ttl time.Duration) (store.UploadSlot, string) {
 	t.Helper()
-	lim := f.srv.UploadLimits()
+	lim := f.up.Limits()
 	lim.SlotTTL = ttl
 	slot, err := f.st.CreateUploadSlot(context.Background(), "acme", "fiona.b", name, size, ct, lim)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return slot, f.srv.UploadURL(f.ts.URL, slot.ID, slot.Filename)
+	return slot, uploads.SlotURL(f.ts.URL, slot.ID, slot.Filename)
 }
 
 // do sends a request; ct "" sends no Content-Type, length < 0 sends the
@@ -111,7 +114,13 @@ func wantStatus(t *testing.T, resp *http.Response, status int, msg string) []byt
 // files lists the upload directory.
 func (f *uploadFixture) files(t *testing.T) []string {
 	t.Helper()
-	es, err := os.ReadDir(f.dir)
+	return listDir(t, f.dir)
+}
+
+// listDir lists a directory that may not exist yet.
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
@@ -232,11 +241,11 @@ func TestUploadRefusals(t *testing.T) {
 	// Unknown slots, and known ones under another file name.
 	other := "abcdefghijklmnopqrstuvwxyz234567"
 	for _, bad := range []string{
-		f.srv.UploadURL(f.ts.URL, other, "a.pdf"),
-		f.srv.UploadURL(f.ts.URL, "nope", "a.pdf"),
-		f.srv.UploadURL(f.ts.URL, strings.ToUpper(slot.ID), "a.pdf"),
-		f.srv.UploadURL(f.ts.URL, slot.ID, "b.pdf"),
-		f.srv.UploadURL(f.ts.URL, slot.ID, "A.pdf"),
+		uploads.SlotURL(f.ts.URL, other, "a.pdf"),
+		uploads.SlotURL(f.ts.URL, "nope", "a.pdf"),
+		uploads.SlotURL(f.ts.URL, strings.ToUpper(slot.ID), "a.pdf"),
+		uploads.SlotURL(f.ts.URL, slot.ID, "b.pdf"),
+		uploads.SlotURL(f.ts.URL, slot.ID, "A.pdf"),
 	} {
 		wantStatus(t, do(t, "PUT", bad, "application/pdf", data, 0), http.StatusNotFound, "there is no file at this address")
 		wantStatus(t, do(t, "GET", bad, "", nil, 0), http.StatusNotFound, "there is no file at this address")
@@ -413,25 +422,24 @@ func TestUploadConcurrentPut(t *testing.T) {
 }
 
 func TestUploadURL(t *testing.T) {
-	s := New(Config{Logger: slog.New(slog.DiscardHandler)})
 	for _, tc := range []struct{ base, name, want string }{
 		{"https://chat.example.com", "a.png", "https://chat.example.com/upload/ID/a.png"},
 		{"https://chat.example.com/", "a b?c#d%e.png", "https://chat.example.com/upload/ID/a%20b%3Fc%23d%25e.png"},
 		{"https://example.com/desk/", "résumé.pdf", "https://example.com/desk/upload/ID/r%C3%A9sum%C3%A9.pdf"},
 	} {
-		got := s.UploadURL(tc.base, "ID", tc.name)
+		got := uploads.SlotURL(tc.base, "ID", tc.name)
 		if got != tc.want {
-			t.Errorf("UploadURL(%q, %q) = %q, want %q", tc.base, tc.name, got, tc.want)
+			t.Errorf("SlotURL(%q, %q) = %q, want %q", tc.base, tc.name, got, tc.want)
 		}
 		u, err := url.Parse(got)
 		if err != nil || !strings.HasSuffix(u.Path, "/"+tc.name) {
 			t.Errorf("%s does not parse back to %q: %v %v", got, tc.name, u, err)
 		}
 	}
-	if s.UploadEnabled() {
-		t.Error("uploads enabled without an upload directory")
+	if s := New(Config{Logger: slog.New(slog.DiscardHandler)}); s.UploadEnabled() {
+		t.Error("uploads enabled without an upload store")
 	}
-	if lim := s.UploadLimits(); lim.MaxFileSize != store.DefaultUploadMaxFileSize || lim.SlotTTL != store.DefaultUploadSlotTTL {
+	if lim := uploads.New(uploads.Config{}).Limits(); lim.MaxFileSize != store.DefaultUploadMaxFileSize || lim.SlotTTL != store.DefaultUploadSlotTTL {
 		t.Errorf("default limits %+v", lim)
 	}
 }
@@ -442,7 +450,7 @@ func TestUploadDisabled(t *testing.T) {
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	slot, _ := f.slot(t, "a.txt", 1, "text/plain", 0)
-	wantStatus(t, do(t, "PUT", srv.UploadURL(ts.URL, slot.ID, slot.Filename), "text/plain", []byte("x"), 0), http.StatusNotFound, "not enabled")
+	wantStatus(t, do(t, "PUT", uploads.SlotURL(ts.URL, slot.ID, slot.Filename), "text/plain", []byte("x"), 0), http.StatusNotFound, "not enabled")
 }
 
 // A full disk is the server's problem, and said so: 507, not a 400 that

@@ -8,7 +8,9 @@
 //     tokens are compared in constant time against a stored hash.
 //   - Errors are JSON {"error":{"code","message"}} with the statuses of
 //     docs/VISITOR-API.md §1.3; a message says what was wrong and how to do it right.
-//   - Request bodies are limited (413), chat creation is rate limited per
+//   - Request bodies are limited (413; a file a visitor attaches by the
+//     upload store's limits, anything else by MaxBody), files are typed
+//     by their content, chat creation is rate limited per
 //     client address (429), and nothing a visitor sends reaches another
 //     portal: chats are found by their random id and checked by token.
 //   - Nothing without credentials can exhaust the listener (limits.go):
@@ -36,6 +38,7 @@ import (
 	"jabberdesk/bridge"
 	"jabberdesk/internal/limit"
 	"jabberdesk/store"
+	"jabberdesk/uploads"
 )
 
 // Config configures the visitor API.
@@ -49,10 +52,9 @@ type Config struct {
 	ChatBurst      int            // … at once (default 5)
 	GeoIP          *GeoIP         // nil: countries are "unknown"
 	LongPollWait   time.Duration  // default 25 s
-	// UploadDir holds the files of HTTP File Upload (XEP-0363), one per
-	// slot (normally DATA_DIR/uploads); "" turns uploads off.
-	UploadDir    string
-	UploadLimits store.UploadLimits // zero fields: the store's defaults
+	// Uploads is the upload store: HTTP File Upload (XEP-0363) and the
+	// files of chats; nil turns uploads and attachments off.
+	Uploads *uploads.Store
 	// Limits bound what a visitor may cost (limits.go).
 	Limits Limits
 	// Certificate returns the XMPP server's certificate chain (PEM), served
@@ -152,6 +154,7 @@ func (s *Server) routes() {
 	}
 	s.widgetRoutes()
 	s.uploadRoutes()
+	s.attachRoutes()
 }
 
 // certificate serves the XMPP server's certificate (public), so that an

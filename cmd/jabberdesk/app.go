@@ -22,6 +22,7 @@ import (
 	"jabberdesk/internal/control"
 	"jabberdesk/internal/textout"
 	"jabberdesk/store"
+	"jabberdesk/uploads"
 	"jabberdesk/xmppd"
 )
 
@@ -42,6 +43,7 @@ type app struct {
 	imDone  chan struct{}
 	xmpp    *xmppd.Server
 	web     *web.Server
+	files   *uploads.Store // the upload store; nil without an HTTP listener
 	geoip   *web.GeoIP
 	certs   *certSource
 	control *control.Server
@@ -71,6 +73,9 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		return nil, fmt.Errorf("TLS certificate: %w", err)
 	}
 	a.certs = certs
+	if cfg.HTTP.Listen != "" {
+		a.files = uploads.New(uploads.Config{Dir: filepath.Join(cfg.DataDir, "uploads"), Store: st, Limits: uploadLimits(cfg), Logger: a.log.With("sub", "uploads")})
+	}
 	bcfg := bridge.Config{
 		Domain:       cfg.Domain,
 		QueueTimeout: cfg.Chats.QueueTimeout,
@@ -79,6 +84,9 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		MissedText:   cfg.Chats.MissedText,
 
 		ObserveCommand: a.metrics.observeCommand,
+	}
+	if a.files != nil {
+		bcfg.Files = a.files
 	}
 	for _, f := range tweaks {
 		f(&bcfg)
@@ -113,7 +121,7 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		return nil, err
 	}
 	a.bridge.Attach(a.xmpp)
-	a.im = im.New(im.Config{Store: st, Desk: a.bridge, Logger: a.log.With("sub", "channels"),
+	a.im = im.New(im.Config{Store: st, Desk: a.bridge, Files: a.files, Logger: a.log.With("sub", "channels"),
 		PublicURL: publicURL(cfg, cfg.HTTP.Listen)})
 	a.bridge.AttachChannels(a.im)
 	if err := a.bridge.Start(context.Background()); err != nil {
@@ -164,13 +172,15 @@ func (a *app) listen(cfg *config.Config, st *store.Store) error {
 		go func() { a.errc <- a.xmpp.Serve(ln, directTLS) }()
 		return nil
 	}
+	// The HTTP listener first: its address is the upload store's, which
+	// agents' upload slots name.
+	if err := a.startWeb(cfg, st); err != nil {
+		return err
+	}
 	if err := listen("xmpp-starttls", cfg.XMPP.ListenStartTLS, false); err != nil {
 		return err
 	}
 	if err := listen("xmpp-tls", cfg.XMPP.ListenTLS, true); err != nil {
-		return err
-	}
-	if err := a.startWeb(cfg, st); err != nil {
 		return err
 	}
 	a.metrics.watch(a.xmpp, a.bridge, a.web)
@@ -199,15 +209,10 @@ func uploadLimits(cfg *config.Config) store.UploadLimits {
 // uploads is the XMPP side of HTTP file upload: slots are handed out by
 // xmppd, files go to the HTTP listener. Off without an HTTP listener.
 func (a *app) uploads(cfg *config.Config) xmppd.Uploads {
-	if cfg.HTTP.Listen == "" {
+	if a.files == nil {
 		return xmppd.Uploads{}
 	}
-	return xmppd.Uploads{
-		Limits: uploadLimits(cfg),
-		URL: func(id, filename string) string {
-			return a.web.UploadURL(publicURL(cfg, a.addrs["http"]), id, filename)
-		},
-	}
+	return xmppd.Uploads{Limits: uploadLimits(cfg), URL: a.files.URL}
 }
 
 // startWeb starts the visitor API and widget.
@@ -234,8 +239,7 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 		Certificate:    a.certs.pem,
 		ACMEChallenge:  a.certs.challenge,
 		Webhooks:       a.im,
-		UploadDir:      filepath.Join(cfg.DataDir, "uploads"),
-		UploadLimits:   uploadLimits(cfg),
+		Uploads:        a.files,
 		Limits: web.Limits{
 			RequestTimeout:   cfg.HTTP.RequestTimeout,
 			IdleTimeout:      cfg.HTTP.IdleTimeout,
@@ -256,6 +260,7 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 		return fmt.Errorf("listen for the visitor API on %s: %w", cfg.HTTP.Listen, err)
 	}
 	a.addrs["http"] = ln.Addr().String()
+	a.files.SetBaseURL(publicURL(cfg, a.addrs["http"]))
 	go func() { a.errc <- a.web.Serve(ln) }()
 	return nil
 }

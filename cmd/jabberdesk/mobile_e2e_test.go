@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -78,28 +76,9 @@ func TestUploadAndSendToVisitor(t *testing.T) {
 		t.Fatalf("no upload service: %+v", items)
 	}
 	png := []byte("\x89PNG\r\n\x1a\nnot really a picture")
-	george.Send(fmt.Sprintf("<iq type='get' id='u1' to='upload.localhost'><request xmlns='urn:xmpp:http:upload:0' filename='photo of parcel.png' size='%d' content-type='image/png'/></iq>", len(png)))
-	slot := george.Expect("slot", xmpptest.IQ("u1"))
-	puts := slot.Find("slot/put")
-	gets := slot.Find("slot/get")
-	if len(puts) != 1 || len(gets) != 1 {
-		t.Fatalf("slot %+v", slot)
-	}
-	req, _ := http.NewRequest("PUT", puts[0].Attr("url"), bytes.NewReader(png))
-	req.Header.Set("Content-Type", "image/png")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil || res.StatusCode != http.StatusCreated {
-		t.Fatalf("PUT: %v %v", res, err)
-	}
-	res.Body.Close()
-	res, err = http.Get(gets[0].Attr("url"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if !bytes.Equal(data, png) || res.Header.Get("Content-Type") != "image/png" {
-		t.Fatalf("GET: %s %q", res.Header.Get("Content-Type"), data)
+	url := upload(t, george, "photo of parcel.png", "image/png", png)
+	if data, ct := fetch(t, url); !bytes.Equal(data, png) || ct != "image/png" {
+		t.Fatalf("GET: %s %q", ct, data)
 	}
 	// Too big: refused with the limit.
 	george.Send("<iq type='get' id='u2' to='upload.localhost'><request xmlns='urn:xmpp:http:upload:0' filename='huge.bin' size='999999999999' content-type='application/octet-stream'/></iq>")
@@ -109,6 +88,11 @@ func TestUploadAndSendToVisitor(t *testing.T) {
 	v := r.startChat(t, "Bea", "Support", "Damaged parcel")
 	george.Expect("offer", xmpptest.Message(v.JID, "Reply y"))
 	george.Send(chatMsg(v.JID, "y"))
-	george.Send(chatMsg(v.JID, gets[0].Attr("url")))
-	v.expect("the picture's URL", func(ev bridge.Event) bool { return ev.Type == "message" && ev.Text == gets[0].Attr("url") })
+	// Shared the way Conversations does: the address as the body and as
+	// out-of-band data. The visitor gets the file.
+	george.Send(shareFile(v.JID, url))
+	v.expect("the picture", func(ev bridge.Event) bool {
+		return ev.Type == "message" && len(ev.Files) == 1 && ev.Files[0].URL == url && ev.Files[0].Name == "photo of parcel.png" &&
+			ev.Files[0].MIME == "image/png" && ev.Text == "Image: photo of parcel.png "+url
+	})
 }

@@ -250,17 +250,17 @@ func fields() []field {
 
 		{
 			key:  "uploads.max_file_size",
-			help: "Largest file, in bytes, an agent may upload (XEP-0363 HTTP File Upload, served by the HTTP listener). Files are kept under data_dir/uploads.",
+			help: "Largest file, in bytes, an agent may upload (XEP-0363 HTTP File Upload), a visitor may attach, or of a channel customer's that is fetched. Files are kept under data_dir/uploads and served by the HTTP listener.",
 			val:  integer64(func(c *Config) *int64 { return &c.Uploads.MaxFileSize }, 10<<20, "bytes", 1024),
 		},
 		{
 			key:  "uploads.quota_per_agent",
-			help: "Bytes one agent may have uploaded in all.",
+			help: "Bytes one agent may have uploaded in all; the files of one web chat, and those of one channel customer, may take as much.",
 			val:  integer64(func(c *Config) *int64 { return &c.Uploads.QuotaPerAgent }, 1<<30, "bytes", 1024),
 		},
 		{
 			key:  "uploads.allowed_types",
-			help: `Media types agents may upload, such as "image/*" or "application/pdf"; an empty list allows any.`,
+			help: `Media types agents may upload, visitors attach and customers' files have, such as "image/*" or "application/pdf"; an empty list allows any (programs, web pages and SVG images from visitors and customers are refused whatever this says).`,
 			val:  stringList(func(c *Config) *[]string { return &c.Uploads.AllowedTypes }, []string{}, `media types (like "image/*" or "application/pdf")`, mediaType),
 		},
 
@@ -307,7 +307,7 @@ func tableHelp() map[string]string {
 		"auth":    "Authentication and login throttling.",
 		"limits":  "Limits that protect the server from misbehaving or overeager clients.",
 		"http":    "The visitor API and the chat widget.",
-		"uploads": "HTTP file upload for agents' pictures and files (XEP-0363).",
+		"uploads": "The files of chats: agents' uploads (XEP-0363), visitors' attachments and channel customers' files.",
 		"admin":   "Health, metrics and profiling endpoints for operators.",
 		"chats":   "Routing and timeouts of visitor chats.",
 	}

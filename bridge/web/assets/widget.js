@@ -19,8 +19,10 @@
     close: svg('<path d="M6 6l12 12M18 6 6 18"/>'),
     down: svg('<path d="M6 9l6 6 6-6"/>'),
     send: svg('<path d="M4.5 12 3 4l18 8-18 8z"/><path d="M4.5 12H11"/>'),
+    clip: svg('<path d="m21 11.5-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9"/>'),
+    file: svg('<path d="M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z"/><path d="M14 3v5h5"/>'),
   };
-  const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
+  const IMAGE = /\.(png|jpe?g|gif|webp)$/i, PICTURE = /^image\/(png|jpeg|gif|webp|bmp)$/i;
   const URLS = /\bhttps?:\/\/[^\s<>"']+/gi;
   const ENDED = { // the server explains in a system line; this is the divider under it
     visitor: 'You ended the chat',
@@ -84,7 +86,7 @@
     let ws = null, ctl = null, gen = 0, retryT = 0, backoff = 1000, wsFails = 0, gap = null, held = [];
     let pollMode = !('WebSocket' in window);
     let composing = false, lastComposing = 0, idleT = 0, typingT = 0, timerIv = 0, armed = 0, unread = 0;
-    let log, scroller, wait, typing, input, sendBtn, pinned = true;
+    let log, scroller, wait, typing, input, sendBtn, attachBtn, pinned = true;
     const mine = new Set(), agents = new Set();
     const scrollEnd = () => { if (scroller) scroller.scrollTop = scroller.scrollHeight; };
     const sizes = window.ResizeObserver ? new ResizeObserver(() => { if (pinned) scrollEnd(); }) : null;
@@ -141,12 +143,12 @@
     function forget() { try { sessionStorage.removeItem(KEY); } catch { /* private mode */ } }
 
     async function api(method, path, data, token, signal) {
-      const headers = {};
-      if (data) headers['Content-Type'] = 'application/json';
+      const headers = {}, raw = data instanceof Blob; // a file goes as it is
+      if (data) headers['Content-Type'] = raw ? data.type || 'application/octet-stream' : 'application/json';
       if (token) headers.Authorization = 'Bearer ' + token;
       let res, out = null;
       try {
-        res = await fetch(base + '/api/v1' + path, { method, headers, signal, body: data ? JSON.stringify(data) : undefined, credentials: 'omit', cache: 'no-store' });
+        res = await fetch(base + '/api/v1' + path, { method, headers, signal, body: data ? (raw ? data : JSON.stringify(data)) : undefined, credentials: 'omit', cache: 'no-store' });
       } catch (x) {
         if (x.name === 'AbortError') throw x;
         throw Object.assign(new Error('Can’t reach the chat service. Check your connection and try again.'), { status: 0 });
@@ -188,7 +190,7 @@
     }
     function showForm() {
       if (sizes) sizes.disconnect();
-      log = scroller = wait = typing = input = sendBtn = null;
+      log = scroller = wait = typing = input = sendBtn = attachBtn = null;
       const id = (s) => `jd${n}-${s}`;
       const nameI = h('input', { class: 'jd-input', id: id('name'), name: 'name', autocomplete: 'name', maxlength: '100', required: true, value: prefill.name });
       const emailI = h('input', { class: 'jd-input', id: id('email'), name: 'email', type: 'email', autocomplete: 'email', maxlength: '200', value: prefill.email });
@@ -278,7 +280,9 @@
         onkeyup: () => { enter = false; },
         onbeforeinput: (e) => { if (enter && e.inputType === 'insertLineBreak') e.preventDefault(); } });
       sendBtn = h('button', { type: 'submit', class: 'jd-send', 'aria-label': 'Send', icon: 'send' });
-      body.replaceChildren(scroller, h('form', { class: 'jd-composer', onsubmit: (e) => { e.preventDefault(); send(); } }, input, sendBtn));
+      const picker = h('input', { type: 'file', class: 'jd-picker', hidden: true, tabindex: '-1', onchange: () => { const f = picker.files[0]; picker.value = ''; if (f) sendFile(f); } });
+      attachBtn = h('button', { type: 'button', class: 'jd-attach', 'aria-label': 'Attach a file', title: 'Attach a file', icon: 'clip', onclick: () => picker.click() });
+      body.replaceChildren(scroller, h('form', { class: 'jd-composer', onsubmit: (e) => { e.preventDefault(); send(); } }, attachBtn, picker, input, sendBtn));
       endBtn.hidden = false;
       status();
       if (sess.q) { mine.add(sess.q.cid); bubble('me', '', sess.q.text, sess.q.at); } // the question, unless echoed with its id
@@ -289,24 +293,39 @@
       return el;
     }
     const sys = (text, cls) => add(h('div', { class: 'jd-sys' + (cls ? ' ' + cls : '') }, String(text)));
-    function bubble(who, from, text, at) {
-      text = String(text == null ? '' : text);
+    function bubble(who, from, text, at, files) {
       from = String(from || (who === 'agent' ? 'Agent' : ''));
       const prev = log.lastElementChild;
       const cont = !!prev && prev.classList.contains('jd-' + who) && prev.getAttribute('data-from') === from;
-      const img = who === 'agent' && /^https?:\/\/\S+$/i.test(text.trim()) && safeURL(text);
-      let content;
-      if (img && IMAGE.test(new URL(img).pathname)) {
-        const a = h('a', { href: img, target: '_blank', rel: 'noopener noreferrer' });
-        const pic = h('img', { class: 'jd-img', src: img, alt: 'Image sent by ' + from, referrerpolicy: 'no-referrer', onload: () => { if (pinned) scrollEnd(); }, onerror: () => a.replaceWith(link(img)) });
-        a.append(pic);
-        content = h('div', { class: 'jd-bubble jd-media' }, a);
-      } else {
-        content = h('div', { class: 'jd-bubble' }, linkify(text));
-      }
       return add(h('div', { class: `jd-msg jd-${who}${cont ? ' jd-cont' : ''}`, 'data-from': from },
         who === 'agent' && !cont ? h('div', { class: 'jd-name' }, from) : h('span', { class: 'jd-sr' }, who === 'me' ? 'You: ' : from + ': '),
-        content, h('time', { class: 'jd-time', datetime: at || new Date().toISOString() }, clock(at))), who === 'me');
+        content(who, from, text, files), h('time', { class: 'jd-time', datetime: at || new Date().toISOString() }, clock(at))), who === 'me');
+    }
+    // A message's bubble: its files (a picture inline, anything else a link),
+    // and its text without the lines that give the files' addresses.
+    function content(who, from, text, files) {
+      text = String(text == null ? '' : text);
+      const views = (Array.isArray(files) ? files : []).map((f) => fileView(f, from)).filter(Boolean);
+      if (views.length) {
+        const urls = files.map((f) => String(f.url || '')).filter(Boolean);
+        text = text.split('\n').filter((l) => !urls.some((u) => l.includes(u))).join('\n').trim();
+        return h('div', { class: 'jd-bubble jd-media' }, text && h('div', { class: 'jd-cap' }, linkify(text)), views);
+      }
+      const img = who === 'agent' && /^https?:\/\/\S+$/i.test(text.trim()) && safeURL(text);
+      if (img && IMAGE.test(new URL(img).pathname)) return h('div', { class: 'jd-bubble jd-media' }, picture(img, 'Image sent by ' + from));
+      return h('div', { class: 'jd-bubble' }, linkify(text));
+    }
+    function picture(u, alt) {
+      const a = h('a', { href: u, target: '_blank', rel: 'noopener noreferrer' });
+      a.append(h('img', { class: 'jd-img', src: u, alt, referrerpolicy: 'no-referrer', onload: () => { if (pinned) scrollEnd(); }, onerror: () => a.replaceWith(link(u)) }));
+      return a;
+    }
+    function fileView(f, from) {
+      const u = f && safeURL(f.url), name = String((f && f.name) || 'file');
+      if (!u) return null;
+      if (PICTURE.test(String(f.mime || ''))) return picture(u, name + (from ? ' from ' + from : ''));
+      return h('a', { class: 'jd-file', href: u, target: '_blank', rel: 'noopener noreferrer', download: name },
+        h('span', { class: 'jd-fi', icon: 'file' }), h('span', { class: 'jd-fname' }, name));
     }
     function card(raw) {
       const u = safeURL(raw);
@@ -358,12 +377,12 @@
       switch (ev.type) {
         case 'message':
           typingOff();
-          bubble('agent', ev.from, ev.text, ev.at);
+          bubble('agent', ev.from, ev.text, ev.at, ev.files);
           if (!inline && panel.hidden && !old) { badge.textContent = String(++unread); badge.hidden = false; }
           break;
         case 'visitor_message':
           if (ev.client_id && mine.has(ev.client_id)) mine.delete(ev.client_id);
-          else bubble('me', '', ev.text, ev.at);
+          else bubble('me', '', ev.text, ev.at, ev.files);
           break;
         case 'system': sys(ev.text || ''); break;
         case 'agent_joined': agents.add(String(ev.name || 'An agent')); sys(`${ev.name || 'An agent'} joined the chat`); status(); break;
@@ -485,18 +504,30 @@
       mine.add(cid);
       deliver(bubble('me', '', text), text, cid);
     }
-    async function deliver(el, text, cid, tries = 0) {
+    function sendFile(file) {
+      if (ended || !sess) return;
+      const cid = newId();
+      mine.add(cid);
+      deliver(bubble('me', '', 'Sending ' + file.name + '…'), file, cid);
+    }
+    // deliver sends a message: text, or a file (a Blob) to attach.
+    async function deliver(el, what, cid, tries = 0) {
       el.classList.replace('jd-failed', 'jd-pending') || el.classList.add('jd-pending');
       el.querySelectorAll('.jd-fail').forEach((n) => n.remove());
       try {
-        await post('/messages', { text, client_id: cid });
+        if (typeof what === 'string') await post('/messages', { text: what, client_id: cid });
+        else {
+          const r = await post(`/files?name=${enc(what.name || 'file')}&client_id=${enc(cid)}`, what);
+          el.querySelector('.jd-bubble').replaceWith(content('me', '', '', [r.file]));
+          if (pinned) scrollEnd();
+        }
         el.classList.remove('jd-pending');
       } catch (x) {
         // Too fast, or the agent is catching up: send it again when told.
-        if (x.status === 429 && tries < 5 && !ended) return void setTimeout(() => deliver(el, text, cid, tries + 1), Math.min(x.after || 2, 30) * 1000);
+        if (x.status === 429 && tries < 5 && !ended) return void setTimeout(() => deliver(el, what, cid, tries + 1), Math.min(x.after || 2, 30) * 1000);
         el.classList.replace('jd-pending', 'jd-failed');
         const again = !x.status || x.status === 429 || x.status >= 500;
-        el.append(h('div', { class: 'jd-fail', role: 'alert' }, x.message + ' ', again && h('button', { type: 'button', class: 'jd-link', onclick: () => deliver(el, text, cid) }, 'Retry')));
+        el.append(h('div', { class: 'jd-fail', role: 'alert' }, x.message + ' ', again && h('button', { type: 'button', class: 'jd-link', onclick: () => deliver(el, what, cid) }, 'Retry')));
         if (x.status === 409) finish();
       }
     }
@@ -538,7 +569,7 @@
       agents.clear();
       status();
       endBtn.hidden = true;
-      input.disabled = sendBtn.disabled = true;
+      input.disabled = sendBtn.disabled = attachBtn.disabled = true;
       // A page pushed during the chat is not offered any more.
       if (log) log.querySelectorAll('.jd-card .jd-acts').forEach((a) => a.replaceChildren(h('span', { class: 'jd-cstat' }, 'The chat has ended.')));
       input.placeholder = 'This chat has ended';
