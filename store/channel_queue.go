@@ -367,13 +367,14 @@ func (t Template) Placeholders() int {
 	}
 }
 
-// Fill puts args into the body's placeholders, in order.
+// Fill puts args into the body's placeholders, in order, in one pass:
+// an argument that looks like a placeholder stays as it is.
 func (t Template) Fill(args []string) string {
-	out := t.Body
+	pairs := make([]string, 0, 2*len(args))
 	for i, a := range args {
-		out = strings.ReplaceAll(out, fmt.Sprintf("{{%d}}", i+1), a)
+		pairs = append(pairs, fmt.Sprintf("{{%d}}", i+1), a)
 	}
-	return out
+	return strings.NewReplacer(pairs...).Replace(t.Body)
 }
 
 var templateNameOK = func(r rune) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' }

@@ -305,6 +305,9 @@ func TestTemplates(t *testing.T) {
 	if got := list[0].Fill([]string{"Ann", "#42"}); got != "Hi Ann, your order #42 has shipped." {
 		t.Errorf("filled %q", got)
 	}
+	if got := list[0].Fill([]string{"{{2}}", "$1"}); got != "Hi {{2}}, your order $1 has shipped." {
+		t.Errorf("filled with placeholder-like arguments: %q", got)
+	}
 	if n := (Template{Body: "{{x}} {{3}} {{03}}"}).Placeholders(); n != 3 {
 		t.Errorf("placeholders of odd body %d", n)
 	}
