@@ -210,9 +210,11 @@ func (e *Engine) TellChat(chatID int64, line string) {
 	})
 }
 
-// customerOut is the outbound message an agent's words make in a
-// channel chat, or the line that says why they cannot be sent now.
-func (c *Chat) customerOut(payload store.OutboundPayload) (*store.Outbound, string) {
+// customerOut is the outbound message that sends p to the chat's
+// channel customer, or the line that says why it cannot be sent now. A
+// template may go outside the provider's reply window (that is what it
+// is for); anything else may not.
+func (c *Chat) customerOut(p store.OutboundPayload) (*store.Outbound, string) {
 	cu, err := c.e.store.Customer(c.ctx(), c.info.CustomerID)
 	if err != nil {
 		c.logStoreError("read the chat's customer", err)
@@ -224,13 +226,13 @@ func (c *Chat) customerOut(payload store.OutboundPayload) (*store.Outbound, stri
 		return nil, "Not sent: this customer is blocked."
 	case cu.State == store.CustomerBlocked:
 		return nil, "Not sent: the customer blocked this " + provider + " account; nothing reaches them until they follow it again."
-	case !cu.WindowOpen(c.info.ChannelType, c.e.now()):
+	case p.Template == nil && !cu.WindowOpen(c.info.ChannelType, c.e.now()):
 		if c.info.ChannelType.HasTemplates() {
 			return nil, "Not sent: the customer last wrote more than 24 hours ago, and " + provider + " then only takes templates: #tpl lists them."
 		}
 		return nil, "Not sent: the customer last wrote more than 24 hours ago, and " + provider + " only lets us answer within 24 hours of their last message."
 	}
-	return &store.Outbound{ChannelID: c.info.ChannelID, CustomerID: c.info.CustomerID, Payload: payload}, ""
+	return &store.Outbound{ChannelID: c.info.ChannelID, CustomerID: c.info.CustomerID, Payload: p}, ""
 }
 
 // blockCustomer is #b in a channel chat: the customer's id is blocked

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -182,4 +183,39 @@ func TestBlockedCustomerIsKeptNotOffered(t *testing.T) {
 		t.Fatalf("blocked chat %+v, %v, %v", sc, ok, err)
 	}
 	tc.mustSee("visitor_message:let me in")
+}
+
+// Outside the 24-hour window of WhatsApp, Messenger and Instagram an
+// agent's words are refused with one line that says what can be done,
+// and neither queued nor kept in the transcript; Telegram and LINE have
+// no window.
+func TestReplyWindowByProvider(t *testing.T) {
+	for typ, want := range map[store.ChannelType]string{
+		store.ChannelWhatsApp:  "Not sent: the customer last wrote more than 24 hours ago, and WhatsApp then only takes templates: #tpl lists them.",
+		store.ChannelMessenger: "Not sent: the customer last wrote more than 24 hours ago, and Messenger only lets us answer within 24 hours of their last message.",
+		store.ChannelInstagram: "Not sent: the customer last wrote more than 24 hours ago, and Instagram only lets us answer within 24 hours of their last message.",
+		store.ChannelTelegram:  "",
+		store.ChannelLINE:      "",
+	} {
+		t.Run(string(typ), func(t *testing.T) {
+			ct := newChannelTest(t, typ)
+			tc := ct.accepted("4915112345678")
+			ct.advance(25 * time.Hour)
+			tc.says(ct.fiona, "It ships today")
+			queued := ct.outbound()
+			if want == "" {
+				if strings.Join(queued, "|") != "It ships today" {
+					t.Errorf("queued %q", queued)
+				}
+				tc.mustSee("message:It ships today")
+				return
+			}
+			if ct.heard("fiona.b", want) != 1 || ct.heard("fiona.b", "Not sent") != 1 {
+				t.Errorf("fiona.b was not told %q once; got:\n%s", want, ct.messages("fiona.b"))
+			}
+			if len(queued) != 0 || slices.Contains(tc.visitorSaw(), "message:It ships today") {
+				t.Errorf("refused, yet queued %q or in the transcript %q", queued, tc.visitorSaw())
+			}
+		})
+	}
 }

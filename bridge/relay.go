@@ -100,9 +100,10 @@ func (c *Chat) agentInput(a AgentInfo, body, chatState string) {
 	c.agentMessage(m, body)
 }
 
-// agentMessage relays an agent's words to the visitor and copies them to
-// the other agents in the chat as "[Name] text". A message that is the
-// address of a file in the upload store sends the file.
+// agentMessage relays an agent's words to the visitor, or to the channel
+// customer when they can be sent now, and copies them to the other
+// agents in the chat. A message that is the address of a file in the
+// upload store sends the file.
 func (c *Chat) agentMessage(m *member, body string) {
 	ev := Event{Type: EventMessage, From: m.name, Text: body}
 	payload := store.OutboundPayload{Text: body}
@@ -117,19 +118,28 @@ func (c *Chat) agentMessage(m *member, body string) {
 			return
 		}
 	}
-	if err := c.publish(ev, "agent", m.key); err != nil {
+	if err := c.relayAgent(m, ev, body); err != nil {
 		c.logStoreError("relay an agent's message", err)
 		c.tell(m.key, "Your message could not be stored; please send it again.")
-		return
+	}
+}
+
+// relayAgent stores ev, m's message to the visitor — in a channel chat
+// with ev.out, what goes to the customer, queued in the same write — and
+// copies it to the other agents in the chat as "[Name] text".
+func (c *Chat) relayAgent(m *member, ev Event, text string) error {
+	if err := c.publish(ev, "agent", m.key); err != nil {
+		return err
 	}
 	if ev.out != nil {
 		c.e.channelsSide().Wake()
 	}
 	for _, o := range c.members {
 		if o.key != m.key {
-			c.e.agentsSide().Message(c.portal, o.key, Message{From: c.local, Body: CopyOf(m.name, body)})
+			c.e.agentsSide().Message(c.portal, o.key, Message{From: c.local, Body: CopyOf(m.name, text)})
 		}
 	}
+	return nil
 }
 
 // agentTyping relays an agent's chat state to the visitor.
