@@ -89,15 +89,28 @@ func (ct *channelTest) accepted(user string) testChat {
 	return tc
 }
 
+// queued lists every message queued so far, oldest first (nothing sends
+// them here).
+func (ct *channelTest) queued() []store.Outbound {
+	ct.t.Helper()
+	var out []store.Outbound
+	for id := int64(1); ; id++ {
+		o, err := ct.st.Outbound(ct.ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return out
+		}
+		if err != nil {
+			ct.t.Fatal(err)
+		}
+		out = append(out, o)
+	}
+}
+
 // outbound lists the queued messages' texts.
 func (ct *channelTest) outbound() []string {
 	ct.t.Helper()
-	due, err := ct.st.DueOutbound(ct.ctx, time.Now().Add(48*time.Hour), 100)
-	if err != nil {
-		ct.t.Fatal(err)
-	}
 	var out []string
-	for _, o := range due {
+	for _, o := range ct.queued() {
 		out = append(out, o.Payload.Text)
 	}
 	return out
@@ -190,32 +203,60 @@ func TestBlockedCustomerIsKeptNotOffered(t *testing.T) {
 // and neither queued nor kept in the transcript; Telegram and LINE have
 // no window.
 func TestReplyWindowByProvider(t *testing.T) {
-	for typ, want := range map[store.ChannelType]string{
+	forEachType(t, map[store.ChannelType]string{
 		store.ChannelWhatsApp:  "Not sent: the customer last wrote more than 24 hours ago, and WhatsApp then only takes templates: #tpl lists them.",
 		store.ChannelMessenger: "Not sent: the customer last wrote more than 24 hours ago, and Messenger only lets us answer within 24 hours of their last message.",
 		store.ChannelInstagram: "Not sent: the customer last wrote more than 24 hours ago, and Instagram only lets us answer within 24 hours of their last message.",
 		store.ChannelTelegram:  "",
 		store.ChannelLINE:      "",
-	} {
+	}, func(t *testing.T, ct *channelTest, tc testChat, want string) {
+		ct.advance(25 * time.Hour)
+		tc.says(ct.fiona, "It ships today")
+		queued := ct.outbound()
+		if want == "" {
+			if strings.Join(queued, "|") != "It ships today" {
+				t.Errorf("queued %q", queued)
+			}
+			tc.mustSee("message:It ships today")
+			return
+		}
+		if ct.heard("fiona.b", want) != 1 || ct.heard("fiona.b", "Not sent") != 1 {
+			t.Errorf("fiona.b was not told %q once; got:\n%s", want, ct.messages("fiona.b"))
+		}
+		if len(queued) != 0 || slices.Contains(tc.visitorSaw(), "message:It ships today") {
+			t.Errorf("refused, yet queued %q or in the transcript %q", queued, tc.visitorSaw())
+		}
+	})
+}
+
+// forEachType runs f in a subtest for each channel type in wants, with
+// the chat of a customer of that type that fiona.b accepted, and the
+// type's want.
+func forEachType(t *testing.T, wants map[store.ChannelType]string, f func(t *testing.T, ct *channelTest, tc testChat, want string)) {
+	for typ, want := range wants {
 		t.Run(string(typ), func(t *testing.T) {
 			ct := newChannelTest(t, typ)
-			tc := ct.accepted("4915112345678")
-			ct.advance(25 * time.Hour)
-			tc.says(ct.fiona, "It ships today")
-			queued := ct.outbound()
-			if want == "" {
-				if strings.Join(queued, "|") != "It ships today" {
-					t.Errorf("queued %q", queued)
-				}
-				tc.mustSee("message:It ships today")
-				return
-			}
-			if ct.heard("fiona.b", want) != 1 || ct.heard("fiona.b", "Not sent") != 1 {
-				t.Errorf("fiona.b was not told %q once; got:\n%s", want, ct.messages("fiona.b"))
-			}
-			if len(queued) != 0 || slices.Contains(tc.visitorSaw(), "message:It ships today") {
-				t.Errorf("refused, yet queued %q or in the transcript %q", queued, tc.visitorSaw())
-			}
+			f(t, ct, ct.accepted("4915112345678"), want)
 		})
+	}
+}
+
+// A customer who blocked the account is sent nothing, templates
+// included, until they follow it again.
+func TestCustomerWhoBlockedUsIsSentNothing(t *testing.T) {
+	ct := newChannelTest(t, store.ChannelWhatsApp)
+	addTemplate(t, ct, store.Template{Name: "order_update", Language: "en_US", Body: "Hi {{1}}!"})
+	tc := ct.accepted("4915112345678")
+	if _, err := ct.st.SetCustomerState(ct.ctx, ct.ch.ID, "4915112345678", store.CustomerBlocked); err != nil {
+		t.Fatal(err)
+	}
+	const line = "Not sent: the customer blocked this WhatsApp account; nothing reaches them until they follow it again."
+	tc.says(ct.fiona, "Hello?")
+	tc.says(ct.fiona, "#tpl order_update Ana")
+	if n := ct.heard("fiona.b", line); n != 2 {
+		t.Errorf("told %d times %q; got:\n%s", n, line, ct.messages("fiona.b"))
+	}
+	if q := ct.queued(); len(q) != 0 {
+		t.Errorf("queued %+v", q)
 	}
 }

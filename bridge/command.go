@@ -43,12 +43,13 @@ var handlers = map[string]handler{
 	"m":    {inChat: (*Chat).membersCommand},
 	"e":    {inChat: (*Chat).endCommand},
 
-	// Misc (actions.go, and #help here).
+	// Misc (actions.go, template.go, and #help here).
 	"an":   {inChat: (*Chat).addNoteCommand},
 	"n":    {inChat: (*Chat).notesCommand},
 	"h":    {inChat: (*Chat).historyCommand},
 	"d":    {inChat: (*Chat).departmentsCommand},
 	"r":    {inChat: (*Chat).cannedCommand},
+	"tpl":  {inChat: (*Chat).templateCommand},
 	"help": {inChat: (*Chat).helpCommand, atDesk: (*Engine).deskHelpCommand},
 
 	// Support and CRM (helpdesk.go).

@@ -81,7 +81,7 @@ type Group string
 // The groups, in the order help shows them.
 const (
 	GroupChat    Group = "chat"    // #t, #i, #info, #b, #p, #m, #e
-	GroupMisc    Group = "misc"    // #an, #n, #h, #d, #r, #help
+	GroupMisc    Group = "misc"    // #an, #n, #h, #d, #r, #tpl, #help
 	GroupSupport Group = "support" // #support …
 	GroupCRM     Group = "crm"     // #crm …
 	GroupDesk    Group = "desk"    // #q, #chats, #take, #reopen, #setemail, #convert, #assign, #monitor, #stats
@@ -99,7 +99,7 @@ func (g Group) String() string { return string(g) }
 // otherwise.
 type Command struct {
 	// Name is the canonical name: "t", "i", "info", "b", "p", "m", "e",
-	// "an", "n", "h", "d", "r", "help", "support.info", …, "crm.info",
+	// "an", "n", "h", "d", "r", "tpl", "help", "support.info", …, "crm.info",
 	// "q", "chats", "take", "assign", "monitor", "stats".
 	Name string
 
@@ -129,6 +129,8 @@ type Command struct {
 	//   #b           the reason (required)
 	//   #an          the note (required)
 	//   #r           the shortcut ("" lists the canned responses)
+	//   #tpl         the template name, in lower case ("" lists the
+	//                templates)
 	//   #help        the topic: "", "all", a group name or a canonical
 	//                command name ("#help transfer" → "t")
 	//   #chats       the view: mine (the default), unassigned, active,
@@ -144,6 +146,12 @@ type Command struct {
 	// as typed ("" for every chat).
 	Reply   string
 	Channel string
+
+	// Args are the arguments of "#tpl NAME ARG…", in order: each a word,
+	// or the text between quotes ("…", “…” or 「…」), trimmed; never
+	// empty, and never with a line break or another control character.
+	// Nil without arguments.
+	Args []string
 
 	// Number is the chat number of #take, #reopen, #assign and #monitor, or the
 	// ticket number of "#support associate" (always > 0 when set).

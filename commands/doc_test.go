@@ -28,8 +28,9 @@ same window from the same contact, as a server line (starting with "» ").
 Chat commands act on the chat whose window they are typed in; Desk
 commands name a chat by its number. Command words are case-insensitive;
 every refusal says what was wrong and shows the usage; ` + "`##text`" + ` sends
-` + "`#text`" + ` to the visitor. Department names may be quoted with "…", “…” or
-「…」. Commands that change something are recorded in the audit log.
+` + "`#text`" + ` to the visitor. Department names and ` + "`#tpl`" + ` arguments with
+spaces are quoted with "…", “…” or 「…」. Commands that change something are
+recorded in the audit log.
 ` + "`#help`" + ` prints the short list where it is typed, ` + "`#help all`" + ` what follows.
 
 This file is generated from the command table (commands/table.go), which

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"unicode"
@@ -20,6 +21,8 @@ var trickyInputs = []string{
 	"#support setemail <>", "#support setemail a@b@c", "#support setemail =?utf-8?q?x?= <a@b.c>",
 	"#p javascript:alert(1)", "#p http://[::1", "#p http://[::1]:0/", "#p https://%41.com", "#p https://a.com:/",
 	"#p <>", "#p <<https://a.com>>", "#p http:x", "#p a:1/b:c", "#p https://a.com/%zz", "#p https://a.com/?%zz#%zz",
+	"#tpl", `#tpl "x"`, `#tpl x "`, `#tpl x ""`, `#tpl x " "`, `#tpl x "a"b`, `#tpl x "a" "b`, "#tpl x \"a\nb\"", "#tpl x a\x00",
+	"#tpl X “Ana Lima”   4711", "#tpl x 「」", "#tpl x " + strings.Repeat(`"a" `, 3000),
 	"#help #", "#help support crm info", "#help help help", "#assign #0 x", "#take ##1", "#take #", "#reopen 0", "#chats mine unreplied replied", "#chats ended wa web", "#chats Ended Unreplied WA-sales",
 	"#" + strings.Repeat("a", 10000),
 	"#t " + strings.Repeat("\"", 5000),
@@ -49,7 +52,7 @@ func FuzzParse(f *testing.F) {
 		c, err := Parse(body, where)
 		if err != nil {
 			checkError(t, body, err)
-			if c != (Command{}) {
+			if !reflect.ValueOf(c).IsZero() {
 				t.Errorf("Parse(%q) failed but returned %+v", body, c)
 			}
 			return
@@ -68,9 +71,17 @@ func FuzzParse(f *testing.F) {
 		if kind, _ := Classify(body); kind != HashCommand {
 			t.Errorf("Parse(%q) succeeded but Classify says %v", body, kind)
 		}
-		for _, f := range []string{c.Name, c.Target, c.Department, c.Note, c.URL, c.Text} {
+		for _, f := range append([]string{c.Name, c.Target, c.Department, c.Note, c.URL, c.Text, c.Reply, c.Channel}, c.Args...) {
 			if !utf8.ValidString(f) {
 				t.Errorf("Parse(%q): field %q is not valid UTF-8", body, f)
+			}
+		}
+		if c.Args != nil && (c.Name != "tpl" || c.Text == "") {
+			t.Errorf("Parse(%q): arguments %q for %s", body, c.Args, c.Name)
+		}
+		for _, arg := range c.Args {
+			if arg == "" || arg != strings.TrimSpace(arg) || strings.ContainsFunc(arg, unicode.IsControl) {
+				t.Errorf("Parse(%q): argument %q", body, arg)
 			}
 		}
 		if c.Target != "" && c.Department != "" {

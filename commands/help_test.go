@@ -19,6 +19,7 @@ const goldenHelpChat = `Commands in a visitor chat (never sent to the visitor):
 #h [prev] — replay this chat, or the visitor's previous chat
 #d — list the departments and their online agents
 #r [SHORTCUT] — list the canned responses, or send one
+#tpl  or  #tpl NAME [ARG…] — list the WhatsApp templates, or send one
 #support info — show the visitor's support record
 #support ticketinfo — show the ticket linked to this chat
 #support recentreq — list the visitor's recent tickets
@@ -160,6 +161,8 @@ var placeholders = map[string][]string{
 	"N":            {"1042", "#1042"},
 	"SHORTCUT":     {"hello"},
 	"CHANNEL":      {"whatsapp", "wa-sales", "web"},
+	"NAME":         {"order_update", "Follow_Up"},
+	"ARG…":         {"Ana", `"Ana Lima" 4711`, `「東京」 “Ana Lima” 3`},
 	"PSC":          {"112", "1 1 2", "000", "324"},
 	"TOPIC":        {"all", "misc", "support", "crm", "chat", "desk", "e", "#t", "support conasreq"},
 }

@@ -305,6 +305,44 @@ func parseCanned(a *args) error {
 	return a.done("the shortcut")
 }
 
+// parseTemplate reads "[NAME [ARG…]]": the template's name into Text, in
+// lower case as Meta names templates, and its arguments into Args. An
+// argument is a word, or text in quotes like a department name's.
+func parseTemplate(a *args) error {
+	name := a.word()
+	if name == "" {
+		return nil
+	}
+	if isOpenQuote(name) {
+		return a.fail("%s: the template name goes without quotes", a.inv())
+	}
+	a.cmd.Text = strings.ToLower(name)
+	for n := 1; ; n++ {
+		rest := strings.TrimLeftFunc(a.rest, isSpace)
+		if rest == "" {
+			return nil
+		}
+		arg, after := cut(rest)
+		if isOpenQuote(rest) {
+			var closed bool
+			if arg, after, closed = unquote(rest); !closed {
+				return a.fail("%s: the quote is not closed: %s", a.inv(), clip(rest))
+			}
+			if r, _ := utf8.DecodeRuneInString(after); after != "" && !isSpace(r) {
+				return a.fail("%s: put a space after the closing quote of argument %d: %s", a.inv(), n, clip(after))
+			}
+		}
+		switch {
+		case arg == "":
+			return a.fail("%s: argument %d is empty", a.inv(), n)
+		case strings.ContainsFunc(arg, unicode.IsControl):
+			return a.fail("%s: argument %d has a line break or a control character; each argument is one line", a.inv(), n)
+		}
+		a.cmd.Args = append(a.cmd.Args, arg)
+		a.rest = after
+	}
+}
+
 func parseTransfer(a *args) error {
 	rest := strings.TrimLeftFunc(a.rest, isSpace)
 	if rest == "" {

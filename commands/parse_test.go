@@ -2,6 +2,7 @@ package commands
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -111,6 +112,15 @@ func TestParseValid(t *testing.T) {
 		{"#r", InChat, Command{Name: "r"}},
 		{"#r hello", InChat, Command{Name: "r", Text: "hello"}},
 
+		// #tpl: a word or a quoted text per argument.
+		{"#tpl", InChat, Command{Name: "tpl"}},
+		{"#template ", InChat, Command{Name: "tpl"}},
+		{"#tpl Order_Update", InChat, Command{Name: "tpl", Text: "order_update"}},
+		{`#tpl order_update "Ana Lima" 4711`, InChat, Command{Name: "tpl", Text: "order_update", Args: []string{"Ana Lima", "4711"}}},
+		{"#tpl order_update\tAna\n4711 ", InChat, Command{Name: "tpl", Text: "order_update", Args: []string{"Ana", "4711"}}},
+		{`#tpl x “ Ana Lima ” 「東京 駅」 «a»`, InChat, Command{Name: "tpl", Text: "x", Args: []string{"Ana Lima", "東京 駅", "a"}}},
+		{`#tpl x O"Neil 5"`, InChat, Command{Name: "tpl", Text: "x", Args: []string{`O"Neil`, `5"`}}},
+
 		// #p
 		{"#p https://example.com/pricing", InChat, Command{Name: "p", URL: "https://example.com/pricing"}},
 		{"#p HTTPS://Example.COM", InChat, Command{Name: "p", URL: "https://example.com/"}},
@@ -179,7 +189,7 @@ func TestParseValid(t *testing.T) {
 		}
 		want := tc.want
 		want.Raw = tc.body
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("Parse(%q, %v)\n got %+v\nwant %+v", tc.body, tc.where, got, want)
 		}
 	}
@@ -191,6 +201,7 @@ func TestParseErrors(t *testing.T) {
 		eUsage     = `#e [30|45|60|90|cancel]`
 		support    = `#support info|ticketinfo|recentreq|conasreq|searchreq|associate|setreqstatus|setemail`
 		chatsUsage = `#chats [mine|unassigned|active|live|ended|blocked|all] [replied|unreplied] [CHANNEL]`
+		tplUsage   = `#tpl  or  #tpl NAME [ARG…]`
 	)
 	tests := []struct {
 		body  string
@@ -262,6 +273,16 @@ func TestParseErrors(t *testing.T) {
 		{"#h next", InChat, `#h: "next" is not understood; use #h or #h prev — usage: #h [prev]`},
 		{"#h prev 2", InChat, `#h: unexpected text after prev: "2" — usage: #h [prev]`},
 		{"#r hello there", InChat, `#r: unexpected text after the shortcut: "there" — usage: #r [SHORTCUT]`},
+
+		// #tpl
+		{`#tpl "order_update" Ana`, InChat, `#tpl: the template name goes without quotes — usage: ` + tplUsage},
+		{`#tpl x "Ana Lima`, InChat, `#tpl: the quote is not closed: "Ana Lima — usage: ` + tplUsage},
+		{`#tpl x Ana ""`, InChat, `#tpl: argument 2 is empty — usage: ` + tplUsage},
+		{`#tpl x “ ”`, InChat, `#tpl: argument 1 is empty — usage: ` + tplUsage},
+		{`#tpl x "say ”hi”"`, InChat, `#tpl: put a space after the closing quote of argument 1: hi”" — usage: ` + tplUsage},
+		{`#tpl x "Ana"Lima`, InChat, `#tpl: put a space after the closing quote of argument 1: Lima — usage: ` + tplUsage},
+		{"#tpl x \"Ana\nLima\"", InChat, `#tpl: argument 1 has a line break or a control character; each argument is one line — usage: ` + tplUsage},
+		{"#tpl x a\x00b", InChat, `#tpl: argument 1 has a line break or a control character; each argument is one line — usage: ` + tplUsage},
 
 		// #p
 		{"#p", InChat, "#p needs a web address — usage: #p URL"},
@@ -414,7 +435,7 @@ func TestLookup(t *testing.T) {
 func TestTable(t *testing.T) {
 	want := map[Group][]string{
 		GroupChat:    {"t", "i", "info", "b", "p", "m", "e"},
-		GroupMisc:    {"an", "n", "h", "d", "r", "help"},
+		GroupMisc:    {"an", "n", "h", "d", "r", "tpl", "help"},
 		GroupSupport: {"support.info", "support.ticketinfo", "support.recentreq", "support.conasreq", "support.searchreq", "support.associate", "support.setreqstatus", "support.setemail"},
 		GroupCRM:     {"crm.info"},
 		GroupDesk:    {"q", "chats", "take", "reopen", "setemail", "convert", "assign", "monitor", "stats"},

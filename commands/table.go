@@ -125,6 +125,19 @@ func table() []Spec {
 			parse:    parseCanned,
 		},
 		{
+			name: "tpl", aliases: []string{"template"}, group: GroupMisc, where: InChat, changes: true,
+			usage:   `#tpl  or  #tpl NAME [ARG…]`,
+			summary: "list the WhatsApp templates, or send one",
+			description: `#tpl lists the approved message templates of the chat's WhatsApp channel: name, language, ` +
+				`how many arguments each takes, and its text. #tpl NAME ARG… sends template NAME to the customer ` +
+				`with its {{1}}, {{2}}… filled in order by the arguments; an argument with spaces goes in quotes ` +
+				`("…", “…” or 「…」), and the chat shows the text as sent. WhatsApp takes only templates once the ` +
+				`customer last wrote more than 24 hours ago; a template may be sent at any time. ` +
+				`Only in a WhatsApp customer's chat.`,
+			examples: []string{`#tpl`, `#tpl order_update "Ana Lima" 4711`, `#tpl follow_up Ana`},
+			parse:    parseTemplate,
+		},
+		{
 			name: "help", group: GroupMisc, where: InChat | AtDesk, access: AnyAgent,
 			usage:   `#help [TOPIC]`,
 			summary: "list the commands; #help all for details",
