@@ -106,20 +106,7 @@ func TestChannelCustomersReachAgents(t *testing.T) {
 
 			fiona.Send(chatMsg(contact, "#e"))
 			fiona.Expect("end", xmpptest.Message(contact, "Chat ended"))
-			sc, err := r.st.ChatByNumber(context.Background(), "demo", contactNumber(t, contact))
-			if err != nil {
-				t.Fatal(err)
-			}
-			evs, err := r.st.ChatEvents(context.Background(), sc.ID, 0, true, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for _, ev := range evs {
-				if ev.Type == "visitor_message" {
-					n++
-				}
-			}
+			sc, n := r.chat(t, contact), len(r.chatEvents(t, contact, "visitor_message"))
 			if sc.Question != "Where is my order?" || n != 1 || len(fake.Sent()) != 1 {
 				t.Fatalf("chat %q with %d later customer messages, %d sent", sc.Question, n, len(fake.Sent()))
 			}
@@ -137,4 +124,31 @@ func contactNumber(t *testing.T, contact string) int64 {
 		t.Fatalf("%q is no visitor contact", contact)
 	}
 	return n
+}
+
+// chat is a contact's chat as stored now.
+func (r *running) chat(t *testing.T, contact string) store.Chat {
+	t.Helper()
+	sc, err := r.st.ChatByNumber(context.Background(), "demo", contactNumber(t, contact))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// chatEvents are the texts of the stored events of a type in a
+// contact's chat.
+func (r *running) chatEvents(t *testing.T, contact, typ string) []string {
+	t.Helper()
+	evs, err := r.st.ChatEvents(context.Background(), r.chat(t, contact).ID, 0, true, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, ev := range evs {
+		if ev.Type == typ {
+			texts = append(texts, ev.Text)
+		}
+	}
+	return texts
 }
