@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -243,6 +246,25 @@ func (f *fixture) chatWith(t *testing.T, user string) (store.ChannelCustomer, st
 	return cust, chat
 }
 
+// liveChat shows a customer message in a new chat the way the engine
+// would, without the Service, and returns the customer and the chat.
+func (f *fixture) liveChat(t *testing.T, user, messageID string) (store.ChannelCustomer, store.Chat) {
+	t.Helper()
+	ctx := context.Background()
+	in, _, err := f.st.StoreInbound(ctx, f.ch.ID, store.InboundMessage{ProviderMessageID: messageID, CustomerID: user, Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.desk.CustomerMessage(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	chat, _, err := f.st.LiveChatOfCustomer(ctx, in.Customer.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in.Customer, chat
+}
+
 // queue is an agent writing text in the chat.
 func (f *fixture) queue(t *testing.T, cust store.ChannelCustomer, chat store.Chat, text string) store.Outbound {
 	t.Helper()
@@ -387,15 +409,8 @@ func TestInFlightAfterACrash(t *testing.T) {
 		t.Run(string(typ), func(t *testing.T) {
 			f := newFixture(t, typ, false)
 			ctx := context.Background()
-			in, _, err := f.st.StoreInbound(ctx, f.ch.ID, store.InboundMessage{ProviderMessageID: "m1", CustomerID: channelstest.UserID(typ), Text: "hi"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := f.desk.CustomerMessage(ctx, in); err != nil {
-				t.Fatal(err)
-			}
-			chat, _, _ := f.st.LiveChatOfCustomer(ctx, in.Customer.ID)
-			o := f.queue(t, in.Customer, chat, "once only")
+			cust, chat := f.liveChat(t, channelstest.UserID(typ), "m1")
+			o := f.queue(t, cust, chat, "once only")
 			// The crashed attempt: marked in flight, and (on LINE) it reached
 			// the provider with the message's send key.
 			flight := store.InFlightOnce
@@ -406,7 +421,7 @@ func TestInFlightAfterACrash(t *testing.T) {
 				t.Fatal(err)
 			}
 			if typ == channels.LINE {
-				if _, err := f.fake.Provider().Send(ctx, channels.Message{To: in.Customer.ProviderID, Text: "once only", SendID: o.SendKey}); err != nil {
+				if _, err := f.fake.Provider().Send(ctx, channels.Message{To: cust.ProviderID, Text: "once only", SendID: o.SendKey}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -475,4 +490,110 @@ func TestSlowProviderStallsOnlyItsChannel(t *testing.T) {
 	cust, chat := f.chatWith(t, "777")
 	o := f.queue(t, cust, chat, "to the quick one")
 	f.waitState(t, o.ID, store.OutboundSent)
+}
+
+// A send that ends while the worker goes through a list of due messages
+// read before it ended does not make the worker start that message again:
+// not the one just delivered, nor (as here) one whose retry waits for its
+// backoff.
+func TestSendEndingDuringAPassIsNotRepeated(t *testing.T) {
+	f := newFixture(t, channels.Telegram, false)
+	f.svc.cfg.Backoff = func(int) time.Duration { return time.Hour }
+	ctx := context.Background()
+	cust, chat := f.liveChat(t, "777", "m1")
+	o := f.queue(t, cust, chat, "once for now")
+	f.fake.FailNext(1, channelstest.Fault{Kind: channels.Temporary})
+	// Between the listing and the loop over it, a send of the listed
+	// message runs to its end (the provider answers 502: retry in an
+	// hour), as one started by the pass before would.
+	f.svc.listed = func(due []store.Outbound) {
+		f.svc.listed = nil
+		for _, d := range due {
+			if f.svc.startSending(d) {
+				if err := f.svc.send(ctx, d); err != nil {
+					t.Error(err)
+				}
+				f.svc.doneSending(d)
+			}
+		}
+	}
+	f.svc.sendDue(ctx)
+	f.svc.sending.Wait()
+	if n := len(f.fake.Requests()); n != 1 {
+		t.Errorf("the provider was asked %d times, want once", n)
+	}
+	got, err := f.st.Outbound(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != store.OutboundPending || got.Attempts != 1 || !got.NextAttemptAt.After(time.Now().Add(59*time.Minute)) {
+		t.Errorf("message %+v, want pending after one attempt, next in an hour", got)
+	}
+	// The next pass, with nothing under way, leaves it to its time.
+	f.svc.sendDue(ctx)
+	f.svc.sending.Wait()
+	if n := len(f.fake.Requests()); n != 1 {
+		t.Errorf("the provider was asked %d times, want once", n)
+	}
+}
+
+// errorCount counts the log records at level error.
+type errorCount struct {
+	slog.Handler
+	n *atomic.Int64
+}
+
+func (h errorCount) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		h.n.Add(1)
+	}
+	return nil
+}
+
+var saysRE = regexp.MustCompile(`(\d+) says (\d+)`)
+
+// Many customers' messages queued at once each reach the provider
+// exactly once, each customer's in order, with no send started for a
+// message that was already sent.
+func TestManyCustomersInOrderOnce(t *testing.T) {
+	f := newFixture(t, channels.Telegram, false)
+	var errs atomic.Int64
+	f.svc.log = slog.New(errorCount{slog.DiscardHandler, &errs})
+	const customers, each = 40, 5
+	type queued struct {
+		cust store.ChannelCustomer
+		chat store.Chat
+	}
+	all := make([]queued, customers)
+	for i := range all {
+		all[i].cust, all[i].chat = f.liveChat(t, fmt.Sprint(1000+i), fmt.Sprint("m", i))
+	}
+	f.run(t)
+	var last store.Outbound
+	for k := range each {
+		for _, q := range all {
+			last = f.queue(t, q.cust, q.chat, fmt.Sprintf("%s says %d", q.cust.ProviderID, k))
+		}
+	}
+	f.waitState(t, last.ID, store.OutboundSent)
+	testwait.For(t, "every message sent", func() bool { return len(f.fake.Sent()) >= customers*each })
+	next := map[string]int{} // by customer: the number of the next message
+	for _, r := range f.fake.Sent() {
+		m := saysRE.FindStringSubmatch(string(r.Body))
+		if m == nil {
+			t.Fatalf("sent %q", r.Body)
+		}
+		to, k := m[1], 0
+		fmt.Sscan(m[2], &k)
+		if k != next[to] {
+			t.Errorf("customer %s got message %d, want %d", to, k, next[to])
+		}
+		next[to] = k + 1
+	}
+	if n := len(f.fake.Requests()); n != customers*each {
+		t.Errorf("the provider was asked %d times for %d messages", n, customers*each)
+	}
+	if n := errs.Load(); n != 0 {
+		t.Errorf("%d errors logged", n)
+	}
 }

@@ -60,10 +60,16 @@ func (s *Service) runOutbound(ctx context.Context) {
 // sendDue starts a send of each due message, within the limits on sends
 // under way; each send that ends wakes the worker for what is next.
 func (s *Service) sendDue(ctx context.Context) {
+	s.mu.Lock()
+	clear(s.ended)
+	s.mu.Unlock()
 	due, err := s.st.DueOutbound(ctx, s.cfg.Now(), outboundBatch)
 	if err != nil {
 		s.log.Error("channels: list queued messages", "err", err)
 		return
+	}
+	if s.listed != nil {
+		s.listed(due)
 	}
 	for _, o := range due {
 		if ctx.Err() != nil || !s.startSending(o) {
@@ -82,11 +88,15 @@ func (s *Service) sendDue(ctx context.Context) {
 }
 
 // startSending claims a send of o, unless its customer has one under way
-// or the limits are reached.
+// or the limits are reached. A customer whose send ended after the list
+// holding o was read waits for the next pass (the end wakes the worker):
+// o may be the message that send just delivered, or one whose retry is
+// not due yet.
 func (s *Service) startSending(o store.Outbound) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.busyCustomers[o.CustomerID] || s.busyChannels[o.ChannelID] >= maxSendingPerChannel || len(s.busyCustomers) >= maxSending {
+	if s.busyCustomers[o.CustomerID] || s.ended[o.CustomerID] ||
+		s.busyChannels[o.ChannelID] >= maxSendingPerChannel || len(s.busyCustomers) >= maxSending {
 		return false
 	}
 	s.busyCustomers[o.CustomerID] = true
@@ -98,6 +108,7 @@ func (s *Service) doneSending(o store.Outbound) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.busyCustomers, o.CustomerID)
+	s.ended[o.CustomerID] = true
 	if s.busyChannels[o.ChannelID]--; s.busyChannels[o.ChannelID] <= 0 {
 		delete(s.busyChannels, o.ChannelID)
 	}
