@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -33,9 +34,19 @@ type fakeDesk struct {
 	// shown are the texts shown, in order; lines the lines told by chat.
 	shown []string
 	lines map[int64][]string
+	// refuse holds an error to answer once for a text instead of showing
+	// it (an agent not keeping up, say).
+	refuse map[string]error
 }
 
 func (d *fakeDesk) CustomerMessage(ctx context.Context, in store.Inbound) error {
+	d.mu.Lock()
+	err, refused := d.refuse[in.Message.Text]
+	delete(d.refuse, in.Message.Text)
+	d.mu.Unlock()
+	if refused {
+		return err
+	}
 	chat, live, err := d.st.LiveChatOfCustomer(ctx, in.Customer.ID)
 	if err != nil {
 		return err
@@ -124,7 +135,7 @@ func newFixtureWith(t *testing.T, typ channels.Type, run bool, tweak func(*fixtu
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{st: st, fake: fake, ch: ch, desk: &fakeDesk{st: st, lines: map[int64][]string{}}}
+	f := &fixture{st: st, fake: fake, ch: ch, desk: &fakeDesk{st: st, lines: map[int64][]string{}, refuse: map[string]error{}}}
 	cfg := Config{Store: st, Desk: f.desk, Logger: slog.New(slog.DiscardHandler),
 		Backoff: func(int) time.Duration { return 10 * time.Millisecond }, MaxAttempts: 5, InboundRetry: 10 * time.Millisecond}
 	if tweak != nil {
@@ -595,5 +606,32 @@ func TestManyCustomersInOrderOnce(t *testing.T) {
 	}
 	if n := errs.Load(); n != 0 {
 		t.Errorf("%d errors logged", n)
+	}
+}
+
+// A customer message that cannot be shown now holds back the customer's
+// later ones, and not the other customers': each chat reads in order.
+func TestRefusedMessageHoldsBackLaterOnes(t *testing.T) {
+	f := newFixture(t, channels.Telegram, false)
+	ctx := context.Background()
+	f.liveChat(t, "777", "a0")
+	f.liveChat(t, "888", "b0")
+	for _, m := range []struct{ id, user, text string }{{"a1", "777", "one"}, {"b1", "888", "other"}, {"a2", "777", "two"}} {
+		if _, _, err := f.st.StoreInbound(ctx, f.ch.ID, store.InboundMessage{ProviderMessageID: m.id, CustomerID: m.user, Text: m.text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.desk.refuse["one"] = errors.New("an agent's client is not keeping up")
+	if again := f.svc.deliverPending(ctx); !again {
+		t.Error("a refused message is not tried again")
+	}
+	if got := strings.Join(f.desk.shownTexts(), ","); got != "hi,hi,other" {
+		t.Errorf("after the refusal shown %s, want hi,hi,other", got)
+	}
+	if again := f.svc.deliverPending(ctx); again {
+		t.Error("tried again with nothing refused")
+	}
+	if got := strings.Join(f.desk.shownTexts(), ","); got != "hi,hi,other,one,two" {
+		t.Errorf("shown %s, want hi,hi,other,one,two", got)
 	}
 }
