@@ -635,3 +635,39 @@ func TestRefusedMessageHoldsBackLaterOnes(t *testing.T) {
 		t.Errorf("shown %s, want hi,hi,other,one,two", got)
 	}
 }
+
+// A send under way when the service stops finishes, and its outcome is
+// recorded: the message is not left in flight (after a restart it would
+// count as one that may or may not have been delivered).
+func TestStopDuringASendRecordsItsOutcome(t *testing.T) {
+	f := newFixture(t, channels.Telegram, false)
+	ctx := context.Background()
+	asked, release := make(chan struct{}), make(chan struct{})
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/sendMessage") {
+			close(asked)
+			<-release
+		}
+		f.fake.Server.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gate.Close)
+	if _, err := f.st.UpdateChannel(ctx, "acme", f.ch.Name, store.ChannelUpdate{APIBase: &gate.URL}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	cust, chat := f.liveChat(t, "777", "m1")
+	o := f.queue(t, cust, chat, "sent while stopping")
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); f.svc.Run(runCtx) }()
+	<-asked
+	stop()
+	close(release)
+	<-done
+	got, err := f.st.Outbound(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != store.OutboundSent || got.InFlight != store.NotInFlight || len(f.fake.Sent()) != 1 {
+		t.Errorf("message %s, in flight %v, delivered %d times; want sent once", got.State, got.InFlight, len(f.fake.Sent()))
+	}
+}

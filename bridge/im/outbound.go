@@ -157,8 +157,10 @@ func (s *Service) send(ctx context.Context, o store.Outbound) error {
 		return err
 	}
 	// A send under way finishes even when the service stops (the client's
-	// timeout bounds it): stopping must not leave it in flight.
-	res, err := p.Send(context.WithoutCancel(ctx), msg)
+	// timeout bounds it), and its outcome is recorded: stopping must not
+	// leave it in flight.
+	ctx = context.WithoutCancel(ctx)
+	res, err := p.Send(ctx, msg)
 	if err == nil {
 		if err := s.st.OutboundSent(ctx, o.ID, res.MessageID); err != nil {
 			return err
