@@ -671,3 +671,32 @@ func TestStopDuringASendRecordsItsOutcome(t *testing.T) {
 		t.Errorf("message %s, in flight %v, delivered %d times; want sent once", got.State, got.InFlight, len(f.fake.Sent()))
 	}
 }
+
+// A retry that comes due while a pass goes through its list is not left
+// for the worker's idle wait: the worker goes again at once.
+func TestRetryDueDuringAPassIsNotMissed(t *testing.T) {
+	f := newFixture(t, channels.Telegram, false)
+	ctx := context.Background()
+	t0 := time.Now()
+	var now atomic.Pointer[time.Time]
+	now.Store(&t0)
+	f.svc.cfg.Now = func() time.Time { return *now.Load() }
+	cust, chat := f.liveChat(t, "777", "m1")
+	o := f.queue(t, cust, chat, "retried")
+	if err := f.st.OutboundRetry(ctx, o.ID, t0.Add(time.Second), "502"); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.listed = func([]store.Outbound) {
+		later := t0.Add(2 * time.Second)
+		now.Store(&later)
+	}
+	if wait := f.svc.sendDue(ctx); wait != 0 {
+		t.Errorf("the worker would sleep %v with a message due", wait)
+	}
+	f.svc.listed = nil
+	if wait := f.svc.sendDue(ctx); wait != idleWait {
+		t.Errorf("the worker would sleep %v with the message under way, want %v", wait, idleWait)
+	}
+	f.svc.sending.Wait()
+	f.waitState(t, o.ID, store.OutboundSent)
+}

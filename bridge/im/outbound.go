@@ -40,13 +40,7 @@ func (s *Service) runOutbound(ctx context.Context) {
 		case <-s.outbound:
 		case <-timer.C:
 		}
-		s.sendDue(ctx)
-		wait := idleWait
-		// What is due now was started, or waits for a send under way,
-		// whose end wakes the worker.
-		if at, ok, err := s.st.NextOutboundAt(ctx); err == nil && ok && at.After(s.cfg.Now()) {
-			wait = min(at.Sub(s.cfg.Now()), idleWait)
-		}
+		wait := s.sendDue(ctx)
 		if !timer.Stop() {
 			select {
 			case <-timer.C:
@@ -58,15 +52,16 @@ func (s *Service) runOutbound(ctx context.Context) {
 }
 
 // sendDue starts a send of each due message, within the limits on sends
-// under way; each send that ends wakes the worker for what is next.
-func (s *Service) sendDue(ctx context.Context) {
+// under way; each send that ends wakes the worker for what is next. It
+// returns how long the worker may sleep.
+func (s *Service) sendDue(ctx context.Context) time.Duration {
 	s.mu.Lock()
 	clear(s.ended)
 	s.mu.Unlock()
-	due, err := s.st.DueOutbound(ctx, s.cfg.Now(), outboundBatch)
+	listed := s.cfg.Now()
+	due, err := s.st.DueOutbound(ctx, listed, outboundBatch)
 	if err != nil {
 		s.log.Error("channels: list queued messages", "err", err)
-		return
 	}
 	if s.listed != nil {
 		s.listed(due)
@@ -85,6 +80,19 @@ func (s *Service) sendDue(ctx context.Context) {
 			poke(s.outbound)
 		}()
 	}
+	return s.nextWait(ctx, listed)
+}
+
+// nextWait is how long the worker may sleep after a pass that listed
+// what was due at listed: until the next message that was not due then
+// comes due, which may be now. (What was due then was started, or waits
+// for a send under way, whose end wakes the worker.)
+func (s *Service) nextWait(ctx context.Context, listed time.Time) time.Duration {
+	at, ok, err := s.st.NextOutboundAt(ctx)
+	if err != nil || !ok || !at.After(listed) {
+		return idleWait
+	}
+	return min(max(at.Sub(s.cfg.Now()), 0), idleWait)
 }
 
 // startSending claims a send of o, unless its customer has one under way
