@@ -17,6 +17,11 @@ import (
 	"jabberdesk/store"
 )
 
+// benchLimits lifts the limits a benchmark's load from one address
+// would hit: chats started, connections and visitor API requests.
+const benchLimits = "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0\n" +
+	"visitor_request_rate = 1000000\nvisitor_request_burst = 1000000"
+
 // benchAgent adds agent i of a benchmark, alone in department Di, signs
 // it in and sends its initial presence.
 func benchAgent(b *testing.B, r *running, i, maxChats int) *xmpptest.Client {
@@ -79,7 +84,7 @@ func reportQuantiles(b *testing.B, prefix string, lat []time.Duration) {
 //	go test ./cmd/jabberdesk -run '^$' -bench VisitorToAgent -benchtime 5000x
 func BenchmarkVisitorToAgent(b *testing.B) {
 	const agents, chatsPerAgent = 100, 10
-	r := startRunning(b, "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0")
+	r := startRunning(b, benchLimits)
 	clients := make([]*xmpptest.Client, agents)
 	for i := range clients {
 		clients[i] = benchAgent(b, r, i, chatsPerAgent)
@@ -140,7 +145,7 @@ func BenchmarkVisitorToAgent(b *testing.B) {
 //	go test ./cmd/jabberdesk -run '^$' -bench InfoRoundTrip -benchtime 4000x
 func BenchmarkInfoRoundTrip(b *testing.B) {
 	const agents, chatsPerAgent = 20, 10
-	r := startRunning(b, "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0")
+	r := startRunning(b, benchLimits)
 	type chat struct {
 		jid   string
 		agent *xmpptest.Client
@@ -193,7 +198,7 @@ func BenchmarkInfoRoundTrip(b *testing.B) {
 //	go test ./cmd/jabberdesk -run '^$' -bench Conasreq -benchtime 200x
 func BenchmarkConasreq(b *testing.B) {
 	const agents, chatsPerAgent = 20, 10
-	r := startRunning(b, "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0")
+	r := startRunning(b, benchLimits)
 	ctx := context.Background()
 	clients := make([]*xmpptest.Client, agents)
 	open := func(i int, email string) string {
