@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,9 +34,19 @@ type fakeDesk struct {
 	// shown are the texts shown, in order; lines the lines told by chat.
 	shown []string
 	lines map[int64][]string
+	// refuse holds an error to answer once for a text instead of showing
+	// it (an agent not keeping up, say).
+	refuse map[string]error
 }
 
 func (d *fakeDesk) CustomerMessage(ctx context.Context, in store.Inbound) error {
+	d.mu.Lock()
+	err, refused := d.refuse[in.Message.Text]
+	delete(d.refuse, in.Message.Text)
+	d.mu.Unlock()
+	if refused {
+		return err
+	}
 	chat, live, err := d.st.LiveChatOfCustomer(ctx, in.Customer.ID)
 	if err != nil {
 		return err
@@ -121,7 +135,7 @@ func newFixtureWith(t *testing.T, typ channels.Type, run bool, tweak func(*fixtu
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{st: st, fake: fake, ch: ch, desk: &fakeDesk{st: st, lines: map[int64][]string{}}}
+	f := &fixture{st: st, fake: fake, ch: ch, desk: &fakeDesk{st: st, lines: map[int64][]string{}, refuse: map[string]error{}}}
 	cfg := Config{Store: st, Desk: f.desk, Logger: slog.New(slog.DiscardHandler),
 		Backoff: func(int) time.Duration { return 10 * time.Millisecond }, MaxAttempts: 5, InboundRetry: 10 * time.Millisecond}
 	if tweak != nil {
@@ -241,6 +255,25 @@ func (f *fixture) chatWith(t *testing.T, user string) (store.ChannelCustomer, st
 		t.Fatal(err)
 	}
 	return cust, chat
+}
+
+// liveChat shows a customer message in a new chat the way the engine
+// would, without the Service, and returns the customer and the chat.
+func (f *fixture) liveChat(t *testing.T, user, messageID string) (store.ChannelCustomer, store.Chat) {
+	t.Helper()
+	ctx := context.Background()
+	in, _, err := f.st.StoreInbound(ctx, f.ch.ID, store.InboundMessage{ProviderMessageID: messageID, CustomerID: user, Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.desk.CustomerMessage(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	chat, _, err := f.st.LiveChatOfCustomer(ctx, in.Customer.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in.Customer, chat
 }
 
 // queue is an agent writing text in the chat.
@@ -387,15 +420,8 @@ func TestInFlightAfterACrash(t *testing.T) {
 		t.Run(string(typ), func(t *testing.T) {
 			f := newFixture(t, typ, false)
 			ctx := context.Background()
-			in, _, err := f.st.StoreInbound(ctx, f.ch.ID, store.InboundMessage{ProviderMessageID: "m1", CustomerID: channelstest.UserID(typ), Text: "hi"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := f.desk.CustomerMessage(ctx, in); err != nil {
-				t.Fatal(err)
-			}
-			chat, _, _ := f.st.LiveChatOfCustomer(ctx, in.Customer.ID)
-			o := f.queue(t, in.Customer, chat, "once only")
+			cust, chat := f.liveChat(t, channelstest.UserID(typ), "m1")
+			o := f.queue(t, cust, chat, "once only")
 			// The crashed attempt: marked in flight, and (on LINE) it reached
 			// the provider with the message's send key.
 			flight := store.InFlightOnce
@@ -406,7 +432,7 @@ func TestInFlightAfterACrash(t *testing.T) {
 				t.Fatal(err)
 			}
 			if typ == channels.LINE {
-				if _, err := f.fake.Provider().Send(ctx, channels.Message{To: in.Customer.ProviderID, Text: "once only", SendID: o.SendKey}); err != nil {
+				if _, err := f.fake.Provider().Send(ctx, channels.Message{To: cust.ProviderID, Text: "once only", SendID: o.SendKey}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -474,5 +500,203 @@ func TestSlowProviderStallsOnlyItsChannel(t *testing.T) {
 	})
 	cust, chat := f.chatWith(t, "777")
 	o := f.queue(t, cust, chat, "to the quick one")
+	f.waitState(t, o.ID, store.OutboundSent)
+}
+
+// A send that ends while the worker goes through a list of due messages
+// read before it ended does not make the worker start that message again:
+// not the one just delivered, nor (as here) one whose retry waits for its
+// backoff.
+func TestSendEndingDuringAPassIsNotRepeated(t *testing.T) {
+	f := newFixture(t, channels.Telegram, false)
+	f.svc.cfg.Backoff = func(int) time.Duration { return time.Hour }
+	ctx := context.Background()
+	cust, chat := f.liveChat(t, "777", "m1")
+	o := f.queue(t, cust, chat, "once for now")
+	f.fake.FailNext(1, channelstest.Fault{Kind: channels.Temporary})
+	// Between the listing and the loop over it, a send of the listed
+	// message runs to its end (the provider answers 502: retry in an
+	// hour), as one started by the pass before would.
+	f.svc.listed = func(due []store.Outbound) {
+		f.svc.listed = nil
+		for _, d := range due {
+			if f.svc.startSending(d) {
+				if err := f.svc.send(ctx, d); err != nil {
+					t.Error(err)
+				}
+				f.svc.doneSending(d)
+			}
+		}
+	}
+	f.svc.sendDue(ctx)
+	f.svc.sending.Wait()
+	if n := len(f.fake.Requests()); n != 1 {
+		t.Errorf("the provider was asked %d times, want once", n)
+	}
+	got, err := f.st.Outbound(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != store.OutboundPending || got.Attempts != 1 || !got.NextAttemptAt.After(time.Now().Add(59*time.Minute)) {
+		t.Errorf("message %+v, want pending after one attempt, next in an hour", got)
+	}
+	// The next pass, with nothing under way, leaves it to its time.
+	f.svc.sendDue(ctx)
+	f.svc.sending.Wait()
+	if n := len(f.fake.Requests()); n != 1 {
+		t.Errorf("the provider was asked %d times, want once", n)
+	}
+}
+
+// errorCount counts the log records at level error.
+type errorCount struct {
+	slog.Handler
+	n *atomic.Int64
+}
+
+func (h errorCount) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		h.n.Add(1)
+	}
+	return nil
+}
+
+var saysRE = regexp.MustCompile(`(\d+) says (\d+)`)
+
+// Many customers' messages queued at once each reach the provider
+// exactly once, each customer's in order, with no send started for a
+// message that was already sent.
+func TestManyCustomersInOrderOnce(t *testing.T) {
+	f := newFixture(t, channels.Telegram, false)
+	var errs atomic.Int64
+	f.svc.log = slog.New(errorCount{slog.DiscardHandler, &errs})
+	const customers, each = 40, 5
+	type queued struct {
+		cust store.ChannelCustomer
+		chat store.Chat
+	}
+	all := make([]queued, customers)
+	for i := range all {
+		all[i].cust, all[i].chat = f.liveChat(t, fmt.Sprint(1000+i), fmt.Sprint("m", i))
+	}
+	f.run(t)
+	var last store.Outbound
+	for k := range each {
+		for _, q := range all {
+			last = f.queue(t, q.cust, q.chat, fmt.Sprintf("%s says %d", q.cust.ProviderID, k))
+		}
+	}
+	f.waitState(t, last.ID, store.OutboundSent)
+	testwait.For(t, "every message sent", func() bool { return len(f.fake.Sent()) >= customers*each })
+	next := map[string]int{} // by customer: the number of the next message
+	for _, r := range f.fake.Sent() {
+		m := saysRE.FindStringSubmatch(string(r.Body))
+		if m == nil {
+			t.Fatalf("sent %q", r.Body)
+		}
+		to, k := m[1], 0
+		fmt.Sscan(m[2], &k)
+		if k != next[to] {
+			t.Errorf("customer %s got message %d, want %d", to, k, next[to])
+		}
+		next[to] = k + 1
+	}
+	if n := len(f.fake.Requests()); n != customers*each {
+		t.Errorf("the provider was asked %d times for %d messages", n, customers*each)
+	}
+	if n := errs.Load(); n != 0 {
+		t.Errorf("%d errors logged", n)
+	}
+}
+
+// A customer message that cannot be shown now holds back the customer's
+// later ones, and not the other customers': each chat reads in order.
+func TestRefusedMessageHoldsBackLaterOnes(t *testing.T) {
+	f := newFixture(t, channels.Telegram, false)
+	ctx := context.Background()
+	f.liveChat(t, "777", "a0")
+	f.liveChat(t, "888", "b0")
+	for _, m := range []struct{ id, user, text string }{{"a1", "777", "one"}, {"b1", "888", "other"}, {"a2", "777", "two"}} {
+		if _, _, err := f.st.StoreInbound(ctx, f.ch.ID, store.InboundMessage{ProviderMessageID: m.id, CustomerID: m.user, Text: m.text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.desk.refuse["one"] = errors.New("an agent's client is not keeping up")
+	if again := f.svc.deliverPending(ctx); !again {
+		t.Error("a refused message is not tried again")
+	}
+	if got := strings.Join(f.desk.shownTexts(), ","); got != "hi,hi,other" {
+		t.Errorf("after the refusal shown %s, want hi,hi,other", got)
+	}
+	if again := f.svc.deliverPending(ctx); again {
+		t.Error("tried again with nothing refused")
+	}
+	if got := strings.Join(f.desk.shownTexts(), ","); got != "hi,hi,other,one,two" {
+		t.Errorf("shown %s, want hi,hi,other,one,two", got)
+	}
+}
+
+// A send under way when the service stops finishes, and its outcome is
+// recorded: the message is not left in flight (after a restart it would
+// count as one that may or may not have been delivered).
+func TestStopDuringASendRecordsItsOutcome(t *testing.T) {
+	f := newFixture(t, channels.Telegram, false)
+	ctx := context.Background()
+	asked, release := make(chan struct{}), make(chan struct{})
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/sendMessage") {
+			close(asked)
+			<-release
+		}
+		f.fake.Server.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gate.Close)
+	if _, err := f.st.UpdateChannel(ctx, "acme", f.ch.Name, store.ChannelUpdate{APIBase: &gate.URL}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	cust, chat := f.liveChat(t, "777", "m1")
+	o := f.queue(t, cust, chat, "sent while stopping")
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); f.svc.Run(runCtx) }()
+	<-asked
+	stop()
+	close(release)
+	<-done
+	got, err := f.st.Outbound(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != store.OutboundSent || got.InFlight != store.NotInFlight || len(f.fake.Sent()) != 1 {
+		t.Errorf("message %s, in flight %v, delivered %d times; want sent once", got.State, got.InFlight, len(f.fake.Sent()))
+	}
+}
+
+// A retry that comes due while a pass goes through its list is not left
+// for the worker's idle wait: the worker goes again at once.
+func TestRetryDueDuringAPassIsNotMissed(t *testing.T) {
+	f := newFixture(t, channels.Telegram, false)
+	ctx := context.Background()
+	t0 := time.Now()
+	var now atomic.Pointer[time.Time]
+	now.Store(&t0)
+	f.svc.cfg.Now = func() time.Time { return *now.Load() }
+	cust, chat := f.liveChat(t, "777", "m1")
+	o := f.queue(t, cust, chat, "retried")
+	if err := f.st.OutboundRetry(ctx, o.ID, t0.Add(time.Second), "502"); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.listed = func([]store.Outbound) {
+		later := t0.Add(2 * time.Second)
+		now.Store(&later)
+	}
+	if wait := f.svc.sendDue(ctx); wait != 0 {
+		t.Errorf("the worker would sleep %v with a message due", wait)
+	}
+	f.svc.listed = nil
+	if wait := f.svc.sendDue(ctx); wait != idleWait {
+		t.Errorf("the worker would sleep %v with the message under way, want %v", wait, idleWait)
+	}
+	f.svc.sending.Wait()
 	f.waitState(t, o.ID, store.OutboundSent)
 }

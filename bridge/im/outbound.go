@@ -40,13 +40,7 @@ func (s *Service) runOutbound(ctx context.Context) {
 		case <-s.outbound:
 		case <-timer.C:
 		}
-		s.sendDue(ctx)
-		wait := idleWait
-		// What is due now was started, or waits for a send under way,
-		// whose end wakes the worker.
-		if at, ok, err := s.st.NextOutboundAt(ctx); err == nil && ok && at.After(s.cfg.Now()) {
-			wait = min(at.Sub(s.cfg.Now()), idleWait)
-		}
+		wait := s.sendDue(ctx)
 		if !timer.Stop() {
 			select {
 			case <-timer.C:
@@ -58,12 +52,19 @@ func (s *Service) runOutbound(ctx context.Context) {
 }
 
 // sendDue starts a send of each due message, within the limits on sends
-// under way; each send that ends wakes the worker for what is next.
-func (s *Service) sendDue(ctx context.Context) {
-	due, err := s.st.DueOutbound(ctx, s.cfg.Now(), outboundBatch)
+// under way; each send that ends wakes the worker for what is next. It
+// returns how long the worker may sleep.
+func (s *Service) sendDue(ctx context.Context) time.Duration {
+	s.mu.Lock()
+	clear(s.ended)
+	s.mu.Unlock()
+	listed := s.cfg.Now()
+	due, err := s.st.DueOutbound(ctx, listed, outboundBatch)
 	if err != nil {
 		s.log.Error("channels: list queued messages", "err", err)
-		return
+	}
+	if s.listed != nil {
+		s.listed(due)
 	}
 	for _, o := range due {
 		if ctx.Err() != nil || !s.startSending(o) {
@@ -79,14 +80,31 @@ func (s *Service) sendDue(ctx context.Context) {
 			poke(s.outbound)
 		}()
 	}
+	return s.nextWait(ctx, listed)
+}
+
+// nextWait is how long the worker may sleep after a pass that listed
+// what was due at listed: until the next message that was not due then
+// comes due, which may be now. (What was due then was started, or waits
+// for a send under way, whose end wakes the worker.)
+func (s *Service) nextWait(ctx context.Context, listed time.Time) time.Duration {
+	at, ok, err := s.st.NextOutboundAt(ctx)
+	if err != nil || !ok || !at.After(listed) {
+		return idleWait
+	}
+	return min(max(at.Sub(s.cfg.Now()), 0), idleWait)
 }
 
 // startSending claims a send of o, unless its customer has one under way
-// or the limits are reached.
+// or the limits are reached. A customer whose send ended after the list
+// holding o was read waits for the next pass (the end wakes the worker):
+// o may be the message that send just delivered, or one whose retry is
+// not due yet.
 func (s *Service) startSending(o store.Outbound) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.busyCustomers[o.CustomerID] || s.busyChannels[o.ChannelID] >= maxSendingPerChannel || len(s.busyCustomers) >= maxSending {
+	if s.busyCustomers[o.CustomerID] || s.ended[o.CustomerID] ||
+		s.busyChannels[o.ChannelID] >= maxSendingPerChannel || len(s.busyCustomers) >= maxSending {
 		return false
 	}
 	s.busyCustomers[o.CustomerID] = true
@@ -98,6 +116,7 @@ func (s *Service) doneSending(o store.Outbound) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.busyCustomers, o.CustomerID)
+	s.ended[o.CustomerID] = true
 	if s.busyChannels[o.ChannelID]--; s.busyChannels[o.ChannelID] <= 0 {
 		delete(s.busyChannels, o.ChannelID)
 	}
@@ -146,8 +165,10 @@ func (s *Service) send(ctx context.Context, o store.Outbound) error {
 		return err
 	}
 	// A send under way finishes even when the service stops (the client's
-	// timeout bounds it): stopping must not leave it in flight.
-	res, err := p.Send(context.WithoutCancel(ctx), msg)
+	// timeout bounds it), and its outcome is recorded: stopping must not
+	// leave it in flight.
+	ctx = context.WithoutCancel(ctx)
+	res, err := p.Send(ctx, msg)
 	if err == nil {
 		if err := s.st.OutboundSent(ctx, o.ID, res.MessageID); err != nil {
 			return err

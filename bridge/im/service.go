@@ -116,7 +116,14 @@ type Service struct {
 	// Sends under way (outbound.go), guarded by mu.
 	busyCustomers map[int64]bool // by customer id
 	busyChannels  map[int64]int  // by channel id: how many
-	sending       sync.WaitGroup
+	// ended are the customers whose send ended since the outbound worker
+	// last listed what is due: that list may show their message as it was
+	// before the send.
+	ended   map[int64]bool
+	sending sync.WaitGroup
+	// listed, when set (tests), runs after each pass of the outbound
+	// worker has listed what is due.
+	listed func(due []store.Outbound)
 }
 
 type cachedProvider struct {
@@ -152,7 +159,7 @@ func New(cfg Config) *Service {
 		inbound: make(chan struct{}, 1), outbound: make(chan struct{}, 1), typing: make(chan typingReq, typingQueue),
 		registrations: make(chan struct{}, 1), providers: map[int64]cachedProvider{}, counts: map[countKey]int64{},
 		typed: map[int64]time.Time{}, regRetries: map[int64]regRetry{},
-		busyCustomers: map[int64]bool{}, busyChannels: map[int64]int{}}
+		busyCustomers: map[int64]bool{}, busyChannels: map[int64]int{}, ended: map[int64]bool{}}
 }
 
 // Wake tells the outbound worker that a message was queued.

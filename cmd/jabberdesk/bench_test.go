@@ -17,16 +17,25 @@ import (
 	"jabberdesk/store"
 )
 
+// benchLimits lifts the limits a benchmark's load from one address
+// would hit: chats started, connections and visitor API requests.
+const benchLimits = "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0\n" +
+	"visitor_request_rate = 1000000\nvisitor_request_burst = 1000000"
+
 // benchAgent adds agent i of a benchmark, alone in department Di, signs
 // it in and sends its initial presence.
 func benchAgent(b *testing.B, r *running, i, maxChats int) *xmpptest.Client {
-	ctx := context.Background()
-	name := fmt.Sprintf("bench%04d", i)
 	dept := "D" + strconv.Itoa(i)
-	if _, err := r.st.AddDepartment(ctx, "demo", dept, "", "", "bench"); err != nil {
+	if _, err := r.st.AddDepartment(context.Background(), "demo", dept, "", "", "bench"); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := r.st.AddAgent(ctx, store.NewAgent{Portal: "demo", Username: name, Email: name + "@demo.example",
+	return benchAgentIn(b, r, fmt.Sprintf("bench%04d", i), dept, maxChats)
+}
+
+// benchAgentIn adds an agent to department dept, signs it in and sends
+// its initial presence.
+func benchAgentIn(b *testing.B, r *running, name, dept string, maxChats int) *xmpptest.Client {
+	if _, err := r.st.AddAgent(context.Background(), store.NewAgent{Portal: "demo", Username: name, Email: name + "@demo.example",
 		Departments: []string{dept}, MaxChats: maxChats, Password: "bench password"}, "bench"); err != nil {
 		b.Fatal(err)
 	}
@@ -36,12 +45,35 @@ func benchAgent(b *testing.B, r *running, i, maxChats int) *xmpptest.Client {
 	return c
 }
 
+// benchRate is the total rate of a benchmark's messages a second:
+// $JD_BENCH_RATE, or def.
+func benchRate(def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv("JD_BENCH_RATE"), 64); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
 // reportPercentiles reports the p50 and p99 of the latencies, in ms.
-func reportPercentiles(b *testing.B, lat []time.Duration) {
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(q(0.50), "p50-ms")
-	b.ReportMetric(q(0.99), "p99-ms")
+func reportPercentiles(b *testing.B, lat []time.Duration) { reportQuantiles(b, "", lat) }
+
+// reportQuantiles reports the p50 and p99 of the latencies, in ms, as
+// metrics prefix+"p50-ms" and prefix+"p99-ms". Zero entries are messages
+// that never arrived and are left out (the caller counts them).
+func reportQuantiles(b *testing.B, prefix string, lat []time.Duration) {
+	got := make([]time.Duration, 0, len(lat))
+	for _, d := range lat {
+		if d > 0 {
+			got = append(got, d)
+		}
+	}
+	if len(got) == 0 {
+		return
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i] < got[j] })
+	q := func(p float64) float64 { return float64(got[int(p*float64(len(got)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.50), prefix+"p50-ms")
+	b.ReportMetric(q(0.99), prefix+"p99-ms")
 }
 
 // BenchmarkVisitorToAgent measures the latency from a visitor's POST
@@ -52,7 +84,7 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 //	go test ./cmd/jabberdesk -run '^$' -bench VisitorToAgent -benchtime 5000x
 func BenchmarkVisitorToAgent(b *testing.B) {
 	const agents, chatsPerAgent = 100, 10
-	r := startRunning(b, "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0")
+	r := startRunning(b, benchLimits)
 	clients := make([]*xmpptest.Client, agents)
 	for i := range clients {
 		clients[i] = benchAgent(b, r, i, chatsPerAgent)
@@ -77,10 +109,7 @@ func BenchmarkVisitorToAgent(b *testing.B) {
 	// Messages go out at a fixed total rate (500/s, or $JD_BENCH_RATE), each
 	// from its own goroutine, so that the figure is latency, not queueing
 	// behind a saturated client.
-	rate := 500.0
-	if v, err := strconv.ParseFloat(os.Getenv("JD_BENCH_RATE"), 64); err == nil && v > 0 {
-		rate = v
-	}
+	rate := benchRate(500)
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
@@ -116,7 +145,7 @@ func BenchmarkVisitorToAgent(b *testing.B) {
 //	go test ./cmd/jabberdesk -run '^$' -bench InfoRoundTrip -benchtime 4000x
 func BenchmarkInfoRoundTrip(b *testing.B) {
 	const agents, chatsPerAgent = 20, 10
-	r := startRunning(b, "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0")
+	r := startRunning(b, benchLimits)
 	type chat struct {
 		jid   string
 		agent *xmpptest.Client
@@ -169,7 +198,7 @@ func BenchmarkInfoRoundTrip(b *testing.B) {
 //	go test ./cmd/jabberdesk -run '^$' -bench Conasreq -benchtime 200x
 func BenchmarkConasreq(b *testing.B) {
 	const agents, chatsPerAgent = 20, 10
-	r := startRunning(b, "chat_rate = 1000000\nchat_burst = 1000000\n[limits]\nconnections_per_ip = 0")
+	r := startRunning(b, benchLimits)
 	ctx := context.Background()
 	clients := make([]*xmpptest.Client, agents)
 	open := func(i int, email string) string {
