@@ -1,0 +1,31 @@
+-- Reports (docs/REPORTS.md): agents' presence changes, chat ratings, and
+-- the indexes that let a report read one period's chats in one pass.
+-- Times are Unix milliseconds (UTC).
+
+-- An agent's availability for routing, one row each time it changes
+-- (xmppd writes them in batches; a crash may lose the last second).
+-- state holds from at until the agent's next row; after a restart every
+-- agent is offline until they sign in.
+CREATE TABLE agent_presence (
+	id         INTEGER PRIMARY KEY,
+	portal_id  INTEGER NOT NULL REFERENCES portals(id) ON DELETE CASCADE,
+	agent_id   INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+	state      TEXT    NOT NULL CHECK (state IN ('online', 'away', 'busy', 'offline')),
+	at         INTEGER NOT NULL
+);
+CREATE INDEX agent_presence_portal ON agent_presence (portal_id, at);
+CREATE INDEX agent_presence_agent ON agent_presence (agent_id, at);
+
+-- A customer's rating of a chat: 1 to 5 stars and an optional comment;
+-- one per chat, the last one given counts.
+CREATE TABLE chat_ratings (
+	chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+	stars   INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),
+	comment TEXT    NOT NULL DEFAULT '',
+	at      INTEGER NOT NULL
+);
+
+-- A period's chats in the order they started; a visitor's chats in the
+-- same order (their first chat, the one before a chat).
+CREATE INDEX chats_portal_created ON chats (portal_id, created_at);
+CREATE INDEX chats_visitor_created ON chats (visitor_id, created_at);

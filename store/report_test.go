@@ -1,0 +1,174 @@
+package store
+
+import (
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPresenceLog(t *testing.T) {
+	s, ctx := chatFixture(t)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return t0 }
+	p, err := s.NewPresenceLog(ctx, 16, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	p.Record("acme", "fiona.b", PresenceOffline, at(0)) // offline already: dropped
+	p.Record("acme", "fiona.b", PresenceOnline, at(1))
+	p.Record("acme", "fiona.b", PresenceOnline, at(2)) // a repeat: dropped
+	p.Record("acme", "FIONA.B", PresenceAway, at(3))
+	p.Record("acme", "george.w", PresenceBusy, at(4))
+	p.Record("acme", "nobody", PresenceOnline, at(5)) // no such agent: nothing kept
+	p.Record("acme", "fiona.b", "dancing", at(6))     // not a state: ignored
+	p.Record("globex", "henry.k", PresenceOnline, at(7))
+	p.Close()
+	p.Record("acme", "fiona.b", PresenceOnline, at(8)) // after Close: ignored
+
+	got, err := s.PresenceChanges(ctx, "acme", at(2), at(60))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PresenceChange{
+		{"fiona.b", PresenceOnline, at(1)}, // the state when the period began
+		{"fiona.b", PresenceAway, at(3)},
+		{"george.w", PresenceBusy, at(4)},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("changes %v, want %v", got, want)
+	}
+
+	// A restart after a crash: whoever was not offline is offline from
+	// the start.
+	t1 := at(90)
+	s.now = func() time.Time { return t1 }
+	p, err = s.NewPresenceLog(ctx, 16, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	got, err = s.PresenceChanges(ctx, "acme", at(61), at(120))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []PresenceChange{
+		{"fiona.b", PresenceAway, at(3)}, {"fiona.b", PresenceOffline, t1},
+		{"george.w", PresenceBusy, at(4)}, {"george.w", PresenceOffline, t1},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after restart %v, want %v", got, want)
+	}
+	if _, err := s.PresenceChanges(ctx, "nope", at(0), at(1)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown portal: %v", err)
+	}
+}
+
+func TestImportChatsAndReportReads(t *testing.T) {
+	s, ctx := chatFixture(t)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	sec := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
+	first := HistoricChat{
+		Visitor: "Ann", Email: "ann@example.com", Department: "sales", Question: "Parcel?", Status: ChatEnded, EndReason: "agent",
+		CreatedAt: sec(0), OfferedAt: sec(1), AcceptedAt: sec(10), EndedAt: sec(100),
+		Agents: []HistoricAgent{{Username: "fiona.b", Role: ChatRoleOwner, JoinedAt: sec(10), LeftAt: sec(100)}},
+		Offers: []HistoricOffer{
+			{Username: "George.W", Kind: "chat", Answer: "declined", OfferedAt: sec(1), AnsweredAt: sec(5)},
+			{Username: "fiona.b", Kind: "chat", Answer: "accepted", OfferedAt: sec(1), AnsweredAt: sec(10)},
+		},
+		Events: []HistoricEvent{
+			{At: sec(3), Type: "visitor_message", AuthorKind: AuthorVisitor, Text: "hello"},
+			{At: sec(10), Type: "agent_joined", AuthorKind: AuthorSystem},
+			{At: sec(20), Type: "message", AuthorKind: AuthorAgent, Author: "fiona.b", AuthorName: "Fiona B", Text: "hi"},
+		},
+		Stars: 4, Comment: "ok",
+	}
+	second := HistoricChat{Visitor: "Ann", Email: "ANN@example.com", Question: "Again", Status: ChatMissed, EndReason: "missed",
+		CreatedAt: sec(200), EndedAt: sec(320)}
+	ids, err := s.ImportChats(ctx, "acme", []HistoricChat{first, second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ImportChats(ctx, "acme", []HistoricChat{{Visitor: "X", Question: "Q", Status: ChatActive, CreatedAt: t0}}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a live chat imported: %v", err)
+	}
+	c, err := s.Chat(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Number != 1001 || c.Department != "Sales" || c.LastSeq != 3 || c.FirstReplyAt == nil || !c.FirstReplyAt.Equal(sec(20)) || len(c.Agents) != 1 {
+		t.Fatalf("imported %+v", c)
+	}
+	if err := s.RateChat(ctx, ids[1], 2, "", sec(400)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RateChat(ctx, 999999, 2, "", sec(400)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("rated a chat that does not exist: %v", err)
+	}
+	if err := s.RateChat(ctx, ids[1], 6, "", sec(400)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("six stars: %v", err)
+	}
+
+	var chats []ReportChat
+	if err := s.ReportChats(ctx, "acme", t0, sec(3600), func(c ReportChat) error { chats = append(chats, c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(chats) != 2 || chats[0].Stars != 4 || chats[1].Stars != 2 || chats[1].VisitorID != chats[0].VisitorID ||
+		!chats[1].VisitorFirstAt.Equal(t0) || !chats[1].PreviousEndedAt.Equal(sec(100)) || !chats[0].PreviousEndedAt.IsZero() ||
+		!chats[0].AcceptedAt.Equal(sec(10)) || !chats[1].AcceptedAt.IsZero() || chats[0].Department != "Sales" {
+		t.Fatalf("report chats %+v", chats)
+	}
+	var msgs []ReportMessage
+	if err := s.ReportMessages(ctx, "acme", t0, sec(3600), func(m ReportMessage) error { msgs = append(msgs, m); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || msgs[0].Agent || !msgs[1].Agent || msgs[1].Author != "fiona.b" {
+		t.Fatalf("report messages %+v", msgs)
+	}
+	var offers []ReportOffer
+	if err := s.ReportOffers(ctx, "acme", t0, sec(3600), func(o ReportOffer) error { offers = append(offers, o); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(offers) != 2 || offers[0].Username != "george.w" || offers[0].Answer != "declined" {
+		t.Fatalf("report offers %+v", offers)
+	}
+	var agents []ReportChatAgent
+	if err := s.ReportChatAgents(ctx, "acme", t0, sec(3600), func(a ReportChatAgent) error { agents = append(agents, a); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(agents) != 1 || agents[0].Username != "fiona.b" || agents[0].Name != "Fiona B" {
+		t.Fatalf("report agents %+v", agents)
+	}
+	// The period is [since, until): the second chat starts at its end.
+	n := 0
+	if err := s.ReportChats(ctx, "acme", t0, sec(200), func(ReportChat) error { n++; return nil }); err != nil || n != 1 {
+		t.Fatalf("chats in [t0, t0+200s): %d, %v", n, err)
+	}
+	if err := s.ReportChats(ctx, "nope", t0, sec(200), func(ReportChat) error { return nil }); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown portal: %v", err)
+	}
+	if w, v, err := s.WaitingNow(ctx, "acme"); err != nil || w != 0 || v != 0 {
+		t.Fatalf("waiting now %d %d %v", w, v, err)
+	}
+}
+
+// TestReportQueriesUseIndexes guards the one pass of a report: no query
+// scans a whole table or sorts what it reads.
+func TestReportQueriesUseIndexes(t *testing.T) {
+	s, _ := chatFixture(t)
+	for _, q := range []string{reportChatsQuery, reportMessagesQuery, reportChatAgentsQuery, reportOffersQuery} {
+		plan := queryPlan(t, s, q, "acme", 0, 1)
+		p := strings.Join(plan, "; ")
+		if strings.Contains(p, "USE TEMP B-TREE") || !strings.Contains(p, "chats_portal_created") {
+			t.Errorf("plan: %s", p)
+		}
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, " USING ") {
+				t.Errorf("plan: %s", p)
+			}
+		}
+	}
+}
