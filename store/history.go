@@ -179,6 +179,11 @@ func importChatParts(ctx context.Context, tx *sql.Tx, id int64, portal string, h
 		}
 	}
 	for i, e := range h.Events {
+		if e.AuthorKind == AuthorAgent {
+			if err := ValidateUsername(e.Author); err != nil {
+				return err
+			}
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO chat_events (chat_id, seq, at, type, author_kind, author, author_name, text)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, i+1, millis(e.At), e.Type, e.AuthorKind, e.Author, e.AuthorName, e.Text)
 		if err != nil {

@@ -3,13 +3,18 @@ package store
 import (
 	"context"
 	"database/sql"
+	"runtime"
 	"time"
 )
 
-// The reads behind reports (package report, docs/REPORTS.md). Each takes
-// the chats of one portal that started in [since, until) and hands its
-// rows to a function one at a time, so that a year of history is read in
-// one pass without being held in memory twice. They only read.
+// The read behind reports (package report, docs/REPORTS.md): the chats
+// of one portal that started in [since, until), each with its messages,
+// agents and offers, handed to a function one at a time, so that a year
+// of history is read in one pass without being held in memory twice.
+// Each chat is one row: its messages, agents and offers come packed in a
+// text column each (packReport), because a row crossing from SQLite
+// into Go costs far more than SQLite's own work, and a chat has a score
+// of messages.
 
 // ReportChat is a chat as reports see it. Times not reached are zero.
 type ReportChat struct {
@@ -29,12 +34,15 @@ type ReportChat struct {
 
 	Ticket bool // the chat belongs to a ticket
 	Stars  int  // the visitor's rating, 1 to 5; 0 for none
+
+	Messages []ReportMessage   // the visitor's and agents' messages, in order
+	Agents   []ReportChatAgent // in the order they joined
+	Offers   []ReportOffer     // in the order they were made
 }
 
-// ReportMessage is a message in a chat: the visitor's or an agent's
+// ReportMessage is a message in a chat: the visitor's, or an agent's
 // (Agent set, Author their username key).
 type ReportMessage struct {
-	ChatID int64
 	At     time.Time
 	Agent  bool
 	Author string
@@ -42,9 +50,7 @@ type ReportMessage struct {
 
 // ReportChatAgent is an agent's stay in a chat.
 type ReportChatAgent struct {
-	ChatID   int64
 	Username string // as it was when the agent joined
-	Name     string
 	Role     string
 	JoinedAt time.Time
 }
@@ -52,7 +58,6 @@ type ReportChatAgent struct {
 // ReportOffer is an offer of a chat to an agent and its answer ("" while
 // pending).
 type ReportOffer struct {
-	ChatID     int64
 	Username   string // the agent's username key
 	Kind       string // chat, transfer or invite
 	Answer     string
@@ -60,95 +65,131 @@ type ReportOffer struct {
 	AnsweredAt time.Time
 }
 
-// periodChats joins the portal's chats that started in the period (c)
-// to what follows it: ?1 portal, ?2 since, ?3 until (Unix milliseconds).
-// Ordered by c.created_at and c.id first, rows come in the index's order
-// and nothing is sorted.
-const periodChats = `FROM chats c JOIN portals p ON p.id = c.portal_id AND p.name = ?1 AND c.created_at >= ?2 AND c.created_at < ?3`
-
-// The report queries: ?1 portal, ?2 since, ?3 until.
-const (
-	reportChatsQuery = `SELECT c.id, c.visitor_id, c.status, c.end_reason, c.department, coalesce(ch.name, ''),
-			c.created_at, coalesce(c.accepted_at, 0), coalesce(c.first_reply_at, 0), coalesce(c.ended_at, 0),
-			(SELECT min(f.created_at) FROM chats f WHERE f.visitor_id = c.visitor_id),
-			coalesce((SELECT b.ended_at FROM chats b WHERE b.visitor_id = c.visitor_id AND b.created_at < c.created_at
-				ORDER BY b.created_at DESC LIMIT 1), 0),
-			EXISTS (SELECT 1 FROM ticket_chats t WHERE t.chat_id = c.id),
-			coalesce(r.stars, 0)
-		` + periodChats + `
-		LEFT JOIN channels ch ON ch.id = c.channel_id LEFT JOIN chat_ratings r ON r.chat_id = c.id ORDER BY c.created_at, c.id`
-	reportMessagesQuery = `SELECT e.chat_id, e.at, e.author_kind = 'agent', e.author
-		` + periodChats + ` JOIN chat_events e ON e.chat_id = c.id
-		WHERE (e.type = 'visitor_message' AND e.author_kind = 'visitor') OR (e.type = 'message' AND e.author_kind = 'agent')
-		ORDER BY c.created_at, c.id, e.seq`
-	reportChatAgentsQuery = `SELECT a.chat_id, a.agent_username, a.agent_name, a.role, a.joined_at
-		` + periodChats + ` JOIN chat_agents a ON a.chat_id = c.id ORDER BY c.created_at, c.id`
-	reportOffersQuery = `SELECT o.chat_id, o.agent_username, o.kind, o.answer, o.offered_at, coalesce(o.answered_at, 0)
-		` + periodChats + ` JOIN chat_offers o ON o.chat_id = c.id ORDER BY c.created_at, c.id, o.id`
-)
+// reportChatsQuery reads the portal's chats that started in the period
+// (?1 portal, ?2 since, ?3 until, in Unix milliseconds) in the order they
+// started. The last three columns are packed lists, items separated by
+// ",", fields by " ", times in milliseconds after the chat's start:
+// messages "AT AUTHOR" (AUTHOR empty: the visitor's; message is only
+// ever an agent's, visitor_message the visitor's); agents "AT ROLE
+// USERNAME"; offers "AT ANSWERED_AT|n KIND ANSWER|- USERNAME".
+const reportChatsQuery = `SELECT c.id, c.visitor_id, c.status, c.end_reason, c.department, coalesce(ch.name, ''),
+		c.created_at, coalesce(c.accepted_at, 0), coalesce(c.first_reply_at, 0), coalesce(c.ended_at, 0),
+		(SELECT min(f.created_at) FROM chats f WHERE f.visitor_id = c.visitor_id),
+		coalesce((SELECT b.ended_at FROM chats b WHERE b.visitor_id = c.visitor_id AND b.created_at < c.created_at
+			ORDER BY b.created_at DESC LIMIT 1), 0),
+		EXISTS (SELECT 1 FROM ticket_chats t WHERE t.chat_id = c.id),
+		coalesce(r.stars, 0),
+		coalesce((SELECT group_concat((e.at - c.created_at) || ' ' || e.author, ',' ORDER BY e.seq)
+			FROM chat_events e WHERE e.chat_id = c.id AND e.type IN ('visitor_message', 'message')), ''),
+		coalesce((SELECT group_concat((a.joined_at - c.created_at) || ' ' || a.role || ' ' || a.agent_username, ',' ORDER BY a.joined_at)
+			FROM chat_agents a WHERE a.chat_id = c.id), ''),
+		coalesce((SELECT group_concat((o.offered_at - c.created_at) || ' ' || coalesce(o.answered_at - c.created_at, 'n') || ' ' ||
+				o.kind || ' ' || coalesce(nullif(o.answer, ''), '-') || ' ' || o.agent_username, ',' ORDER BY o.id)
+			FROM chat_offers o WHERE o.chat_id = c.id), '')
+	FROM chats c JOIN portals p ON p.id = c.portal_id AND p.name = ?1 AND c.created_at >= ?2 AND c.created_at < ?3
+	LEFT JOIN channels ch ON ch.id = c.channel_id LEFT JOIN chat_ratings r ON r.chat_id = c.id
+	ORDER BY c.created_at, c.id`
 
 // ReportChats calls f for each chat of the period, in the order they
-// started. An error from f stops the read and is returned.
+// started. An error from f stops the read and is returned. An unknown
+// portal is ErrNotFound.
+//
+// The period is read in parts at once, one per processor (at most
+// four): the first part's chats go to f as they are read, the others'
+// are kept until their turn.
 func (s *Store) ReportChats(ctx context.Context, portal string, since, until time.Time, f func(ReportChat) error) error {
-	return s.reportRows(ctx, "report chats", reportChatsQuery,
-		portal, since, until, func(rows *sql.Rows) error {
-			var c ReportChat
-			var created, accepted, replied, ended, first, prev int64
-			err := rows.Scan(&c.ID, &c.VisitorID, &c.Status, &c.EndReason, &c.Department, &c.Channel,
-				&created, &accepted, &replied, &ended, &first, &prev, &c.Ticket, &c.Stars)
-			if err != nil {
+	if _, err := portalID(ctx, s.r, portal); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // the parts still being read stop when f fails
+	bounds := splitPeriod(since, until, min(runtime.GOMAXPROCS(0), 4))
+	type part struct {
+		chats []ReportChat
+		err   error
+	}
+	later := make([]chan part, len(bounds)-2)
+	for i := range later {
+		later[i] = make(chan part, 1)
+		go func() {
+			var p part
+			p.err = s.reportChats(ctx, portal, bounds[i+1], bounds[i+2], func(c ReportChat) error {
+				p.chats = append(p.chats, c)
+				return nil
+			})
+			later[i] <- p
+		}()
+	}
+	if err := s.reportChats(ctx, portal, bounds[0], bounds[1], f); err != nil {
+		return err
+	}
+	for _, ch := range later {
+		p := <-ch
+		if p.err != nil {
+			return p.err
+		}
+		for _, c := range p.chats {
+			if err := f(c); err != nil {
 				return err
 			}
-			c.CreatedAt, c.AcceptedAt, c.FirstReplyAt = fromMillis(created), optMillis(accepted), optMillis(replied)
-			c.EndedAt, c.VisitorFirstAt, c.PreviousEndedAt = optMillis(ended), fromMillis(first), optMillis(prev)
-			return f(c)
-		})
+		}
+	}
+	return nil
 }
 
-// ReportMessages calls f for each visitor and agent message of the
-// period's chats, a chat's messages together and in order.
-func (s *Store) ReportMessages(ctx context.Context, portal string, since, until time.Time, f func(ReportMessage) error) error {
-	return s.reportRows(ctx, "report messages", reportMessagesQuery,
-		portal, since, until, func(rows *sql.Rows) error {
-			var m ReportMessage
-			var at int64
-			if err := rows.Scan(&m.ChatID, &at, &m.Agent, &m.Author); err != nil {
-				return err
-			}
-			m.At = fromMillis(at)
-			return f(m)
-		})
+// splitPeriod cuts [since, until) into n parts of equal length: the
+// bounds, from since to until.
+func splitPeriod(since, until time.Time, n int) []time.Time {
+	step := until.Sub(since) / time.Duration(n)
+	if step < time.Millisecond {
+		return []time.Time{since, until}
+	}
+	bounds := []time.Time{since}
+	for i := 1; i < n; i++ {
+		bounds = append(bounds, since.Add(time.Duration(i)*step))
+	}
+	return append(bounds, until)
 }
 
-// ReportChatAgents calls f for each stay of an agent in the period's
-// chats, a chat's stays together (in no particular order).
-func (s *Store) ReportChatAgents(ctx context.Context, portal string, since, until time.Time, f func(ReportChatAgent) error) error {
-	return s.reportRows(ctx, "report chat agents", reportChatAgentsQuery,
-		portal, since, until, func(rows *sql.Rows) error {
-			var a ReportChatAgent
-			var at int64
-			if err := rows.Scan(&a.ChatID, &a.Username, &a.Name, &a.Role, &at); err != nil {
-				return err
-			}
-			a.JoinedAt = fromMillis(at)
-			return f(a)
-		})
+// reportChats reads one part of the period.
+func (s *Store) reportChats(ctx context.Context, portal string, since, until time.Time, f func(ReportChat) error) error {
+	rows, err := s.r.QueryContext(ctx, reportChatsQuery, portal, millis(since), millis(until))
+	if err != nil {
+		return wrap("report chats", err)
+	}
+	defer release(rows)
+	for rows.Next() {
+		c, err := scanReportChat(rows)
+		if err != nil {
+			return wrap("report chats", err)
+		}
+		if err := f(c); err != nil {
+			return err
+		}
+	}
+	return wrap("report chats", rows.Err())
 }
 
-// ReportOffers calls f for each offer of the period's chats, a chat's
-// offers in the order they were made.
-func (s *Store) ReportOffers(ctx context.Context, portal string, since, until time.Time, f func(ReportOffer) error) error {
-	return s.reportRows(ctx, "report offers", reportOffersQuery,
-		portal, since, until, func(rows *sql.Rows) error {
-			var o ReportOffer
-			var offered, answered int64
-			if err := rows.Scan(&o.ChatID, &o.Username, &o.Kind, &o.Answer, &offered, &answered); err != nil {
-				return err
-			}
-			o.Username = UsernameKey(o.Username)
-			o.OfferedAt, o.AnsweredAt = fromMillis(offered), optMillis(answered)
-			return f(o)
-		})
+// scanReportChat reads a row of reportChatsQuery.
+func scanReportChat(rows *sql.Rows) (ReportChat, error) {
+	var c ReportChat
+	var created, accepted, replied, ended, first, prev int64
+	var msgs, agents, offers []byte
+	err := rows.Scan(&c.ID, &c.VisitorID, &c.Status, &c.EndReason, &c.Department, &c.Channel,
+		&created, &accepted, &replied, &ended, &first, &prev, &c.Ticket, &c.Stars, &msgs, &agents, &offers)
+	if err != nil {
+		return c, err
+	}
+	c.CreatedAt, c.AcceptedAt, c.FirstReplyAt = fromMillis(created), optMillis(accepted), optMillis(replied)
+	c.EndedAt, c.VisitorFirstAt, c.PreviousEndedAt = optMillis(ended), fromMillis(first), optMillis(prev)
+	if c.Messages, err = unpackMessages(string(msgs), created); err != nil {
+		return c, err
+	}
+	if c.Agents, err = unpackAgents(string(agents), created); err != nil {
+		return c, err
+	}
+	c.Offers, err = unpackOffers(string(offers), created)
+	return c, err
 }
 
 // WaitingNow counts the portal's chats waiting for an agent (waiting or
@@ -157,25 +198,6 @@ func (s *Store) WaitingNow(ctx context.Context, portal string) (chats, visitors 
 	err = s.r.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT c.visitor_id) FROM chats c JOIN portals p ON p.id = c.portal_id
 		WHERE p.name = ? AND c.status IN ('waiting', 'offered')`, portal).Scan(&chats, &visitors)
 	return chats, visitors, wrap("count waiting chats", err)
-}
-
-// reportRows runs a report query on the read pool with the portal and
-// the period as ?1, ?2, ?3, and hands each row to scan.
-func (s *Store) reportRows(ctx context.Context, op, q, portal string, since, until time.Time, scan func(*sql.Rows) error) error {
-	if _, err := portalID(ctx, s.r, portal); err != nil {
-		return err
-	}
-	rows, err := s.r.QueryContext(ctx, q, portal, millis(since), millis(until))
-	if err != nil {
-		return wrap(op, err)
-	}
-	defer release(rows)
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return wrap(op, err)
-		}
-	}
-	return wrap(op, rows.Err())
 }
 
 // optMillis converts a stored time where 0 stands for none.
