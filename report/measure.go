@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"jabberdesk/store"
@@ -237,12 +238,12 @@ func (b *builder) report() *Report {
 }
 
 // groupList is the groups in order: days and hours by time, the others
-// by key with the group of none last.
+// by key, ignoring case, with the group of none last.
 func (b *builder) groupList() []Group {
 	keys := slices.Clone(b.keys)
 	if b.o.By != ByDay && b.o.By != ByHour {
 		slices.SortFunc(keys, func(x, y string) int {
-			return cmp.Or(cmp.Compare(boolInt(x == NoAgent), boolInt(y == NoAgent)), cmp.Compare(x, y))
+			return cmp.Or(cmp.Compare(boolInt(x == NoAgent), boolInt(y == NoAgent)), cmp.Compare(strings.ToLower(x), strings.ToLower(y)), cmp.Compare(x, y))
 		})
 	}
 	gs := make([]Group, 0, len(keys))
