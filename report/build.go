@@ -129,10 +129,14 @@ func (b *builder) addChat(rc store.ReportChat) error {
 
 // addVisitor counts the chat's visitor, rating and volume.
 func (b *builder) addVisitor(c *chat) {
-	if c.VisitorFirstAt.Before(b.o.Since) {
-		b.oldVisitors[c.VisitorID] = true
-	} else {
-		b.newVisitors[c.VisitorID] = true
+	// Chats come in the order they started: a visitor's first one in
+	// the period tells whether they had one before.
+	if !b.oldVisitors[c.VisitorID] && !b.newVisitors[c.VisitorID] {
+		if c.Previous {
+			b.oldVisitors[c.VisitorID] = true
+		} else {
+			b.newVisitors[c.VisitorID] = true
+		}
 	}
 	if c.Stars >= 1 && c.Stars <= 5 {
 		b.ratings.Count++

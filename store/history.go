@@ -193,9 +193,11 @@ func importChatParts(ctx context.Context, tx *sql.Tx, id int64, portal string, h
 	if h.Stars != 0 {
 		_, err := tx.ExecContext(ctx, `INSERT INTO chat_ratings (chat_id, stars, comment, at) VALUES (?, ?, ?, ?)`,
 			id, h.Stars, h.Comment, millis(h.EndedAt))
-		return err
+		if err != nil {
+			return err
+		}
 	}
-	return nil
+	return writeDigest(ctx, tx, id)
 }
 
 // optStored is a stored nullable time: NULL for the zero time.

@@ -117,7 +117,7 @@ func TestImportChatsAndReportReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(chats) != 2 || chats[0].Stars != 4 || chats[1].Stars != 2 || chats[1].VisitorID != chats[0].VisitorID ||
-		!chats[1].VisitorFirstAt.Equal(t0) || !chats[1].PreviousEndedAt.Equal(sec(100)) || !chats[0].PreviousEndedAt.IsZero() ||
+		!chats[1].Previous || chats[0].Previous || !chats[1].PreviousEndedAt.Equal(sec(100)) || !chats[0].PreviousEndedAt.IsZero() ||
 		!chats[0].AcceptedAt.Equal(sec(10)) || !chats[1].AcceptedAt.IsZero() || chats[0].Department != "Sales" {
 		t.Fatalf("report chats %+v", chats)
 	}
@@ -224,5 +224,79 @@ func TestReportChatsInParts(t *testing.T) {
 	}
 	if b := splitPeriod(t0, t0.Add(4*time.Hour), 4); len(b) != 5 || !b[2].Equal(t0.Add(2*time.Hour)) {
 		t.Errorf("four hours in parts: %v", b)
+	}
+}
+
+// A chat that is over is read from its digest, which a message stored
+// after the end (a blocked customer's) replaces by the events again.
+func TestReportDigest(t *testing.T) {
+	s, ctx := chatFixture(t)
+	c := mustChat(t, s, newChat("acme", "Ann", ""))
+	if _, err := s.AppendChatEvent(ctx, c.ID, ChatEvent{Type: "visitor_message", AuthorKind: AuthorVisitor, Text: "hi", At: c.CreatedAt.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetChatStatus(ctx, c.ID, ChatEnded, c.CreatedAt.Add(time.Minute), "visitor"); err != nil {
+		t.Fatal(err)
+	}
+	messages := func() []ReportMessage {
+		var got []ReportMessage
+		err := s.ReportChats(ctx, "acme", c.CreatedAt.Add(-time.Hour), c.CreatedAt.Add(time.Hour), func(rc ReportChat) error {
+			got = rc.Messages
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	var digest string
+	if err := s.r.QueryRowContext(ctx, `SELECT messages FROM chat_digests WHERE chat_id = ?`, c.ID).Scan(&digest); err != nil || digest != "1000 " {
+		t.Fatalf("digest %q %v", digest, err)
+	}
+	if m := messages(); len(m) != 1 || m[0].Agent {
+		t.Fatalf("from the digest: %+v", m)
+	}
+	if _, err := s.AppendChatEvent(ctx, c.ID, ChatEvent{Type: "visitor_message", AuthorKind: AuthorVisitor, Text: "kept", At: c.CreatedAt.Add(2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if m := messages(); len(m) != 2 || !m[1].At.Equal(c.CreatedAt.Add(2*time.Minute)) {
+		t.Fatalf("after a message past the end: %+v", m)
+	}
+}
+
+// Migration 0015 fills chat_digests as the store writes them.
+func TestDigestBackfillMatchesTheStore(t *testing.T) {
+	s, ctx := chatFixture(t)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	ids, err := s.ImportChats(ctx, "acme", []HistoricChat{{Visitor: "Ann", Question: "Q", Status: ChatEnded, CreatedAt: t0, AcceptedAt: t0.Add(time.Second),
+		EndedAt: t0.Add(time.Minute), Agents: []HistoricAgent{{Username: "fiona.b", Role: ChatRoleOwner, JoinedAt: t0.Add(time.Second)}},
+		Offers: []HistoricOffer{{Username: "fiona.b", Kind: "chat", Answer: "accepted", OfferedAt: t0, AnsweredAt: t0.Add(time.Second)}, {Username: "george.w", Kind: "chat", OfferedAt: t0}},
+		Events: []HistoricEvent{{At: t0, Type: "visitor_message", AuthorKind: AuthorVisitor}, {At: t0.Add(2 * time.Second), Type: "message", AuthorKind: AuthorAgent, Author: "fiona.b"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := func() (d [3]string) {
+		if err := s.r.QueryRowContext(ctx, `SELECT messages, agents, offers FROM chat_digests WHERE chat_id = ?`, ids[0]).Scan(&d[0], &d[1], &d[2]); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	want := digest()
+	if want != [3]string{"0 ,2000 fiona.b", "1000 owner fiona.b", "0 1000 chat accepted fiona.b,0 n chat - george.w"} {
+		t.Errorf("digest %q", want)
+	}
+	b, err := migrationFiles.ReadFile("migrations/0015_reports.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	backfill := string(b[strings.Index(string(b), "INSERT INTO chat_digests"):])
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM chat_digests`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, backfill); err != nil {
+		t.Fatal(err)
+	}
+	if got := digest(); got != want {
+		t.Errorf("backfilled %q, want %q", got, want)
 	}
 }

@@ -29,3 +29,28 @@ CREATE TABLE chat_ratings (
 -- same order (their first chat, the one before a chat).
 CREATE INDEX chats_portal_created ON chats (portal_id, created_at);
 CREATE INDEX chats_visitor_created ON chats (visitor_id, created_at);
+
+-- What reports read of a chat that is over, so that they need not read
+-- its events, agents and offers again: the packed lists of store's
+-- report.go (messages "AT AUTHOR", AUTHOR empty for the visitor's;
+-- agents "AT ROLE USERNAME"; offers "AT ANSWERED_AT|n KIND ANSWER|-
+-- USERNAME"; times in milliseconds after the chat's start). Written when
+-- the chat ends or is missed; a message stored after that (a blocked
+-- customer's) removes it. Offers withdrawn as the chat ends stay pending
+-- in it.
+CREATE TABLE chat_digests (
+	chat_id  INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+	messages TEXT    NOT NULL,
+	agents   TEXT    NOT NULL,
+	offers   TEXT    NOT NULL
+);
+INSERT INTO chat_digests (chat_id, messages, agents, offers)
+	SELECT c.id,
+		coalesce((SELECT group_concat((e.at - c.created_at) || ' ' || e.author, ',' ORDER BY e.seq)
+			FROM chat_events e WHERE e.chat_id = c.id AND e.type IN ('visitor_message', 'message')), ''),
+		coalesce((SELECT group_concat((a.joined_at - c.created_at) || ' ' || a.role || ' ' || a.agent_username, ',' ORDER BY a.joined_at)
+			FROM chat_agents a WHERE a.chat_id = c.id), ''),
+		coalesce((SELECT group_concat((o.offered_at - c.created_at) || ' ' || coalesce(o.answered_at - c.created_at, 'n') || ' ' ||
+				o.kind || ' ' || coalesce(nullif(o.answer, ''), '-') || ' ' || o.agent_username, ',' ORDER BY o.id)
+			FROM chat_offers o WHERE o.chat_id = c.id), '')
+	FROM chats c WHERE c.status IN ('ended', 'missed');
