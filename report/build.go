@@ -33,8 +33,6 @@ type builder struct {
 	newVisitors map[int64]bool
 	oldVisitors map[int64]bool
 	ratings     Ratings
-	current     *chat       // the chat whose messages are being read
-	unanswered  []time.Time // its customer messages since the last agent message
 }
 
 // Build measures the portal's chats of the period [o.Since, o.Until).
