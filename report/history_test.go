@@ -21,9 +21,10 @@ import (
 //	#2 web, Sales, 1 Mar 23:50: offers to ann and bob time out; missed.
 //	#3 Telegram tg, 2 Mar 00:10 (1 Mar in UTC): bob accepts after 10 s,
 //	   answers at 15 s and 70 s (customer at 50 s); transfers to ann at
-//	   100 s; customer at 120 s, ann at 130 s; ended at 600 s; 3 stars.
+//	   100 s; customer at 120 s, ann at 130 s; ended, reopened by ann,
+//	   ended at 600 s; 3 stars.
 //	#4 tg, the same customer, 2 Mar 10:00: nobody accepts; the customer
-//	   goes (ended, visitor_left) after 60 s: reopened, not answered.
+//	   goes (ended, visitor_left) after 60 s: not answered.
 //	Before and after the period: a February chat of v1, a 3 March chat.
 //	Waiting now: one live chat.
 //	ann is online from before the period, away 1 Mar 12:00, busy 13:00,
@@ -124,7 +125,8 @@ func (h *history) chats() []store.HistoricChat {
 				{Username: "ann.kay", Role: store.ChatRoleOwner, JoinedAt: after(c3, 100), LeftAt: after(c3, 600)},
 			},
 			Events: []store.HistoricEvent{visitorSays(c3), agentSays(after(c3, 15), "Bob.Lee"), visitorSays(after(c3, 50)), agentSays(after(c3, 70), "bob.lee"),
-				visitorSays(after(c3, 120)), agentSays(after(c3, 130), "ann.kay")},
+				visitorSays(after(c3, 120)), agentSays(after(c3, 130), "ann.kay"),
+				{At: after(c3, 500), Type: "reopened", AuthorKind: store.AuthorSystem, Text: "Reopened by Ann"}},
 			Stars: 3},
 		{Visitor: "Carl", Channel: "tg", Customer: "c-1", Question: "Again", Status: store.ChatEnded, EndReason: "visitor_left",
 			CreatedAt: c4, OfferedAt: c4, EndedAt: after(c4, 60), Events: []store.HistoricEvent{visitorSays(c4)}},

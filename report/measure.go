@@ -71,8 +71,7 @@ func (b *builder) place(c *chat) {
 		count(&n.Resolved, c.Status == store.ChatEnded && !c.FirstReplyAt.IsZero())
 		count(&n.Transferred, c.transferred)
 		count(&n.Converted, c.Ticket)
-		prev := c.CreatedAt.Sub(c.PreviousEndedAt)
-		count(&n.Reopened, !c.PreviousEndedAt.IsZero() && prev >= 0 && prev <= ReopenWindow)
+		count(&n.Reopened, c.Reopened > 0)
 		if answered && c.Status == store.ChatEnded && !c.EndedAt.IsZero() {
 			a.duration.addDuration(c.EndedAt.Sub(c.AcceptedAt))
 		}

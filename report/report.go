@@ -40,10 +40,6 @@ type Options struct {
 	Now time.Time
 }
 
-// ReopenWindow is how soon after a visitor's chat ended a new chat of
-// theirs counts as the old one reopened.
-const ReopenWindow = 24 * time.Hour
-
 // Report is a portal's measures over a period. Its JSON field names are
 // stable (docs/REPORTS.md §4).
 type Report struct {
@@ -89,7 +85,7 @@ type Chats struct {
 	Ended       int `json:"ended"`       // over, not missed (the visitor may have left before an agent came)
 	Resolved    int `json:"resolved"`    // ended after at least one agent message
 	Transferred int `json:"transferred"` // a transfer of it was accepted
-	Reopened    int `json:"reopened"`    // the visitor's previous chat ended less than ReopenWindow before
+	Reopened    int `json:"reopened"`    // it was reopened after it ended (#reopen)
 	Converted   int `json:"converted"`   // it belongs to a ticket
 }
 

@@ -27,10 +27,11 @@ type ReportChat struct {
 	Department, Channel string
 
 	CreatedAt, AcceptedAt, FirstReplyAt, EndedAt time.Time
-	// Previous is whether the visitor had a chat before this one, and
-	// PreviousEndedAt when it ended (zero: none, or it never ended).
-	Previous        bool
-	PreviousEndedAt time.Time
+	// Previous is whether the visitor had a chat before this one.
+	Previous bool
+	// Reopened is how many times the chat was reopened after it ended
+	// (#reopen, docs/CHATS.md §11.2).
+	Reopened int
 
 	Ticket bool // the chat belongs to a ticket
 	Stars  int  // the visitor's rating, 1 to 5; 0 for none
@@ -74,21 +75,22 @@ type ReportOffer struct {
 // USERNAME"; offers "AT ANSWERED_AT|n KIND ANSWER|- USERNAME".
 const reportChatsQuery = `SELECT c.id, c.visitor_id, c.status, c.end_reason, c.department, coalesce(ch.name, ''),
 		c.created_at, coalesce(c.accepted_at, 0), coalesce(c.first_reply_at, 0), coalesce(c.ended_at, 0),
-		coalesce((SELECT coalesce(b.ended_at, 0) FROM chats b WHERE b.visitor_id = c.visitor_id AND b.created_at < c.created_at
-			ORDER BY b.created_at DESC LIMIT 1), -1),
+		EXISTS (SELECT 1 FROM chats b WHERE b.visitor_id = c.visitor_id AND b.created_at < c.created_at),
 		EXISTS (SELECT 1 FROM ticket_chats t WHERE t.chat_id = c.id),
 		coalesce(r.stars, 0),
 		coalesce(d.messages, (` + packedMessages + `), ''),
 		coalesce(d.agents, (` + packedAgents + `), ''),
-		coalesce(d.offers, (` + packedOffers + `), '')
+		coalesce(d.offers, (` + packedOffers + `), ''),
+		coalesce(d.reopened, (` + reopenedCount + `))
 	FROM chats c JOIN portals p ON p.id = c.portal_id AND p.name = ?1 AND c.created_at >= ?2 AND c.created_at < ?3
 	LEFT JOIN channels ch ON ch.id = c.channel_id LEFT JOIN chat_ratings r ON r.chat_id = c.id
 	LEFT JOIN chat_digests d ON d.chat_id = c.id
 	ORDER BY c.created_at, c.id`
 
-// The packed lists of chat c's messages, agents and offers: what
-// chat_digests keeps of a chat that is over, so that reports need not
-// read them again (migration 0015 fills it with the same expressions).
+// The packed lists of chat c's messages, agents and offers, and how
+// often it was reopened: what chat_digests keeps of a chat that is over,
+// so that reports need not read them again (migration 0015 fills it with
+// the same expressions).
 const (
 	packedMessages = `SELECT group_concat((e.at - c.created_at) || ' ' || e.author, ',' ORDER BY e.seq)
 		FROM chat_events e WHERE e.chat_id = c.id AND e.type IN ('visitor_message', 'message')`
@@ -97,14 +99,16 @@ const (
 	packedOffers = `SELECT group_concat((o.offered_at - c.created_at) || ' ' || coalesce(o.answered_at - c.created_at, 'n') || ' ' ||
 			o.kind || ' ' || coalesce(nullif(o.answer, ''), '-') || ' ' || o.agent_username, ',' ORDER BY o.id)
 		FROM chat_offers o WHERE o.chat_id = c.id`
+	reopenedCount = `SELECT count(*) FROM chat_events e WHERE e.chat_id = c.id AND e.type = 'reopened'`
 )
 
 // writeDigest keeps the packed lists of a chat that is over. Offers
 // withdrawn as it ends are answered after: they stay pending in it, which
 // reports do not count either way.
 func writeDigest(ctx context.Context, tx *sql.Tx, chatID int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO chat_digests (chat_id, messages, agents, offers)
-		SELECT c.id, coalesce((`+packedMessages+`), ''), coalesce((`+packedAgents+`), ''), coalesce((`+packedOffers+`), '')
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO chat_digests (chat_id, messages, agents, offers, reopened)
+		SELECT c.id, coalesce((`+packedMessages+`), ''), coalesce((`+packedAgents+`), ''), coalesce((`+packedOffers+`), ''),
+			(`+reopenedCount+`)
 		FROM chats c WHERE c.id = ?`, chatID)
 	return err
 }
@@ -192,18 +196,15 @@ func (s *Store) reportChats(ctx context.Context, portal string, since, until tim
 // scanReportChat reads a row of reportChatsQuery.
 func scanReportChat(rows *sql.Rows) (ReportChat, error) {
 	var c ReportChat
-	var created, accepted, replied, ended, prev int64
+	var created, accepted, replied, ended int64
 	var msgs, agents, offers []byte
 	err := rows.Scan(&c.ID, &c.VisitorID, &c.Status, &c.EndReason, &c.Department, &c.Channel,
-		&created, &accepted, &replied, &ended, &prev, &c.Ticket, &c.Stars, &msgs, &agents, &offers)
+		&created, &accepted, &replied, &ended, &c.Previous, &c.Ticket, &c.Stars, &msgs, &agents, &offers, &c.Reopened)
 	if err != nil {
 		return c, err
 	}
 	c.CreatedAt, c.AcceptedAt, c.FirstReplyAt = fromMillis(created), optMillis(accepted), optMillis(replied)
-	c.EndedAt, c.Previous = optMillis(ended), prev >= 0
-	if prev > 0 {
-		c.PreviousEndedAt = fromMillis(prev)
-	}
+	c.EndedAt = optMillis(ended)
 	if c.Messages, err = unpackMessages(string(msgs), created); err != nil {
 		return c, err
 	}

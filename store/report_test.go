@@ -117,7 +117,7 @@ func TestImportChatsAndReportReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(chats) != 2 || chats[0].Stars != 4 || chats[1].Stars != 2 || chats[1].VisitorID != chats[0].VisitorID ||
-		!chats[1].Previous || chats[0].Previous || !chats[1].PreviousEndedAt.Equal(sec(100)) || !chats[0].PreviousEndedAt.IsZero() ||
+		!chats[1].Previous || chats[0].Previous ||
 		!chats[0].AcceptedAt.Equal(sec(10)) || !chats[1].AcceptedAt.IsZero() || chats[0].Department != "Sales" {
 		t.Fatalf("report chats %+v", chats)
 	}
@@ -261,6 +261,32 @@ func TestReportDigest(t *testing.T) {
 	}
 	if m := messages(); len(m) != 2 || !m[1].At.Equal(c.CreatedAt.Add(2*time.Minute)) {
 		t.Fatalf("after a message past the end: %+v", m)
+	}
+	// Reopened and over again: the new digest counts it.
+	if err := s.SetChatStatus(ctx, c.ID, ChatEnded, c.CreatedAt.Add(3*time.Minute), "agent"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendChatEvent(ctx, c.ID, ChatEvent{Type: "reopened", AuthorKind: AuthorSystem, Text: "Reopened"}); err != nil {
+		t.Fatal(err)
+	}
+	reopened := func() (n int) {
+		err := s.ReportChats(ctx, "acme", c.CreatedAt.Add(-time.Hour), c.CreatedAt.Add(time.Hour), func(rc ReportChat) error {
+			n = rc.Reopened
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := reopened(); n != 1 {
+		t.Errorf("reopened %d times, read live", n)
+	}
+	if err := s.SetChatStatus(ctx, c.ID, ChatEnded, c.CreatedAt.Add(4*time.Minute), "agent"); err != nil {
+		t.Fatal(err)
+	}
+	if n := reopened(); n != 1 {
+		t.Errorf("reopened %d times, from the digest", n)
 	}
 }
 

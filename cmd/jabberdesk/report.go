@@ -29,9 +29,8 @@ func newReportCmd(e *env) *cobra.Command {
 		Short: "Measure a portal's chats over a period: volume, times, agents, ratings",
 		Long: `Report measures the chats that started in a period [--since, --until):
 how many started, were answered (accepted by an agent), missed, ended,
-resolved (ended after an agent wrote), transferred, reopened (the
-visitor's previous chat ended less than a day before) and converted to
-tickets; the assignment time (accepted − started), the first response
+resolved (ended after an agent wrote), transferred, reopened (#reopen)
+and converted to tickets; the assignment time (accepted − started), the first response
 time (first agent message − started), the response time (each customer
 message while the chat is active to the next agent message), the chat's
 duration and its messages, each as mean, median and 90th percentile;

@@ -34,17 +34,18 @@ CREATE INDEX chats_visitor_created ON chats (visitor_id, created_at);
 -- its events, agents and offers again: the packed lists of store's
 -- report.go (messages "AT AUTHOR", AUTHOR empty for the visitor's;
 -- agents "AT ROLE USERNAME"; offers "AT ANSWERED_AT|n KIND ANSWER|-
--- USERNAME"; times in milliseconds after the chat's start). Written when
--- the chat ends or is missed; a message stored after that (a blocked
--- customer's) removes it. Offers withdrawn as the chat ends stay pending
--- in it.
+-- USERNAME"; times in milliseconds after the chat's start), and how often
+-- it was reopened. Written when the chat ends or is missed; a message
+-- stored after that (a blocked customer's) or the chat reopened removes
+-- it. Offers withdrawn as the chat ends stay pending in it.
 CREATE TABLE chat_digests (
 	chat_id  INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
 	messages TEXT    NOT NULL,
 	agents   TEXT    NOT NULL,
-	offers   TEXT    NOT NULL
+	offers   TEXT    NOT NULL,
+	reopened INTEGER NOT NULL
 );
-INSERT INTO chat_digests (chat_id, messages, agents, offers)
+INSERT INTO chat_digests (chat_id, messages, agents, offers, reopened)
 	SELECT c.id,
 		coalesce((SELECT group_concat((e.at - c.created_at) || ' ' || e.author, ',' ORDER BY e.seq)
 			FROM chat_events e WHERE e.chat_id = c.id AND e.type IN ('visitor_message', 'message')), ''),
@@ -52,5 +53,6 @@ INSERT INTO chat_digests (chat_id, messages, agents, offers)
 			FROM chat_agents a WHERE a.chat_id = c.id), ''),
 		coalesce((SELECT group_concat((o.offered_at - c.created_at) || ' ' || coalesce(o.answered_at - c.created_at, 'n') || ' ' ||
 				o.kind || ' ' || coalesce(nullif(o.answer, ''), '-') || ' ' || o.agent_username, ',' ORDER BY o.id)
-			FROM chat_offers o WHERE o.chat_id = c.id), '')
+			FROM chat_offers o WHERE o.chat_id = c.id), ''),
+		(SELECT count(*) FROM chat_events e WHERE e.chat_id = c.id AND e.type = 'reopened')
 	FROM chats c WHERE c.status IN ('ended', 'missed');
