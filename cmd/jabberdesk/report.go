@@ -41,8 +41,9 @@ docs/REPORTS.md defines each measure and the JSON fields.
 
 Times are a date (2026-12-01, midnight), a date and time (2026-12-01T09:00
 or RFC 3339), or a duration back from now (7d, 24h, 1w); dates and days
-are in --tz (default: this machine's zone). --by groups the measures by
-day, hour, agent, department or channel (web chats are "web").
+are in --tz (default: $TZ, else this machine's zone). --by groups the
+measures by day, hour, agent, department or channel (web chats are
+"web").
 
 Without --json or --csv it prints tables. --html FILE also writes one
 self-contained HTML page with charts (volume over time, the distributions
@@ -70,6 +71,11 @@ of assignment and first-response times) and the agents' table.`,
 // reportOptions reads the period and zone of report's flags.
 func reportOptions(portal string, f reportFlags, now time.Time) (report.Options, error) {
 	o := report.Options{Portal: portal, By: f.by, Location: time.Local, Now: now, Until: now}
+	if tz := os.Getenv("TZ"); f.tz == "" && tz != "" {
+		if loc, err := time.LoadLocation(tz); err == nil {
+			o.Location = loc // the local zone by its name
+		}
+	}
 	if f.tz != "" {
 		loc, err := time.LoadLocation(f.tz)
 		if err != nil {
