@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"runtime"
 	"time"
 )
 
@@ -12,7 +11,7 @@ import (
 // agents and offers, handed to a function one at a time, so that a year
 // of history is read in one pass without being held in memory twice.
 // Each chat is one row: its messages, agents and offers come packed in a
-// text column each (packReport), because a row crossing from SQLite
+// text column each (report_pack.go), because a row crossing from SQLite
 // into Go costs far more than SQLite's own work, and a chat has a score
 // of messages.
 
@@ -116,66 +115,10 @@ func writeDigest(ctx context.Context, tx *sql.Tx, chatID int64) error {
 // ReportChats calls f for each chat of the period, in the order they
 // started. An error from f stops the read and is returned. An unknown
 // portal is ErrNotFound.
-//
-// The period is read in parts at once, one per processor (at most
-// four): the first part's chats go to f as they are read, the others'
-// are kept until their turn.
 func (s *Store) ReportChats(ctx context.Context, portal string, since, until time.Time, f func(ReportChat) error) error {
 	if _, err := portalID(ctx, s.r, portal); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // the parts still being read stop when f fails
-	bounds := splitPeriod(since, until, min(runtime.GOMAXPROCS(0), 4))
-	type part struct {
-		chats []ReportChat
-		err   error
-	}
-	later := make([]chan part, len(bounds)-2)
-	for i := range later {
-		later[i] = make(chan part, 1)
-		go func() {
-			var p part
-			p.err = s.reportChats(ctx, portal, bounds[i+1], bounds[i+2], func(c ReportChat) error {
-				p.chats = append(p.chats, c)
-				return nil
-			})
-			later[i] <- p
-		}()
-	}
-	if err := s.reportChats(ctx, portal, bounds[0], bounds[1], f); err != nil {
-		return err
-	}
-	for _, ch := range later {
-		p := <-ch
-		if p.err != nil {
-			return p.err
-		}
-		for _, c := range p.chats {
-			if err := f(c); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// splitPeriod cuts [since, until) into n parts of equal length: the
-// bounds, from since to until.
-func splitPeriod(since, until time.Time, n int) []time.Time {
-	step := until.Sub(since) / time.Duration(n)
-	if step < time.Millisecond {
-		return []time.Time{since, until}
-	}
-	bounds := []time.Time{since}
-	for i := 1; i < n; i++ {
-		bounds = append(bounds, since.Add(time.Duration(i)*step))
-	}
-	return append(bounds, until)
-}
-
-// reportChats reads one part of the period.
-func (s *Store) reportChats(ctx context.Context, portal string, since, until time.Time, f func(ReportChat) error) error {
 	rows, err := s.r.QueryContext(ctx, reportChatsQuery, portal, millis(since), millis(until))
 	if err != nil {
 		return wrap("report chats", err)
