@@ -309,7 +309,7 @@ func TestDigestBackfillMatchesTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backfill := string(b[strings.Index(string(b), "INSERT INTO chat_digests"):])
+	backfill := string(b[strings.Index(string(b), "INSERT OR REPLACE INTO chat_digests"):])
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM chat_digests`); err != nil {
 		t.Fatal(err)
 	}
