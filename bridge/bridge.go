@@ -111,6 +111,11 @@ type Config struct {
 	// ObserveCommand, if set, is told how long each hash command took
 	// (for metrics).
 	ObserveCommand func(name string, d time.Duration)
+	// ObserveChat, if set, is told when a chat of a portal is answered,
+	// missed, or gets its first agent message, with the time since the
+	// chat was created (for metrics). It runs on the chat's goroutine and
+	// must not block.
+	ObserveChat func(portal string, m Milestone, sinceCreated time.Duration)
 	// Files is the upload store: the addresses of visitors' and
 	// customers' files, and the agents' files their messages name. Nil:
 	// agents' addresses stay text.

@@ -39,6 +39,7 @@ type Chat struct {
 	graceTimer  timer
 	endTimer    timer // #e 30: ends the chat unless the visitor speaks
 	over        bool
+	replied     bool // an agent has written to the visitor
 
 	// Shared with visitor connections, guarded by vmu.
 	vmu     sync.Mutex
@@ -138,7 +139,7 @@ func newChat(e *Engine, sc store.Chat) *Chat {
 		e: e, id: sc.ID, publicID: sc.PublicID, portal: sc.Portal, number: sc.Number, local: address.VisitorName(sc.Number),
 		ops: make(chan func(), 64), quit: make(chan struct{}), exited: make(chan struct{}),
 		info: sc, offers: make(map[string]*offer), tried: make(map[string]bool), declined: make(map[string]bool),
-		changed: make(chan struct{}), subs: make(map[chan Event]struct{}),
+		changed: make(chan struct{}), subs: make(map[chan Event]struct{}), replied: sc.FirstReplyAt != nil,
 	}
 	for _, a := range sc.Agents {
 		if a.LeftAt == nil {

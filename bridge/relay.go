@@ -131,6 +131,7 @@ func (c *Chat) relayAgent(m *member, ev Event, text string) error {
 	if err := c.publish(ev, "agent", m.key); err != nil {
 		return err
 	}
+	c.firstAgentMessage()
 	if ev.out != nil {
 		c.e.channelsSide().Wake()
 	}

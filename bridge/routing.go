@@ -199,7 +199,11 @@ func (c *Chat) accept(key, name string) {
 	c.closeOffer(key, c.offers[key], answerAccepted)
 	now := c.e.now()
 	stopTimer(c.queueTimer)
+	answered := c.info.Status != store.ChatActive
 	c.setStatus(store.ChatActive, "")
+	if answered {
+		c.observe(Answered)
+	}
 	for other, oo := range c.offers {
 		if oo.kind == kindChat {
 			c.withdraw(other, answerWithdrawn, name+" took the chat with "+c.title()+".")
@@ -227,6 +231,7 @@ func (c *Chat) miss(why string) {
 	// hears that the chat was missed finds it so in the database.
 	c.autoConvert("missed")
 	c.setStatus(store.ChatMissed, reasonMissed)
+	c.observe(Missed)
 	c.announce(Event{Type: EventSystem, Text: c.e.cfg.MissedText}, "system", "")
 	c.announce(Event{Type: EventEnded, Reason: string(reasonMissed)}, "system", "")
 	c.completeTicket()

@@ -408,7 +408,8 @@ func (s *Store) queryChats(ctx context.Context, op, q string, args ...any) ([]Ch
 // SetChatStatus moves a chat to a status and records when: the first move
 // to offered sets offered_at, the first move to active accepted_at, and the
 // first move to ended or missed ended_at and the end reason. Later moves
-// keep the times already set.
+// keep the times already set. A chat that is over gets its digest for
+// reports (chat_digests).
 func (s *Store) SetChatStatus(ctx context.Context, id int64, st ChatStatus, at time.Time, reason string) error {
 	if err := st.check(); err != nil {
 		return err
@@ -425,6 +426,9 @@ func (s *Store) SetChatStatus(ctx context.Context, id int64, st ChatStatus, at t
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return chatNotFound(id)
+		}
+		if st == ChatEnded || st == ChatMissed {
+			return writeDigest(ctx, tx, id)
 		}
 		return nil
 	})

@@ -100,6 +100,13 @@ func appendChatEvent(ctx context.Context, tx *sql.Tx, chatID int64, e *ChatEvent
 	if err != nil {
 		return err
 	}
+	if e.Type == "message" || e.Type == "visitor_message" || e.Type == "reopened" {
+		// A message after the end (a blocked customer's, kept), or the
+		// chat reopened: reports read the chat's events again.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM chat_digests WHERE chat_id = ?`, chatID); err != nil {
+			return err
+		}
+	}
 	if e.Outbound != nil {
 		o := *e.Outbound
 		o.ChatID = chatID

@@ -599,18 +599,7 @@ func TestChatQueriesUseIndexes(t *testing.T) {
 		`SELECT * FROM chat_agents WHERE chat_id = 1 AND left_at IS NULL AND agent_id IN (SELECT id FROM agents WHERE portal_id = 1)`,
 		`SELECT * FROM chat_offers WHERE chat_id = 1 ORDER BY id`,
 	} {
-		rows, err := s.r.Query(`EXPLAIN QUERY PLAN ` + q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			rows.Scan(&id, &parent, &notused, &detail)
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, s, q)
 		p := strings.Join(plan, "; ")
 		for _, step := range plan {
 			// Sorting a chat's few agents for json_group_array is fine.

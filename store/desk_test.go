@@ -470,18 +470,7 @@ func TestDeskQueriesUseIndexes(t *testing.T) {
 		{cannedForQuery, []any{1, 1}, "canned_responses_key"},
 		{cannedListQuery, []any{1}, "canned_responses_key"},
 	} {
-		rows, err := s.r.Query(`EXPLAIN QUERY PLAN `+tc.q, tc.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			rows.Scan(&id, &parent, &notused, &detail)
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, s, tc.q, tc.args...)
 		p := strings.Join(plan, "; ")
 		for _, step := range plan {
 			if strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, " USING ") && step != "SCAN CONSTANT ROW" {

@@ -816,18 +816,7 @@ func TestHelpdeskQueriesUseIndexes(t *testing.T) {
 		{flaggedChatsQuery, []any{1}, "flagged_chats_open"},
 		{`UPDATE ticket_threads SET body = '' WHERE chat_id = 1 AND kind = 'transcript'`, nil, "ticket_threads_chat"},
 	} {
-		rows, err := s.r.Query(`EXPLAIN QUERY PLAN `+tc.q, tc.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			rows.Scan(&id, &parent, &notused, &detail)
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, s, tc.q, tc.args...)
 		p := strings.Join(plan, "; ")
 		for _, step := range plan {
 			// Sorting a ticket's few chat numbers for json_group_array is fine.

@@ -2,11 +2,13 @@ package xmppd
 
 import (
 	"strconv"
+	"time"
 
 	"mellium.im/xmpp/jid"
 
 	"jabberdesk/address"
 	"jabberdesk/bridge"
+	"jabberdesk/store"
 )
 
 // Availability is an agent's state for routing chats (docs/AGENTS.md §4.2).
@@ -177,7 +179,21 @@ func (s *session) availabilityChanged(before Availability) {
 	if now == Offline {
 		s.srv.boardSeen(s.agent.Portal, s.agent.Key())
 	}
+	s.srv.presences.Record(s.agent.Portal, s.agent.Key(), presenceState(now), time.Now())
 	s.srv.desk.AgentAvailabilityChanged(s.agent.Portal, s.agent.Key(), now)
+}
+
+// presenceState names an availability as the store's presence log does.
+func presenceState(a Availability) string {
+	switch a {
+	case Online:
+		return store.PresenceOnline
+	case Away:
+		return store.PresenceAway
+	case Busy:
+		return store.PresenceBusy
+	}
+	return store.PresenceOffline
 }
 
 func (s *session) unavailablePresence() []byte {

@@ -3,9 +3,11 @@ package xmppd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"jabberdesk/internal/testwait"
 	"jabberdesk/internal/xmpptest"
 	"jabberdesk/store"
 )
@@ -46,5 +48,40 @@ func TestSignInToAPortalLargerThanTheOutbox(t *testing.T) {
 			c.Send("<presence type='unavailable'/>")
 			c.Close()
 		})
+	}
+}
+
+// Every change of an agent's availability for routing is recorded for
+// reports, once: the most available of their resources counts, and a
+// presence that leaves it as it was records nothing.
+func TestAvailabilityChangesAreRecorded(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	since := time.Now().Add(-time.Minute)
+	laptop := env.login("fiona.b", "laptop", true) // online
+	phone := env.login("fiona.b", "phone", false)
+	phone.Send("<presence><show>away</show></presence>") // online still: the laptop is
+	phone.Expect("own presence", xmpptest.Presence(phone.JID.String(), ""))
+	laptop.Send("<presence><show>dnd</show></presence>") // busy
+	laptop.Expect("own presence", xmpptest.Presence(laptop.JID.String(), ""))
+	laptop.Send("<presence><show>xa</show></presence>") // away
+	laptop.Expect("own presence", xmpptest.Presence(laptop.JID.String(), ""))
+	laptop.Close() // away still: the phone is
+	phone.Close()  // offline
+	var states []string
+	testwait.For(t, "four presence changes", func() bool {
+		got, err := env.st.PresenceChanges(context.Background(), "acme", since, time.Now().Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		states = states[:0]
+		for _, c := range got {
+			states = append(states, c.Username+" "+c.State)
+		}
+		return len(states) >= 4
+	})
+	want := []string{"fiona.b online", "fiona.b busy", "fiona.b away", "fiona.b offline"}
+	if !slices.Equal(states, want) {
+		t.Fatalf("recorded %q, want %q", states, want)
 	}
 }

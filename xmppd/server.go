@@ -58,6 +58,7 @@ type Server struct {
 	withDesk   bool // a Desk was configured: the desk contact runs commands
 	uploads    Uploads
 	archive    *store.ArchiveWriter
+	presences  *store.PresenceLog // agents' availability changes, for reports
 	metrics    metrics
 	bufPool    sync.Pool
 	nextID     atomic.Uint64
@@ -138,6 +139,13 @@ func New(cfg Config) (*Server, error) {
 		Known:           knownAddresses{cfg.Store, cfg.Logger},
 	})
 	srv.dir = newDirectory(cfg.Store)
+	// Nobody is signed in yet: whoever the log still has available is
+	// offline from now, then each change is recorded as it happens.
+	presences, err := cfg.Store.NewPresenceLog(context.Background(), 4096, srv.log)
+	if err != nil {
+		return nil, fmt.Errorf("xmppd: %w", err)
+	}
+	srv.presences = presences
 	srv.archive = cfg.Store.NewArchiveWriter(16384, srv.log)
 	srv.bufPool.New = func() any { b := make([]byte, 0, 4096); return &b }
 	if srv.desk == nil {
@@ -267,7 +275,8 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	}
 	waited := make(chan struct{})
 	go func() { srv.connWG.Wait(); close(waited) }()
-	defer srv.archive.Close() // after the sessions: what they routed is archived
+	defer srv.archive.Close()   // after the sessions: what they routed is archived
+	defer srv.presences.Close() // likewise their last presence changes
 	select {
 	case <-waited:
 		return nil

@@ -26,6 +26,9 @@ import (
 type metrics struct {
 	reg      *prometheus.Registry
 	commands *prometheus.HistogramVec
+	// Chats by portal (portals are few, made by administrators).
+	answered, missed          *prometheus.CounterVec
+	assignment, firstResponse *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
@@ -37,7 +40,31 @@ func newMetrics() *metrics {
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"command"})
 	m.reg.MustRegister(m.commands)
+	chatTimes := []float64{1, 5, 10, 20, 30, 60, 120, 300, 600, 1800}
+	m.answered = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "jabberdesk_chats_answered_total",
+		Help: "Chats an agent accepted."}, []string{"portal"})
+	m.missed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "jabberdesk_chats_missed_total",
+		Help: "Chats nobody accepted."}, []string{"portal"})
+	m.assignment = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "jabberdesk_chat_assignment_seconds",
+		Help: "Time from a chat's start to an agent accepting it.", Buckets: chatTimes}, []string{"portal"})
+	m.firstResponse = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "jabberdesk_chat_first_response_seconds",
+		Help: "Time from a chat's start to the first agent message.", Buckets: chatTimes}, []string{"portal"})
+	m.reg.MustRegister(m.answered, m.missed, m.assignment, m.firstResponse)
 	return m
+}
+
+// observeChat is the bridge's hook for chats answered, missed and first
+// answered (docs/REPORTS.md §6).
+func (m *metrics) observeChat(portal string, what bridge.Milestone, d time.Duration) {
+	switch what {
+	case bridge.Answered:
+		m.answered.WithLabelValues(portal).Inc()
+		m.assignment.WithLabelValues(portal).Observe(d.Seconds())
+	case bridge.Missed:
+		m.missed.WithLabelValues(portal).Inc()
+	case bridge.FirstResponse:
+		m.firstResponse.WithLabelValues(portal).Observe(d.Seconds())
+	}
 }
 
 // observeCommand is the bridge's hook for command latency.

@@ -84,6 +84,7 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		MissedText:   cfg.Chats.MissedText,
 
 		ObserveCommand: a.metrics.observeCommand,
+		ObserveChat:    a.metrics.observeChat,
 	}
 	if a.files != nil {
 		bcfg.Files = a.files

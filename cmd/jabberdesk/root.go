@@ -83,6 +83,7 @@ config.example.toml). Start with: jabberdesk init.`,
 		newSettingsCmd(e),
 		newChannelCmd(e),
 		newTemplateCmd(e),
+		newReportCmd(e),
 		newBenchCmd(e),
 	)
 	return root
