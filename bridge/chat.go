@@ -39,6 +39,7 @@ type Chat struct {
 	graceTimer  timer
 	endTimer    timer // #e 30: ends the chat unless the visitor speaks
 	over        bool
+	askedRating bool // the end asked the visitor to rate the chat
 
 	// Shared with visitor connections, guarded by vmu.
 	vmu     sync.Mutex

@@ -139,11 +139,19 @@ func (s *Server) end(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := v.End(r.Context()); err != nil {
+	rate, err := v.End(r.Context())
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ended"})
+	writeJSON(w, http.StatusOK, endAnswer{Status: "ended", Rate: rate})
+}
+
+// endAnswer is the answer to POST …/end: rate says that the visitor is
+// asked to rate the chat (…/rating).
+type endAnswer struct {
+	Status string `json:"status"`
+	Rate   bool   `json:"rate,omitempty"`
 }
 
 // opened is the widget saying that the visitor opened a pushed page.
