@@ -29,6 +29,8 @@ func FuzzVisitorAPI(f *testing.F) {
 		{"GET", "/api/v1/chats/{ID}/ws?token={TOKEN}", "", ""},
 		{"GET", "/api/v1/portals/acme/departments", "", ""},
 		{"POST", "/api/v1/chats/{ID}/end", "Bearer {TOKEN}", `{}`},
+		{"POST", "/api/v1/chats/{ID}/rating", "Bearer {TOKEN}", `{"stars":4,"comment":"Quick\n» and kind"}`},
+		{"POST", "/api/v1/chats/{ID}/rating", "Bearer {TOKEN}", `{"stars":1e9}`},
 		{"PUT", "/upload/x/y", "", "data"},
 		{"OPTIONS", "/api/v1/chats", "", ""},
 	} {
