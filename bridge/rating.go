@@ -50,10 +50,14 @@ func (c *Chat) asksRatings() bool {
 	return err == nil && !rated
 }
 
+// ratingAnswers are the question's quick replies, where the provider has
+// them: a tap sends the number.
+var ratingAnswers = []string{"1", "2", "3", "4", "5"}
+
 // ratingQuestion is the question for a channel customer, or nil where
 // the provider does not let us write to them now.
 func (c *Chat) ratingQuestion() *store.Outbound {
-	out, _, err := c.e.outboundTo(c.ctx(), c.info, store.OutboundPayload{Text: ratingQuestionText})
+	out, _, err := c.e.outboundTo(c.ctx(), c.info, store.OutboundPayload{Text: ratingQuestionText, QuickReplies: ratingAnswers})
 	c.logStoreError("read the chat's customer", err)
 	return out
 }

@@ -56,9 +56,9 @@ func (tc testChat) endedAsks() bool {
 
 // sent takes what is queued for customers, in order, as the sender
 // would, and lists it.
-func (ct *channelTest) sent() []string {
+func (ct *channelTest) sent() []store.OutboundPayload {
 	ct.t.Helper()
-	var out []string
+	var out []store.OutboundPayload
 	for {
 		due, err := ct.st.DueOutbound(ct.ctx, time.Now().Add(48*time.Hour), 100)
 		if err != nil || len(due) == 0 {
@@ -68,7 +68,7 @@ func (ct *channelTest) sent() []string {
 			return out
 		}
 		for _, o := range due {
-			out = append(out, o.Payload.Text)
+			out = append(out, o.Payload)
 			if err := ct.st.OutboundSent(ct.ctx, o.ID, ""); err != nil {
 				ct.t.Fatal(err)
 			}
@@ -191,8 +191,8 @@ func TestChannelCustomerAnswersTheRatingQuestion(t *testing.T) {
 	tc := ct.accepted("777")
 	tc.says(ct.fiona, "It ships today")
 	tc.says(ct.fiona, "#e")
-	if got := ct.sent(); len(got) != 2 || got[1] != ratingQuestionText {
-		t.Fatalf("queued %q, want the answer and the question", got)
+	if got := ct.sent(); len(got) != 2 || got[1].Text != ratingQuestionText || !slices.Equal(got[1].QuickReplies, []string{"1", "2", "3", "4", "5"}) {
+		t.Fatalf("queued %+v, want the answer and the question with its quick replies", got)
 	}
 	wakes := ct.chans.wakes
 	ct.customerSays("777", "4 - quick, thanks")
@@ -204,8 +204,8 @@ func TestChannelCustomerAnswersTheRatingQuestion(t *testing.T) {
 	if err != nil || !ok || r.Stars != 4 || r.Comment != "quick, thanks" || r.Source != store.RatingChannel {
 		t.Fatalf("rating %+v %v %v", r, ok, err)
 	}
-	if got := ct.sent(); len(got) != 1 || got[0] != ratingThanksText || ct.chans.wakes != wakes+1 {
-		t.Fatalf("queued %q, %d wakes", got, ct.chans.wakes-wakes)
+	if got := ct.sent(); len(got) != 1 || got[0].Text != ratingThanksText || got[0].QuickReplies != nil || ct.chans.wakes != wakes+1 {
+		t.Fatalf("queued %+v, %d wakes", got, ct.chans.wakes-wakes)
 	}
 	tc.mustSee("rated:quick, thanks")
 
@@ -243,7 +243,7 @@ func TestChannelRatingWindow(t *testing.T) {
 	tc = wa.accepted("4915112345678")
 	wa.advance(25 * time.Hour)
 	tc.says(wa.fiona, "#e")
-	if tc.endedAsks() || slices.Contains(wa.sent(), ratingQuestionText) {
+	if tc.endedAsks() || len(wa.sent()) != 0 {
 		t.Fatal("a customer outside the reply window was asked")
 	}
 	wa.customerSays("4915112345678", "5")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,6 +106,10 @@ func TestChannelCustomerRatesByAnswering(t *testing.T) {
 	fiona.Send(chatMsg(contact, "#e"))
 	fiona.Expect("end", xmpptest.Message(contact, "Chat ended"))
 	testwait.For(t, "the question at the provider", func() bool { return strings.Contains(deliveredTexts(fake), "How was this chat?") })
+	question := fake.Sent()[0]
+	if got := channelstest.QuickReplies(channels.Telegram, question); !slices.Equal(got, []string{"1", "2", "3", "4", "5"}) {
+		t.Errorf("the question offers %q", got)
+	}
 
 	post("5 great service")
 	fiona.Expect("the rating", exactly(contact, bridge.SystemPrefix+"Rated 5/5: great service"))
