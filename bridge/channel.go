@@ -55,8 +55,9 @@ func (e *Engine) channelsSide() Channels {
 func (c *Chat) isChannel() bool { return c.info.CustomerID != 0 }
 
 // CustomerMessage shows a stored customer message (bridge/im) in the
-// customer's live chat, or starts a chat with it routed to the channel's
-// department. A blocked customer's message is kept in a chat that is not
+// customer's live chat, takes it as the rating of their last chat when it
+// answers the question (rating.go), or starts a chat with it routed to
+// the channel's department. A blocked customer's message is kept in a chat that is not
 // offered (the blocked view). It returns store.ErrDelivered when the
 // message was shown before, and ErrAgentBusy when an agent in the chat is
 // not keeping up (the caller tries again later).
@@ -85,7 +86,12 @@ func (e *Engine) CustomerMessage(ctx context.Context, in store.Inbound) error {
 		if !errors.Is(err, errChatOver) {
 			return err
 		}
-		// The chat ended just now: the message starts a new one.
+		// The chat ended just now: the message, written before the
+		// customer could know, starts a new one.
+		return e.startCustomerChat(ctx, in, ev)
+	}
+	if taken, err := e.customerRating(ctx, in); taken || err != nil {
+		return err
 	}
 	return e.startCustomerChat(ctx, in, ev)
 }
@@ -211,28 +217,35 @@ func (e *Engine) TellChat(chatID int64, line string) {
 }
 
 // customerOut is the outbound message that sends p to the chat's
-// channel customer, or the line that says why it cannot be sent now. A
-// template may go outside the provider's reply window (that is what it
-// is for); anything else may not.
+// channel customer, or the line that says why it cannot be sent now.
 func (c *Chat) customerOut(p store.OutboundPayload) (*store.Outbound, string) {
-	cu, err := c.e.store.Customer(c.ctx(), c.info.CustomerID)
+	out, why, err := c.e.outboundTo(c.ctx(), c.info, p)
+	c.logStoreError("read the chat's customer", err)
+	return out, why
+}
+
+// outboundTo is a message for the customer of channel chat sc, or the
+// line that says why none may go to them now (err: their record could not
+// be read). A template may go outside the provider's reply window (that
+// is what it is for); anything else may not.
+func (e *Engine) outboundTo(ctx context.Context, sc store.Chat, p store.OutboundPayload) (*store.Outbound, string, error) {
+	cu, err := e.store.Customer(ctx, sc.CustomerID)
 	if err != nil {
-		c.logStoreError("read the chat's customer", err)
-		return nil, "Not sent: the customer's record could not be read; please send it again."
+		return nil, "Not sent: the customer's record could not be read; please send it again.", err
 	}
-	provider := c.info.ChannelType.Title()
+	provider := sc.ChannelType.Title()
 	switch {
 	case cu.Blocked:
-		return nil, "Not sent: this customer is blocked."
+		return nil, "Not sent: this customer is blocked.", nil
 	case cu.State == store.CustomerBlocked:
-		return nil, "Not sent: the customer blocked this " + provider + " account; nothing reaches them until they follow it again."
-	case p.Template == nil && !cu.WindowOpen(c.info.ChannelType, c.e.now()):
-		if c.info.ChannelType.HasTemplates() {
-			return nil, "Not sent: the customer last wrote more than 24 hours ago, and " + provider + " then only takes templates: #tpl lists them."
+		return nil, "Not sent: the customer blocked this " + provider + " account; nothing reaches them until they follow it again.", nil
+	case p.Template == nil && !cu.WindowOpen(sc.ChannelType, e.now()):
+		if sc.ChannelType.HasTemplates() {
+			return nil, "Not sent: the customer last wrote more than 24 hours ago, and " + provider + " then only takes templates: #tpl lists them.", nil
 		}
-		return nil, "Not sent: the customer last wrote more than 24 hours ago, and " + provider + " only lets us answer within 24 hours of their last message."
+		return nil, "Not sent: the customer last wrote more than 24 hours ago, and " + provider + " only lets us answer within 24 hours of their last message.", nil
 	}
-	return &store.Outbound{ChannelID: c.info.ChannelID, CustomerID: c.info.CustomerID, Payload: p}, ""
+	return &store.Outbound{ChannelID: sc.ChannelID, CustomerID: sc.CustomerID, Payload: p}, "", nil
 }
 
 // blockCustomer is #b in a channel chat: the customer's id is blocked

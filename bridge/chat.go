@@ -40,6 +40,7 @@ type Chat struct {
 	endTimer    timer // #e 30: ends the chat unless the visitor speaks
 	over        bool
 	replied     bool // an agent has written to the visitor
+	askedRating bool // the end asked the visitor to rate the chat
 
 	// Shared with visitor connections, guarded by vmu.
 	vmu     sync.Mutex

@@ -275,7 +275,8 @@ func (c *Chat) end(reason endReason) {
 		c.autoConvert("end")
 	}
 	c.setStatus(store.ChatEnded, reason)
-	ended := c.endedEvent(reason)
+	ended := c.endedEvent(reason, attended)
+	c.askedRating = ended.Rate
 	c.announce(ended, "system", "")
 	if ended.out != nil {
 		c.e.channelsSide().Wake()
@@ -341,12 +342,21 @@ func (c *Chat) restore() {
 
 // endedEvent is the event that ends the chat. A channel customer whose
 // chat nobody accepted is sent the missed-chat text (a web visitor's
-// widget shows it).
-func (c *Chat) endedEvent(reason endReason) Event {
+// widget shows it). The visitor of a chat an agent took part in is asked
+// to rate it (rating.go), unless the portal does not ask or the chat
+// ended with a block.
+func (c *Chat) endedEvent(reason endReason, attended bool) Event {
 	ev := Event{Type: EventEnded, Reason: string(reason)}
-	if reason == reasonMissed && c.isChannel() {
+	switch {
+	case reason == reasonMissed && c.isChannel():
 		// Where the provider does not allow it, the customer is not told.
 		ev.out, _ = c.customerOut(store.OutboundPayload{Text: c.e.cfg.MissedText})
+	case attended && reason != reasonBlocked && c.asksRatings():
+		ev.Rate = true
+		if c.isChannel() {
+			ev.out = c.ratingQuestion()
+			ev.Rate = ev.out != nil
+		}
 	}
 	return ev
 }

@@ -64,6 +64,8 @@ func eventLine(info store.Chat, r store.ChatEvent) (text string, ok bool) {
 		return "The pending end was called off", true
 	case EventReopened:
 		return "Reopened by " + ev.Name, true
+	case EventRated:
+		return info.VisitorName + " rated the chat " + ratingWords(ev.Stars, ev.Text), true
 	case EventEnded:
 		why := endReasons[endReason(ev.Reason)]
 		if why == "" {

@@ -160,12 +160,15 @@ func (v *VisitorChat) Typing(ctx context.Context, state string) error {
 	})
 }
 
-// End is the visitor ending the chat.
-func (v *VisitorChat) End(ctx context.Context) error {
-	return v.live(ctx, func(c *Chat) error {
+// End is the visitor ending the chat; rate reports that they are asked
+// to rate it (Rate).
+func (v *VisitorChat) End(ctx context.Context) (rate bool, err error) {
+	err = v.live(ctx, func(c *Chat) error {
 		c.end(reasonVisitor)
+		rate = c.askedRating
 		return nil
 	})
+	return rate, err
 }
 
 // Events returns the visible events after seq; when there are none and

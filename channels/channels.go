@@ -333,7 +333,21 @@ type Message struct {
 	// first answer to that message only.
 	ReplyToken   string
 	ReplyTokenAt time.Time
+	// QuickReplies are answers the customer can tap instead of typing
+	// (at most MaxQuickReplies of at most QuickReplyMax characters), with
+	// a text message: Telegram shows them as a reply keyboard that hides
+	// once used, LINE as quick reply buttons, Messenger and Instagram as
+	// quick_replies. A tap sends the answer's text as the customer's
+	// message. WhatsApp sends the text alone.
+	QuickReplies []string
 }
+
+// Limits of quick replies: LINE, Messenger and Instagram show at most 13,
+// and cut labels longer than 20 characters.
+const (
+	MaxQuickReplies = 13
+	QuickReplyMax   = 20
+)
 
 // File is an agent's file, by an HTTPS URL the provider fetches.
 type File struct {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // maxAnswer bounds what is read of a provider's JSON answer.
@@ -313,6 +314,15 @@ func checkMessage(c *client, m Message, templates bool) error {
 		return c.invalid("file has no URL")
 	case m.Template == nil && m.File == nil && m.Text == "":
 		return c.invalid("message is empty")
+	case len(m.QuickReplies) > 0 && (m.File != nil || m.Template != nil):
+		return c.invalid("quick replies go with a text message only")
+	case len(m.QuickReplies) > MaxQuickReplies:
+		return c.invalid("%d quick replies: at most %d", len(m.QuickReplies), MaxQuickReplies)
+	}
+	for _, q := range m.QuickReplies {
+		if q == "" || utf8.RuneCountInString(q) > QuickReplyMax {
+			return c.invalid("quick reply %q is not 1 to %d characters", q, QuickReplyMax)
+		}
 	}
 	return nil
 }

@@ -193,7 +193,11 @@ func lineMessages(m Message) []map[string]any {
 	f := m.File
 	switch {
 	case f == nil:
-		return []map[string]any{text(m.Text)}
+		t := text(m.Text)
+		if len(m.QuickReplies) > 0 {
+			t["quickReply"] = lineQuickReply(m.QuickReplies)
+		}
+		return []map[string]any{t}
 	case isPhoto(f.MIME):
 		preview := f.PreviewURL
 		if preview == "" {
@@ -211,6 +215,16 @@ func lineMessages(m Message) []map[string]any {
 		}
 		return []map[string]any{text(strings.TrimSpace(m.Text + "\n" + link))}
 	}
+}
+
+// lineQuickReply is a quickReply of message actions: a tap sends the
+// label as the user's text (developers.line.biz, Messaging API, Quick reply).
+func lineQuickReply(answers []string) map[string]any {
+	items := make([]map[string]any, len(answers))
+	for i, a := range answers {
+		items[i] = map[string]any{"type": "action", "action": map[string]string{"type": "message", "label": a, "text": a}}
+	}
+	return map[string]any{"items": items}
 }
 
 // Send replies with the token while UseReplyToken says it is fresh, and

@@ -269,8 +269,22 @@ func (p *meta) Send(ctx context.Context, m Message) (Result, error) {
 			return Result{MessageID: id}, err
 		}
 	}
-	id, err = p.send(ctx, msg(map[string]any{"text": m.Text}))
+	content := map[string]any{"text": m.Text}
+	if len(m.QuickReplies) > 0 {
+		content["quick_replies"] = metaQuickReplies(m.QuickReplies)
+	}
+	id, err = p.send(ctx, msg(content))
 	return Result{MessageID: id}, err
+}
+
+// metaQuickReplies are text quick replies whose payload is their title:
+// a tap posts the title as the customer's message.
+func metaQuickReplies(answers []string) []map[string]string {
+	out := make([]map[string]string, len(answers))
+	for i, a := range answers {
+		out[i] = map[string]string{"content_type": "text", "title": a, "payload": a}
+	}
+	return out
 }
 
 // Typing sends the typing_on sender action.

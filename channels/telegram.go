@@ -253,6 +253,9 @@ func (t *telegram) Send(ctx context.Context, m Message) (Result, error) {
 	switch f := m.File; {
 	case f == nil:
 		method, in["text"] = "sendMessage", m.Text
+		if len(m.QuickReplies) > 0 {
+			in["reply_markup"] = replyKeyboard(m.QuickReplies)
+		}
 	case isPhoto(f.MIME):
 		method, in["photo"], in["caption"] = "sendPhoto", f.URL, m.Text
 	case byURL(f.MIME):
@@ -267,6 +270,16 @@ func (t *telegram) Send(ctx context.Context, m Message) (Result, error) {
 		return Result{}, err
 	}
 	return Result{MessageID: strconv.FormatInt(sent.MessageID, 10)}, nil
+}
+
+// replyKeyboard is a ReplyKeyboardMarkup of answers in one row, sized to
+// fit and hidden once used (core.telegram.org/bots/api#replykeyboardmarkup).
+func replyKeyboard(answers []string) map[string]any {
+	row := make([]map[string]string, len(answers))
+	for i, a := range answers {
+		row[i] = map[string]string{"text": a}
+	}
+	return map[string]any{"keyboard": [][]map[string]string{row}, "one_time_keyboard": true, "resize_keyboard": true}
 }
 
 func byURL(mimeType string) bool {

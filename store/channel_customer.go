@@ -434,6 +434,20 @@ func (s *Store) LiveChatOfCustomer(ctx context.Context, customerID int64) (Chat,
 	return c, true, nil
 }
 
+// LastChatOfCustomer returns the customer's latest chat, live or not;
+// ok is false when they have none.
+func (s *Store) LastChatOfCustomer(ctx context.Context, customerID int64) (Chat, bool, error) {
+	c, err := scanChat(s.r.QueryRowContext(ctx, `SELECT `+chatColumns+chatFrom+`
+		WHERE c.customer_id = ? ORDER BY c.id DESC LIMIT 1`, customerID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Chat{}, false, nil
+	}
+	if err != nil {
+		return Chat{}, false, wrap("read last chat of customer", err)
+	}
+	return c, true, nil
+}
+
 // BlockedChatOfCustomer returns the customer's latest chat that ended
 // because they are blocked: where their later messages are kept, not
 // offered.

@@ -33,11 +33,14 @@ const (
 )
 
 // OutboundPayload is what an outbound message says: Text alone, a File
-// (with Text as its caption), or a Template with its arguments.
+// (with Text as its caption), or a Template with its arguments. Text
+// alone may offer QuickReplies, answers the customer can tap where the
+// provider has them.
 type OutboundPayload struct {
-	Text     string            `json:"text,omitempty"`
-	File     *OutboundFile     `json:"file,omitempty"`
-	Template *OutboundTemplate `json:"template,omitempty"`
+	Text         string            `json:"text,omitempty"`
+	File         *OutboundFile     `json:"file,omitempty"`
+	Template     *OutboundTemplate `json:"template,omitempty"`
+	QuickReplies []string          `json:"quick_replies,omitempty"`
 }
 
 // OutboundFile is a file of the upload store, by its public URL.
@@ -142,6 +145,8 @@ func checkOutbound(o Outbound) error {
 		return invalid("an outbound file needs its URL")
 	case p.Template == nil && p.File == nil && strings.TrimSpace(p.Text) == "":
 		return invalid("an outbound message is empty")
+	case len(p.QuickReplies) > 0 && (p.File != nil || p.Template != nil):
+		return invalid("quick replies go with a text message only")
 	case o.ChannelID == 0 || o.CustomerID == 0:
 		return invalid("an outbound message needs its channel and customer")
 	}

@@ -636,14 +636,14 @@ func TestSetChatEmail(t *testing.T) {
 func TestPortalSettings(t *testing.T) {
 	s, ctx, _ := helpdeskFixture(t)
 	m, err := s.PortalSettings(ctx, "acme")
-	if err != nil || !reflect.DeepEqual(m, map[string]string{"convert": "none", "convert_when": "end", "convert_status": "open", "team_name": ""}) {
+	if err != nil || !reflect.DeepEqual(m, map[string]string{"convert": "none", "convert_when": "end", "convert_status": "open", "team_name": "", "ratings": "on"}) {
 		t.Fatalf("defaults %v %v", m, err)
 	}
 	if cv, err := s.Conversion(ctx, "acme"); err != nil || cv != (ConversionSettings{Which: "none", When: "end", Status: "open"}) || cv.TicketStatus() != TicketOpen {
 		t.Fatalf("default conversion %+v %v", cv, err)
 	}
 	keys := SettingKeys()
-	if len(keys) != 4 || keys[0].Key != "convert" || !reflect.DeepEqual(keys[0].Accepts, []string{"all", "attended", "missed", "none"}) || keys[0].Help == "" {
+	if len(keys) != 5 || keys[0].Key != "convert" || !reflect.DeepEqual(keys[0].Accepts, []string{"all", "attended", "missed", "none"}) || keys[0].Help == "" {
 		t.Fatalf("keys %+v", keys)
 	}
 	keys[0].Accepts[0] = "changed"
@@ -673,7 +673,7 @@ func TestPortalSettings(t *testing.T) {
 		t.Fatalf("audit %+v", es[0])
 	}
 	wantErr(t, s.SetPortalSetting(ctx, "acme", "colour", "red", "admin"), ErrInvalid,
-		`there is no setting "colour": use one of convert, convert_when, convert_status, team_name`)
+		`there is no setting "colour": use one of convert, convert_when, convert_status, team_name, ratings`)
 	wantErr(t, s.SetPortalSetting(ctx, "acme", "convert", "some", "admin"), ErrInvalid,
 		`setting convert cannot be "some": use one of all, attended, missed, none`)
 	wantErr(t, s.SetPortalSetting(ctx, "acme", "convert_when", "start", "admin"), ErrInvalid,

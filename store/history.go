@@ -208,14 +208,15 @@ func optStored(t time.Time) any {
 	return millis(t)
 }
 
-// RateChat records the visitor's rating of a chat (1 to 5 stars, and a
-// comment), replacing an earlier one.
-func (s *Store) RateChat(ctx context.Context, chatID int64, stars int, comment string, at time.Time) error {
+// ImportRating records a rating of an imported chat (1 to 5 stars, and a
+// comment) as the widget's, replacing an earlier one; a rating given in a
+// chat goes through RateChat.
+func (s *Store) ImportRating(ctx context.Context, chatID int64, stars int, comment string, at time.Time) error {
 	if stars < 1 || stars > 5 {
 		return invalid("a rating is 1 to 5 stars, not %d", stars)
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO chat_ratings (chat_id, stars, comment, at) SELECT id, ?, ?, ? FROM chats WHERE id = ?
+		res, err := tx.ExecContext(ctx, `INSERT INTO chat_ratings (chat_id, stars, comment, at, source) SELECT id, ?, ?, ?, 'widget' FROM chats WHERE id = ?
 			ON CONFLICT (chat_id) DO UPDATE SET stars = excluded.stars, comment = excluded.comment, at = excluded.at`,
 			stars, comment, millis(at), chatID)
 		if err != nil {
@@ -226,5 +227,5 @@ func (s *Store) RateChat(ctx context.Context, chatID int64, stars int, comment s
 		}
 		return nil
 	})
-	return wrap("rate chat", err)
+	return wrap("import rating", err)
 }

@@ -102,13 +102,13 @@ func TestImportChatsAndReportReads(t *testing.T) {
 	if c.Number != 1001 || c.Department != "Sales" || c.LastSeq != 3 || c.FirstReplyAt == nil || !c.FirstReplyAt.Equal(sec(20)) || len(c.Agents) != 1 {
 		t.Fatalf("imported %+v", c)
 	}
-	if err := s.RateChat(ctx, ids[1], 2, "", sec(400)); err != nil {
+	if err := s.ImportRating(ctx, ids[1], 2, "", sec(400)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RateChat(ctx, 999999, 2, "", sec(400)); !errors.Is(err, ErrNotFound) {
+	if err := s.ImportRating(ctx, 999999, 2, "", sec(400)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("rated a chat that does not exist: %v", err)
 	}
-	if err := s.RateChat(ctx, ids[1], 6, "", sec(400)); !errors.Is(err, ErrInvalid) {
+	if err := s.ImportRating(ctx, ids[1], 6, "", sec(400)); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("six stars: %v", err)
 	}
 

@@ -18,6 +18,7 @@ const (
 	SettingConvertWhen   = "convert_when"   // when they do
 	SettingConvertStatus = "convert_status" // the status of the tickets made
 	SettingTeamName      = "team_name"      // how visitors' windows name the team
+	SettingRatings       = "ratings"        // whether a chat that ends asks for a rating
 )
 
 // TeamNameMax bounds the team_name setting, in characters.
@@ -32,6 +33,9 @@ const (
 
 	ConvertOnAccept = "accept" // when an agent accepts the chat
 	ConvertOnEnd    = "end"    // when the chat ends
+
+	RatingsOn  = "on"  // a chat that ends asks the visitor for a rating
+	RatingsOff = "off" // it does not, and takes none
 )
 
 // SettingKey describes a portal setting: its key, its value when not set,
@@ -53,6 +57,8 @@ var settingKeys = []SettingKey{
 		"the status of the tickets made automatically"},
 	{SettingTeamName, "", nil,
 		`how a visitor's window names the team ("Acme Support will end the chat in 30 seconds"); empty: the chat's department, or "Support"`},
+	{SettingRatings, RatingsOn, []string{RatingsOn, RatingsOff},
+		"whether a chat an agent took part in asks the visitor, when it ends, to rate it (1 to 5 stars and a comment)"},
 }
 
 // SettingKeys lists the portal settings.
@@ -130,6 +136,16 @@ func (s *Store) Conversion(ctx context.Context, portal string) (ConversionSettin
 		return ConversionSettings{}, err
 	}
 	return ConversionSettings{Which: m[SettingConvert], When: m[SettingConvertWhen], Status: m[SettingConvertStatus]}, nil
+}
+
+// RatingsOn reports whether a portal asks for ratings (the setting
+// ratings).
+func (s *Store) RatingsOn(ctx context.Context, portal string) (bool, error) {
+	m, err := s.PortalSettings(ctx, portal)
+	if err != nil {
+		return false, err
+	}
+	return m[SettingRatings] != RatingsOff, nil
 }
 
 // SetPortalSetting sets a portal setting (the key ignoring case, "-" for

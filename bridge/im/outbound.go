@@ -203,7 +203,7 @@ func (s *Service) send(ctx context.Context, o store.Outbound) error {
 
 // message is the provider message of a queued one.
 func message(o store.Outbound, cust store.ChannelCustomer) channels.Message {
-	m := channels.Message{To: cust.ProviderID, Text: o.Payload.Text, SendID: o.SendKey}
+	m := channels.Message{To: cust.ProviderID, Text: o.Payload.Text, SendID: o.SendKey, QuickReplies: o.Payload.QuickReplies}
 	if f := o.Payload.File; f != nil {
 		m.File = &channels.File{URL: f.URL, Name: f.Name, MIME: f.MIME}
 	}

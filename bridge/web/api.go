@@ -139,11 +139,45 @@ func (s *Server) end(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := v.End(r.Context()); err != nil {
+	rate, err := v.End(r.Context())
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ended"})
+	writeJSON(w, http.StatusOK, endAnswer{Status: "ended", Rate: rate})
+}
+
+// endAnswer is the answer to POST …/end: rate says that the visitor is
+// asked to rate the chat (…/rating).
+type endAnswer struct {
+	Status string `json:"status"`
+	Rate   bool   `json:"rate,omitempty"`
+}
+
+// rating is the visitor's rating of a chat that ended.
+func (s *Server) rating(w http.ResponseWriter, r *http.Request) {
+	v, err := s.visitor(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		Stars   *int   `json:"stars"`
+		Comment string `json:"comment"`
+	}
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Stars == nil {
+		s.writeError(w, r, fail(http.StatusBadRequest, "missing_field", `missing required field: stars (send {"stars": 1 to 5, "comment": "…"}; the comment is optional)`))
+		return
+	}
+	if err := v.Rate(r.Context(), *req.Stars, req.Comment); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"status": "rated"})
 }
 
 // opened is the widget saying that the visitor opened a pushed page.

@@ -32,6 +32,8 @@ func FuzzVisitorAPI(f *testing.F) {
 		{"GET", "/api/v1/chats/{ID}/ws?token={TOKEN}", "", ""},
 		{"GET", "/api/v1/portals/acme/departments", "", ""},
 		{"POST", "/api/v1/chats/{ID}/end", "Bearer {TOKEN}", `{}`},
+		{"POST", "/api/v1/chats/{ID}/rating", "Bearer {TOKEN}", `{"stars":4,"comment":"Quick\n» and kind"}`},
+		{"POST", "/api/v1/chats/{ID}/rating", "Bearer {TOKEN}", `{"stars":1e9}`},
 		{"PUT", "/upload/x/y", "", "data"},
 		{"POST", "/api/v1/chats/{ID}/files?name=shot.png&client_id=x", "Bearer {TOKEN}", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"},
 		{"POST", "/api/v1/chats/{ID}/files?name=..%2F..%2Fpage.html", "Bearer {TOKEN}", "<!doctype html><script>alert(1)</script>"},

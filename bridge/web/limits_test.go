@@ -46,6 +46,19 @@ func (a *agentsSide) Busy(portal, agent string) bool {
 	return a.busy
 }
 
+// told counts the server lines fiona.b got that contain text.
+func (a *agentsSide) told(text string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, m := range a.messages {
+		if m.System && strings.Contains(m.Body, text) {
+			n++
+		}
+	}
+	return n
+}
+
 func (a *agentsSide) setBusy(b bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -140,6 +140,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/chats/{id}/typing", s.typing)
 	s.mux.HandleFunc("POST /api/v1/chats/{id}/end", s.end)
 	s.mux.HandleFunc("POST /api/v1/chats/{id}/opened", s.opened)
+	s.mux.HandleFunc("POST /api/v1/chats/{id}/rating", s.rating)
 	s.mux.HandleFunc("GET /api/v1/portals/{portal}/departments", s.departments)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -246,6 +247,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = fail(http.StatusForbidden, "blocked", "you cannot start a chat from this address: it has been blocked by the support team")
 	case errors.Is(err, bridge.ErrChatEnded):
 		ae = fail(http.StatusConflict, "chat_ended", "this chat has ended; start a new one")
+	case errors.Is(err, bridge.ErrChatLive):
+		ae = fail(http.StatusConflict, "chat_live", "this chat has not ended yet; rate it once it is over")
+	case errors.Is(err, bridge.ErrRated):
+		ae = fail(http.StatusConflict, "already_rated", "this chat was rated already; a chat is rated once")
+	case errors.Is(err, bridge.ErrNotRateable):
+		ae = fail(http.StatusConflict, "not_rateable", "this chat takes no rating: nobody from the team took part in it, it ended with a block, or the team does not ask for ratings")
 	case errors.Is(err, bridge.ErrAgentBusy):
 		ae = tooMany("agent_busy", "the agent is not keeping up with this chat; your message was not sent, send it again in a moment", 2*time.Second)
 	case errors.Is(err, store.ErrStorageFull):

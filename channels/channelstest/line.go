@@ -112,7 +112,7 @@ func lineCheck(w http.ResponseWriter, msgs []any) bool {
 		default:
 			bad = true
 		}
-		if bad {
+		if bad = bad || !lineQuickReplyOK(o); bad {
 			writeJSON(w, 400, map[string]any{"message": "The request body has 1 error(s)",
 				"details": []map[string]any{{"message": "Invalid message object", "property": fmt.Sprintf("messages[%d]", i)}}})
 			return false

@@ -96,6 +96,8 @@ func (f *Fake) metaSend(w http.ResponseWriter, req *Request) {
 			writeJSON(w, 400, graphError("(#100) The parameter recipient is required", "OAuthException", 100, 0, ""))
 		case msg == nil || (str(msg["text"]) == "" && str(obj(att, "payload")["url"]) == ""):
 			writeJSON(w, 400, graphError("(#100) The parameter message is required", "OAuthException", 100, 0, ""))
+		case !metaQuickRepliesOK(msg):
+			writeJSON(w, 400, graphError("(#100) Param message[quick_replies] must be 1 to 13 quick replies with a title and a payload", "OAuthException", 100, 0, ""))
 		default:
 			return fmt.Sprintf("m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_%06d", f.nextID())
 		}

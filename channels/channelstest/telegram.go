@@ -103,6 +103,8 @@ func (f *Fake) telegramSend(w http.ResponseWriter, req *Request, params map[stri
 			writeJSON(w, 400, tgError(400, "Bad Request: chat_id is empty"))
 		case params[content] == "":
 			writeJSON(w, 400, tgError(400, "Bad Request: message text is empty"))
+		case !telegramKeyboardOK(req.JSON):
+			writeJSON(w, 400, tgError(400, "Bad Request: can't parse reply keyboard markup JSON object"))
 		default:
 			return fmt.Sprint(f.nextID())
 		}

@@ -106,8 +106,9 @@ func TestChannelCustomersReachAgents(t *testing.T) {
 
 			fiona.Send(chatMsg(contact, "#e"))
 			fiona.Expect("end", xmpptest.Message(contact, "Chat ended"))
+			testwait.For(t, "the rating question at the provider", func() bool { return strings.Contains(deliveredTexts(fake), "How was this chat?") })
 			sc, n := r.chat(t, contact), len(r.chatEvents(t, contact, "visitor_message"))
-			if sc.Question != "Where is my order?" || n != 1 || len(fake.Sent()) != 1 {
+			if sc.Question != "Where is my order?" || n != 1 || len(fake.Sent()) != 2 {
 				t.Fatalf("chat %q with %d later customer messages, %d sent", sc.Question, n, len(fake.Sent()))
 			}
 		})

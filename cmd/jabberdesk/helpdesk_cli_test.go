@@ -466,7 +466,7 @@ func TestSettings(t *testing.T) {
 			t.Errorf("setting %s has no help", r.Key)
 		}
 	}
-	want := "convert=none default none [all,attended,missed,none] convert_when=end default end [accept,end] convert_status=open default open [open,closed] team_name= default  []"
+	want := "convert=none default none [all,attended,missed,none] convert_when=end default end [accept,end] convert_status=open default open [open,closed] team_name= default  [] ratings=on default on [on,off]"
 	if strings.Join(got, " ") != want {
 		t.Errorf("settings show --json:\n%s\nwant\n%s", strings.Join(got, " "), want)
 	}
@@ -481,7 +481,7 @@ func TestSettings(t *testing.T) {
 	}
 	out := ok(t, dir, "settings", "show", "acme")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 5 || !strings.Contains(lines[0], "DEFAULT") || !strings.Contains(lines[0], "ACCEPTS") ||
+	if len(lines) != 6 || !strings.Contains(lines[0], "DEFAULT") || !strings.Contains(lines[0], "ACCEPTS") ||
 		!strings.HasPrefix(lines[1], "convert ") || !strings.Contains(lines[1], "missed") || !strings.Contains(lines[1], "all, attended, missed, none") ||
 		!strings.Contains(lines[2], "accept") || !strings.HasPrefix(lines[3], "convert_status") {
 		t.Errorf("settings show:\n%s", out)

@@ -13,7 +13,7 @@ import (
 func newSettingsCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "settings",
-		Short: "Show and change a portal's settings (automatic conversion of chats to tickets)",
+		Short: "Show and change a portal's settings (automatic conversion of chats to tickets, ratings)",
 		Long: `A portal's settings say which of its chats become helpdesk tickets
 automatically, when, and with which status:
 
@@ -25,6 +25,10 @@ automatically, when, and with which status:
                    (when the chat ends; default). Missed chats are never
                    accepted: they become tickets when they are missed.
   convert_status   the status of the tickets made: open (default) or closed
+  ratings          on (default) or off: whether a chat an agent took part
+                   in asks the visitor, when it ends, to rate it from 1 to
+                   5 stars (the widget's question; a channel customer gets
+                   it as a message)
 
 Missed chats that become tickets are in the Missed chats view:
   jabberdesk ticket list PORTAL --view missed
@@ -40,7 +44,8 @@ Changes take effect at once, also while the server runs.`,
 		Example: `  jabberdesk settings show acme
   jabberdesk settings set acme convert missed
   jabberdesk settings set acme convert_when accept
-  jabberdesk settings set acme convert_status closed`,
+  jabberdesk settings set acme convert_status closed
+  jabberdesk settings set acme ratings off`,
 		Args: subcommandArgs,
 		RunE: showHelp,
 	}

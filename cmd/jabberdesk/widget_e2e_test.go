@@ -44,7 +44,8 @@ func startInWidget(r *running, email, question string) []chromedp.Action[chromed
 
 // A visitor in headless Chromium opens the real widget page, starts a
 // chat; an agent accepts it from an XMPP client and answers; the page shows
-// the answer, and the agent sees the visitor's reply. Screenshots are kept
+// the answer, and the agent sees the visitor's reply; the agent ends the
+// chat, the visitor rates it and the agent reads it. Screenshots are kept
 // as test artifacts ($JD_ARTIFACTS, else a temporary directory).
 func TestWidgetInBrowserWithRealAgent(t *testing.T) {
 	t.Parallel()
@@ -66,6 +67,17 @@ func TestWidgetInBrowserWithRealAgent(t *testing.T) {
 	b.Screenshot(t, "widget-phone-chat")
 	run(chromedp.SendKeys(chromedp.CSS(".jd-msgin"), "Wonderful, thanks"+kb.Enter))
 	george.Expect("the visitor's reply", xmpptest.Message(visitorJID, "Wonderful, thanks"))
+
+	// George ends the chat; the visitor rates it and George reads it.
+	george.Send(chatMsg("demo|v-1001@localhost", "#e"))
+	run(
+		chromedp.Click(chromedp.CSS(`.jd-rate label[data-stars="4"]`)),
+		chromedp.SendKeys(chromedp.CSS(".jd-rate textarea[name=comment]"), "Quick and kind"),
+		chromedp.Click(chromedp.CSS(".jd-rate button[type=submit]")),
+		browsertest.WaitText(".jd-thanks", "Thanks for your feedback!"),
+	)
+	george.Expect("the rating", xmpptest.Message(visitorJID, "» Rated 4/5: Quick and kind"))
+	b.Screenshot(t, "widget-phone-rated")
 	if ex := b.Exceptions(); len(ex) > 0 {
 		t.Errorf("the page threw: %q", ex)
 	}

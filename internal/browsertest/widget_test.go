@@ -337,13 +337,22 @@ func (f *fakeAPI) poll(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeAPI) action(w http.ResponseWriter, r *http.Request) {
+// body checks a POST about the chat and reads its JSON body; ok is false
+// when it was answered with an error.
+func (f *fakeAPI) body(w http.ResponseWriter, r *http.Request) (body map[string]any, ok bool) {
 	if !f.chat(w, r) {
-		return
+		return nil, false
 	}
-	var body map[string]any
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		apiError(w, http.StatusBadRequest, "bad_json", "Bad request.")
+		return nil, false
+	}
+	return body, true
+}
+
+func (f *fakeAPI) action(w http.ResponseWriter, r *http.Request) {
+	body, ok := f.body(w, r)
+	if !ok {
 		return
 	}
 	switch r.PathValue("action") {
@@ -591,22 +600,30 @@ func TestWidgetStandalone(t *testing.T) {
 	noExceptions(t, b)
 }
 
+// hostPage serves a page of another site, with head's elements and
+// content, that embeds the widget served at base.
+func hostPage(t *testing.T, base, head, content string) *httptest.Server {
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><meta charset="utf-8">` + head + `<title>Acme Rockets</title></head>
+<body>` + content + `<script src="` + base + `/widget.js" data-portal="acme" async></script></body></html>`))
+	}))
+	t.Cleanup(host.Close)
+	return host
+}
+
 // TestWidgetEmbedded puts the floating widget on a page of another origin:
 // CORS, the launcher, a dropped WebSocket, a reload that resumes the chat.
 func TestWidgetEmbedded(t *testing.T) {
 	api := newFakeAPI(t)
 	srv := api.start()
-	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"><title>Acme Rockets</title>
+	host := hostPage(t, srv.URL, `
+<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <style>body{font:18px/1.6 Georgia,serif;margin:0;padding:48px;background:#fbf7ef;color:#332}
-h1{font-size:44px;margin:0 0 12px}button{background:red;border:4px solid lime}p{max-width:640px}</style></head>
-<body><h1>Acme Rockets</h1><p>Reusable rockets for every budget. Delivery to low orbit in 3–5 business days,
-to Mars in 7 months. Ask our team anything: we are here to help.</p><p>` + strings.Repeat("Lorem ipsum dolor sit amet. ", 40) + `</p>
-<script src="` + srv.URL + `/widget.js" data-portal="acme" async></script></body></html>`))
-	}))
-	t.Cleanup(host.Close)
+h1{font-size:44px;margin:0 0 12px}button{background:red;border:4px solid lime}p{max-width:640px}</style>`,
+		`<h1>Acme Rockets</h1><p>Reusable rockets for every budget. Delivery to low orbit in 3–5 business days,
+to Mars in 7 months. Ask our team anything: we are here to help.</p><p>`+strings.Repeat("Lorem ipsum dolor sit amet. ", 40)+`</p>
+`)
 	b := browsertest.Start(t)
 
 	run(t, b,

@@ -391,7 +391,7 @@
         case 'push_url': card(ev.url); break;
         case 'end_timer': startTimer(old ? ev.seconds - (Date.now() - Date.parse(ev.at)) / 1000 : Number(ev.seconds)); break;
         case 'end_timer_cancelled': stopTimer(); break;
-        case 'ended': finish(ev.reason); break;
+        case 'ended': finish(ev.reason, ev.rate === true); break;
       }
     }
     const apply = (evs) => (evs || []).slice().sort((a, b) => a.seq - b.seq).forEach(handle);
@@ -559,10 +559,11 @@
       }
       clearTimeout(armed);
       armed = 0, endBtn.textContent = 'End chat';
-      try { await post('/end', {}); finish('visitor'); } catch (x) { if (!fatal(x)) sys(x.message); }
+      try { const r = await post('/end', {}); finish('visitor', r.rate === true); } catch (x) { if (!fatal(x)) sys(x.message); }
     }
-    function finish(reason) {
+    function finish(reason, rate) {
       if (ended) return;
+      const had = panel.contains(document.activeElement);
       ended = true, composing = false;
       clearTimeout(idleT);
       stopConn(); stopTimer(); typingOff(); forget();
@@ -574,7 +575,44 @@
       if (log) log.querySelectorAll('.jd-card .jd-acts').forEach((a) => a.replaceChildren(h('span', { class: 'jd-cstat' }, 'The chat has ended.')));
       input.placeholder = 'This chat has ended';
       sys(ENDED[reason] || 'Chat ended', 'jd-end');
-      add(h('button', { type: 'button', class: 'jd-btn jd-primary jd-again', onclick: restart }, 'Start a new chat'), true);
+      const first = rate && rating();
+      add(h('button', { type: 'button', class: rate ? 'jd-btn jd-ghost jd-again' : 'jd-btn jd-primary jd-again', onclick: restart }, 'Start a new chat'), true);
+      if (first && had) first.focus({ preventScroll: true });
+    }
+    // The question at the end: 1–5 stars (a radio group: arrows choose) and a comment.
+    function rating() {
+      const id = (s) => `jd${n}-rate-${s}`, lit = (k) => labels.forEach((l, i) => l.classList.toggle('jd-lit', i < k));
+      const picked = () => +((stars.querySelector('input:checked') || {}).value || 0);
+      const radios = [1, 2, 3, 4, 5].map((k) => h('input', { type: 'radio', class: 'jd-star-in', name: id('stars'), id: id(k), value: String(k), onchange: () => { lit(k); alert.hidden = true; } }));
+      const labels = radios.map((r, i) => h('label', { class: 'jd-star', for: r.id, title: `${i + 1} of 5`, 'data-stars': String(i + 1), onmouseenter: () => lit(i + 1) },
+        h('span', { 'aria-hidden': 'true' }, '★'), h('span', { class: 'jd-sr' }, i ? `${i + 1} stars` : '1 star')));
+      const stars = h('div', { class: 'jd-stars', onmouseleave: () => lit(picked()) }, radios.flatMap((r, i) => [r, labels[i]]));
+      const comment = h('textarea', { class: 'jd-input', id: id('comment'), name: 'comment', rows: '2', maxlength: '500' });
+      const alert = h('p', { class: 'jd-alert', role: 'alert', hidden: true });
+      const btn = h('button', { type: 'submit', class: 'jd-btn jd-primary jd-sm' }, 'Send rating');
+      const thanks = (t) => {
+        const p = h('p', { class: 'jd-thanks', role: 'status', tabindex: '-1' }, t), back = form.contains(document.activeElement);
+        form.replaceWith(p);
+        log.querySelectorAll('.jd-again').forEach((b) => b.classList.replace('jd-ghost', 'jd-primary'));
+        if (back) p.focus();
+      };
+      const form = h('form', { class: 'jd-rate', novalidate: true, onsubmit: async (e) => {
+        e.preventDefault();
+        const k = picked();
+        alert.hidden = !!k, alert.textContent = k ? '' : 'Please choose from 1 to 5 stars.';
+        if (!k) return radios[0].focus();
+        btn.disabled = true;
+        try {
+          await post('/rating', { stars: k, comment: comment.value.trim() });
+          thanks('Thanks for your feedback!');
+        } catch (x) {
+          if (x.code === 'already_rated') return thanks('This chat was rated already. Thank you!');
+          alert.textContent = x.message, alert.hidden = btn.disabled = false;
+        }
+      } }, h('fieldset', {}, h('legend', { class: 'jd-rq' }, 'How was this chat?'), stars),
+      h('div', { class: 'jd-field' }, h('label', { class: 'jd-label', for: comment.id }, 'Comment', h('span', { class: 'jd-opt' }, ' (optional)')), comment), alert, btn);
+      add(form, true);
+      return radios[0];
     }
     function restart() {
       stopConn();

@@ -17,15 +17,6 @@ CREATE TABLE IF NOT EXISTS agent_presence (
 CREATE INDEX IF NOT EXISTS agent_presence_portal ON agent_presence (portal_id, at);
 CREATE INDEX IF NOT EXISTS agent_presence_agent ON agent_presence (agent_id, at);
 
--- A customer's rating of a chat: 1 to 5 stars and an optional comment;
--- one per chat, the last one given counts.
-CREATE TABLE IF NOT EXISTS chat_ratings (
-	chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
-	stars   INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),
-	comment TEXT    NOT NULL DEFAULT '',
-	at      INTEGER NOT NULL
-);
-
 -- A period's chats in the order they started; a visitor's chats in the
 -- same order (their first chat, the one before a chat).
 CREATE INDEX IF NOT EXISTS chats_portal_created ON chats (portal_id, created_at);
