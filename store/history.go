@@ -191,7 +191,7 @@ func importChatParts(ctx context.Context, tx *sql.Tx, id int64, portal string, h
 		}
 	}
 	if h.Stars != 0 {
-		_, err := tx.ExecContext(ctx, `INSERT INTO chat_ratings (chat_id, stars, comment, at) VALUES (?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO chat_ratings (chat_id, stars, comment, at, source) VALUES (?, ?, ?, ?, 'widget')`,
 			id, h.Stars, h.Comment, millis(h.EndedAt))
 		if err != nil {
 			return err

@@ -305,7 +305,7 @@ func TestDigestBackfillMatchesTheStore(t *testing.T) {
 	if want != [3]string{"0 ,2000 fiona.b", "1000 owner fiona.b", "0 1000 chat accepted fiona.b,0 n chat - george.w"} {
 		t.Errorf("digest %q", want)
 	}
-	b, err := migrationFiles.ReadFile("migrations/0015_reports.sql")
+	b, err := migrationFiles.ReadFile("migrations/0016_reports.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
