@@ -283,7 +283,7 @@ func (n negotiationReader) Token() (xml.Token, error) {
 // turn, or says it is refused. The attempt is nil when there is nothing
 // to Done.
 func (c *conn) waitGuard(ctx context.Context, user string) (*limit.Attempt, error) {
-	account := c.accountKey(user)
+	account := address.LoginAccount(user, c.srv.domain)
 	for {
 		att := c.srv.guard.Begin(account, c.key)
 		switch {
@@ -309,18 +309,6 @@ func (c *conn) waitGuard(ctx context.Context, user string) (*limit.Attempt, erro
 		}
 		return att, nil
 	}
-}
-
-// accountKey is the account a SASL user name is about, as the guard
-// counts it: "portal|user", or the name itself when it names none.
-func (c *conn) accountKey(user string) string {
-	if portal, username, ok := address.ParseLogin(user, c.srv.domain); ok {
-		return address.Local(portal, username)
-	}
-	if len(user) > 100 {
-		user = user[:100]
-	}
-	return strings.ToLower(user)
 }
 
 func saslUser(mech string, payload []byte) string {
