@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"jabberdesk/bridge"
+	"jabberdesk/internal/forwarded"
 	"jabberdesk/internal/limit"
 	"jabberdesk/store"
 )
@@ -307,38 +308,12 @@ func (s *Server) visitor(r *http.Request) (*bridge.VisitorChat, error) {
 	return v, err
 }
 
-// clientIP is the visitor's address: the connection's peer, or the
-// rightmost address of X-Forwarded-For that is not a trusted proxy when
-// the peer is one.
+// clientIP is the visitor's address: the connection's peer, or what a
+// trusted proxy says of the client (package forwarded).
 func (s *Server) clientIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	ip := ap.Addr().Unmap()
-	if !s.trusted(ip) {
-		return ip
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		a = a.Unmap()
-		if !s.trusted(a) {
-			return a
-		}
-		ip = a
-	}
-	return ip
+	return forwarded.Proxies(s.cfg.TrustedProxies).ClientIP(r)
 }
 
 func (s *Server) trusted(ip netip.Addr) bool {
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return forwarded.Proxies(s.cfg.TrustedProxies).Trusted(ip)
 }
