@@ -80,3 +80,13 @@ func scanAudit(row scanner) (AuditEntry, error) {
 	e.At = fromMillis(at)
 	return e, err
 }
+
+// AuditActions lists the actions the portal's audit log holds, in
+// order (read from the index (portal, action, id)).
+func (s *Store) AuditActions(ctx context.Context, portal string) ([]string, error) {
+	return queryAll(ctx, s.r, "list audit actions", func(row scanner) (string, error) {
+		var a string
+		err := row.Scan(&a)
+		return a, err
+	}, `SELECT DISTINCT action FROM audit_log WHERE portal = ? ORDER BY action`, portal)
+}

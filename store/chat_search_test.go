@@ -142,6 +142,9 @@ func TestAuditQuery(t *testing.T) {
 	if len(first) != 1 || first[0].Action != AuditConsoleAction || len(rest) == 0 || rest[0].ID >= first[0].ID {
 		t.Fatalf("pages %+v then %+v", first, rest)
 	}
+	if acts, err := s.AuditActions(ctx, "acme"); err != nil || strings.Join(acts, " ") != "agent.add command console dept.add portal.add" {
+		t.Errorf("actions %q %v", acts, err)
+	}
 	es, err := s.AuditQuery(ctx, AuditFilter{Portal: "acme", Action: "console"})
 	must(err)
 	if want := `command="#assign 1002 fiona.b" result="Chat #1002 assigned to Fiona B."`; es[0].Detail != want {
