@@ -19,13 +19,7 @@ func TestWidgetInBrowserWithRealAgent(t *testing.T) {
 	b := browsertest.Start(t)
 	r := startRunning(t)
 	george := r.loginWithRoster(t, "george.demo")
-	run := func(actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := b.Run(actions...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	run(
+	b.MustRun(t,
 		browsertest.Phone(),
 		chromedp.Navigate(r.base+"/chat/demo"),
 		browsertest.WaitText("#jd-app select[name=department]", "Support"),
@@ -41,12 +35,12 @@ func TestWidgetInBrowserWithRealAgent(t *testing.T) {
 	george.Send(chatMsg("demo|v-1001@localhost", "y"))
 	george.Expect("details", xmpptest.Message(visitorJID, "Email: ada@example.com"))
 	george.Send(chatMsg("demo|v-1001@localhost", "Hi Ada, yes we do!"))
-	run(
+	b.MustRun(t,
 		browsertest.WaitText(".jd-log", "Hi Ada, yes we do!"),
 		browsertest.WaitText(".jd-sub", "George"),
 	)
 	b.Screenshot(t, "widget-phone-chat")
-	run(chromedp.SendKeys(chromedp.CSS(".jd-msgin"), "Wonderful, thanks"+kb.Enter))
+	b.MustRun(t, chromedp.SendKeys(chromedp.CSS(".jd-msgin"), "Wonderful, thanks"+kb.Enter))
 	george.Expect("the visitor's reply", xmpptest.Message(visitorJID, "Wonderful, thanks"))
 	if ex := b.Exceptions(); len(ex) > 0 {
 		t.Errorf("the page threw: %q", ex)
