@@ -67,6 +67,10 @@ type Config struct {
 	// (package bridge/im), with their own verification and body limit;
 	// nil: none.
 	Webhooks http.Handler
+	// Console serves the supervisor console under /console/ (package
+	// console), with its own sessions and security headers and without
+	// the visitor API's CORS; nil: none.
+	Console http.Handler
 }
 
 // Server serves the visitor API and the widget.
@@ -151,6 +155,9 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /hooks/{id}", s.cfg.Webhooks)
 		s.mux.Handle("POST /hooks/{id}", s.cfg.Webhooks)
 	}
+	if s.cfg.Console != nil {
+		s.mux.Handle("/console/", s.cfg.Console)
+	}
 	s.widgetRoutes()
 	s.uploadRoutes()
 }
@@ -173,8 +180,14 @@ func (s *Server) certificate(w http.ResponseWriter, r *http.Request) {
 }
 
 // ServeHTTP adds CORS (the widget runs on customers' sites; no cookies are
-// used, the token travels in a header) and routes.
+// used, the token travels in a header) and routes; the console is routed
+// as it is.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Console != nil && strings.HasPrefix(r.URL.Path, "/console/") {
+		// The console's pages are for its own origin only: no CORS.
+		s.mux.ServeHTTP(w, r)
+		return
+	}
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Expose-Headers", "Retry-After") // the widget waits as told
