@@ -144,6 +144,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /console/signout", s.signedIn(s.signOut))
 	m.HandleFunc("GET /console/live", s.signedIn(s.livePage))
 	m.HandleFunc("GET /console/live/stream", s.signedIn(s.liveStream))
+	m.HandleFunc("GET /console/conversations", s.signedIn(s.conversationsPage))
+	m.HandleFunc("GET /console/conversations/{number}", s.signedIn(s.conversationPage))
+	m.HandleFunc("GET /console/audit", s.signedIn(s.auditPage))
 	m.HandleFunc("GET /console/assets/{file}", s.asset)
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, http.StatusNotFound, "There is no such page in the console.")
