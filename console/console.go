@@ -66,6 +66,9 @@ type Config struct {
 	Store    *store.Store
 	Desk     Desk
 	Presence Presence
+	// Reporter draws the Reports page; nil: a placeholder that says the
+	// reports are not wired in this build.
+	Reporter Reporter
 	// Guard counts failed sign-ins; pass the XMPP server's
 	// (xmppd.Server.SignInGuard) so that both count together. nil: a
 	// guard of the console's own with the default limits.
@@ -113,6 +116,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Reporter == nil {
+		cfg.Reporter = NotWired{}
+	}
 	if cfg.Iterations < store.DefaultIterations {
 		cfg.Iterations = store.DefaultIterations
 	}
@@ -147,6 +153,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /console/conversations", s.signedIn(s.conversationsPage))
 	m.HandleFunc("GET /console/conversations/{number}", s.signedIn(s.conversationPage))
 	m.HandleFunc("GET /console/audit", s.signedIn(s.auditPage))
+	m.HandleFunc("GET /console/reports", s.signedIn(s.reportsPage))
 	m.HandleFunc("GET /console/assets/{file}", s.asset)
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, http.StatusNotFound, "There is no such page in the console.")

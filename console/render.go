@@ -23,7 +23,7 @@ import (
 var assets embed.FS
 
 // pageNames are the pages, each a template file with the layout.
-var pageNames = []string{"signin", "refused", "error", "live", "conversations", "conversation", "audit"}
+var pageNames = []string{"signin", "refused", "error", "live", "conversations", "conversation", "audit", "reports"}
 
 // loadPages parses every page with the layout, and returns the static
 // files.
