@@ -154,6 +154,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /console/conversations/{number}", s.signedIn(s.conversationPage))
 	m.HandleFunc("GET /console/audit", s.signedIn(s.auditPage))
 	m.HandleFunc("GET /console/reports", s.signedIn(s.reportsPage))
+	m.HandleFunc("POST /console/chats/{number}/assign", s.signedIn(s.assign))
+	m.HandleFunc("POST /console/chats/{number}/end", s.signedIn(s.end))
 	m.HandleFunc("GET /console/assets/{file}", s.asset)
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, http.StatusNotFound, "There is no such page in the console.")
