@@ -18,6 +18,7 @@ import (
 	"jabberdesk/bridge"
 	"jabberdesk/bridge/im"
 	"jabberdesk/bridge/web"
+	"jabberdesk/console"
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/control"
 	"jabberdesk/internal/textout"
@@ -42,6 +43,7 @@ type app struct {
 	imDone  chan struct{}
 	xmpp    *xmppd.Server
 	web     *web.Server
+	console *console.Server // nil without the HTTP listener or with http.console off
 	geoip   *web.GeoIP
 	certs   *certSource
 	control *control.Server
@@ -222,6 +224,13 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 		}
 		a.geoip = g
 	}
+	if err := a.startConsole(cfg, st); err != nil {
+		return err
+	}
+	var consoleHandler http.Handler // a nil *console.Server would not be a nil Handler
+	if a.console != nil {
+		consoleHandler = a.console
+	}
 	a.web = web.New(web.Config{
 		Engine:         a.bridge,
 		Store:          st,
@@ -234,6 +243,7 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 		Certificate:    a.certs.pem,
 		ACMEChallenge:  a.certs.challenge,
 		Webhooks:       a.im,
+		Console:        consoleHandler,
 		UploadDir:      filepath.Join(cfg.DataDir, "uploads"),
 		UploadLimits:   uploadLimits(cfg),
 		Limits: web.Limits{
@@ -258,6 +268,27 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 	a.addrs["http"] = ln.Addr().String()
 	go func() { a.errc <- a.web.Serve(ln) }()
 	return nil
+}
+
+// startConsole makes the supervisor console (http.console): it reads
+// the live view from the engine, agents' availability from the XMPP
+// server, and counts failed sign-ins with the XMPP server's guard.
+func (a *app) startConsole(cfg *config.Config, st *store.Store) error {
+	if !cfg.HTTP.Console {
+		return nil
+	}
+	var err error
+	a.console, err = console.New(console.Config{
+		Domain:         cfg.Domain,
+		Store:          st,
+		Desk:           a.bridge,
+		Presence:       a.xmpp,
+		Guard:          a.xmpp.SignInGuard(),
+		TrustedProxies: cfg.HTTP.TrustedProxies,
+		Iterations:     cfg.Auth.ScramIterations,
+		Logger:         a.log.With("sub", "console"),
+	})
+	return err
 }
 
 // publicURL is where visitors reach the API and widget.
@@ -309,6 +340,9 @@ func (a *app) stop() error {
 	if a.admin != nil {
 		shutdown(a.admin.Shutdown)
 	}
+	if a.console != nil {
+		a.console.Shutdown() // its live pages' streams, before the listener waits for them
+	}
 	if a.web != nil {
 		shutdown(a.web.Shutdown)
 	}
@@ -340,6 +374,9 @@ func startServer(ctx context.Context, cmd *cobra.Command, cfg *config.Config, st
 	}
 	if addr, ok := a.addrs["http"]; ok {
 		out.Printf("  widget page    %s/chat/PORTAL\n", publicURL(cfg, addr))
+		if a.console != nil {
+			out.Printf("  console        %s/console/\n", publicURL(cfg, addr))
+		}
 	}
 	select {
 	case <-ctx.Done():
