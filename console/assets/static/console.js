@@ -75,8 +75,9 @@
     window.location.reload();
   });
   stream.onopen = function () { show('live', true); };
+  // The browser reconnects by itself; a stream the server refused (a
+  // session over, too many pages open) stays closed until a reload.
   stream.onerror = function () {
-    if (stream.readyState === EventSource.CLOSED) window.location.reload();
-    else show('reconnecting…', false);
+    show(stream.readyState === EventSource.CLOSED ? 'not live: reload the page' : 'reconnecting…', false);
   };
 })();
