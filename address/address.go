@@ -70,6 +70,21 @@ func ParseLogin(s, domain string) (portal, user string, ok bool) {
 	return strings.ToLower(portal), strings.ToLower(user), true
 }
 
+// LoginAccount is the account a sign-in name is counted under where
+// failed sign-ins are counted (the XMPP server's and the console's): its
+// PORTAL|USER when it names one, else the name itself in lower case, cut
+// to 100 bytes, so that guesses at names that exist nowhere are counted
+// like the others.
+func LoginAccount(s, domain string) string {
+	if portal, user, ok := ParseLogin(s, domain); ok {
+		return Local(portal, user)
+	}
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return strings.ToLower(s)
+}
+
 // UploadHost is the JID of the HTTP upload service of domain.
 func UploadHost(domain string) string { return uploadPrefix + domain }
 

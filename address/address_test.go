@@ -1,6 +1,7 @@
 package address
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -21,6 +22,21 @@ func TestParseLogin(t *testing.T) {
 		p, u, ok := ParseLogin(tc.in, "chat.example")
 		if p != tc.portal || u != tc.user || ok != tc.ok {
 			t.Errorf("ParseLogin(%q) = %q, %q, %v; want %q, %q, %v", tc.in, p, u, ok, tc.portal, tc.user, tc.ok)
+		}
+	}
+}
+
+// Every spelling of one account counts as that account; a name that
+// names none counts as itself, in lower case and cut short.
+func TestLoginAccount(t *testing.T) {
+	for in, want := range map[string]string{
+		"acme|fiona.b":              "acme|fiona.b",
+		`Acme\Fiona.B@chat.example`: "acme|fiona.b",
+		"Nobody":                    "nobody",
+		strings.Repeat("x", 300):    strings.Repeat("x", 100),
+	} {
+		if got := LoginAccount(in, "chat.example"); got != want {
+			t.Errorf("LoginAccount(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"jabberdesk/address"
@@ -37,7 +38,8 @@ type Chat struct {
 	lastOffered string            // round robin: the agent offered last
 	queueTimer  timer
 	graceTimer  timer
-	endTimer    timer // #e 30: ends the chat unless the visitor speaks
+	endTimer    timer     // #e 30: ends the chat unless the visitor speaks
+	lastMessage time.Time // the visitor's or an agent's newest message (zero: none yet)
 	over        bool
 	replied     bool // an agent has written to the visitor
 	askedRating bool // the end asked the visitor to rate the chat
@@ -227,6 +229,7 @@ func (c *Chat) updateCard() {
 		status += " — " + c.info.Department
 	}
 	c.card.Store(&Contact{Local: c.local, Name: c.title(), Status: status, Available: c.info.Status.Live()})
+	c.e.changes.fire()
 }
 
 func (c *Chat) contact() Contact { return *c.card.Load() }
@@ -263,6 +266,10 @@ func (c *Chat) publish(ev Event, kind, author string) error {
 			return fmt.Errorf("bridge: store chat event %s: %w", ev.Type, err)
 		}
 		ev.Seq, ev.At = rec.Seq, rec.At
+	}
+	if ev.Type == EventMessage || ev.Type == EventVisitorMessage {
+		c.lastMessage = ev.At
+		c.e.changes.fire()
 	}
 	c.vmu.Lock()
 	for ch := range c.subs {

@@ -1,6 +1,9 @@
 package bridge
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -41,14 +44,49 @@ func (c *Chat) endCommand(by *member, cmd commands.Command) (string, error) {
 }
 
 // endNow ends the chat at an agent's request (#e).
-func (c *Chat) endNow(by *member) {
+func (c *Chat) endNow(by *member) { c.endBy(by.key, by.name) }
+
+// endBy ends the chat at the request of the agent key, named name: the
+// other agents in it are told who ended it (#e; a supervisor's End).
+func (c *Chat) endBy(key, name string) {
 	for _, m := range c.members {
-		if m.key != by.key {
-			c.tell(m.key, by.name+" ended the chat with "+c.title()+".")
+		if m.key != key {
+			c.tell(m.key, name+" ended the chat with "+c.title()+".")
 		}
 	}
-	c.tell(by.key, "Chat ended.")
+	if c.member(key) != nil {
+		c.tell(key, "Chat ended.")
+	}
 	c.endQuietly(reasonAgent)
+}
+
+// End ends a live chat at a supervisor's request, whether or not they
+// are in it, as #e ends it for an agent in it: the agents in the chat
+// are told who ended it, the visitor sees it end (reason agent), and
+// offers of a chat still waiting are withdrawn. The reply is for the
+// supervisor; a refusal is a *CommandError.
+func (e *Engine) End(ctx context.Context, portal string, by AgentInfo, number int64) (string, error) {
+	if !by.Role.AtLeast(store.RoleSupervisor) {
+		return "", refuse("Only supervisors can end chats they are not in.")
+	}
+	c, err := e.liveChat(ctx, portal, number)
+	if err != nil {
+		return "", err
+	}
+	err = c.call(ctx, func() error {
+		if c.over {
+			return errChatOver
+		}
+		c.endBy(by.Key, by.Name)
+		return nil
+	})
+	if errors.Is(err, errChatOver) {
+		return "", refuse(fmt.Sprintf("Chat #%d is over.", number))
+	}
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Chat #%d ended.", number), nil
 }
 
 // endQuietly ends the chat without the generic line to the agents (the

@@ -34,6 +34,7 @@ type Engine struct {
 	load     map[address.Agent]int      // chats the agent is in
 	rr       map[address.Department]int // round-robin cursor
 	closed   bool
+	changes  signal // fired when what Live shows changes (live.go)
 	wg       sync.WaitGroup
 }
 
@@ -110,6 +111,7 @@ func (e *Engine) adopt(sc store.Chat) *Chat {
 	e.live[c.id] = c
 	e.byNumber[c.address()] = c
 	e.mu.Unlock()
+	e.changes.fire()
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -121,9 +123,10 @@ func (e *Engine) adopt(sc store.Chat) *Chat {
 // forget removes an ended chat from the maps.
 func (e *Engine) forget(c *Chat) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	delete(e.live, c.id)
 	delete(e.byNumber, c.address())
+	e.mu.Unlock()
+	e.changes.fire()
 }
 
 // agentRef names an agent across portals.
@@ -132,6 +135,7 @@ func agentRef(portal, agent string) address.Agent { return address.Agent{Portal:
 // setContact records whether a chat is in an agent's roster.
 func (e *Engine) setContact(c *Chat, agent string, in bool) {
 	ref := agentRef(c.portal, agent)
+	defer e.changes.fire() // after the unlock
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	list := e.contacts[ref]
@@ -155,6 +159,7 @@ func (e *Engine) setContact(c *Chat, agent string, in bool) {
 
 // addLoad changes the number of chats an agent is in.
 func (e *Engine) addLoad(portal, agent string, d int) {
+	defer e.changes.fire() // after the unlock
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	ref := agentRef(portal, agent)

@@ -255,6 +255,7 @@ func (c *Chat) replayWaiting(key string) {
 // AgentAvailabilityChanged lets waiting chats reach an agent who became
 // available, and moves offers away from one who did not.
 func (e *Engine) AgentAvailabilityChanged(portal, agent string, a Availability) {
+	e.changes.fire() // the console shows agents' availability
 	chats := e.portalChats(portal)
 	for _, c := range chats {
 		c := c

@@ -146,6 +146,7 @@ func (c *Chat) reopened(agent, note string) {
 	for _, ev := range evs {
 		if ev.Type == EventMessage || ev.Type == EventVisitorMessage {
 			msgs = append(msgs, ev)
+			c.lastMessage = ev.At // what the live view shows
 		}
 	}
 	if len(msgs) > recentLines {

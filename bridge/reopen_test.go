@@ -49,6 +49,9 @@ func TestReopenChannelChat(t *testing.T) {
 	if line, _ := eventLine(c.stored(), evs[0]); line != "Reopened by anna.b" {
 		t.Errorf("transcript line %q", line)
 	}
+	if v := d.e.Live(d.ctx, "acme"); len(v.Chats) != 1 || v.Chats[0].Status != store.ChatActive || v.Chats[0].LastMessageAt.IsZero() {
+		t.Errorf("the live view of the reopened chat: %+v", v.Chats)
+	}
 
 	// A customer is never connected: no grace period ends the chat.
 	d.advance(2 * d.e.cfg.VisitorGrace)

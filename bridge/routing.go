@@ -323,6 +323,11 @@ func (c *Chat) startQueue() {
 
 // restore resumes a chat that was live when the server stopped.
 func (c *Chat) restore() {
+	if at, ok, err := c.e.store.LastMessageAt(c.ctx(), c.id); err != nil {
+		c.logStoreError("read the last message time", err)
+	} else if ok {
+		c.lastMessage = at
+	}
 	for _, m := range c.members {
 		c.countLoad(m, 1)
 		c.e.setContact(c, m.key, true)

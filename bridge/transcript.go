@@ -4,9 +4,31 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"jabberdesk/store"
 )
+
+// TranscriptLine is one line of a chat's transcript: when, who wrote it
+// (store.AuthorVisitor, AuthorAgent or AuthorSystem) and what it says in
+// words ("Fiona: …", "Fiona joined the chat").
+type TranscriptLine struct {
+	At         time.Time
+	AuthorKind string
+	Text       string
+}
+
+// TranscriptLines is a chat as people read it, line by line: the
+// visitor's question first, then every event worth a line.
+func TranscriptLines(info store.Chat, evs []store.ChatEvent) []TranscriptLine {
+	lines := []TranscriptLine{{At: info.CreatedAt, AuthorKind: store.AuthorVisitor, Text: info.VisitorName + ": " + info.Question}}
+	for _, r := range evs {
+		if text, ok := eventLine(info, r); ok {
+			lines = append(lines, TranscriptLine{At: r.At, AuthorKind: r.AuthorKind, Text: text})
+		}
+	}
+	return lines
+}
 
 // RenderTranscript is a chat as people read it: a heading, the visitor's
 // question, then one line per event ("[15:04:05] Fiona: …", "[15:05:10]
@@ -15,14 +37,8 @@ import (
 func RenderTranscript(info store.Chat, evs []store.ChatEvent) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Chat #%d with %s, %s\n", info.Number, info.VisitorName, info.CreatedAt.Format("2006-01-02 15:04 MST"))
-	line := func(at string, text string) {
-		fmt.Fprintf(&b, "[%s] %s\n", at, strings.ReplaceAll(text, "\n", "\n    "))
-	}
-	line(info.CreatedAt.Format("15:04:05"), info.VisitorName+": "+info.Question)
-	for _, r := range evs {
-		if text, ok := eventLine(info, r); ok {
-			line(r.At.Format("15:04:05"), text)
-		}
+	for _, l := range TranscriptLines(info, evs) {
+		fmt.Fprintf(&b, "[%s] %s\n", l.At.Format("15:04:05"), strings.ReplaceAll(l.Text, "\n", "\n    "))
 	}
 	return b.String()
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	_ "embed"
+	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io"
@@ -29,6 +30,24 @@ func page() (*template.Template, error) {
 // the distributions of assignment and first-response times) as inline
 // SVG. A web console can serve it as it is.
 func WriteHTML(w io.Writer, r *Report) error {
+	return writeReport(w, r, "report", func(svg []byte) template.HTML {
+		return template.HTML(svg) // drawn here from numbers and fixed labels: trusted
+	})
+}
+
+// WriteFragment writes the report's content for a page of its own (a web
+// console's): no document around it, and each chart as an image of its
+// own (a data: URL), so that the page's content policy need not allow
+// inline styles.
+func WriteFragment(w io.Writer, r *Report) error {
+	return writeReport(w, r, "content", func(svg []byte) template.HTML {
+		return template.HTML(`<img alt="" src="data:image/svg+xml;base64,` + base64.StdEncoding.EncodeToString(svg) + `">`)
+	})
+}
+
+// writeReport executes the page's template name with the charts made
+// HTML by chart.
+func writeReport(w io.Writer, r *Report, name string, chart func([]byte) template.HTML) error {
 	t, err := page()
 	if err != nil {
 		return fmt.Errorf("report: page: %w", err)
@@ -45,12 +64,11 @@ func WriteHTML(w io.Writer, r *Report) error {
 	if err != nil {
 		return err
 	}
-	// The charts are drawn here from numbers and fixed labels: trusted.
 	data := struct {
 		R                                 *Report
 		Volume, Assignment, FirstResponse template.HTML
-	}{r, template.HTML(volume), template.HTML(assignment), template.HTML(first)}
-	if err := t.Execute(w, data); err != nil {
+	}{r, chart(volume), chart(assignment), chart(first)}
+	if err := t.ExecuteTemplate(w, name, data); err != nil {
 		return fmt.Errorf("report: write page: %w", err)
 	}
 	return nil

@@ -2,12 +2,11 @@ package store
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 )
 
-// SearchWordsMax is the most words a ticket search takes.
+// SearchWordsMax is the most words a ticket or chat search takes.
 const SearchWordsMax = 10
 
 // Ticket search queries; ?1 is the portal's id. A contact's tickets are
@@ -59,14 +58,9 @@ func (s *Store) SearchTickets(ctx context.Context, portal, term string, limit in
 		}
 		return s.queryTickets(ctx, "search tickets", ticketByNumberQuery, pid, n)
 	}
-	var words []string
-	for _, w := range strings.Fields(strings.ToLower(term)) {
-		if !slices.Contains(words, w) {
-			words = append(words, w)
-		}
-	}
-	if len(words) > SearchWordsMax {
-		return nil, invalid("the search has %d words; use at most %d", len(words), SearchWordsMax)
+	words, err := searchWords(term)
+	if err != nil {
+		return nil, err
 	}
 	args := []any{pid}
 	for _, w := range words {

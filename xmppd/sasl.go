@@ -283,44 +283,15 @@ func (n negotiationReader) Token() (xml.Token, error) {
 // turn, or says it is refused. The attempt is nil when there is nothing
 // to Done.
 func (c *conn) waitGuard(ctx context.Context, user string) (*limit.Attempt, error) {
-	account := c.accountKey(user)
-	for {
-		att := c.srv.guard.Begin(account, c.key)
-		switch {
-		case att.Busy != nil:
-			select {
-			case <-att.Busy:
-				continue
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		case att.Refused:
-			c.log.Warn("sign-in refused without a password check after repeated failures", "remote", c.ip, "user", user, "by", att.By)
-			return att, errSignInLater
-		case att.Wait > 0:
-			c.log.Info("slowing down sign-in after repeated failures", "remote", c.ip, "user", user, "by", att.By, "delay", att.Wait)
-			t := time.NewTimer(att.Wait)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return att, ctx.Err()
-			}
-		}
-		return att, nil
+	att, err := c.srv.guard.Await(ctx, address.LoginAccount(user, c.srv.domain), c.key)
+	switch {
+	case errors.Is(err, limit.ErrRefused):
+		c.log.Warn("sign-in refused without a password check after repeated failures", "remote", c.ip, "user", user, "by", att.By)
+		return att, errSignInLater
+	case err == nil && att.Wait > 0:
+		c.log.Info("slowed down sign-in after repeated failures", "remote", c.ip, "user", user, "by", att.By, "delay", att.Wait)
 	}
-}
-
-// accountKey is the account a SASL user name is about, as the guard
-// counts it: "portal|user", or the name itself when it names none.
-func (c *conn) accountKey(user string) string {
-	if portal, username, ok := address.ParseLogin(user, c.srv.domain); ok {
-		return address.Local(portal, username)
-	}
-	if len(user) > 100 {
-		user = user[:100]
-	}
-	return strings.ToLower(user)
+	return att, err
 }
 
 func saslUser(mech string, payload []byte) string {

@@ -159,6 +159,12 @@ func New(cfg Config) (*Server, error) {
 // Domain is the server's XMPP domain.
 func (srv *Server) Domain() string { return srv.domain }
 
+// SignInGuard is the guard that counts the server's failed sign-ins per
+// address and per account (internal/limit), so that every other place
+// that checks an agent's password (the supervisor console) counts with
+// it: guesses spread over both are spaced out as if made at one.
+func (srv *Server) SignInGuard() *limit.Guard { return srv.guard }
+
 func (srv *Server) sweepLoop() {
 	every := 10 * time.Second
 	if p := srv.limits.PingInterval; p > 0 && p/4 < every {

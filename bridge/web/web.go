@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"jabberdesk/bridge"
+	"jabberdesk/internal/forwarded"
 	"jabberdesk/internal/limit"
 	"jabberdesk/store"
 	"jabberdesk/uploads"
@@ -68,6 +69,10 @@ type Config struct {
 	// (package bridge/im), with their own verification and body limit;
 	// nil: none.
 	Webhooks http.Handler
+	// Console serves the supervisor console under /console/ (package
+	// console), with its own sessions and security headers and without
+	// the visitor API's CORS; nil: none.
+	Console http.Handler
 }
 
 // Server serves the visitor API and the widget.
@@ -153,6 +158,9 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /hooks/{id}", s.cfg.Webhooks)
 		s.mux.Handle("POST /hooks/{id}", s.cfg.Webhooks)
 	}
+	if s.cfg.Console != nil {
+		s.mux.Handle("/console/", s.cfg.Console)
+	}
 	s.widgetRoutes()
 	s.uploadRoutes()
 	s.attachRoutes()
@@ -176,8 +184,14 @@ func (s *Server) certificate(w http.ResponseWriter, r *http.Request) {
 }
 
 // ServeHTTP adds CORS (the widget runs on customers' sites; no cookies are
-// used, the token travels in a header) and routes.
+// used, the token travels in a header) and routes; the console is routed
+// as it is.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Console != nil && strings.HasPrefix(r.URL.Path, "/console/") {
+		// The console's pages are for its own origin only: no CORS.
+		s.mux.ServeHTTP(w, r)
+		return
+	}
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Expose-Headers", "Retry-After") // the widget waits as told
@@ -317,38 +331,12 @@ func (s *Server) visitor(r *http.Request) (*bridge.VisitorChat, error) {
 	return v, err
 }
 
-// clientIP is the visitor's address: the connection's peer, or the
-// rightmost address of X-Forwarded-For that is not a trusted proxy when
-// the peer is one.
+// clientIP is the visitor's address: the connection's peer, or what a
+// trusted proxy says of the client (package forwarded).
 func (s *Server) clientIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	ip := ap.Addr().Unmap()
-	if !s.trusted(ip) {
-		return ip
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		a = a.Unmap()
-		if !s.trusted(a) {
-			return a
-		}
-		ip = a
-	}
-	return ip
+	return forwarded.Proxies(s.cfg.TrustedProxies).ClientIP(r)
 }
 
 func (s *Server) trusted(ip netip.Addr) bool {
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return forwarded.Proxies(s.cfg.TrustedProxies).Trusted(ip)
 }

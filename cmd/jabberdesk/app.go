@@ -18,6 +18,7 @@ import (
 	"jabberdesk/bridge"
 	"jabberdesk/bridge/im"
 	"jabberdesk/bridge/web"
+	"jabberdesk/console"
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/control"
 	"jabberdesk/internal/textout"
@@ -44,6 +45,7 @@ type app struct {
 	xmpp    *xmppd.Server
 	web     *web.Server
 	files   *uploads.Store // the upload store; nil without an HTTP listener
+	console *console.Server // nil without the HTTP listener or with http.console off
 	geoip   *web.GeoIP
 	certs   *certSource
 	control *control.Server
@@ -228,6 +230,13 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 		}
 		a.geoip = g
 	}
+	if err := a.startConsole(cfg, st); err != nil {
+		return err
+	}
+	var consoleHandler http.Handler // a nil *console.Server would not be a nil Handler
+	if a.console != nil {
+		consoleHandler = a.console
+	}
 	a.web = web.New(web.Config{
 		Engine:         a.bridge,
 		Store:          st,
@@ -241,6 +250,7 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 		ACMEChallenge:  a.certs.challenge,
 		Webhooks:       a.im,
 		Uploads:        a.files,
+		Console:        consoleHandler,
 		Limits: web.Limits{
 			RequestTimeout:   cfg.HTTP.RequestTimeout,
 			IdleTimeout:      cfg.HTTP.IdleTimeout,
@@ -264,6 +274,28 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 	a.files.SetBaseURL(publicURL(cfg, a.addrs["http"]))
 	go func() { a.errc <- a.web.Serve(ln) }()
 	return nil
+}
+
+// startConsole makes the supervisor console (http.console): it reads
+// the live view from the engine, agents' availability from the XMPP
+// server, and counts failed sign-ins with the XMPP server's guard.
+func (a *app) startConsole(cfg *config.Config, st *store.Store) error {
+	if !cfg.HTTP.Console {
+		return nil
+	}
+	var err error
+	a.console, err = console.New(console.Config{
+		Domain:         cfg.Domain,
+		Store:          st,
+		Desk:           a.bridge,
+		Presence:       a.xmpp,
+		Guard:          a.xmpp.SignInGuard(),
+		TrustedProxies: cfg.HTTP.TrustedProxies,
+		Iterations:     cfg.Auth.ScramIterations,
+		Logger:         a.log.With("sub", "console"),
+		Reporter:       consoleReports{st},
+	})
+	return err
 }
 
 // publicURL is where visitors reach the API and widget.
@@ -315,6 +347,9 @@ func (a *app) stop() error {
 	if a.admin != nil {
 		shutdown(a.admin.Shutdown)
 	}
+	if a.console != nil {
+		a.console.Shutdown() // its live pages' streams, before the listener waits for them
+	}
 	if a.web != nil {
 		shutdown(a.web.Shutdown)
 	}
@@ -346,6 +381,9 @@ func startServer(ctx context.Context, cmd *cobra.Command, cfg *config.Config, st
 	}
 	if addr, ok := a.addrs["http"]; ok {
 		out.Printf("  widget page    %s/chat/PORTAL\n", publicURL(cfg, addr))
+		if a.console != nil {
+			out.Printf("  console        %s/console/\n", publicURL(cfg, addr))
+		}
 	}
 	select {
 	case <-ctx.Done():

@@ -60,12 +60,12 @@ func TestWidgetInBrowserWithRealAgent(t *testing.T) {
 	george.Send(chatMsg("demo|v-1001@localhost", "y"))
 	george.Expect("details", xmpptest.Message(visitorJID, "Email: ada@example.com"))
 	george.Send(chatMsg("demo|v-1001@localhost", "Hi Ada, yes we do!"))
-	run(
+	b.MustRun(t,
 		browsertest.WaitText(".jd-log", "Hi Ada, yes we do!"),
 		browsertest.WaitText(".jd-sub", "George"),
 	)
 	b.Screenshot(t, "widget-phone-chat")
-	run(chromedp.SendKeys(chromedp.CSS(".jd-msgin"), "Wonderful, thanks"+kb.Enter))
+	b.MustRun(t, chromedp.SendKeys(chromedp.CSS(".jd-msgin"), "Wonderful, thanks"+kb.Enter))
 	george.Expect("the visitor's reply", xmpptest.Message(visitorJID, "Wonderful, thanks"))
 
 	// George ends the chat; the visitor rates it and George reads it.

@@ -181,6 +181,14 @@ func (b *Browser) Run(actions ...chromedp.Action[chromedp.Void]) error {
 	return chromedp.Do(ctx, actions...)
 }
 
+// MustRun is Run that fails the test at the first error.
+func (b *Browser) MustRun(t testing.TB, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := b.Run(actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Eval evaluates a JavaScript expression in the page and decodes its value
 // into T, within b.Timeout.
 func Eval[T any](b *Browser, expression string) (T, error) {

@@ -83,6 +83,7 @@ type HTTP struct {
 	ChatRate       float64        // chat_rate, chats per minute per address
 	ChatBurst      int            // chat_burst
 	GeoIPFile      string         // geoip_file; "" means countries are "unknown"
+	Console        bool           // console: serve the supervisor console at /console/
 
 	RequestTimeout   time.Duration // request_timeout
 	IdleTimeout      time.Duration // idle_timeout

@@ -164,7 +164,7 @@ func TestDefault(t *testing.T) {
 			VisitorTypingRate:   1,
 			VisitorTypingBurst:  5,
 		},
-		HTTP: HTTP{Listen: ":8080", TrustedProxies: []netip.Prefix{}, MaxBody: 16384, ChatRate: 6, ChatBurst: 5,
+		HTTP: HTTP{Listen: ":8080", TrustedProxies: []netip.Prefix{}, MaxBody: 16384, ChatRate: 6, ChatBurst: 5, Console: true,
 			RequestTimeout: 20 * time.Second, IdleTimeout: time.Minute, MinTransferRate: 16 << 10,
 			ConnectionsPerIP: 64, StreamsPerIP: 16, StreamsPerChat: 8},
 		Uploads: Uploads{MaxFileSize: 10 << 20, QuotaPerAgent: 1 << 30, AllowedTypes: []string{}},
@@ -479,7 +479,7 @@ func TestReadmeListsEveryLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	notLimits := map[string]bool{"auth.scram_iterations": true, "http.listen": true, "http.public_url": true,
-		"http.trusted_proxies": true, "http.geoip_file": true, "uploads.allowed_types": true}
+		"http.trusted_proxies": true, "http.geoip_file": true, "http.console": true, "uploads.allowed_types": true}
 	for _, k := range Keys() {
 		table, _, _ := strings.Cut(k.Key, ".")
 		limitish := table == "limits" || table == "auth" || table == "http" || table == "uploads" || k.Key == "xmpp.resume_timeout"

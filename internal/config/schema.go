@@ -194,7 +194,7 @@ func fields() []field {
 		},
 		{
 			key:  "http.trusted_proxies",
-			help: "Reverse proxies whose X-Forwarded-For header is believed for the visitor's address. Requests from anyone else are taken at their connection's address.",
+			help: "Reverse proxies whose X-Forwarded-For header is believed for the client's address, and X-Forwarded-Proto for whether the browser used HTTPS (the supervisor console's cookie is then Secure). Requests from anyone else are taken at their connection's address.",
 			val:  prefixList(func(c *Config) *[]netip.Prefix { return &c.HTTP.TrustedProxies }, []netip.Prefix{}),
 		},
 		{
@@ -246,6 +246,11 @@ func fields() []field {
 			key:  "http.geoip_file",
 			help: "MaxMind GeoIP2 or GeoLite2 Country/City database used to record visitors' countries; empty means countries are recorded as unknown. A relative path is resolved against the directory containing this file.",
 			val:  filePath(func(c *Config) *string { return &c.HTTP.GeoIPFile }, ""),
+		},
+		{
+			key:  "http.console",
+			help: "Serve the supervisor console at /console/ on this listener: supervisors and admins sign in with their XMPP name and password (docs/CONSOLE.md). Put it behind HTTPS.",
+			val:  boolean(func(c *Config) *bool { return &c.HTTP.Console }, true),
 		},
 
 		{

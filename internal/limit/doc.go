@@ -8,6 +8,7 @@
 //   - Everything here is safe for concurrent use, does no I/O under its
 //     own locks, and keeps bounded state: idle keys are forgotten.
 //   - Time comes from a function the caller may replace (a fake clock in
-//     tests); nothing sleeps: callers are told how long to wait.
+//     tests); nothing sleeps: callers are told how long to wait, and only
+//     Guard.Await, which callers may use, waits it out on a timer.
 //   - The package imports nothing of jabberdesk's.
 package limit

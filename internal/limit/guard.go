@@ -1,6 +1,8 @@
 package limit
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -208,6 +210,43 @@ func (a *Attempt) Done(ok bool) {
 	g.mu.Unlock()
 	if remember && g.cfg.Known != nil {
 		g.cfg.Known.RememberAddress(a.account, a.addr, now)
+	}
+}
+
+// ErrRefused is Await's answer for an attempt the guard refused: do not
+// check the password, answer "try again later".
+var ErrRefused = errors.New("limit: too many failed sign-ins; try again later")
+
+// Await begins an attempt and waits its turn, for every place that checks
+// a password: while the attempt is Busy, until another one ends; past the
+// free failures, for its time slot (on a timer, not the guard's clock).
+// It returns the attempt, to be Done once the password is checked, or
+// with ErrRefused (nothing to check), or with ctx's error when ctx ends
+// first (then Done(false): the attempt counts as failed). Attempt.Wait
+// and By say what it waited for.
+func (g *Guard) Await(ctx context.Context, account, addr string) (*Attempt, error) {
+	for {
+		att := g.Begin(account, addr)
+		switch {
+		case att.Busy != nil:
+			select {
+			case <-att.Busy:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		case att.Refused:
+			return att, ErrRefused
+		case att.Wait > 0:
+			t := time.NewTimer(att.Wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return att, ctx.Err()
+			}
+		}
+		return att, nil
 	}
 }
 

@@ -1,6 +1,8 @@
 package limit
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"testing"
@@ -188,5 +190,44 @@ func TestGuardForgets(t *testing.T) {
 	g.Sweep()
 	if len(g.addrs) != 0 || len(g.accounts) != 0 {
 		t.Fatalf("left over: %d addresses, %d accounts", len(g.addrs), len(g.accounts))
+	}
+}
+
+// Await waits while as many attempts are under way as could fail for
+// free, waits out a slot, refuses past MaxWait, and gives up when its
+// context ends.
+func TestGuardAwait(t *testing.T) {
+	ctx := context.Background()
+	g := NewGuard(GuardConfig{AddrFailures: 1, BaseDelay: time.Millisecond, MaxWait: time.Hour})
+	first, err := g.Await(ctx, "acme|a", "192.0.2.1")
+	if err != nil || first.Wait != 0 {
+		t.Fatalf("first attempt: %+v %v", first, err)
+	}
+	second := make(chan *Attempt)
+	go func() {
+		att, err := g.Await(ctx, "acme|a", "192.0.2.1") // busy until the first ends
+		if err != nil {
+			t.Error(err)
+		}
+		second <- att
+	}()
+	first.Done(false)
+	att := <-second
+	if att.Wait <= 0 || att.By != "address" {
+		t.Errorf("the attempt after a failure was not spaced: %+v", att)
+	}
+	att.Done(false)
+
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	slow := NewGuard(GuardConfig{AddrFailures: 1, BaseDelay: time.Minute, MaxWait: time.Hour})
+	slow.Begin("acme|a", "192.0.2.1").Done(false)
+	if att, err := slow.Await(stopped, "acme|a", "192.0.2.1"); !errors.Is(err, context.Canceled) || att == nil {
+		t.Errorf("a wait whose context ended: %+v %v", att, err)
+	}
+	refusing := NewGuard(GuardConfig{AddrFailures: 1, BaseDelay: time.Hour, MaxWait: time.Second})
+	refusing.Begin("acme|a", "192.0.2.1").Done(false)
+	if att, err := refusing.Await(ctx, "acme|a", "192.0.2.1"); !errors.Is(err, ErrRefused) || !att.Refused {
+		t.Errorf("past MaxWait: %+v %v", att, err)
 	}
 }
