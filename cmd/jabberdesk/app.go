@@ -44,7 +44,7 @@ type app struct {
 	imDone  chan struct{}
 	xmpp    *xmppd.Server
 	web     *web.Server
-	files   *uploads.Store // the upload store; nil without an HTTP listener
+	files   *uploads.Store  // the upload store; nil without an HTTP listener
 	console *console.Server // nil without the HTTP listener or with http.console off
 	geoip   *web.GeoIP
 	certs   *certSource
