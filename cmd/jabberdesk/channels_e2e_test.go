@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -152,4 +153,43 @@ func (r *running) chatEvents(t *testing.T, contact, typ string) []string {
 		}
 	}
 	return texts
+}
+
+// Over XMPP at the Desk contact: a channel's ended chat shows in the
+// ended view filtered by the channel, #reopen gives it back to the agent,
+// and what the agent writes then reaches the customer.
+func TestChannelChatViewAndReopen(t *testing.T) {
+	t.Parallel()
+	r := startRunning(t)
+	desk := "demo|desk@localhost"
+	fiona := r.loginWithRoster(t, "fiona.demo")
+	fake := channelstest.New(t, channels.Telegram)
+	_, hook := r.addChannel(t, fake, "tg-shop")
+	user := channelstest.UserID(channels.Telegram)
+	if code := fake.PostSigned(t, hook, fake.TextMessage(user, "Rui", "Can I change my address?")); code != http.StatusOK {
+		t.Fatalf("webhook: status %d", code)
+	}
+	offer := fiona.Expect("offer", xmpptest.Message("demo|v-", "Can I change my address?"))
+	contact := strings.SplitN(offer.Attr("from"), "/", 2)[0]
+	number := contactNumber(t, contact)
+	fiona.Send(chatMsg(contact, "y"))
+	fiona.Expect("details", xmpptest.Message(contact, "Channel: tg-shop"))
+	fiona.Send(chatMsg(contact, "#e"))
+	fiona.Expect("end", xmpptest.Message(contact, "Chat ended"))
+
+	fiona.Send(chatMsg(desk, "#chats ended tg-shop"))
+	fiona.Expect("the ended view", xmpptest.Message(desk, fmt.Sprintf("#%d", number)))
+	fiona.Send(chatMsg(desk, "#chats ended web"))
+	if n := fiona.Expect("the web chats", func(n xmpptest.Node) bool {
+		return n.Attr("from") == desk || strings.HasPrefix(n.Attr("from"), desk+"/")
+	}); strings.Contains(n.Body(), fmt.Sprintf("#%d", number)) {
+		t.Fatalf("a Telegram chat among the web chats: %s", n.Body())
+	}
+
+	fiona.Send(chatMsg(desk, fmt.Sprintf("#reopen %d", number)))
+	fiona.Expect("reopened", xmpptest.Message(desk, fmt.Sprintf("You reopened chat #%d", number)))
+	fiona.Send(chatMsg(contact, "Yes, send me the new one"))
+	testwait.For(t, "the reopened chat's message at the provider", func() bool {
+		return strings.Contains(deliveredTexts(fake), "Yes, send me the new one")
+	})
 }
