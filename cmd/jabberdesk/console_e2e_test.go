@@ -21,12 +21,12 @@ import (
 // consoleClient is a browser without a browser: the console over HTTP
 // with a cookie jar, redirects not followed.
 type consoleClient struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 }
 
-func (r *running) console(t *testing.T) *consoleClient {
+func (r *running) console(t testing.TB) *consoleClient {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
