@@ -140,9 +140,10 @@ func shots(t *testing.T, b *browsertest.Browser, name, sel, text string) {
 
 // A supervisor in headless Chromium signs in, watches the live queue
 // change when a visitor starts a chat, assigns it, searches the
-// conversations for the visitor's words, opens the chat and reads the
-// audit log; screenshots at desktop width and at 390 px are kept as test
-// artifacts ($JD_ARTIFACTS, else a temporary directory).
+// conversations for the visitor's words, opens the chat, reads the
+// audit log and opens the Reports page with its charts; screenshots at
+// desktop width and at 390 px are kept as test artifacts ($JD_ARTIFACTS,
+// else a temporary directory).
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
 	b := browsertest.Start(t)
@@ -194,6 +195,23 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("table.audit")),
 	)
 	shots(t, b, "console-audit", "table.audit", fmt.Sprintf("#assign %d george.demo", v.Number))
+
+	// The Reports page counts Grace's chat, George's, and draws its
+	// charts as images the page's policy lets load.
+	b.MustRun(t,
+		chromedp.Click(chromedp.CSS("nav.tabs a[href^='/console/reports']")),
+		chromedp.WaitVisible(chromedp.CSS("section.report")),
+		browsertest.WaitText("section.report h1", "Chat report: demo"),
+		browsertest.WaitText("section.report", "George (george.demo)"),
+		browsertest.WaitJS(`(() => {
+			const imgs = [...document.querySelectorAll("section.report img")];
+			return imgs.length === 3 && imgs.every(i => i.src.startsWith("data:image/svg+xml") && i.complete && i.naturalWidth > 0);
+		})()`),
+	)
+	if started, err := browsertest.Eval[string](b, `document.querySelector("section.report .card b").textContent`); err != nil || started != "1" {
+		t.Errorf("chats started on the Reports page: %q %v", started, err)
+	}
+	shots(t, b, "console-reports", "section.report", "Chat report: demo")
 	if ex := b.Exceptions(); len(ex) > 0 {
 		t.Errorf("the page threw: %q", ex)
 	}

@@ -111,6 +111,7 @@ func TestReportOfARealHistory(t *testing.T) {
 	}
 	checkReportCSV(t, r)
 	checkReportHTML(t, r)
+	checkConsoleReports(t, r)
 	checkChatMetrics(t, r)
 }
 
@@ -144,6 +145,37 @@ func checkReportHTML(t *testing.T, r *running) {
 	}
 	if !strings.Contains(page, "Fiona (fiona.demo)") {
 		t.Error("no agents' table")
+	}
+}
+
+// checkConsoleReports: the console's Reports page shows a supervisor the
+// same report, its charts as data: images, under a policy that still
+// allows no inline script or style.
+func checkConsoleReports(t *testing.T, r *running) {
+	t.Helper()
+	cc := r.console(t)
+	cc.signIn("demo|fiona.demo", r.passwords["fiona.demo"])
+	res, err := cc.c.Get(cc.base + "/console/reports?period=today&group=agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("reports page: %d %v", res.StatusCode, err)
+	}
+	page := string(body)
+	for _, want := range []string{"Chat report: demo", "Fiona (fiona.demo)", "George (george.demo)"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the Reports page lacks %q", want)
+		}
+	}
+	if n := strings.Count(page, `<img alt="" src="data:image/svg+xml;base64,`); n != 3 {
+		t.Errorf("%d charts on the Reports page", n)
+	}
+	csp := res.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "img-src 'self' data:") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("Content-Security-Policy %q", csp)
 	}
 }
 
