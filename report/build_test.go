@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -174,5 +175,38 @@ func TestEmptyPeriodAndUnknownPortal(t *testing.T) {
 	}
 	if _, err := Build(ctx, h.st, Options{Portal: "acme", Since: h.until, Until: h.since}); err == nil {
 		t.Error("a report of an empty period")
+	}
+}
+
+// Times are kept to the millisecond: a customer message and its answer
+// stored in the millisecond the chat ended were written while it was
+// active, and count.
+func TestMessagesInTheMillisecondOfTheEnd(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "jd.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	must(t, func() error { _, err := st.AddPortal(ctx, "acme", "test"); return err })
+	must(t, func() error {
+		_, err := st.AddAgent(ctx, store.NewAgent{Portal: "acme", Username: "ann.kay", Password: "12345678", Email: "ann@acme.example"}, "test")
+		return err
+	})
+	c := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	end := c.Add(3 * time.Millisecond)
+	_, err = st.ImportChats(ctx, "acme", []store.HistoricChat{{Visitor: "V", Question: "Q", Status: store.ChatEnded, EndReason: "agent",
+		CreatedAt: c, AcceptedAt: c.Add(time.Millisecond), EndedAt: end,
+		Agents: []store.HistoricAgent{{Username: "ann.kay", Role: store.ChatRoleOwner, JoinedAt: c.Add(time.Millisecond), LeftAt: end}},
+		Events: []store.HistoricEvent{visitorSays(end), agentSays(end, "ann.kay")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(ctx, st, Options{Portal: "acme", Since: c.Add(-time.Hour), Until: c.Add(time.Hour), Location: time.UTC, Now: c.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Totals.Response.Count != 1 {
+		t.Fatalf("response times %+v, want one", r.Totals.Response)
 	}
 }

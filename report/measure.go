@@ -106,7 +106,10 @@ func (b *builder) addMessages(c *chat) {
 	replied := false
 	for _, m := range c.Messages {
 		if !m.Agent {
-			if !c.AcceptedAt.IsZero() && !m.At.Before(c.AcceptedAt) && (c.EndedAt.IsZero() || m.At.Before(c.EndedAt)) {
+			// Within the millisecond of the end counts: times are kept to
+			// the millisecond, and a message stored before the end was
+			// written while the chat was active.
+			if !c.AcceptedAt.IsZero() && !m.At.Before(c.AcceptedAt) && (c.EndedAt.IsZero() || !m.At.After(c.EndedAt)) {
 				unanswered = append(unanswered, m.At)
 			}
 			continue
