@@ -700,3 +700,26 @@ func TestRetryDueDuringAPassIsNotMissed(t *testing.T) {
 	f.svc.sending.Wait()
 	f.waitState(t, o.ID, store.OutboundSent)
 }
+
+// A customer whose name the provider does not give is not asked for on
+// every message: one lookup, then the default name stands for a while.
+func TestNameLookupIsNotRepeatedOnEveryMessage(t *testing.T) {
+	f := newFixture(t, channels.Messenger, true)
+	user := channelstest.UserID(channels.Messenger) // no profile: the lookup fails
+	for i, text := range []string{"first", "second", "third"} {
+		body := f.fake.TextMessage(user, "", text)
+		if code := f.post(t, body, f.fake.Sign(body)); code != http.StatusOK {
+			t.Fatalf("webhook %d: %d", i, code)
+		}
+		testwait.For(t, "the message shown", func() bool { return len(f.desk.shownTexts()) == i+1 })
+	}
+	n := 0
+	for _, r := range f.fake.Requests() {
+		if r.Endpoint == "profile" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the name was looked up %d times", n)
+	}
+}

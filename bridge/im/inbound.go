@@ -82,7 +82,7 @@ func (s *Service) deliverOne(ctx context.Context, in store.Inbound) (wait bool) 
 // nameCustomer asks the provider for the name of a customer whose
 // messages carry none (LINE, Messenger, Instagram), once.
 func (s *Service) nameCustomer(ctx context.Context, in *store.Inbound) {
-	if in.Message.Name != "" || !strings.HasPrefix(in.Customer.Name, "Customer ") {
+	if in.Message.Name != "" || !strings.HasPrefix(in.Customer.Name, "Customer ") || !s.mayAskName(in.Customer.ID) {
 		return
 	}
 	ch, err := s.st.ChannelByID(ctx, in.ChannelID)
@@ -93,7 +93,9 @@ func (s *Service) nameCustomer(ctx context.Context, in *store.Inbound) {
 	if err != nil {
 		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// The dispatcher waits for the answer: a provider slow to give it
+	// holds up every channel's messages, so the wait is short.
+	pctx, cancel := context.WithTimeout(ctx, profileTimeout)
 	defer cancel()
 	prof, err := p.Profile(pctx, in.Customer.ProviderID)
 	if err != nil || prof.Name == "" {
@@ -102,4 +104,30 @@ func (s *Service) nameCustomer(ctx context.Context, in *store.Inbound) {
 	if err := s.st.SetCustomerName(ctx, in.Customer.ID, prof.Name); err == nil {
 		in.Customer.Name = prof.Name
 	}
+}
+
+// How long a name lookup may take, and how long after one was asked a
+// customer's name is not asked again (a provider that does not answer is
+// not asked on every message).
+const (
+	profileTimeout = 3 * time.Second
+	profileRetry   = 10 * time.Minute
+)
+
+// mayAskName reports whether the customer's name may be looked up now,
+// and notes that it is.
+func (s *Service) mayAskName(customerID int64) bool {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at, ok := s.askedName[customerID]; ok && now.Sub(at) < profileRetry {
+		return false
+	}
+	for id, at := range s.askedName { // forget the old ones: the map stays small
+		if now.Sub(at) >= profileRetry {
+			delete(s.askedName, id)
+		}
+	}
+	s.askedName[customerID] = now
+	return true
 }

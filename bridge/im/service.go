@@ -111,6 +111,7 @@ type Service struct {
 	providers  map[int64]cachedProvider // by channel id
 	counts     map[countKey]int64       // sends by channel and outcome
 	typed      map[int64]time.Time      // by customer: when they were last shown typing
+	askedName  map[int64]time.Time      // by customer: when their name was last looked up
 	regRetries map[int64]regRetry       // webhook registrations to try again, by channel id
 
 	// Sends under way (outbound.go), guarded by mu.
@@ -158,7 +159,7 @@ func New(cfg Config) *Service {
 	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger,
 		inbound: make(chan struct{}, 1), outbound: make(chan struct{}, 1), typing: make(chan typingReq, typingQueue),
 		registrations: make(chan struct{}, 1), providers: map[int64]cachedProvider{}, counts: map[countKey]int64{},
-		typed: map[int64]time.Time{}, regRetries: map[int64]regRetry{},
+		typed: map[int64]time.Time{}, askedName: map[int64]time.Time{}, regRetries: map[int64]regRetry{},
 		busyCustomers: map[int64]bool{}, busyChannels: map[int64]int{}, ended: map[int64]bool{}}
 }
 
