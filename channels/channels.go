@@ -238,6 +238,13 @@ type Provider interface {
 	// return errors.ErrUnsupported: an administrator enters it there.
 	// Telegram refuses a URL that is not https with a ProviderError.
 	Register(ctx context.Context, webhookURL string) error
+
+	// Unregister removes the webhook registration, for a channel that is
+	// removed: Telegram deleteWebhook (drop_pending_updates false), after
+	// which the bot's updates wait at Telegram, unread, for up to 24
+	// hours. The others return errors.ErrUnsupported: an administrator
+	// removes the URL in the provider's console.
+	Unregister(ctx context.Context) error
 }
 
 // Limits of webhook parsing and of downloads.

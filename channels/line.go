@@ -343,3 +343,5 @@ func (l *line) Check(ctx context.Context) (Account, error) {
 // Register: the webhook URL is entered in the LINE Developers console
 // (Messaging API tab, "Use webhook" on).
 func (*line) Register(context.Context, string) error { return errors.ErrUnsupported }
+
+func (*line) Unregister(context.Context) error { return errors.ErrUnsupported }

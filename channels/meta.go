@@ -348,3 +348,5 @@ func (p *meta) Check(ctx context.Context) (Account, error) {
 // Register: the webhook URL is entered in the Webhooks product of the
 // Meta app dashboard, with the verify token.
 func (*meta) Register(context.Context, string) error { return errors.ErrUnsupported }
+
+func (*meta) Unregister(context.Context) error { return errors.ErrUnsupported }

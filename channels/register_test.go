@@ -95,3 +95,20 @@ func TestRegisterUnsupportedElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// Unregister deletes Telegram's webhook; the others have none to delete.
+func TestUnregister(t *testing.T) {
+	ctx := context.Background()
+	f := channelstest.New(t, channels.Telegram)
+	if err := f.Provider().Register(ctx, "https://desk.example.com/hooks/x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Provider().Unregister(ctx); err != nil || f.Webhook().URL != "" {
+		t.Fatalf("unregister: %v, %+v", err, f.Webhook())
+	}
+	for _, typ := range []channels.Type{channels.WhatsApp, channels.LINE, channels.Messenger, channels.Instagram} {
+		if err := channelstest.New(t, typ).Provider().Unregister(ctx); !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("%s: %v, want ErrUnsupported", typ, err)
+		}
+	}
+}

@@ -402,6 +402,18 @@ func (t *telegram) Check(ctx context.Context) (Account, error) {
 
 // Register calls setWebhook. A 403 there has no customer to blame: it is
 // a ProviderError.
+func (t *telegram) Unregister(ctx context.Context) error {
+	var deleted bool
+	err := t.method(ctx, "deleteWebhook", map[string]any{"drop_pending_updates": false}, &deleted)
+	if f := AsFailure(err); f != nil && f.Kind == CustomerBlocked {
+		f.Kind = ProviderError
+	}
+	if err == nil && !deleted {
+		return t.invalid("deleteWebhook answered false")
+	}
+	return err
+}
+
 func (t *telegram) Register(ctx context.Context, webhookURL string) error {
 	if webhookURL == "" {
 		return t.invalid("no webhook URL to register (an empty one would remove the webhook)")

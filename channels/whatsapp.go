@@ -333,3 +333,5 @@ func (w *whatsApp) Check(ctx context.Context) (Account, error) {
 // Register: the webhook URL is entered in the Webhooks product of the
 // Meta app dashboard, with the verify token.
 func (*whatsApp) Register(context.Context, string) error { return errors.ErrUnsupported }
+
+func (*whatsApp) Unregister(context.Context) error { return errors.ErrUnsupported }

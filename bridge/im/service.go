@@ -251,6 +251,20 @@ func Check(ctx context.Context, ch store.Channel, client *http.Client) (channels
 	return p.Check(ctx)
 }
 
+// Unregister removes a channel's webhook registration at the provider
+// (channel remove): Telegram's deleteWebhook; errors.ErrUnsupported where
+// the URL is entered in the provider's console.
+func Unregister(ctx context.Context, ch store.Channel, client *http.Client) error {
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	p, err := channels.New(providerConfig(ch, client, nil))
+	if err != nil {
+		return err
+	}
+	return p.Unregister(ctx)
+}
+
 // CheckChannel is Check with the answer recorded as the channel's status
 // (channel check): ok after token_expired or provider_error,
 // token_expired, or provider_error with the provider's code and text; a

@@ -88,6 +88,8 @@ func (f *Fake) telegram(w http.ResponseWriter, r *http.Request, req *Request) {
 		f.telegramSend(w, req, params)
 	case "setWebhook":
 		f.setWebhook(w, req, params)
+	case "deleteWebhook":
+		f.deleteWebhook(w)
 	default:
 		writeJSON(w, http.StatusNotFound, tgError(404, "Not Found: method not found"))
 	}
@@ -266,4 +268,19 @@ func (f *Fake) telegramUpdate(userID, name string, content map[string]any) []byt
 	}
 	b, _ := json.Marshal(map[string]any{"update_id": 10000 + n, "message": msg})
 	return b
+}
+
+// deleteWebhook answers deleteWebhook as the Bot API documents it
+// (core.telegram.org/bots/api#deletewebhook): the registration is gone,
+// {"ok":true,"result":true}, also when there was none. A queued fault
+// answers instead.
+func (f *Fake) deleteWebhook(w http.ResponseWriter) {
+	if fault := f.nextFault(); fault != nil {
+		f.fail(w, *fault)
+		return
+	}
+	f.mu.Lock()
+	f.webhook = Registration{}
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "result": true, "description": "Webhook was deleted"})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -9,9 +10,11 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"jabberdesk/bridge/im"
 	"jabberdesk/internal/control"
 	"jabberdesk/internal/textout"
 	"jabberdesk/store"
@@ -401,26 +404,55 @@ keeps them and delivers them after --enable).`,
 }
 
 func newChannelRemoveCmd(e *env) *cobra.Command {
-	return &cobra.Command{
+	var keep bool
+	cmd := &cobra.Command{
 		Use:   "remove PORTAL NAME",
 		Short: "Disconnect a channel",
 		Long: `Remove deletes a channel with its customers, unsent messages and templates.
-Its chats and tickets stay, without the channel. Remove the webhook at the
-provider too.`,
-		Example: `  jabberdesk channel remove acme tg-support`,
-		Args:    exactArgs,
+Its chats and tickets stay, without the channel.
+
+A Telegram channel's webhook is deleted at Telegram first (deleteWebhook);
+if Telegram cannot be reached the channel is removed all the same and the
+command says so; --keep-webhook leaves it (the bot moves to another
+server). For WhatsApp, LINE, Messenger and Instagram, remove the webhook
+URL in the provider's console.`,
+		Example: `  jabberdesk channel remove acme tg-support
+  jabberdesk channel remove acme tg-old --keep-webhook`,
+		Args: exactArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, c, err := e.channel(cmd, args[0], args[1])
 			if err != nil {
 				return err
 			}
+			webhook := "its webhook was left at the provider."
+			if !keep {
+				webhook = unregisterWebhook(cmd.Context(), c)
+			}
 			if err := st.RemoveChannel(cmd.Context(), c.Portal, c.Name, actor()); err != nil {
 				return err
 			}
-			return e.emit(cmd, map[string]any{"portal": c.Portal, "channel": c.Name, "removed": true}, func(w *textout.Writer) error {
-				_, err := fmt.Fprintf(w, "Removed channel %s from portal %s.\n", c.Name, c.Portal)
-				return err
+			v := map[string]any{"portal": c.Portal, "channel": c.Name, "removed": true, "webhook": webhook}
+			return e.emit(cmd, v, func(w *textout.Writer) error {
+				w.Printf("Removed channel %s from portal %s; %s\n", c.Name, c.Portal, webhook)
+				return nil
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&keep, "keep-webhook", false, "leave the webhook registered at the provider")
+	return cmd
+}
+
+// unregisterWebhook deletes a channel's webhook at the provider where
+// jabberdesk registered it (Telegram), and says what became of it.
+func unregisterWebhook(ctx context.Context, c store.Channel) string {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	err := im.Unregister(ctx, c, nil)
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		return "remove its webhook URL in the " + c.Type.Title() + " console too."
+	case err != nil:
+		return "its webhook could not be deleted at " + c.Type.Title() + " (" + err.Error() + "): Telegram will keep calling the old address, which now answers 404."
+	}
+	return "its webhook was deleted at " + c.Type.Title() + "."
 }

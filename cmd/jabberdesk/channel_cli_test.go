@@ -78,7 +78,7 @@ func TestChannelCLI(t *testing.T) {
 		t.Errorf("after remove:\n%s", out)
 	}
 
-	ok(t, dir, "channel", "remove", "acme", "tg-support")
+	ok(t, dir, "channel", "remove", "acme", "tg-support", "--keep-webhook") // it speaks to Telegram itself
 	if out := ok(t, dir, "channel", "list", "acme"); !strings.Contains(out, "has no channels") {
 		t.Errorf("after remove:\n%s", out)
 	}
@@ -206,5 +206,38 @@ func TestChannelChangeReachesServer(t *testing.T) {
 	want := control.Event{Op: control.OpChannelChanged, Portal: "acme", Channel: "tg"}
 	if len(got) != 2 || got[0] != want || got[1] != want {
 		t.Errorf("server received %v", got)
+	}
+}
+
+// Removing a Telegram channel deletes its webhook at Telegram; where
+// Telegram cannot be reached the channel goes all the same, and the
+// command says so.
+func TestChannelRemoveDeletesTheTelegramWebhook(t *testing.T) {
+	t.Parallel()
+	dir := setup(t)
+	tg := channelstest.New(t, channels.Telegram)
+	if r := cli(t, dir, secretsOf(t, tg), "channel", "add", "acme", "telegram", "tg", "--api-base", tg.URL); r.code != 0 {
+		t.Fatalf("channel add: %d %q", r.code, r.stderr)
+	}
+	if err := tg.Provider().Register(t.Context(), "https://desk.example.com/hooks/x"); err != nil {
+		t.Fatal(err)
+	}
+	if out := ok(t, dir, "channel", "remove", "acme", "tg"); !strings.Contains(out, "its webhook was deleted at Telegram") {
+		t.Errorf("remove: %q", out)
+	}
+	if reg := tg.Webhook(); reg.URL != "" {
+		t.Errorf("still registered: %+v", reg)
+	}
+
+	if r := cli(t, dir, secretsOf(t, tg), "channel", "add", "acme", "telegram", "tg2", "--api-base", tg.URL); r.code != 0 {
+		t.Fatalf("channel add: %d %q", r.code, r.stderr)
+	}
+	tg.FailNext(1, channelstest.Fault{Kind: channels.TokenExpired})
+	out := ok(t, dir, "channel", "remove", "acme", "tg2")
+	if !strings.Contains(out, "could not be deleted at Telegram") || strings.Contains(out, tg.Secrets.BotToken) {
+		t.Errorf("remove with Telegram refusing: %q", out)
+	}
+	if out := ok(t, dir, "channel", "list", "acme"); !strings.Contains(out, "has no channels") {
+		t.Errorf("after remove:\n%s", out)
 	}
 }
