@@ -297,6 +297,17 @@ func (s *Store) Customer(ctx context.Context, id int64) (ChannelCustomer, error)
 	return c, wrap("read customer", err)
 }
 
+// CustomerByProviderID returns a channel's customer by the provider's
+// user id.
+func (s *Store) CustomerByProviderID(ctx context.Context, channelID int64, providerID string) (ChannelCustomer, error) {
+	c, err := scanCustomer(s.r.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM channel_customers WHERE channel_id = ? AND provider_id = ?`,
+		channelID, providerID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return ChannelCustomer{}, notFound("no customer %q on channel %d", providerID, channelID)
+	}
+	return c, wrap("read customer", err)
+}
+
 // SetCustomerState records what the provider said of a customer (LINE
 // follow and unfollow, a send refused because they blocked us). It
 // reports whether the state changed.

@@ -723,3 +723,27 @@ func TestNameLookupIsNotRepeatedOnEveryMessage(t *testing.T) {
 		t.Fatalf("the name was looked up %d times", n)
 	}
 }
+
+// A LINE customer who blocks the account, or follows it again, is the
+// customer's state, and the agents of their live chat are told once.
+func TestUnfollowAndFollowAreToldInTheChat(t *testing.T) {
+	f := newFixture(t, channels.LINE, true)
+	user := channelstest.UserID(channels.LINE)
+	_, chat := f.chatWith(t, user)
+	for range 2 { // a repeat changes nothing and tells nobody again
+		if code := f.fake.PostSigned(t, f.hook, f.fake.Unfollow(user)); code != http.StatusOK {
+			t.Fatalf("unfollow: %d", code)
+		}
+	}
+	if code := f.fake.PostSigned(t, f.hook, f.fake.Follow(user, true)); code != http.StatusOK {
+		t.Fatalf("follow: %d", code)
+	}
+	told := strings.Join(f.desk.told(chat.ID), "\n")
+	if strings.Count(told, "blocked this LINE account") != 1 || strings.Count(told, "follows this LINE account again") != 1 {
+		t.Fatalf("told:\n%s", told)
+	}
+	cu, err := f.st.CustomerByProviderID(context.Background(), f.ch.ID, user)
+	if err != nil || cu.State != store.CustomerOK {
+		t.Fatalf("customer %+v, %v", cu, err)
+	}
+}

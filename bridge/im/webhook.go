@@ -108,17 +108,36 @@ func (s *Service) event(ctx context.Context, ch store.Channel, ev channels.Event
 		}
 		return 1, nil
 	case channels.EventFollow:
-		_, err := s.st.SetCustomerState(ctx, ch.ID, ev.UserID, store.CustomerOK)
-		return 0, err
+		return 0, s.customerState(ctx, ch, ev.UserID, store.CustomerOK,
+			"The customer follows this "+ch.Type.Title()+" account again: messages reach them.")
 	case channels.EventUnfollow:
 		// LINE: the customer blocked the account; pushes are accepted but
 		// not delivered until they follow again.
-		_, err := s.st.SetCustomerState(ctx, ch.ID, ev.UserID, store.CustomerBlocked)
-		return 0, err
+		return 0, s.customerState(ctx, ch, ev.UserID, store.CustomerBlocked,
+			"The customer blocked this "+ch.Type.Title()+" account: nothing reaches them until they follow it again.")
 	case channels.EventStatus:
 		return 0, s.status(ctx, ch, ev)
 	}
 	return 0, nil
+}
+
+// customerState records a customer's state and, when it changed, tells
+// the agents of the customer's live chat.
+func (s *Service) customerState(ctx context.Context, ch store.Channel, userID string, st store.CustomerState, line string) error {
+	changed, err := s.st.SetCustomerState(ctx, ch.ID, userID, st)
+	if err != nil || !changed {
+		return err
+	}
+	cu, err := s.st.CustomerByProviderID(ctx, ch.ID, userID)
+	if err != nil {
+		return err
+	}
+	chat, live, err := s.st.LiveChatOfCustomer(ctx, cu.ID)
+	if err != nil || !live {
+		return err
+	}
+	s.cfg.Desk.TellChat(chat.ID, line)
+	return nil
 }
 
 func inboundMessage(ev channels.Event) store.InboundMessage {

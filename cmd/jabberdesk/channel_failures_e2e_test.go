@@ -89,6 +89,7 @@ func TestLINECustomerUnfollows(t *testing.T) {
 	if code := fake.PostSigned(t, c.hook, fake.Unfollow(c.user)); code != http.StatusOK {
 		t.Fatalf("unfollow webhook: status %d", code)
 	}
+	fiona.Expect("told of the unfollow", xmpptest.Message(contact, "The customer blocked this LINE account"))
 	fiona.Send(chatMsg(contact, "Are you still there?"))
 	fiona.Expect("the blocked line", xmpptest.Message(contact,
 		"Not sent: the customer blocked this LINE account; nothing reaches them until they follow it again."))
