@@ -231,14 +231,29 @@ func (b *Browser) ScreenshotViewport(t testing.TB, name string) string {
 
 const settled = `document.getAnimations().every(a => a.playState !== 'running' || a.effect.getComputedTiming().iterations === Infinity)`
 
+// screenshotTries is how often a capture is asked for: on a machine
+// loaded to its limit Chromium now and then never answers one, and
+// answers the next.
+const screenshotTries = 3
+
 func (b *Browser) screenshot(t testing.TB, name string, capture chromedp.Action[[]byte]) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, b.Timeout)
-	defer cancel()
+	settle, cancel := context.WithTimeout(b.ctx, b.Timeout)
 	// Best effort: a page whose animations never settle is captured anyway.
-	_, _ = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](settled,
+	_, _ = chromedp.Run(settle, chromedp.Poll[chromedp.Void](settled,
 		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(2*time.Second)))
-	png, err := chromedp.Run(ctx, capture)
+	cancel()
+	var png []byte
+	var err error
+	for try := 0; try < screenshotTries; try++ {
+		ctx, cancel := context.WithTimeout(b.ctx, b.Timeout/screenshotTries)
+		png, err = chromedp.Run(ctx, capture)
+		cancel()
+		if err == nil {
+			break
+		}
+		t.Logf("browsertest: screenshot %q, try %d: %v", name, try+1, err)
+	}
 	if err != nil {
 		t.Errorf("browsertest: screenshot %q: %v", name, err)
 		return ""
