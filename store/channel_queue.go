@@ -195,12 +195,22 @@ func scanOutbound(row scanner) (Outbound, error) {
 
 // DueOutbound lists the messages to attempt at now: for each customer
 // the oldest pending one (so each chat's messages go in order), if it is
-// due and not in flight; at most limit, oldest first.
-func (s *Store) DueOutbound(ctx context.Context, now time.Time, limit int) ([]Outbound, error) {
+// due and not in flight; at most limit, oldest first. Messages of the
+// channels in skip are left out (a sender with no room for more of
+// theirs need not read them).
+func (s *Store) DueOutbound(ctx context.Context, now time.Time, limit int, skip ...int64) ([]Outbound, error) {
+	args := []any{millis(now)}
+	except := ""
+	if len(skip) > 0 {
+		except = " AND o.channel_id NOT IN (?" + strings.Repeat(", ?", len(skip)-1) + ")"
+		for _, id := range skip {
+			args = append(args, id)
+		}
+	}
 	return s.outboundRows(ctx, "list due outbound", `SELECT `+outboundColumns+` FROM channel_outbound o
-		WHERE state = 'pending' AND next_attempt_at <= ? AND in_flight = 0
+		WHERE state = 'pending' AND next_attempt_at <= ? AND in_flight = 0`+except+`
 		AND id = (SELECT min(id) FROM channel_outbound p WHERE p.customer_id = o.customer_id AND p.state = 'pending')
-		ORDER BY next_attempt_at, id LIMIT ?`, millis(now), limit)
+		ORDER BY next_attempt_at, id LIMIT ?`, append(args, limit)...)
 }
 
 // InFlightOutbound lists the messages that were being sent when the

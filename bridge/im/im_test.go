@@ -457,22 +457,8 @@ func TestInFlightAfterACrash(t *testing.T) {
 // channel's messages go out meanwhile.
 func TestSlowProviderStallsOnlyItsChannel(t *testing.T) {
 	f := newFixture(t, channels.Telegram, true)
-	release := make(chan struct{})
-	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-		http.Error(w, "gone", http.StatusServiceUnavailable)
-	}))
-	t.Cleanup(stuck.Close)
-	t.Cleanup(func() { close(release) }) // before the server closes: it waits for its handlers
 	ctx := context.Background()
-	slow, err := f.st.AddChannel(ctx, store.NewChannel{Portal: "acme", Name: "slow", Type: store.ChannelTelegram, APIBase: stuck.URL,
-		Secrets: map[string]string{"bot_token": f.fake.Secrets.BotToken, "secret_token": f.fake.Secrets.SecretToken}}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	slow := f.slowChannel(t)
 	body := f.fake.TextMessage("555", "Sam", "Hello from the slow channel")
 	hook := strings.TrimSuffix(f.hook, f.ch.PublicID) + slow.PublicID
 	if code := f.fake.PostSigned(t, hook, body); code != http.StatusOK {
@@ -746,4 +732,49 @@ func TestUnfollowAndFollowAreToldInTheChat(t *testing.T) {
 	if err != nil || cu.State != store.CustomerOK {
 		t.Fatalf("customer %+v, %v", cu, err)
 	}
+}
+
+// A channel whose provider does not answer, with more messages due than
+// the sender reads at once, does not hide another channel's message
+// queued after them.
+func TestBacklogOfASlowChannelDoesNotHideAnother(t *testing.T) {
+	f := newFixture(t, channels.Telegram, true)
+	ctx := context.Background()
+	slow := f.slowChannel(t)
+	for i := range maxSending + 10 { // one message each to more customers than a listing reads
+		in, _, err := f.st.StoreInbound(ctx, slow.ID, store.InboundMessage{ProviderMessageID: fmt.Sprint("m", i), CustomerID: fmt.Sprint(9000 + i),
+			Name: "C", Text: "hi", At: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.st.EnqueueOutbound(ctx, store.Outbound{ChannelID: slow.ID, CustomerID: in.Customer.ID, Payload: store.OutboundPayload{Text: "to the slow one"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One pass finds them all due, the quick one last.
+	cust, chat := f.chatWith(t, "777")
+	o := f.queue(t, cust, chat, "to the quick one")
+	f.waitState(t, o.ID, store.OutboundSent)
+}
+
+// slowChannel adds a Telegram channel whose provider takes requests and
+// answers none until the test ends.
+func (f *fixture) slowChannel(t *testing.T) store.Channel {
+	t.Helper()
+	release := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		http.Error(w, "gone", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(stuck.Close)
+	t.Cleanup(func() { close(release) }) // before the server closes: it waits for its handlers
+	slow, err := f.st.AddChannel(context.Background(), store.NewChannel{Portal: "acme", Name: "slow", Type: store.ChannelTelegram, APIBase: stuck.URL,
+		Secrets: map[string]string{"bot_token": f.fake.Secrets.BotToken, "secret_token": f.fake.Secrets.SecretToken}}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slow
 }

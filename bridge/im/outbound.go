@@ -10,9 +10,6 @@ import (
 	"jabberdesk/store"
 )
 
-// outboundBatch is how many due messages one pass looks at.
-const outboundBatch = 500
-
 // Sends under way at once: in all, and to one channel. A provider that
 // is slow to answer holds only its own channel's share, so that it
 // cannot stall the others; one customer has at most one message under
@@ -59,17 +56,38 @@ func (s *Service) sendDue(ctx context.Context) time.Duration {
 	clear(s.ended)
 	s.mu.Unlock()
 	listed := s.cfg.Now()
-	due, err := s.st.DueOutbound(ctx, listed, outboundBatch)
-	if err != nil {
-		s.log.Error("channels: list queued messages", "err", err)
+	// Each listing reads at most maxSending messages, leaving out the
+	// channels with no room for another send: a backlog is not read
+	// again and again only to be skipped. A listing that one channel's
+	// room cut short is made again without that channel.
+	for ctx.Err() == nil {
+		room, full := s.room()
+		if room == 0 {
+			break // every send slot is taken: the end of one wakes the worker
+		}
+		due, err := s.st.DueOutbound(ctx, listed, maxSending, full...)
+		if err != nil {
+			s.log.Error("channels: list queued messages", "err", err)
+			break
+		}
+		if s.listed != nil {
+			s.listed(due)
+		}
+		if started := s.startDue(ctx, due); started == 0 || len(due) < maxSending {
+			break
+		}
 	}
-	if s.listed != nil {
-		s.listed(due)
-	}
+	return s.nextWait(ctx, listed)
+}
+
+// startDue starts a send of each listed message there is room for, and
+// says how many it started.
+func (s *Service) startDue(ctx context.Context, due []store.Outbound) (started int) {
 	for _, o := range due {
 		if ctx.Err() != nil || !s.startSending(o) {
 			continue
 		}
+		started++
 		s.sending.Add(1)
 		go func() {
 			defer s.sending.Done()
@@ -80,7 +98,7 @@ func (s *Service) sendDue(ctx context.Context) time.Duration {
 			poke(s.outbound)
 		}()
 	}
-	return s.nextWait(ctx, listed)
+	return started
 }
 
 // nextWait is how long the worker may sleep after a pass that listed
@@ -93,6 +111,20 @@ func (s *Service) nextWait(ctx context.Context, listed time.Time) time.Duration 
 		return idleWait
 	}
 	return min(max(at.Sub(s.cfg.Now()), 0), idleWait)
+}
+
+// room is how many more sends may start now, and the channels that have
+// no room for another: what a pass need read of the queue.
+func (s *Service) room() (int, []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var full []int64
+	for id, n := range s.busyChannels {
+		if n >= maxSendingPerChannel {
+			full = append(full, id)
+		}
+	}
+	return max(maxSending-len(s.busyCustomers), 0), full
 }
 
 // startSending claims a send of o, unless its customer has one under way
