@@ -332,13 +332,7 @@ func (s *Store) BlockCustomer(ctx context.Context, id int64, blocked bool, by, r
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE channel_customers SET blocked = ?, blocked_by = ?, blocked_reason = ? WHERE id = ?`,
 			blocked, by, reason, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("no customer %d", id)
-		}
-		return nil
+		return oneRow(res, err, notFound("no customer %d", id))
 	})
 	return wrap("block customer", err)
 }

@@ -244,13 +244,7 @@ func (s *Store) OutboundInFlight(ctx context.Context, id int64, f Flight) error 
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET in_flight = ?1,
 			attempts = attempts + CASE WHEN ?1 = 0 AND in_flight <> 0 THEN 1 ELSE 0 END WHERE id = ?2 AND state = 'pending'`, f, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("no pending outbound message %d", id)
-		}
-		return nil
+		return oneRow(res, err, notFound("no pending outbound message %d", id))
 	})
 	return wrap("outbound in flight", err)
 }
@@ -304,13 +298,7 @@ func (s *Store) finishOutbound(ctx context.Context, op string, id int64, st Outb
 		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET state = ?, attempts = attempts + 1, in_flight = 0, last_error = ?,
 			provider_message_id = ?, done_at = ? WHERE id = ? AND state = 'pending'`,
 			st, truncateRunes(why, 500), providerID, millis(s.now()), id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("no pending outbound message %d", id)
-		}
-		return nil
+		return oneRow(res, err, notFound("no pending outbound message %d", id))
 	})
 	return wrap(op, err)
 }
@@ -320,13 +308,7 @@ func (s *Store) OutboundRetry(ctx context.Context, id int64, next time.Time, why
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET attempts = attempts + 1, in_flight = 0, last_error = ?, next_attempt_at = ?
 			WHERE id = ? AND state = 'pending'`, truncateRunes(why, 500), millis(next), id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("no pending outbound message %d", id)
-		}
-		return nil
+		return oneRow(res, err, notFound("no pending outbound message %d", id))
 	})
 	return wrap("outbound retry", err)
 }

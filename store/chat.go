@@ -492,13 +492,7 @@ func (s *Store) RemoveChatAgent(ctx context.Context, chatID int64, username stri
 			WHERE chat_id = ? AND left_at IS NULL AND agent_id IN
 				(SELECT a.id FROM agents a JOIN chats c ON c.portal_id = a.portal_id WHERE c.id = ? AND a.username_key = ?)`,
 			millis(at), chatID, chatID, UsernameKey(username))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("agent %q is not in chat %d", username, chatID)
-		}
-		return nil
+		return oneRow(res, err, notFound("agent %q is not in chat %d", username, chatID))
 	})
 	return wrap("remove chat agent", err)
 }

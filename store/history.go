@@ -219,13 +219,7 @@ func (s *Store) ImportRating(ctx context.Context, chatID int64, stars int, comme
 		res, err := tx.ExecContext(ctx, `INSERT INTO chat_ratings (chat_id, stars, comment, at, source) SELECT id, ?, ?, ?, 'widget' FROM chats WHERE id = ?
 			ON CONFLICT (chat_id) DO UPDATE SET stars = excluded.stars, comment = excluded.comment, at = excluded.at`,
 			stars, comment, millis(at), chatID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return chatNotFound(chatID)
-		}
-		return nil
+		return oneRow(res, err, chatNotFound(chatID))
 	})
 	return wrap("import rating", err)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"io"
 )
 
@@ -10,6 +11,22 @@ import (
 // reporting: rows.Err, or the transaction's commit, says whether the work
 // succeeded, and a failed close loses nothing.
 func release(c io.Closer) { _ = c.Close() }
+
+// oneRow is the outcome of a statement that must change one row: its
+// error, else missing when it changed none.
+func oneRow(res sql.Result, err error, missing error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return missing
+	}
+	return nil
+}
 
 // queryAll runs a query on the read pool and scans every row with scan;
 // errors are wrapped with op. The result is never nil, so that an empty
