@@ -104,6 +104,7 @@ func TestInboundAttachmentUntilDelivered(t *testing.T) {
 // The migration that lets slots belong to chats and customers keeps the
 // agents' uploads.
 func TestChatFilesMigrationKeepsUploads(t *testing.T) {
+	sqliteOnly(t)
 	path := filepath.Join(t.TempDir(), "jd.db")
 	reopen := func(s *Store) *Store {
 		if s != nil {
@@ -122,7 +123,7 @@ func TestChatFilesMigrationKeepsUploads(t *testing.T) {
 	if err == nil {
 		err = s.MarkUploaded(ctx, u.ID, s.now())
 	}
-	ms, merr := migrations()
+	ms, merr := migrations("sqlite")
 	if err = errors.Join(err, merr); err != nil {
 		t.Fatal(err)
 	}

@@ -587,6 +587,7 @@ func TestRemovePortalRemovesChats(t *testing.T) {
 // VisitorChats, ChatByNumber, ChatByPublicID, ChatEvents, RemoveChatAgent
 // and Offers.
 func TestChatQueriesUseIndexes(t *testing.T) {
+	sqliteOnly(t)
 	s, _ := chatFixture(t)
 	for _, q := range []string{
 		`SELECT ` + chatColumns + chatFrom + ` WHERE c.status IN ('waiting', 'offered', 'active') ORDER BY c.id`,

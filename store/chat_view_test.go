@@ -272,12 +272,13 @@ func TestLastMessageFrom(t *testing.T) {
 // The migration that brought last_message_from fills it in for the chats
 // there were.
 func TestLastMessageFromBackfill(t *testing.T) {
+	sqliteOnly(t)
 	f := newViewFixture(t)
 	before := map[int64]string{}
 	for _, c := range mustList(t, f) {
 		before[c.Number] = c.LastMessageFrom
 	}
-	b, err := migrationFiles.ReadFile("migrations/0013_chat_views.sql")
+	b, err := migrationFiles.ReadFile("migrations/sqlite/0013_chat_views.sql")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -458,6 +458,7 @@ func TestRemovePortalRemovesDeskData(t *testing.T) {
 // TestDeskQueriesUseIndexes guards against the queries that run for hash
 // commands, and IsBlocked for every new chat, scanning a whole table.
 func TestDeskQueriesUseIndexes(t *testing.T) {
+	sqliteOnly(t)
 	s, _ := chatFixture(t)
 	for _, tc := range []struct {
 		q     string

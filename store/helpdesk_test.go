@@ -795,6 +795,7 @@ func TestRemovePortalRemovesHelpdesk(t *testing.T) {
 // run for hash commands and listings scanning a whole table or sorting;
 // only the word search reads the portal's tickets (in number order).
 func TestHelpdeskQueriesUseIndexes(t *testing.T) {
+	sqliteOnly(t)
 	s, _, _ := helpdeskFixture(t)
 	for _, tc := range []struct {
 		q     string

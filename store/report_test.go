@@ -148,6 +148,7 @@ func TestImportChatsAndReportReads(t *testing.T) {
 // TestReportQueriesUseIndexes guards the one pass of a report: no query
 // scans a whole table or sorts what it reads.
 func TestReportQueriesUseIndexes(t *testing.T) {
+	sqliteOnly(t)
 	s, _ := chatFixture(t)
 	for _, q := range []string{reportChatsQuery} {
 		plan := queryPlan(t, s, q, "acme", 0, 1)
@@ -286,6 +287,7 @@ func TestReportDigest(t *testing.T) {
 
 // Migration 0015 fills chat_digests as the store writes them.
 func TestDigestBackfillMatchesTheStore(t *testing.T) {
+	sqliteOnly(t)
 	s, ctx := chatFixture(t)
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	ids, err := s.ImportChats(ctx, "acme", []HistoricChat{{Visitor: "Ann", Question: "Q", Status: ChatEnded, CreatedAt: t0, AcceptedAt: t0.Add(time.Second),
@@ -305,7 +307,7 @@ func TestDigestBackfillMatchesTheStore(t *testing.T) {
 	if want != [3]string{"0 ,2000 fiona.b", "1000 owner fiona.b", "0 1000 chat accepted fiona.b,0 n chat - george.w"} {
 		t.Errorf("digest %q", want)
 	}
-	b, err := migrationFiles.ReadFile("migrations/0016_reports.sql")
+	b, err := migrationFiles.ReadFile("migrations/sqlite/0016_reports.sql")
 	if err != nil {
 		t.Fatal(err)
 	}

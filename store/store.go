@@ -1,5 +1,6 @@
-// Package store keeps jabberdesk's durable state in one SQLite database,
-// one file an aggregate:
+// Package store keeps jabberdesk's durable state in one database — an
+// SQLite file on a single node, PostgreSQL when several nodes share it
+// (docs/CLUSTER.md) — one file an aggregate:
 //
 //   - The directory: portals (tenants), departments, agents with their
 //     roles, settings and SCRAM credentials (RFC 5802 §3, RFC 7677), the
@@ -25,16 +26,21 @@
 //     opaque; HTTP upload slots (XEP-0363) and per-agent quotas.
 //
 // Invariants:
-//   - The schema is a sequence of numbered migrations embedded in the
-//     binary (migrations/NNNN_name.sql) and applied in order at Open; the
-//     database's PRAGMA user_version is the number of the last one applied.
-//     A database newer than the binary is refused.
-//   - Every write goes through one writer connection (WAL mode,
+//   - One API, two engines: the queries are one text for both, and what
+//     must differ is in one file per engine (dialect_sqlite.go,
+//     dialect_postgres.go). The schema is a sequence of numbered
+//     migrations per engine embedded in the binary
+//     (migrations/ENGINE/NNNN_name.sql), applied in order at Open; a
+//     database newer than the binary is refused.
+//   - On SQLite every write goes through one writer connection (WAL mode,
 //     synchronous=NORMAL: a committed write survives a process crash;
 //     transactions begin IMMEDIATE, so they never deadlock on upgrade),
-//     reads use a separate pool of read-only connections. A method returns
-//     once what it wrote is committed; only ArchiveWriter batches, and it
-//     says when a batch is written (AfterWritten).
+//     reads use a separate pool of read-only connections. On PostgreSQL
+//     write transactions are SERIALIZABLE and run again when a concurrent
+//     one won, so that several nodes writing at once keep every invariant
+//     here (counters, "check then insert"). A method returns once what it
+//     wrote is committed; only ArchiveWriter batches, and it says when a
+//     batch is written (AfterWritten).
 //   - Passwords are never stored: only salt, iteration count, StoredKey and
 //     ServerKey per SCRAM hash.
 //   - Everything belongs to one portal: a method given a portal never
@@ -59,19 +65,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net/url"
-	"os"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/mattn/go-sqlite3" // SQLite driver (cgo)
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
 // Errors that callers test for with errors.Is.
@@ -92,81 +94,65 @@ type Options struct {
 	// Iterations is the PBKDF2 iteration count for passwords set from now
 	// on; values below DefaultIterations are raised to it.
 	Iterations int
-	// ReadConns is the size of the read pool (default: 2 × GOMAXPROCS).
+	// ReadConns is the size of the read pool (default: 2 × GOMAXPROCS);
+	// on PostgreSQL, of the one pool (default: 4 × GOMAXPROCS).
 	ReadConns int
 }
 
 // Store is the database. Its methods are safe for concurrent use.
 type Store struct {
-	path       string
-	w          *sql.DB // exactly one connection: all writes
-	r          *sql.DB // read-only pool
+	path       string  // the file, or the PostgreSQL URL without its password
+	d          dialect // what differs between the engines
+	w          *sql.DB // SQLite: exactly one connection, all writes; PostgreSQL: the pool
+	r          *sql.DB // SQLite: the read-only pool; PostgreSQL: the pool
 	iterations int
 	now        func() time.Time
 }
 
-// Open opens (creating if needed) the database file at path and applies
-// any migrations it has not seen yet.
-func Open(path string, opts Options) (*Store, error) {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("store: open: %w", err)
-		}
-	}
-	s := &Store{path: path, iterations: opts.Iterations, now: time.Now}
+// Open opens the database at addr — an SQLite file (created if needed)
+// or a postgres:// URL — and applies any migrations it has not seen yet.
+func Open(addr string, opts Options) (*Store, error) {
+	s := &Store{path: addr, iterations: opts.Iterations, now: time.Now}
 	if s.iterations < DefaultIterations {
 		s.iterations = DefaultIterations
 	}
 	var err error
-	s.w, err = sql.Open("sqlite3", dsn(path, false))
-	if err != nil {
-		return nil, fmt.Errorf("store: open: %w", err)
+	if IsPostgresURL(addr) {
+		s.d = postgresDialect{}
+		s.path = redactURL(addr)
+		s.w, err = openPostgres(addr, opts)
+		s.r = s.w
+	} else {
+		s.d = sqliteDialect{}
+		s.w, s.r, err = openSQLite(addr, opts)
 	}
-	s.w.SetMaxOpenConns(1)
-	s.w.SetMaxIdleConns(1)
-	s.w.SetConnMaxLifetime(0)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", s.path, err)
+	}
 	if err := s.migrate(context.Background()); err != nil {
-		_ = s.w.Close() // the migration's error is the one to report
+		_ = s.Close() // the migration's error is the one to report
 		return nil, err
 	}
-	s.r, err = sql.Open("sqlite3", dsn(path, true))
-	if err != nil {
-		_ = s.w.Close() // the open's error is the one to report
-		return nil, fmt.Errorf("store: open: %w", err)
-	}
-	n := opts.ReadConns
-	if n <= 0 {
-		n = 2 * runtime.GOMAXPROCS(0)
-	}
-	s.r.SetMaxOpenConns(n)
-	s.r.SetMaxIdleConns(n)
 	return s, nil
 }
 
-func dsn(path string, readOnly bool) string {
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "10000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_synchronous", "NORMAL")
-	q.Set("_stmt_cache_size", "64") // prepared statements reused per connection
-	if readOnly {
-		q.Set("_query_only", "true")
-	} else {
-		q.Set("_txlock", "immediate")
-		// 32 MiB of page cache for the one writer (SQLite's default is
-		// 2 MiB): the archive's indexes take inserts for every agent,
-		// and re-reading their pages was a good part of a write.
-		q.Set("_cache_size", "-32768")
+// redactURL is a PostgreSQL URL fit for logs: without its password.
+func redactURL(addr string) string {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return "postgres://(unparsable URL)"
 	}
-	return "file:" + path + "?" + q.Encode()
+	return u.Redacted()
 }
 
-// Path is the database file.
+// Path is the database file, or the PostgreSQL URL without its password.
 func (s *Store) Path() string { return s.path }
 
-// Close closes both connection pools.
+// Close closes the connection pools.
 func (s *Store) Close() error {
+	if s.r == s.w {
+		return s.w.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -179,8 +165,9 @@ type migration struct {
 	sql     string
 }
 
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+func migrations(engine string) ([]migration, error) {
+	dir := "migrations/" + engine
+	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +178,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("bad migration file name %q", e.Name())
 		}
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		b, err := migrationFiles.ReadFile(dir + "/" + e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -208,16 +195,17 @@ func migrations() ([]migration, error) {
 
 // SchemaVersion is the number of the last migration applied.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
-	var v int
-	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+	v, err := s.d.schemaVersion(ctx, s.w)
+	if err != nil {
 		return 0, fmt.Errorf("store: schema version: %w", err)
 	}
 	return v, nil
 }
 
-// LatestSchemaVersion is the number of the newest migration in this binary.
-func LatestSchemaVersion() int {
-	ms, err := migrations()
+// LatestSchemaVersion is the number of the newest migration in this binary
+// for the store's engine.
+func (s *Store) LatestSchemaVersion() int {
+	ms, err := migrations(s.d.engine())
 	if err != nil {
 		return 0
 	}
@@ -225,7 +213,7 @@ func LatestSchemaVersion() int {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := migrations(s.d.engine())
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
@@ -241,8 +229,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
-			return err
+			return s.d.setSchemaVersion(ctx, tx, m.version)
 		})
 		if err != nil {
 			return fmt.Errorf("store: migrate to %d (%s): %w", m.version, m.name, err)
@@ -251,26 +238,48 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs f in a write transaction on the writer connection.
+// txAttempts bounds how often a transaction that lost to a concurrent
+// one is run again (PostgreSQL only).
+const txAttempts = 10
+
+// tx runs f in a write transaction. On PostgreSQL a transaction that
+// lost to a concurrent one is run again from the start, so f must do
+// nothing but its statements (and set what it returns).
 func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	for attempt := 1; ; attempt++ {
+		err := s.tx1(ctx, f)
+		if err == nil || attempt == txAttempts || !s.d.retryable(err) {
+			return err
+		}
+		// Back off a little, at random, so that the winners finish.
+		t := time.NewTimer(time.Duration(rand.Int64N(int64(attempt) * int64(2*time.Millisecond))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Store) tx1(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, s.d.txOptions())
 	if err != nil {
-		return storageFull(err)
+		return s.storageFull(err)
 	}
 	if err := f(tx); err != nil {
 		// The write failed; rolling back what it did cannot fail in a way
 		// that matters (the transaction is dropped either way).
 		_ = tx.Rollback()
-		return storageFull(err)
+		return s.storageFull(err)
 	}
-	return storageFull(tx.Commit())
+	return s.storageFull(tx.Commit())
 }
 
-// storageFull marks SQLite's "database or disk is full" with
-// ErrStorageFull, so that callers can tell it from their own mistakes.
-func storageFull(err error) error {
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
+// storageFull marks the engine's "disk is full" with ErrStorageFull, so
+// that callers can tell it from their own mistakes.
+func (s *Store) storageFull(err error) error {
+	if err != nil && s.d.full(err) {
 		return fmt.Errorf("%w: %w", ErrStorageFull, err)
 	}
 	return err
@@ -282,9 +291,10 @@ func millis(t time.Time) int64 { return t.UnixMilli() }
 // fromMillis converts the stored form back to a UTC time.
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
-// isUnique reports whether err is a UNIQUE constraint violation.
+// isUnique reports whether err is a UNIQUE constraint violation, on
+// either engine.
 func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	return err != nil && (sqliteDialect{}.unique(err) || postgresDialect{}.unique(err))
 }
 
 // audit records one admin action inside tx.

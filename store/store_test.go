@@ -2,16 +2,42 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"jabberdesk/internal/pgtest"
 )
 
-func openTest(t *testing.T) *Store {
+// testEngine is the engine the store's tests run on: SQLite, or
+// PostgreSQL when JABBERDESK_TEST_STORE=postgres (make test runs the
+// package a second time so, when pgtest.Env names a server).
+func testEngine() string {
+	if os.Getenv("JABBERDESK_TEST_STORE") == "postgres" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// testAddr is a new, empty database of the test engine.
+func testAddr(t testing.TB) string {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "jd.db"), Options{})
+	if testEngine() == "postgres" {
+		if pgtest.ServerURL() == "" {
+			t.Fatalf("JABBERDESK_TEST_STORE=postgres needs %s", pgtest.Env)
+		}
+		return pgtest.New(t)
+	}
+	return filepath.Join(t.TempDir(), "jd.db")
+}
+
+func openTest(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(testAddr(t), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,16 +45,41 @@ func openTest(t *testing.T) *Store {
 	return s
 }
 
+// sqliteOnly skips a test about SQLite's file when the tests run on
+// PostgreSQL.
+func sqliteOnly(t testing.TB) {
+	t.Helper()
+	if testEngine() != "sqlite" {
+		t.Skip("about the SQLite file: run in the SQLite pass")
+	}
+}
+
+func TestPostgresEngine(t *testing.T) {
+	if testEngine() == "sqlite" {
+		if pgtest.ServerURL() == "" {
+			t.Skipf("the store's tests ran on SQLite only: set %s to a PostgreSQL server (make test then runs them on PostgreSQL too)", pgtest.Env)
+		}
+		t.Skip("the PostgreSQL pass is a second run with JABBERDESK_TEST_STORE=postgres")
+	}
+	s := openTest(t)
+	if s.Engine() != "postgres" {
+		t.Fatalf("engine %q", s.Engine())
+	}
+	if strings.Contains(s.Path(), "password") {
+		t.Fatal("path shows the password")
+	}
+}
+
 func TestMigrationsEmptyAndUpToDate(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "jd.db")
+	path := testAddr(t)
 	s, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	v, err := s.SchemaVersion(ctx)
-	if err != nil || v != LatestSchemaVersion() || v < 1 {
-		t.Fatalf("schema version %d, %v; want %d", v, err, LatestSchemaVersion())
+	if err != nil || v != s.LatestSchemaVersion() || v < 1 {
+		t.Fatalf("schema version %d, %v; want %d", v, err, s.LatestSchemaVersion())
 	}
 	if _, err := s.AddPortal(ctx, "acme", "test"); err != nil {
 		t.Fatal(err)
@@ -47,6 +98,9 @@ func TestMigrationsEmptyAndUpToDate(t *testing.T) {
 	if _, err := s.Portal(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
+	if s.Engine() != "sqlite" {
+		return
+	}
 	var mode string
 	s.w.QueryRow("PRAGMA journal_mode").Scan(&mode)
 	if mode != "wal" {
@@ -60,12 +114,14 @@ func TestMigrationsEmptyAndUpToDate(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "jd.db")
+	path := testAddr(t)
 	s, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.w.Exec("PRAGMA user_version = 999")
+	if err := s.tx(context.Background(), func(tx *sql.Tx) error { return s.d.setSchemaVersion(context.Background(), tx, 999) }); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
 	if _, err := Open(path, Options{}); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("got %v, want an error about a newer schema", err)
