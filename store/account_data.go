@@ -44,7 +44,7 @@ func (s *Store) SetPrivateXML(ctx context.Context, portal, agent, ns, local stri
 			return err
 		}
 		var n, exists int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(ns = ? AND local = ?), 0) FROM private_xml WHERE agent_id = ?`, ns, local, aid).Scan(&n, &exists); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN ns = ? AND local = ? THEN 1 ELSE 0 END), 0) FROM private_xml WHERE agent_id = ?`, ns, local, aid).Scan(&n, &exists); err != nil {
 			return err
 		}
 		if exists == 0 && n >= PrivateXMLPerAgent {
@@ -108,7 +108,7 @@ func (s *Store) Block(ctx context.Context, portal, agent string, jids []string) 
 		}
 		now := millis(s.now())
 		for _, j := range jids {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO blocklist (agent_id, jid, created_at) VALUES (?, ?, ?)`, aid, j, now); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO blocklist (agent_id, jid, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, aid, j, now); err != nil {
 				return err
 			}
 		}

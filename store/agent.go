@@ -142,10 +142,10 @@ func (s *Store) AddAgent(ctx context.Context, n NewAgent, actor string) (Agent, 
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO agents
+		err = tx.QueryRowContext(ctx, `INSERT INTO agents
 			(portal_id, username, username_key, display_name, email, email_key, role, max_chats, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			pid, a.Username, a.Key(), a.DisplayName, a.Email, strings.ToLower(a.Email), a.Role, a.MaxChats, millis(now), millis(now))
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			pid, a.Username, a.Key(), a.DisplayName, a.Email, strings.ToLower(a.Email), a.Role, a.MaxChats, millis(now), millis(now)).Scan(&a.ID)
 		if isUnique(err) {
 			if strings.Contains(err.Error(), "email") {
 				return exists("email %q is already used by another agent of portal %q", a.Email, n.Portal)
@@ -155,7 +155,6 @@ func (s *Store) AddAgent(ctx context.Context, n NewAgent, actor string) (Agent, 
 		if err != nil {
 			return err
 		}
-		a.ID, _ = res.LastInsertId()
 		if a.Departments, err = setAgentDepartments(ctx, tx, pid, a.ID, n.Departments, n.Portal); err != nil {
 			return err
 		}
@@ -188,7 +187,7 @@ func setAgentDepartments(ctx context.Context, tx *sql.Tx, portalID, agentID int6
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO agent_departments (agent_id, department_id) VALUES (?, ?)`, agentID, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO agent_departments (agent_id, department_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, agentID, id); err != nil {
 			return nil, err
 		}
 		out = append(out, stored)
@@ -208,8 +207,8 @@ func dedupe(s []string) []string {
 }
 
 const agentColumns = `a.id, p.name, a.username, a.display_name, a.email, a.role, a.max_chats, a.created_at, a.updated_at,
-	COALESCE((SELECT group_concat(name, char(31)) FROM (SELECT d.name FROM agent_departments ad JOIN departments d ON d.id = ad.department_id
-		WHERE ad.agent_id = a.id ORDER BY d.name)), '')`
+	COALESCE((SELECT group_concat(d.name, '` + "\x1f" + `' ORDER BY d.name) FROM agent_departments ad JOIN departments d ON d.id = ad.department_id
+		WHERE ad.agent_id = a.id), '')`
 
 func scanAgent(row scanner) (Agent, error) {
 	var a Agent

@@ -369,9 +369,9 @@ func archiveFilters(q ArchiveQuery, pid, aid int64) (ar, ch archiveArm) {
 	switch {
 	case q.With != "":
 		ar.where("a.with_jid = ?", q.With)
-		ch.where("0") // a colleague has no chat
+		ch.where("1 = 0") // a colleague has no chat
 	case q.WithChat != 0:
-		ar.where("0") // nor a chat a colleague message
+		ar.where("1 = 0") // nor a chat a colleague message
 		ch.where("c.id = (SELECT id FROM chats WHERE portal_id = ? AND number = ?)", pid, q.WithChat)
 	}
 	if q.Start != nil {
@@ -418,9 +418,10 @@ func readArchive(ctx context.Context, q querier, aq ArchiveQuery, ar, ch *archiv
 		FROM archive a WHERE `+ar.sql()+`
 		UNION ALL
 		SELECT `+strconv.Itoa(kindChat)+`, e.chat_id, e.seq, e.at, '', c.number,
-			e.type = 'message' AND e.author = ?, '',
+			CASE WHEN e.type = 'message' AND e.author = ? THEN 1 ELSE 0 END, '',
 			CASE WHEN e.type = 'message' AND e.author <> ? THEN '[' || e.author_name || '] ' || e.text ELSE e.text END, NULL,
-			CASE WHEN e.type = 'message' AND e.author <> ? THEN e.author_name ELSE '' END, e.type = 'visitor_message', e.text
+			CASE WHEN e.type = 'message' AND e.author <> ? THEN e.author_name ELSE '' END,
+			CASE WHEN e.type = 'visitor_message' THEN 1 ELSE 0 END, e.text
 		FROM chats c JOIN chat_events e ON e.chat_id = c.id WHERE `+ch.sql()+`
 		ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {

@@ -25,13 +25,8 @@ func (s *Store) AddBoardPost(ctx context.Context, portal, author, authorName, bo
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO board_posts (portal_id, author, author_name, body, at) VALUES (?, ?, ?, ?, ?)`,
-			pid, author, authorName, body, millis(p.At))
-		if err != nil {
-			return err
-		}
-		p.ID, _ = res.LastInsertId()
-		return nil
+		return tx.QueryRowContext(ctx, `INSERT INTO board_posts (portal_id, author, author_name, body, at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			pid, author, authorName, body, millis(p.At)).Scan(&p.ID)
 	})
 	if err != nil {
 		return BoardPost{}, wrap("add board post", err)
@@ -79,7 +74,7 @@ func (s *Store) SetBoardSeen(ctx context.Context, portal, agent string, at time.
 func (s *Store) boardPosts(ctx context.Context, portal string, since time.Time, notBy string, limit int) ([]BoardPost, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT * FROM (
 		SELECT b.id, p.name, b.author, b.author_name, b.body, b.at FROM board_posts b JOIN portals p ON p.id = b.portal_id
-		WHERE p.name = ? AND b.at > ? AND lower(b.author) <> ? ORDER BY b.id DESC LIMIT ?) ORDER BY id`, portal, millis(since), notBy, limit)
+		WHERE p.name = ? AND b.at > ? AND lower(b.author) <> ? ORDER BY b.id DESC LIMIT ?) recent ORDER BY id`, portal, millis(since), notBy, limit)
 	if err != nil {
 		return nil, wrap("list board posts", err)
 	}

@@ -151,10 +151,13 @@ func prepareBulkAdd(ctx context.Context, tx *sql.Tx, portalID int64, portal, act
 	}{
 		{&b.insAgent, `INSERT INTO agents
 			(portal_id, username, username_key, display_name, email, email_key, role, max_chats, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&b.insDept, `INSERT OR IGNORE INTO agent_departments (agent_id, department_id) VALUES (?, ?)`},
-		{&b.insCred, `INSERT OR REPLACE INTO agent_credentials
-			(agent_id, mechanism, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)`},
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (portal_id, username_key) DO NOTHING RETURNING id`},
+		{&b.insDept, `INSERT INTO agent_departments (agent_id, department_id) VALUES (?, ?) ON CONFLICT DO NOTHING`},
+		{&b.insCred, `INSERT INTO agent_credentials
+			(agent_id, mechanism, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (agent_id, mechanism) DO UPDATE SET salt = excluded.salt, iterations = excluded.iterations,
+			stored_key = excluded.stored_key, server_key = excluded.server_key`},
 		{&b.insAudit, `INSERT INTO audit_log (at, portal, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)`},
 	} {
 		st, err := tx.PrepareContext(ctx, p.query)
@@ -180,18 +183,18 @@ func (b *bulkAdd) close() {
 // meanwhile; an email another agent of the portal has is an error.
 func (b *bulkAdd) add(ctx context.Context, n NewAgent, creds []Credential) (bool, error) {
 	ms := millis(b.now)
-	res, err := b.insAgent.ExecContext(ctx, b.portalID, n.Username, UsernameKey(n.Username), n.DisplayName, n.Email,
-		strings.ToLower(n.Email), n.Role, n.MaxChats, ms, ms)
+	var id int64
+	err := b.insAgent.QueryRowContext(ctx, b.portalID, n.Username, UsernameKey(n.Username), n.DisplayName, n.Email,
+		strings.ToLower(n.Email), n.Role, n.MaxChats, ms, ms).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // the username is taken: left as it is
+	}
 	if isUnique(err) {
-		if strings.Contains(err.Error(), "email") {
-			return false, exists("email %q is already used by another agent of portal %q", n.Email, b.portal)
-		}
-		return false, nil
+		return false, exists("email %q is already used by another agent of portal %q", n.Email, b.portal)
 	}
 	if err != nil {
 		return false, err
 	}
-	id, _ := res.LastInsertId()
 	depts, err := b.departments(ctx, id, n.Departments)
 	if err != nil {
 		return false, err

@@ -94,7 +94,7 @@ func (s *Store) AddCanned(ctx context.Context, portal, department, shortcut, cat
 		}
 		// A category is spelled as it is in the portal already, so that
 		// "billing" and "Billing" are one category.
-		err = tx.QueryRowContext(ctx, `SELECT category FROM canned_responses WHERE portal_id = ? AND category = ? COLLATE NOCASE LIMIT 1`,
+		err = tx.QueryRowContext(ctx, `SELECT category FROM canned_responses WHERE portal_id = ? AND lower(category) = lower(?) LIMIT 1`,
 			pid, category).Scan(&c.Category)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -138,7 +138,7 @@ const (
 	WHERE c.portal_id = ?1 AND COALESCE(c.department_id, 0) IN (0, ?2)
 		AND (c.department_id IS NOT NULL OR ?2 = 0 OR NOT EXISTS (SELECT 1 FROM canned_responses o
 			WHERE o.portal_id = ?1 AND COALESCE(o.department_id, 0) = ?2 AND o.shortcut_key = c.shortcut_key))
-	ORDER BY c.category COLLATE NOCASE, c.category, c.shortcut_key`
+	ORDER BY lower(c.category), c.category, c.shortcut_key`
 
 	// The department's response first, else the portal-wide one.
 	cannedByShortcutQuery = `SELECT ` + cannedColumns + `
@@ -148,7 +148,7 @@ const (
 	// Portal-wide responses first, then by department.
 	cannedListQuery = `SELECT ` + cannedColumns + `
 	WHERE c.portal_id = ?1
-	ORDER BY c.department_id IS NOT NULL, d.name_key, c.category COLLATE NOCASE, c.category, c.shortcut_key`
+	ORDER BY c.department_id IS NOT NULL, d.name_key, lower(c.category), c.category, c.shortcut_key`
 )
 
 // cannedDeptID resolves the department whose canned responses apply: 0

@@ -435,7 +435,7 @@ func (s *Store) SetChannelStatus(ctx context.Context, id int64, st ChannelStatus
 	detail = truncateRunes(detail, 500)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE channels SET status = ?, status_detail = ?, status_until = ?, status_at = ?
-			WHERE id = ? AND (status <> ? OR status_detail <> ? OR status_until IS NOT ?)`,
+			WHERE id = ? AND (status <> ? OR status_detail <> ? OR status_until IS DISTINCT FROM ?)`,
 			st, detail, u, millis(s.now()), id, st, detail, u)
 		if err != nil {
 			return err

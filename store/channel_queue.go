@@ -242,8 +242,8 @@ func (s *Store) outboundRows(ctx context.Context, op, q string, args ...any) ([]
 // after a crash that can safely be sent again; the attempt is counted).
 func (s *Store) OutboundInFlight(ctx context.Context, id int64, f Flight) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET in_flight = ?1,
-			attempts = attempts + CASE WHEN ?1 = 0 AND in_flight <> 0 THEN 1 ELSE 0 END WHERE id = ?2 AND state = 'pending'`, f, id)
+		res, err := tx.ExecContext(ctx, `UPDATE channel_outbound SET in_flight = ?,
+			attempts = attempts + CASE WHEN ? = 0 AND in_flight <> 0 THEN 1 ELSE 0 END WHERE id = ? AND state = 'pending'`, f, f, id)
 		return oneRow(res, err, notFound("no pending outbound message %d", id))
 	})
 	return wrap("outbound in flight", err)

@@ -230,7 +230,7 @@ func (s *Store) CreateChat(ctx context.Context, n NewChat) (Chat, error) {
 		}
 		// The portal's first chat gets #1001 and leaves 1002 as the next.
 		if err := tx.QueryRowContext(ctx, `INSERT INTO portal_counters (portal_id, next_visitor_number) VALUES (?, 1002)
-			ON CONFLICT (portal_id) DO UPDATE SET next_visitor_number = next_visitor_number + 1
+			ON CONFLICT (portal_id) DO UPDATE SET next_visitor_number = portal_counters.next_visitor_number + 1
 			RETURNING next_visitor_number - 1`, pid).Scan(&c.Number); err != nil {
 			return err
 		}
@@ -452,12 +452,22 @@ func (s *Store) AddChatAgent(ctx context.Context, chatID int64, portal, username
 
 // addChatAgent is AddChatAgent inside a transaction, role checked.
 func addChatAgent(ctx context.Context, tx *sql.Tx, chatID int64, portal, username, role string, at time.Time) error {
-	res, err := tx.ExecContext(ctx, `INSERT INTO chat_agents (chat_id, agent_id, agent_username, agent_name, role, joined_at)
+	// An agent already in the chat changes role; one who left joins again.
+	res, err := tx.ExecContext(ctx, `UPDATE chat_agents SET role = ? WHERE chat_id = ? AND left_at IS NULL AND agent_id = (
+		SELECT a.id FROM chats c JOIN portals p ON p.id = c.portal_id JOIN agents a ON a.portal_id = c.portal_id
+		WHERE c.id = ? AND p.name = ? AND a.username_key = ?)`,
+		role, chatID, chatID, portal, UsernameKey(username))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	res, err = tx.ExecContext(ctx, `INSERT INTO chat_agents (chat_id, agent_id, agent_username, agent_name, role, joined_at)
 		SELECT c.id, a.id, a.username, a.display_name, ?, ?
 		FROM chats c JOIN portals p ON p.id = c.portal_id JOIN agents a ON a.portal_id = c.portal_id
 		WHERE c.id = ? AND p.name = ? AND a.username_key = ?
-		ON CONFLICT (chat_id, agent_id) WHERE left_at IS NULL DO UPDATE SET role = excluded.role
-		ON CONFLICT DO UPDATE SET role = excluded.role, left_at = NULL`,
+		ON CONFLICT (chat_id, agent_id, joined_at) DO UPDATE SET role = excluded.role, left_at = NULL`,
 		role, millis(at), chatID, portal, UsernameKey(username))
 	if err != nil {
 		return err

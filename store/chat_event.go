@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"time"
 )
 
@@ -123,7 +124,7 @@ func appendChatEvent(ctx context.Context, tx *sql.Tx, chatID int64, e *ChatEvent
 // (limit <= 0: all). A chat that does not exist has no events.
 func (s *Store) ChatEvents(ctx context.Context, chatID int64, after int64, visibleOnly bool, limit int) ([]ChatEvent, error) {
 	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+		limit = math.MaxInt64 // no limit
 	}
 	q := `SELECT seq, at, type, author_kind, author, author_name, text, data, visible FROM chat_events WHERE chat_id = ? AND seq > ?`
 	if visibleOnly {

@@ -239,12 +239,12 @@ func (s *Store) ImportContacts(ctx context.Context, portal string, cs []Contact,
 				(portal_id, name, name_key, email, email_key, phone, account_id, owner, created_at, updated_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (portal_id, email_key) DO UPDATE SET
-					name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE name END,
-					name_key = CASE WHEN excluded.name <> '' THEN excluded.name_key ELSE name_key END,
+					name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE contacts.name END,
+					name_key = CASE WHEN excluded.name <> '' THEN excluded.name_key ELSE contacts.name_key END,
 					email = excluded.email,
-					phone = CASE WHEN excluded.phone <> '' THEN excluded.phone ELSE phone END,
-					account_id = COALESCE(excluded.account_id, account_id),
-					owner = CASE WHEN excluded.owner <> '' THEN excluded.owner ELSE owner END,
+					phone = CASE WHEN excluded.phone <> '' THEN excluded.phone ELSE contacts.phone END,
+					account_id = COALESCE(excluded.account_id, contacts.account_id),
+					owner = CASE WHEN excluded.owner <> '' THEN excluded.owner ELSE contacts.owner END,
 					updated_at = excluded.updated_at`,
 				pid, c.Name, strings.ToLower(c.Name), c.Email, strings.ToLower(c.Email), c.Phone, accountID, c.Owner, now, now)
 			if err != nil {

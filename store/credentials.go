@@ -99,8 +99,10 @@ func deriveCredentials(password string, iterations int) []Credential {
 
 func putCredentials(ctx context.Context, tx *sql.Tx, agentID int64, creds []Credential) error {
 	for _, c := range creds {
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO agent_credentials
-			(agent_id, mechanism, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO agent_credentials
+			(agent_id, mechanism, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (agent_id, mechanism) DO UPDATE SET salt = excluded.salt, iterations = excluded.iterations,
+			stored_key = excluded.stored_key, server_key = excluded.server_key`,
 			agentID, c.Mechanism, c.Salt, c.Iterations, c.StoredKey, c.ServerKey)
 		if err != nil {
 			return err

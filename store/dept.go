@@ -51,16 +51,15 @@ func (s *Store) AddDepartment(ctx context.Context, portal, name string, mode Des
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx,
-			`INSERT INTO departments (portal_id, name, name_key, desk_mode, routing, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			pid, name, deptKey(name), mode, routing, millis(d.CreatedAt))
+		err = tx.QueryRowContext(ctx,
+			`INSERT INTO departments (portal_id, name, name_key, desk_mode, routing, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			pid, name, deptKey(name), mode, routing, millis(d.CreatedAt)).Scan(&d.ID)
 		if isUnique(err) {
 			return exists("department %q already exists in portal %q", name, portal)
 		}
 		if err != nil {
 			return err
 		}
-		d.ID, _ = res.LastInsertId()
 		return audit(ctx, tx, d.CreatedAt, portal, actor, "dept.add", name, "desk_mode="+string(mode)+" routing="+string(routing))
 	})
 	if err != nil {

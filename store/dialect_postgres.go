@@ -91,9 +91,11 @@ func openPostgres(url string, opts Options) (*sql.DB, error) {
 }
 
 // rebindConnector gives database/sql connections that take the store's
-// SQLite-style queries: `?` and `?N` placeholders become `$N`, and a Go
+// SQLite-style queries: `?` and `?N` placeholders become `$N`, a Go
 // bool argument is stored as 0 or 1 (the schema keeps flags in integer
-// columns, as SQLite does).
+// columns, as SQLite does), and a NUL in a text argument, which
+// PostgreSQL's text cannot hold, is stored as U+FFFD (no client can show
+// it either: XML forbids it).
 type rebindConnector struct{ driver.Connector }
 
 func (c rebindConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -124,9 +126,7 @@ func (c rebindConn) QueryContext(ctx context.Context, query string, args []drive
 
 // CheckNamedValue turns bools into 0 and 1 for prepared statements too.
 func (c rebindConn) CheckNamedValue(nv *driver.NamedValue) error {
-	if b, ok := nv.Value.(bool); ok {
-		nv.Value = boolInt(b)
-	}
+	nv.Value = flagArgs([]driver.NamedValue{*nv})[0].Value
 	return nil
 }
 
@@ -134,6 +134,9 @@ func flagArgs(args []driver.NamedValue) []driver.NamedValue {
 	for i := range args {
 		if b, ok := args[i].Value.(bool); ok {
 			args[i].Value = boolInt(b)
+		}
+		if s, ok := args[i].Value.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			args[i].Value = strings.ReplaceAll(s, "\x00", "\uFFFD")
 		}
 	}
 	return args

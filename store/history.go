@@ -106,7 +106,7 @@ func importChat(ctx context.Context, tx *sql.Tx, pid int64, portal string, h His
 	}
 	var number int64
 	if err := tx.QueryRowContext(ctx, `INSERT INTO portal_counters (portal_id, next_visitor_number) VALUES (?, 1002)
-		ON CONFLICT (portal_id) DO UPDATE SET next_visitor_number = next_visitor_number + 1
+		ON CONFLICT (portal_id) DO UPDATE SET next_visitor_number = portal_counters.next_visitor_number + 1
 		RETURNING next_visitor_number - 1`, pid).Scan(&number); err != nil {
 		return 0, err
 	}

@@ -3,9 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -95,13 +95,8 @@ func (s *Store) storeOffline(ctx context.Context, portal, agent, from string, st
 				Kind: ErrOfflineFull,
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO offline_messages (portal_id, agent_id, from_jid, stanza, created_at, held_for) VALUES (?, ?, ?, ?, ?, ?)`,
-			pid, aid, from, stanza, millis(now), holder)
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
-		return err
+		return tx.QueryRowContext(ctx, `INSERT INTO offline_messages (portal_id, agent_id, from_jid, stanza, created_at, held_for) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			pid, aid, from, stanza, millis(now), holder).Scan(&id)
 	})
 	return id, err
 }
@@ -109,7 +104,7 @@ func (s *Store) storeOffline(ctx context.Context, portal, agent, from string, st
 // ReleaseOffline makes held messages ordinary offline messages, for the
 // agent's next sign-in. Ids that are gone are ignored.
 func (s *Store) ReleaseOffline(ctx context.Context, ids []int64) error {
-	return wrap("release held offline messages", s.execIDs(ctx, `UPDATE offline_messages SET held_for = '' WHERE id IN (SELECT value FROM json_each(?))`, ids))
+	return wrap("release held offline messages", s.execIDs(ctx, `UPDATE offline_messages SET held_for = '' WHERE id IN `, ids))
 }
 
 // ReleaseAllHeld releases every held message: at start, when no session
@@ -159,21 +154,22 @@ func (s *Store) TakeOffline(ctx context.Context, portal, agent string, limit int
 // their delivery has been acknowledged. Ids that are already gone are
 // ignored, so that deleting twice is harmless.
 func (s *Store) DeleteOffline(ctx context.Context, ids []int64) error {
-	return wrap("delete offline messages", s.execIDs(ctx, `DELETE FROM offline_messages WHERE id IN (SELECT value FROM json_each(?))`, ids))
+	return wrap("delete offline messages", s.execIDs(ctx, `DELETE FROM offline_messages WHERE id IN `, ids))
 }
 
-// execIDs runs query, whose one parameter is a JSON list of ids, in a
-// transaction; nothing happens for no ids.
+// execIDs runs query, which ends in "IN " and is completed with a list
+// of ids, in a transaction; nothing happens for no ids.
 func (s *Store) execIDs(ctx context.Context, query string, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	list, err := json.Marshal(ids)
-	if err != nil {
-		return err
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
 	}
+	query += "(?" + strings.Repeat(", ?", len(ids)-1) + ")"
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, query, string(list))
+		_, err := tx.ExecContext(ctx, query, args...)
 		return err
 	})
 }

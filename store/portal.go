@@ -23,14 +23,13 @@ func (s *Store) AddPortal(ctx context.Context, name, actor string) (Portal, erro
 	}
 	p := Portal{Name: name, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO portals (name, created_at) VALUES (?, ?)`, name, millis(p.CreatedAt))
+		err := tx.QueryRowContext(ctx, `INSERT INTO portals (name, created_at) VALUES (?, ?) RETURNING id`, name, millis(p.CreatedAt)).Scan(&p.ID)
 		if isUnique(err) {
 			return exists("portal %q already exists", name)
 		}
 		if err != nil {
 			return err
 		}
-		p.ID, _ = res.LastInsertId()
 		return audit(ctx, tx, p.CreatedAt, name, actor, "portal.add", name, "")
 	})
 	if err != nil {

@@ -201,8 +201,9 @@ func (s *Store) PresenceChanges(ctx context.Context, portal string, since, until
 	}
 	rows, err := s.r.QueryContext(ctx, `WITH pid AS (SELECT id FROM portals WHERE name = ?1)
 		SELECT a.username, x.state, x.at FROM (
-			SELECT agent_id, state, max(at) AS at, id FROM agent_presence
-				WHERE portal_id = (SELECT id FROM pid) AND at < ?2 GROUP BY agent_id
+			SELECT p.agent_id, p.state, p.at, p.id FROM agents a JOIN agent_presence p ON p.id = (
+				SELECT q.id FROM agent_presence q WHERE q.agent_id = a.id AND q.at < ?2 ORDER BY q.at DESC, q.id DESC LIMIT 1)
+				WHERE a.portal_id = (SELECT id FROM pid)
 			UNION ALL
 			SELECT agent_id, state, at, id FROM agent_presence
 				WHERE portal_id = (SELECT id FROM pid) AND at >= ?2 AND at < ?3

@@ -95,7 +95,7 @@ const (
 		FROM chat_events e WHERE e.chat_id = c.id AND e.type IN ('visitor_message', 'message')`
 	packedAgents = `SELECT group_concat((a.joined_at - c.created_at) || ' ' || a.role || ' ' || a.agent_username, ',' ORDER BY a.joined_at)
 		FROM chat_agents a WHERE a.chat_id = c.id`
-	packedOffers = `SELECT group_concat((o.offered_at - c.created_at) || ' ' || coalesce(o.answered_at - c.created_at, 'n') || ' ' ||
+	packedOffers = `SELECT group_concat((o.offered_at - c.created_at) || ' ' || coalesce(CAST(o.answered_at - c.created_at AS TEXT), 'n') || ' ' ||
 			o.kind || ' ' || coalesce(nullif(o.answer, ''), '-') || ' ' || o.agent_username, ',' ORDER BY o.id)
 		FROM chat_offers o WHERE o.chat_id = c.id`
 	reopenedCount = `SELECT count(*) FROM chat_events e WHERE e.chat_id = c.id AND e.type = 'reopened'`
@@ -105,10 +105,12 @@ const (
 // withdrawn as it ends are answered after: they stay pending in it, which
 // reports do not count either way.
 func writeDigest(ctx context.Context, tx *sql.Tx, chatID int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO chat_digests (chat_id, messages, agents, offers, reopened)
+	_, err := tx.ExecContext(ctx, `INSERT INTO chat_digests (chat_id, messages, agents, offers, reopened)
 		SELECT c.id, coalesce((`+packedMessages+`), ''), coalesce((`+packedAgents+`), ''), coalesce((`+packedOffers+`), ''),
 			(`+reopenedCount+`)
-		FROM chats c WHERE c.id = ?`, chatID)
+		FROM chats c WHERE c.id = ?
+		ON CONFLICT (chat_id) DO UPDATE SET messages = excluded.messages, agents = excluded.agents,
+			offers = excluded.offers, reopened = excluded.reopened`, chatID)
 	return err
 }
 

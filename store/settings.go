@@ -201,7 +201,7 @@ func (s *Store) FlagChat(ctx context.Context, chatID int64, reason string) error
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO flagged_chats (chat_id, portal_id, reason, created_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (chat_id) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at, resolved_at = NULL
-			WHERE resolved_at IS NOT NULL`, chatID, pid, strings.TrimSpace(reason), now)
+			WHERE flagged_chats.resolved_at IS NOT NULL`, chatID, pid, strings.TrimSpace(reason), now)
 		return err
 	})
 	return wrap("flag chat", err)

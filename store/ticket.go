@@ -275,7 +275,7 @@ func (s *Store) CreateTicket(ctx context.Context, n NewTicket) (Ticket, error) {
 		}
 		var number int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO ticket_counters (portal_id, next_number) VALUES (?, 2)
-			ON CONFLICT (portal_id) DO UPDATE SET next_number = next_number + 1
+			ON CONFLICT (portal_id) DO UPDATE SET next_number = ticket_counters.next_number + 1
 			RETURNING next_number - 1`, pid).Scan(&number); err != nil {
 			return err
 		}

@@ -14,7 +14,7 @@ const SearchWordsMax = 10
 // then the index (contact_id, number), newest first.
 const (
 	contactTicketsQuery = ticketSelect + ` WHERE ct.portal_id = ?1 AND ct.email_key = ?2 ORDER BY t.number DESC LIMIT ?3`
-	ticketCountsQuery   = `SELECT count(t.id), COALESCE(sum(t.status <> 3 AND t.due_at < ?3), 0)
+	ticketCountsQuery   = `SELECT count(t.id), COALESCE(sum(CASE WHEN t.status <> 3 AND t.due_at < ?3 THEN 1 ELSE 0 END), 0)
 	FROM contacts ct JOIN tickets t ON t.contact_id = ct.id WHERE ct.portal_id = ?1 AND ct.email_key = ?2`
 )
 

@@ -273,6 +273,7 @@ func TestUploadSlotsGoWithTheirAgent(t *testing.T) {
 }
 
 func TestUploadQuotaUsesIndex(t *testing.T) {
+	sqliteOnly(t)
 	s := openTest(t)
 	rows, err := s.r.Query(`EXPLAIN QUERY PLAN SELECT COALESCE(SUM(size), 0) FROM upload_slots
 		WHERE agent_id = 1 AND (uploaded_at IS NOT NULL OR expires_at > 5)`)

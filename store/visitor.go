@@ -58,8 +58,8 @@ func upsertVisitor(ctx context.Context, tx *sql.Tx, portalID int64, name, email,
 		ON CONFLICT (portal_id, email_key) DO UPDATE SET
 			name = excluded.name,
 			email = excluded.email,
-			phone = CASE WHEN excluded.phone <> '' THEN excluded.phone ELSE phone END,
-			last_seen_at = max(last_seen_at, excluded.last_seen_at)
+			phone = CASE WHEN excluded.phone <> '' THEN excluded.phone ELSE visitors.phone END,
+			last_seen_at = max(visitors.last_seen_at, excluded.last_seen_at)
 		RETURNING id, phone`,
 		portalID, name, email, key, phone, millis(at), millis(at)).Scan(&id, &storedPhone)
 	return id, storedPhone, err
