@@ -25,13 +25,19 @@ check: tools
 	$(ERRCHECK) -ignoretests ./...
 
 ## test: every test, interop tests included (they need Debian's go-sendxmpp,
-## python3-slixmpp and chromium; see .ci/run); skipped tests are listed at the end
+## python3-slixmpp and chromium; see .ci/run); skipped tests are listed at the end.
+## With JABBERDESK_TEST_POSTGRES set to a PostgreSQL server's URL (.ci/run starts
+## one), the store's tests run a second time on PostgreSQL, and the tests of
+## several nodes run; without it the summary lists them as skipped.
 test:
-	set -o pipefail; $(GO) test -count=1 -json ./... | $(GO) run ./internal/testsummary
+	set -o pipefail; { $(GO) test -count=1 -json ./... ; $(call on-postgres); } | $(GO) run ./internal/testsummary
 
 ## test-race: the tests under the race detector
 test-race:
-	set -o pipefail; $(GO) test -count=1 -race -json ./... | $(GO) run ./internal/testsummary
+	set -o pipefail; { $(GO) test -count=1 -race -json ./... ; $(call on-postgres,-race); } | $(GO) run ./internal/testsummary
+
+# on-postgres runs the store's tests on PostgreSQL when a server is configured.
+on-postgres = if [ -n "$$JABBERDESK_TEST_POSTGRES" ]; then JABBERDESK_TEST_STORE=postgres $(GO) test -count=1 $(1) -json ./store; fi
 
 ## fuzz: run each fuzz target for FUZZTIME (their seed corpora run with make test)
 FUZZTIME ?= 30s

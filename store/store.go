@@ -239,8 +239,9 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // txAttempts bounds how often a transaction that lost to a concurrent
-// one is run again (PostgreSQL only).
-const txAttempts = 10
+// one is run again (PostgreSQL only); between attempts it waits a random
+// time below a bound that doubles from 1 ms up to 100 ms.
+const txAttempts = 40
 
 // tx runs f in a write transaction. On PostgreSQL a transaction that
 // lost to a concurrent one is run again from the start, so f must do
@@ -251,8 +252,9 @@ func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 		if err == nil || attempt == txAttempts || !s.d.retryable(err) {
 			return err
 		}
-		// Back off a little, at random, so that the winners finish.
-		t := time.NewTimer(time.Duration(rand.Int64N(int64(attempt) * int64(2*time.Millisecond))))
+		// Back off, at random, so that the winners finish.
+		bound := min(time.Millisecond<<min(attempt, 10), 100*time.Millisecond)
+		t := time.NewTimer(time.Duration(rand.Int64N(int64(bound))))
 		select {
 		case <-ctx.Done():
 			t.Stop()
