@@ -40,7 +40,7 @@ func New(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("pgtest: connect to %s: %v", Env, err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }() // the schema is made or the test failed
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("pgtest: create schema: %v", err)
 	}
@@ -52,7 +52,7 @@ func New(t testing.TB) string {
 			t.Logf("pgtest: drop schema %s: %v", schema, err)
 			return
 		}
-		defer conn.Close(ctx)
+		defer func() { _ = conn.Close(ctx) }() // the drop's outcome is logged
 		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
 			t.Logf("pgtest: drop schema %s: %v", schema, err)
 		}
