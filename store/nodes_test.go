@@ -62,4 +62,3 @@ func TestConcurrentNodesNumberOnce(t *testing.T) {
 		}
 	}
 }
-
