@@ -617,7 +617,7 @@ func TestChatQueriesUseIndexes(t *testing.T) {
 // BenchmarkAppendChatEvent measures the cost of storing one chat message,
 // with messages going to 50 chats at once.
 func BenchmarkAppendChatEvent(b *testing.B) {
-	s, err := Open(b.TempDir()+"/jd.db", Options{})
+	s, err := Open(testAddr(b), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

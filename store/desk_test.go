@@ -487,7 +487,7 @@ func TestDeskQueriesUseIndexes(t *testing.T) {
 // BenchmarkIsBlocked measures the check made for every new chat, with
 // 10,000 addresses blocked.
 func BenchmarkIsBlocked(b *testing.B) {
-	s, err := Open(b.TempDir()+"/jd.db", Options{})
+	s, err := Open(testAddr(b), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

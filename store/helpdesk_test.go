@@ -835,7 +835,7 @@ func TestHelpdeskQueriesUseIndexes(t *testing.T) {
 // BenchmarkCreateTicket measures converting a chat with a 200-message
 // transcript into a ticket.
 func BenchmarkCreateTicket(b *testing.B) {
-	s, err := Open(b.TempDir()+"/jd.db", Options{})
+	s, err := Open(testAddr(b), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

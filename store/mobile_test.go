@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -743,7 +742,7 @@ func TestVCard(t *testing.T) {
 // colleague messages, half visitor-chat messages): the first page, a page
 // in the middle after a cursor, and the last page.
 func BenchmarkQueryArchive(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "jd.db"), Options{})
+	s, err := Open(testAddr(b), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -832,7 +831,7 @@ func fillArchiveFast(b *testing.B, s *Store, n int) []string {
 			var id int64
 			at := millis(t0) + int64(i)
 			if err := tx.QueryRow(`INSERT INTO chats (public_id, portal_id, number, visitor_id, question, token_hash, created_at, last_seq)
-				VALUES (?, ?, ?, ?, 'q', x'00', ?, 4) RETURNING id`, fmt.Sprintf("busy-%d", i), pid, 100000+i, visitor, at).Scan(&id); err != nil {
+				VALUES (?, ?, ?, ?, 'q', ?, ?, 4) RETURNING id`, fmt.Sprintf("busy-%d", i), pid, 100000+i, visitor, []byte{0}, at).Scan(&id); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(`INSERT INTO chat_agents (chat_id, agent_id, agent_username, agent_name, role, joined_at)
