@@ -1,0 +1,105 @@
+package main
+
+import (
+	"io"
+	"net"
+	"sync"
+	"testing"
+)
+
+// balancer is a TCP load balancer for tests of several nodes: each
+// connection it accepts goes to the next backend in turn, as a
+// round-robin balancer in front of a real deployment would send it.
+type balancer struct {
+	ln       net.Listener
+	backends []string
+	mu       sync.Mutex
+	next     int
+	conns    map[net.Conn]struct{}
+	wg       sync.WaitGroup
+}
+
+// newBalancer listens on a free loopback port in front of backends; it
+// stops with the test.
+func newBalancer(t testing.TB, backends ...string) *balancer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &balancer{ln: ln, backends: backends, conns: map[net.Conn]struct{}{}}
+	b.wg.Add(1)
+	go b.serve()
+	t.Cleanup(b.close)
+	return b
+}
+
+// Addr is where clients connect.
+func (b *balancer) Addr() string { return b.ln.Addr().String() }
+
+func (b *balancer) serve() {
+	defer b.wg.Done()
+	for {
+		c, err := b.ln.Accept()
+		if err != nil {
+			return
+		}
+		b.mu.Lock()
+		backend := b.backends[b.next%len(b.backends)]
+		b.next++
+		b.conns[c] = struct{}{}
+		b.mu.Unlock()
+		b.wg.Add(1)
+		go b.relay(c, backend)
+	}
+}
+
+// relay copies both ways until either side closes; a backend that is
+// down is skipped, as a balancer's health check would.
+func (b *balancer) relay(c net.Conn, backend string) {
+	defer b.wg.Done()
+	defer b.forget(c)
+	var s net.Conn
+	var err error
+	for range b.backends {
+		if s, err = net.Dial("tcp", backend); err == nil {
+			break
+		}
+		b.mu.Lock()
+		backend = b.backends[b.next%len(b.backends)]
+		b.next++
+		b.mu.Unlock()
+	}
+	if err != nil {
+		return
+	}
+	b.mu.Lock()
+	b.conns[s] = struct{}{}
+	b.mu.Unlock()
+	defer b.forget(s)
+	done := make(chan struct{}, 2)
+	cp := func(dst, src net.Conn) {
+		_, _ = io.Copy(dst, src) // ends when either side closes
+		done <- struct{}{}
+	}
+	go cp(s, c)
+	go cp(c, s)
+	<-done
+}
+
+func (b *balancer) forget(c net.Conn) {
+	c.Close()
+	b.mu.Lock()
+	delete(b.conns, c)
+	b.mu.Unlock()
+}
+
+func (b *balancer) close() {
+	b.ln.Close()
+	b.mu.Lock()
+	for c := range b.conns {
+		c.Close()
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+}
