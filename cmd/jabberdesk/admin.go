@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -121,11 +125,7 @@ func (f funcCollector) Collect(ch chan<- prometheus.Metric) { f.collect(ch) }
 // adminHandler serves /healthz, /metrics and /debug/pprof/.
 func (a *app) adminHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		// A failed write: whoever asked is gone.
-		_, _ = fmt.Fprintf(w, `{"status":"ok","sessions":%d}`+"\n", a.xmpp.Stats().Sessions)
-	})
+	mux.Handle("GET /healthz", healthHandler(a.store.Engine(), func() int64 { return a.xmpp.Stats().Sessions }, a.healthChecks()))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -133,6 +133,79 @@ func (a *app) adminHandler() http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// A healthCheck is one thing /healthz checks: its name, and a function
+// that says what is wrong within its context's deadline.
+type healthCheck struct {
+	name  string
+	check func(context.Context) error
+}
+
+// healthTimeout bounds each check of /healthz.
+const healthTimeout = 2 * time.Second
+
+// healthChecks are what /healthz checks: the store answers a read.
+func (a *app) healthChecks() []healthCheck {
+	return []healthCheck{
+		{name: "store", check: a.store.Ping},
+	}
+}
+
+// healthResult is the outcome of one healthCheck.
+type healthResult struct {
+	Name  string `json:"name"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// healthReport is the body of /healthz.
+type healthReport struct {
+	Status   string         `json:"status"` // "ok" or "failing"
+	Engine   string         `json:"engine"` // the store's: "sqlite" or "postgres"
+	Sessions int64          `json:"sessions"`
+	Checks   []healthResult `json:"checks"`
+	Error    string         `json:"error,omitempty"` // the failed checks' errors, "; " between them
+}
+
+// healthHandler answers /healthz: it runs the checks at once, each within
+// healthTimeout, and answers 200 when all pass, else 503 naming each
+// failure as "NAME: what is wrong".
+func healthHandler(engine string, sessions func() int64, checks []healthCheck) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rep := healthReport{Status: "ok", Engine: engine, Sessions: sessions(), Checks: make([]healthResult, len(checks))}
+		var wg sync.WaitGroup
+		for i, c := range checks {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+				defer cancel()
+				rep.Checks[i] = healthResult{Name: c.name, OK: true}
+				if err := c.check(ctx); err != nil {
+					msg := err.Error()
+					if errors.Is(err, context.DeadlineExceeded) {
+						msg = "no answer in time: " + msg
+					}
+					rep.Checks[i] = healthResult{Name: c.name, Error: c.name + ": " + strings.TrimPrefix(msg, c.name+": ")}
+				}
+			})
+		}
+		wg.Wait()
+		var failed []string
+		for _, c := range rep.Checks {
+			if !c.OK {
+				failed = append(failed, c.Error)
+			}
+		}
+		code := http.StatusOK
+		if len(failed) > 0 {
+			rep.Status, rep.Error, code = "failing", strings.Join(failed, "; "), http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		// A failed write: whoever asked is gone.
+		_ = json.NewEncoder(w).Encode(rep)
+	})
 }
 
 // startAdmin starts the admin listener.

@@ -38,6 +38,7 @@ const shutdownTimeout = 10 * time.Second
 // wired together here and nowhere else.
 type app struct {
 	log     *slog.Logger
+	store   *store.Store
 	bridge  *bridge.Engine
 	im      *im.Service
 	imStop  context.CancelFunc // ends im's work; imDone is closed when it has
@@ -69,7 +70,7 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 // startApp starts every subsystem; stop them with app.stop. Tests may
 // adjust the bridge's settings with tweaks.
 func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...func(*bridge.Config)) (*app, error) {
-	a := &app{log: newLogger(logw, cfg), addrs: map[string]string{}, errc: make(chan error, 4), metrics: newMetrics()}
+	a := &app{log: newLogger(logw, cfg), store: st, addrs: map[string]string{}, errc: make(chan error, 4), metrics: newMetrics()}
 	certs, err := newCertSource(cfg, a.log)
 	if err != nil {
 		return nil, fmt.Errorf("TLS certificate: %w", err)

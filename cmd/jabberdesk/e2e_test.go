@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -333,7 +334,12 @@ func TestAdminHealthAndMetrics(t *testing.T) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", res, err)
 	}
+	var health healthReport
+	err = json.NewDecoder(res.Body).Decode(&health)
 	res.Body.Close()
+	if err != nil || health.Status != "ok" || health.Engine != "sqlite" || health.Sessions != 1 || len(health.Checks) != 1 || !health.Checks[0].OK {
+		t.Errorf("healthz: %+v %v", health, err)
+	}
 	r.startChat(t, "Ann", "Support", "metrics?")
 	// Commands are measured by the table's name: what an agent types
 	// cannot add labels.

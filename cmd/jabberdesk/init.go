@@ -100,15 +100,21 @@ func (e *env) prepare(out *textout.Writer, verbose bool) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, statErr := os.Stat(dbPath(cfg))
+	existed, err := storeExists(cfg)
+	if err != nil {
+		return nil, err
+	}
 	st, err := e.openStore()
 	if err != nil {
 		return nil, err
 	}
-	if errors.Is(statErr, fs.ErrNotExist) {
-		out.Printf("Created the database %s\n", dbPath(cfg))
-	} else if verbose {
-		out.Printf("Database %s is ready\n", dbPath(cfg))
+	switch {
+	case !existed && cfg.Store.URL != "":
+		out.Printf("Created the tables in the PostgreSQL database %s\n", storeName(cfg))
+	case !existed:
+		out.Printf("Created the database %s\n", storeName(cfg))
+	case verbose:
+		out.Printf("Database %s is ready\n", storeName(cfg))
 	}
 	if err := ensureCert(out, cfg, verbose); err != nil {
 		return nil, err

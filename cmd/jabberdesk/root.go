@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -85,6 +84,7 @@ config.example.toml). Start with: jabberdesk init.`,
 		newTemplateCmd(e),
 		newReportCmd(e),
 		newBenchCmd(e),
+		newMigrateCmd(e),
 	)
 	return root
 }
@@ -136,14 +136,45 @@ func configError(err error) error {
 	return err
 }
 
-// dbPath is the database file of cfg.
+// dbPath is the SQLite database file of cfg's data directory.
 func dbPath(cfg *config.Config) string {
 	return filepath.Join(cfg.DataDir, databaseFile)
 }
 
+// storeAddr is the database of cfg as store.Open takes it: store.url,
+// else the SQLite file in the data directory. It may hold a password:
+// print storeName instead.
+func storeAddr(cfg *config.Config) string {
+	if cfg.Store.URL != "" {
+		return cfg.Store.URL
+	}
+	return dbPath(cfg)
+}
+
+// storeName is the database of cfg fit to print: the file, or the URL
+// without its password.
+func storeName(cfg *config.Config) string {
+	if cfg.Store.URL != "" {
+		return cfg.Store.RedactedURL()
+	}
+	return dbPath(cfg)
+}
+
+// storeProbeTimeout bounds the look at whether the configured database
+// exists.
+const storeProbeTimeout = 30 * time.Second
+
+// storeExists reports whether the configured database exists: the
+// SQLite file, or the store's schema in the PostgreSQL database.
+func storeExists(cfg *config.Config) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeProbeTimeout)
+	defer cancel()
+	return store.Exists(ctx, storeAddr(cfg))
+}
+
 // store opens the existing database once. Commands other than init and
 // serve never create one: a missing database usually means a wrong
-// directory or --config.
+// directory, store.url or --config.
 func (e *env) store() (*store.Store, error) {
 	if e.st != nil {
 		return e.st, nil
@@ -152,18 +183,26 @@ func (e *env) store() (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(dbPath(cfg)); errors.Is(err, fs.ErrNotExist) {
+	ok, err := storeExists(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		from := "the defaults, as ./" + defaultConfigFile + " does not exist"
 		if cfg.Path != "" {
 			from = cfg.Path
 		}
-		return nil, fmt.Errorf("no database at %s (configuration: %s); run 'jabberdesk init' first, or pass --config FILE", dbPath(cfg), from)
+		what := "no database at " + storeName(cfg)
+		if cfg.Store.URL != "" {
+			what = "no jabberdesk tables in the database " + storeName(cfg) + " (store.url)"
+		}
+		return nil, fmt.Errorf("%s (configuration: %s); run 'jabberdesk init' first, or pass --config FILE", what, from)
 	}
 	return e.openStore()
 }
 
 // openStore opens the database, creating the data directory and the
-// database if needed.
+// database (the SQLite file, or the tables in PostgreSQL's) if needed.
 func (e *env) openStore() (*store.Store, error) {
 	if e.st != nil {
 		return e.st, nil
@@ -175,7 +214,7 @@ func (e *env) openStore() (*store.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	st, err := store.Open(dbPath(cfg), store.Options{Iterations: cfg.Auth.ScramIterations})
+	st, err := store.Open(storeAddr(cfg), store.Options{Iterations: cfg.Auth.ScramIterations})
 	if err != nil {
 		return nil, err
 	}

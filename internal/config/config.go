@@ -36,6 +36,7 @@ type Config struct {
 	LogLevel  string // log_level: debug, info, warn or error
 	LogFormat string // log_format: text or json
 
+	Store   Store   // [store]
 	XMPP    XMPP    // [xmpp]
 	Auth    Auth    // [auth]
 	Limits  Limits  // [limits]
@@ -46,6 +47,20 @@ type Config struct {
 
 	// Path is the file the configuration was loaded from, "" for defaults.
 	Path string
+}
+
+// Store is the [store] table: where the database is.
+type Store struct {
+	// URL is "" for the SQLite file jabberdesk.db in DataDir, or the
+	// postgres:// (or postgresql://) URL of a PostgreSQL database. It may
+	// hold a password: print it with RedactedURL.
+	URL string // url
+}
+
+// RedactedURL is the store's URL without its password, fit to print
+// ("" when the store is the SQLite file).
+func (s Store) RedactedURL() string {
+	return redactURL(s.URL)
 }
 
 // XMPP is the [xmpp] table.

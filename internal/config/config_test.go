@@ -289,14 +289,14 @@ login_failure_window = 30
 	lines := strings.Split(err.Error(), "\n")
 	for _, msg := range []string{
 		`jabberdesk.toml:3: log_level: "verbose" is not one of debug, info, warn, error`,
-		`jabberdesk.toml:4: colour: unknown key (known top-level keys: data_dir, domain, log_format, log_level; tables: [admin], [auth], [chats], [http], [limits], [uploads], [xmpp])`,
+		`jabberdesk.toml:4: colour: unknown key (known top-level keys: data_dir, domain, log_format, log_level; tables: [admin], [auth], [chats], [http], [limits], [store], [uploads], [xmpp])`,
 		`jabberdesk.toml:7: xmpp.listen_tls: "6223" is not a listen address (want host:port, like ":6223" or "127.0.0.1:6223", or "" to disable)`,
 		`jabberdesk.toml:8: xmpp.cert_file: is set but xmpp.key_file is not (set both to use your own certificate, or neither to use a generated self-signed one)`,
 		`jabberdesk.toml:11: limits.stanza_size: want an integer (bytes), got string "big"`,
 		`jabberdesk.toml:12: limits.stanzasize: unknown key (known keys in [limits]: auth_timeout, connections_per_ip, max_depth, outbox_size, stanza_burst, stanza_rate, stanza_size, stanza_size_preauth, visitor_message_burst, visitor_message_rate, visitor_request_burst, visitor_request_rate, visitor_typing_burst, visitor_typing_rate)`,
 		`jabberdesk.toml:13: limits.max_depth: 1000 is out of range (want 4 to 256)`,
 		`jabberdesk.toml:14: limits.auth_timeout: "5 minutes" is not a duration (want a number and a unit: "ms", "s", "m" or "h", like "30s", "5m" or "1h30m")`,
-		`jabberdesk.toml:16: database: unknown table (known top-level keys: data_dir, domain, log_format, log_level; tables: [admin], [auth], [chats], [http], [limits], [uploads], [xmpp])`,
+		`jabberdesk.toml:16: database: unknown table (known top-level keys: data_dir, domain, log_format, log_level; tables: [admin], [auth], [chats], [http], [limits], [store], [uploads], [xmpp])`,
 		`jabberdesk.toml:20: auth.login_failure_window: want a duration (a string like "30s", "5m" or "1h30m"), got integer 30`,
 	} {
 		if !slices.Contains(lines, msg) {
@@ -343,6 +343,29 @@ func TestRelativePaths(t *testing.T) {
 	cert, key, generated := c.CertPaths()
 	if want := filepath.Join(dir, "etc", "tls", "cert.pem"); cert != want || key != abs || generated {
 		t.Errorf("CertPaths() = %q, %q, %v; want %q, %q, false", cert, key, generated, want, abs)
+	}
+}
+
+// A bad store URL is reported with its file, line and key, and without
+// its password; a good one is printed without it.
+func TestStoreURL(t *testing.T) {
+	_, err := Parse([]byte("domain = \"chat.example.com\"\n\n[store]\nurl = \"mysql://jd:s3cret@db.example.com/jd\"\n"), "jd.toml")
+	if err == nil || !strings.HasPrefix(err.Error(), `jd.toml:4: store.url: "mysql://jd:xxxxx@db.example.com/jd" is not a postgres:// URL`) {
+		t.Errorf("error = %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "s3cret") {
+		t.Error("the error shows the password")
+	}
+	_, err = Parse([]byte("[store]\nurl = \"postgres://jd:s3cret@db example/%zz\"\n"), "jd.toml")
+	if err == nil || !strings.Contains(err.Error(), "jd.toml:2: store.url: the value is not a URL") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error = %v", err)
+	}
+	c, err := Parse([]byte("[store]\nurl = \"postgres://jd:s3cret@db.example.com/jd\"\n"), "jd.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Store.RedactedURL(); got != "postgres://jd:xxxxx@db.example.com/jd" {
+		t.Errorf("RedactedURL() = %q", got)
 	}
 }
 
@@ -403,6 +426,14 @@ func TestValues(t *testing.T) {
 		{toml: "[xmpp]\nacme = true\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"", want: `xmpp.acme: is true but xmpp.cert_file or xmpp.key_file is set too`},
 		{toml: "[xmpp]\nacme = true\n[http]\nlisten = \"\"", want: `xmpp.acme: is true but http.listen is empty`},
 		{toml: "[xmpp]\nacme = true\nacme_email = \"ops@example.com\"", check: func(c *Config) bool { return c.XMPP.ACME && c.XMPP.ACMEEmail == "ops@example.com" }},
+		{toml: "[store]\nurl = \"postgres://jd@db.example.com:5432/jabberdesk?sslmode=verify-full\"", check: func(c *Config) bool {
+			return c.Store.URL == "postgres://jd@db.example.com:5432/jabberdesk?sslmode=verify-full"
+		}},
+		{toml: "[store]\nurl = \"postgresql:///jabberdesk?host=/run/postgresql\"", check: func(c *Config) bool { return c.Store.URL == "postgresql:///jabberdesk?host=/run/postgresql" }},
+		{toml: "[store]\nurl = \"\"", check: func(c *Config) bool { return c.Store.URL == "" }},
+		{toml: "[store]\nurl = \"mysql://jd@db/jabberdesk\"", want: `store.url: "mysql://jd@db/jabberdesk" is not a postgres:// URL (want "" for the SQLite file in data_dir, or a PostgreSQL URL like`},
+		{toml: "[store]\nurl = \"data/jabberdesk.db\"", want: `store.url: "data/jabberdesk.db" is not a postgres:// URL`},
+		{toml: "[store]\nurl = 5", want: `store.url: want a string, got integer 5`},
 		{toml: `"odd key" = 1`, want: `"odd key": unknown key`},
 		// Dotted keys and inline tables decode like tables.
 		{toml: "limits.max_depth = 8\nxmpp = { public_host = \"h.example\" }", check: func(c *Config) bool { return c.Limits.MaxDepth == 8 && c.XMPP.PublicHost == "h.example" }},

@@ -44,6 +44,12 @@ func fields() []field {
 		},
 
 		{
+			key:  "store.url",
+			help: `The database. "" keeps it in the SQLite file jabberdesk.db in data_dir, which suits one server. A postgres:// URL (postgres://USER@HOST:5432/DATABASE?sslmode=verify-full) names a PostgreSQL database, which several servers can share (docs/CLUSTER.md); it must exist, and init or serve creates the tables in it. Rather than a password in the URL, give it in $PGPASSWORD or ~/.pgpass; a password in the URL is never printed. "jabberdesk migrate" copies an SQLite installation into an empty PostgreSQL database.`,
+			val:  str(func(c *Config) *string { return &c.Store.URL }, "", storeURL()),
+		},
+
+		{
 			key:  "xmpp.listen_starttls",
 			help: "Address for client connections that start unencrypted and upgrade with STARTTLS.",
 			val:  str(func(c *Config) *string { return &c.XMPP.ListenStartTLS }, ":6222", listenAddr("6222")),
@@ -308,6 +314,7 @@ func fields() []field {
 // no comment.
 func tableHelp() map[string]string {
 	return map[string]string{
+		"store":   "Where jabberdesk keeps its state.",
 		"xmpp":    "XMPP client listeners and TLS.",
 		"auth":    "Authentication and login throttling.",
 		"limits":  "Limits that protect the server from misbehaving or overeager clients.",

@@ -457,6 +457,37 @@ func httpURL() rule[string] {
 	}
 }
 
+// storeURL accepts "" (the SQLite file in data_dir) or a postgres:// or
+// postgresql:// URL. A message shows the value without its password.
+func storeURL() rule[string] {
+	const want = `want "" for the SQLite file in data_dir, or a PostgreSQL URL like "postgres://jabberdesk@db.example.com:5432/jabberdesk"`
+	return rule[string]{
+		desc: `"" for the SQLite file jabberdesk.db in data_dir, or a postgres:// URL`,
+		check: func(s string) error {
+			if s == "" {
+				return nil
+			}
+			u, err := url.Parse(s)
+			if err != nil {
+				return fmt.Errorf("the value is not a URL (%s)", want)
+			}
+			if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+				return fmt.Errorf("%q is not a postgres:// URL (%s)", redactURL(s), want)
+			}
+			return nil
+		},
+	}
+}
+
+// redactURL is a URL without its password, fit to print.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	return u.Redacted()
+}
+
 func domainName() rule[string] {
 	const want = `want a DNS name like "help.example.com": letters, digits, '-' and '.', without scheme, port, '@' or '/'`
 	return rule[string]{
