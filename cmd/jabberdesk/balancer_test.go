@@ -103,3 +103,48 @@ func (b *balancer) close() {
 	b.mu.Unlock()
 	b.wg.Wait()
 }
+
+// The balancer sends connections to its backends in turn and skips one
+// that is down.
+func TestBalancerRoundRobin(t *testing.T) {
+	var names []string
+	var backends []string
+	for i := range 3 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := string(rune('a' + i))
+		names = append(names, name)
+		backends = append(backends, ln.Addr().String())
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				_, _ = io.WriteString(c, name)
+				c.Close()
+			}
+		}()
+		if i == 1 {
+			ln.Close() // b is down
+		} else {
+			t.Cleanup(func() { ln.Close() })
+		}
+	}
+	b := newBalancer(t, backends...)
+	var got string
+	for range 4 {
+		c, err := net.Dial("tcp", b.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := io.ReadAll(c)
+		c.Close()
+		got += string(p)
+	}
+	if got != "acac" && got != "acca" {
+		t.Fatalf("backends in turn: %q (of %v)", got, names)
+	}
+}
