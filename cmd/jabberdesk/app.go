@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -77,7 +76,7 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 	}
 	a.certs = certs
 	if cfg.HTTP.Listen != "" {
-		a.files = uploads.New(uploads.Config{Dir: filepath.Join(cfg.DataDir, "uploads"), Store: st, Limits: uploadLimits(cfg), Logger: a.log.With("sub", "uploads")})
+		a.files = uploads.New(uploads.Config{Dir: uploadsDir(cfg), Store: st, Limits: uploadLimits(cfg), Logger: a.log.With("sub", "uploads")})
 	}
 	bcfg := bridge.Config{
 		Domain:       cfg.Domain,

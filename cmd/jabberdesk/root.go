@@ -137,6 +137,14 @@ func configError(err error) error {
 }
 
 // dbPath is the SQLite database file of cfg's data directory.
+// uploadsDir is where the files of chats are kept.
+func uploadsDir(cfg *config.Config) string {
+	if cfg.Uploads.Dir != "" {
+		return cfg.Uploads.Dir
+	}
+	return filepath.Join(cfg.DataDir, "uploads")
+}
+
 func dbPath(cfg *config.Config) string {
 	return filepath.Join(cfg.DataDir, databaseFile)
 }

@@ -42,6 +42,7 @@ type Config struct {
 	Limits  Limits  // [limits]
 	HTTP    HTTP    // [http]
 	Uploads Uploads // [uploads]
+	Cluster Cluster // [cluster]
 	Admin   Admin   // [admin]
 	Chats   Chats   // [chats]
 
@@ -82,8 +83,17 @@ type Admin struct {
 	Listen string // listen; "" disables them
 }
 
+// Cluster is the [cluster] table: several servers on one PostgreSQL
+// database and NATS.
+type Cluster struct {
+	NATS     string        // nats; "" for a single server
+	Node     string        // node; "" for the host name
+	Takeover time.Duration // takeover
+}
+
 // Uploads is the [uploads] table: HTTP file upload for agents (XEP-0363).
 type Uploads struct {
+	Dir           string   // dir; "" for data_dir/uploads
 	MaxFileSize   int64    // max_file_size, bytes
 	QuotaPerAgent int64    // quota_per_agent, bytes
 	AllowedTypes  []string // allowed_types; empty means any

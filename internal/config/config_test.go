@@ -168,6 +168,7 @@ func TestDefault(t *testing.T) {
 			RequestTimeout: 20 * time.Second, IdleTimeout: time.Minute, MinTransferRate: 16 << 10,
 			ConnectionsPerIP: 64, StreamsPerIP: 16, StreamsPerChat: 8},
 		Uploads: Uploads{MaxFileSize: 10 << 20, QuotaPerAgent: 1 << 30, AllowedTypes: []string{}},
+		Cluster: Cluster{Takeover: 10 * time.Second},
 		Admin:   Admin{Listen: "127.0.0.1:6280"},
 		Chats: Chats{QueueTimeout: 2 * time.Minute, OfferTimeout: 30 * time.Second, VisitorGrace: time.Minute,
 			MissedText: "Sorry, nobody could answer your chat right now. Please try again later."},
@@ -289,14 +290,14 @@ login_failure_window = 30
 	lines := strings.Split(err.Error(), "\n")
 	for _, msg := range []string{
 		`jabberdesk.toml:3: log_level: "verbose" is not one of debug, info, warn, error`,
-		`jabberdesk.toml:4: colour: unknown key (known top-level keys: data_dir, domain, log_format, log_level; tables: [admin], [auth], [chats], [http], [limits], [store], [uploads], [xmpp])`,
+		`jabberdesk.toml:4: colour: unknown key (known top-level keys: data_dir, domain, log_format, log_level; tables: [admin], [auth], [chats], [cluster], [http], [limits], [store], [uploads], [xmpp])`,
 		`jabberdesk.toml:7: xmpp.listen_tls: "6223" is not a listen address (want host:port, like ":6223" or "127.0.0.1:6223", or "" to disable)`,
 		`jabberdesk.toml:8: xmpp.cert_file: is set but xmpp.key_file is not (set both to use your own certificate, or neither to use a generated self-signed one)`,
 		`jabberdesk.toml:11: limits.stanza_size: want an integer (bytes), got string "big"`,
 		`jabberdesk.toml:12: limits.stanzasize: unknown key (known keys in [limits]: auth_timeout, connections_per_ip, max_depth, outbox_size, stanza_burst, stanza_rate, stanza_size, stanza_size_preauth, visitor_message_burst, visitor_message_rate, visitor_request_burst, visitor_request_rate, visitor_typing_burst, visitor_typing_rate)`,
 		`jabberdesk.toml:13: limits.max_depth: 1000 is out of range (want 4 to 256)`,
 		`jabberdesk.toml:14: limits.auth_timeout: "5 minutes" is not a duration (want a number and a unit: "ms", "s", "m" or "h", like "30s", "5m" or "1h30m")`,
-		`jabberdesk.toml:16: database: unknown table (known top-level keys: data_dir, domain, log_format, log_level; tables: [admin], [auth], [chats], [http], [limits], [store], [uploads], [xmpp])`,
+		`jabberdesk.toml:16: database: unknown table (known top-level keys: data_dir, domain, log_format, log_level; tables: [admin], [auth], [chats], [cluster], [http], [limits], [store], [uploads], [xmpp])`,
 		`jabberdesk.toml:20: auth.login_failure_window: want a duration (a string like "30s", "5m" or "1h30m"), got integer 30`,
 	} {
 		if !slices.Contains(lines, msg) {
@@ -510,7 +511,7 @@ func TestReadmeListsEveryLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	notLimits := map[string]bool{"auth.scram_iterations": true, "http.listen": true, "http.public_url": true,
-		"http.trusted_proxies": true, "http.geoip_file": true, "http.console": true, "uploads.allowed_types": true}
+		"http.trusted_proxies": true, "http.geoip_file": true, "http.console": true, "uploads.allowed_types": true, "uploads.dir": true}
 	for _, k := range Keys() {
 		table, _, _ := strings.Cut(k.Key, ".")
 		limitish := table == "limits" || table == "auth" || table == "http" || table == "uploads" || k.Key == "xmpp.resume_timeout"

@@ -260,6 +260,11 @@ func fields() []field {
 		},
 
 		{
+			key:  "uploads.dir",
+			help: "Where the files of chats are kept. \"\" is data_dir/uploads. Several servers sharing a PostgreSQL database (docs/CLUSTER.md) must share this directory too (NFS or another shared filesystem), so that each serves the files the others stored. A relative path is resolved against the directory containing this file.",
+			val:  filePath(func(c *Config) *string { return &c.Uploads.Dir }, ""),
+		},
+		{
 			key:  "uploads.max_file_size",
 			help: "Largest file, in bytes, an agent may upload (XEP-0363 HTTP File Upload), a visitor may attach, or of a channel customer's that is fetched. Files are kept under data_dir/uploads and served by the HTTP listener.",
 			val:  integer64(func(c *Config) *int64 { return &c.Uploads.MaxFileSize }, 10<<20, "bytes", 1024),
@@ -273,6 +278,22 @@ func fields() []field {
 			key:  "uploads.allowed_types",
 			help: `Media types agents may upload, visitors attach and customers' files have, such as "image/*" or "application/pdf"; an empty list allows any (programs, web pages and SVG images from visitors and customers are refused whatever this says).`,
 			val:  stringList(func(c *Config) *[]string { return &c.Uploads.AllowedTypes }, []string{}, `media types (like "image/*" or "application/pdf")`, mediaType),
+		},
+
+		{
+			key:  "cluster.nats",
+			help: "NATS server(s) with JetStream that the servers of a cluster talk through (docs/CLUSTER.md), comma-separated, like \"nats://nats1.example.com:4222,nats://nats2.example.com:4222\". \"\" runs a single server. A cluster also needs store.url (PostgreSQL) and a shared uploads.dir.",
+			val:  str(func(c *Config) *string { return &c.Cluster.NATS }, "", natsURLs()),
+		},
+		{
+			key:  "cluster.node",
+			help: "This server's name in the cluster: unique, letters, digits, - and _. \"\" is the host name.",
+			val:  str(func(c *Config) *string { return &c.Cluster.Node }, "", nodeName()),
+		},
+		{
+			key:  "cluster.takeover",
+			help: "A server silent this long is taken for dead: the others take over its chats and forget its sessions. Shorter means faster recovery and more risk of mistaking a long pause for a death.",
+			val:  duration(func(c *Config) *time.Duration { return &c.Cluster.Takeover }, 10*time.Second, atLeastDuration(2*time.Second)),
 		},
 
 		{
@@ -320,6 +341,7 @@ func tableHelp() map[string]string {
 		"limits":  "Limits that protect the server from misbehaving or overeager clients.",
 		"http":    "The visitor API and the chat widget.",
 		"uploads": "The files of chats: agents' uploads (XEP-0363), visitors' attachments and channel customers' files.",
+		"cluster": "Several servers sharing one PostgreSQL database and a NATS server (docs/CLUSTER.md).",
 		"admin":   "Health, metrics and profiling endpoints for operators.",
 		"chats":   "Routing and timeouts of visitor chats.",
 	}
@@ -351,6 +373,11 @@ func crossChecks() []func(c *Config, report func(key, msg string)) {
 			// Port 0 asks the system for a free port: never a clash.
 			if c.XMPP.ListenTLS != "" && c.XMPP.ListenTLS == c.XMPP.ListenStartTLS && !strings.HasSuffix(c.XMPP.ListenTLS, ":0") {
 				report("xmpp.listen_tls", fmt.Sprintf("%q is also used by xmpp.listen_starttls (use different ports, or \"\" to disable one)", c.XMPP.ListenTLS))
+			}
+		},
+		func(c *Config, report func(key, msg string)) {
+			if c.Cluster.NATS != "" && c.Store.URL == "" {
+				report("cluster.nats", "is set but store.url is not: the servers of a cluster share one PostgreSQL database (set store.url to it)")
 			}
 		},
 	}

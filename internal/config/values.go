@@ -479,6 +479,45 @@ func storeURL() rule[string] {
 	}
 }
 
+// natsURLs accepts "" or a comma-separated list of nats:// or tls://
+// URLs.
+func natsURLs() rule[string] {
+	return rule[string]{
+		desc: `"" for a single server, or nats:// URLs separated by commas`,
+		check: func(s string) error {
+			if s == "" {
+				return nil
+			}
+			for _, one := range strings.Split(s, ",") {
+				u, err := url.Parse(strings.TrimSpace(one))
+				if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+					return fmt.Errorf("%q is not a nats:// or tls:// URL", redactURL(strings.TrimSpace(one)))
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// nodeName accepts "" (the host name) or a name of letters, digits, - and
+// _, at most 64 long: it becomes part of NATS subjects and keys.
+func nodeName() rule[string] {
+	return rule[string]{
+		desc: `"" for the host name, or letters, digits, - and _ (at most 64)`,
+		check: func(s string) error {
+			if len(s) > 64 {
+				return fmt.Errorf("%q is longer than 64 characters", s)
+			}
+			for _, r := range s {
+				if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+					return fmt.Errorf("%q has %q: use letters, digits, - and _", s, r)
+				}
+			}
+			return nil
+		},
+	}
+}
+
 // redactURL is a URL without its password, fit to print.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
