@@ -932,3 +932,48 @@ func twoAgents(t *testing.T) (*Store, context.Context) {
 	}
 	return s, ctx
 }
+
+// Nodes sharing the store release only their own held messages: a holder
+// is "NODE:ID", and a prefix is matched exactly (case and the characters
+// LIKE would take for patterns included).
+func TestReleaseHeldPrefix(t *testing.T) {
+	s, ctx := chatFixture(t)
+	for _, holder := range []string{"node-a:sm1", "node-a:sm2", "node-b:sm3", "Node-A:sm4", "node-a_x:sm5", "node%:sm6"} {
+		if _, err := s.HoldOffline(ctx, "acme", "fiona.b", "x", []byte("<message><body>"+holder+"</body></message>"), holder); err != nil {
+			t.Fatal(err)
+		}
+	}
+	taken := func() int {
+		ms, err := s.TakeOffline(ctx, "acme", "fiona.b", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ms)
+	}
+	if n := taken(); n != 0 {
+		t.Fatalf("%d held messages taken before any release", n)
+	}
+	if _, err := s.ReleaseHeldPrefix(ctx, ""); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("empty prefix: %v", err)
+	}
+	for _, c := range []struct {
+		prefix      string
+		n, released int64
+	}{
+		{"node-a:", 2, 2},
+		{"node-a:", 0, 2}, // twice: nothing left
+		{"node%:", 1, 3},
+		{"node-b:", 1, 4},
+	} {
+		n, err := s.ReleaseHeldPrefix(ctx, c.prefix)
+		if err != nil || n != c.n {
+			t.Fatalf("release %q: %d %v, want %d", c.prefix, n, err, c.n)
+		}
+		if got := taken(); int64(got) != c.released {
+			t.Fatalf("after releasing %q a sign-in takes %d, want %d", c.prefix, got, c.released)
+		}
+	}
+	if n, err := s.ReleaseAllHeld(ctx); err != nil || n != 2 {
+		t.Fatalf("release all: %d %v, want the 2 of Node-A and node-a_x", n, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // OfflineLimit is the most messages kept for one agent who has no
@@ -60,8 +61,8 @@ func (s *Store) StoreOffline(ctx context.Context, portal, agent, from string, st
 // HoldOffline keeps a message for one session of an agent that waits to
 // be resumed (holder is its stream management id), with the limits of
 // StoreOffline, and returns its id. TakeOffline does not return it until
-// it is released (ReleaseOffline, ReleaseAllHeld); the session deletes it
-// once its client has acknowledged it.
+// it is released (ReleaseOffline, ReleaseAllHeld, ReleaseHeldPrefix); the
+// session deletes it once its client has acknowledged it.
 func (s *Store) HoldOffline(ctx context.Context, portal, agent, from string, stanza []byte, holder string) (int64, error) {
 	if holder == "" {
 		return 0, invalid("a held offline message needs its holder")
@@ -110,9 +111,24 @@ func (s *Store) ReleaseOffline(ctx context.Context, ids []int64) error {
 // ReleaseAllHeld releases every held message: at start, when no session
 // can be waiting to be resumed. It returns how many there were.
 func (s *Store) ReleaseAllHeld(ctx context.Context) (int64, error) {
+	return s.releaseHeld(ctx, `held_for <> ''`)
+}
+
+// ReleaseHeldPrefix releases the held messages whose holder starts with
+// prefix. When several nodes share the store a holder is "NODE:ID", so
+// that a node releases only its own at start, and the others release a
+// node's once it is declared dead. It returns how many there were.
+func (s *Store) ReleaseHeldPrefix(ctx context.Context, prefix string) (int64, error) {
+	if prefix == "" {
+		return 0, invalid("releasing held messages by holder needs a prefix")
+	}
+	return s.releaseHeld(ctx, `held_for <> '' AND substr(held_for, 1, ?) = ?`, utf8.RuneCountInString(prefix), prefix)
+}
+
+func (s *Store) releaseHeld(ctx context.Context, where string, args ...any) (int64, error) {
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE offline_messages SET held_for = '' WHERE held_for <> ''`)
+		res, err := tx.ExecContext(ctx, `UPDATE offline_messages SET held_for = '' WHERE `+where, args...)
 		if err != nil {
 			return err
 		}

@@ -46,7 +46,7 @@
 //   - Everything belongs to one portal: a method given a portal never
 //     reaches another's rows, and ids (of chats, offline messages) name
 //     rows of one portal. Only start-up and listings span portals
-//     (Portals, LiveChats, ReleaseAllHeld).
+//     (Portals, LiveChats, ReleaseAllHeld, ReleaseHeldPrefix).
 //   - Every admin change writes its audit_log row in the same transaction.
 //   - Offline storage never drops an undelivered message: past
 //     OfflineLimit a new one is refused (ErrOfflineFull). A full disk is
