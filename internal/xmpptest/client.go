@@ -88,9 +88,12 @@ type Options struct {
 	Domain    string         // TLS server name; default the JID's domain
 	// ResumeID, when set, resumes that stream (XEP-0198) instead of binding
 	// a resource; ResumeH is what the client acknowledges. Dial fails if
-	// the server refuses.
-	ResumeID string
-	ResumeH  uint32
+	// the server refuses, unless BindIfNotResumed: then the client binds
+	// the JID's resource (or one the server makes up) on the same stream,
+	// as XEP-0198 §5 lets it, and Client.NotResumed says why.
+	ResumeID         string
+	ResumeH          uint32
+	BindIfNotResumed bool
 	// LocalAddr is the address to connect from (such as 127.0.0.2), for
 	// tests of per-address limits; "" lets the system choose.
 	LocalAddr string
@@ -107,6 +110,9 @@ type Client struct {
 	// Raw is the TCP connection under TLS (STARTTLS clients only): closing
 	// it cuts the connection without closing the stream.
 	Raw net.Conn
+	// NotResumed is the condition of the <failed/> that refused a
+	// resumption (Options.BindIfNotResumed), such as "item-not-found".
+	NotResumed string
 
 	mu       sync.Mutex
 	smOn     bool   // stream management enabled: count handled stanzas
@@ -169,8 +175,14 @@ func Dial(ctx context.Context, addr, account, password string, o Options) (*Clie
 	if j.Resourcepart() != "" {
 		bind = bindResource(j.Resourcepart())
 	}
+	var notResumed string
 	if o.ResumeID != "" {
-		bind = resumeFeature(o.ResumeID, o.ResumeH)
+		var orBind *xmpp.StreamFeature
+		if o.BindIfNotResumed {
+			b := bind
+			orBind = &b
+		}
+		bind = resumeFeature(o.ResumeID, o.ResumeH, orBind, &notResumed)
 	}
 	features := []xmpp.StreamFeature{xmpp.SASL("", password, o.Mechanism), bind}
 	if !o.DirectTLS {
@@ -181,7 +193,7 @@ func Dial(ctx context.Context, addr, account, password string, o Options) (*Clie
 		_ = conn.Close() // the session's error is the one to report
 		return nil, err
 	}
-	c := &Client{S: s, JID: s.LocalAddr(), changed: make(chan struct{}), done: make(chan struct{})}
+	c := &Client{S: s, JID: s.LocalAddr(), NotResumed: notResumed, changed: make(chan struct{}), done: make(chan struct{})}
 	if !o.DirectTLS {
 		c.Raw = conn
 	}
@@ -458,8 +470,9 @@ func bindResource(resource string) xmpp.StreamFeature {
 }
 
 // resumeFeature is the client side of a stream resumption (XEP-0198 §5),
-// negotiated in place of resource binding.
-func resumeFeature(id string, h uint32) xmpp.StreamFeature {
+// negotiated in place of resource binding. When the server refuses, the
+// condition goes to *failed and, with orBind, the client binds instead.
+func resumeFeature(id string, h uint32, orBind *xmpp.StreamFeature, failed *string) xmpp.StreamFeature {
 	return xmpp.StreamFeature{
 		Name: xml.Name{Space: "urn:xmpp:sm:3", Local: "sm"},
 		// Required, or mellium's negotiator would carry on past a failure.
@@ -487,11 +500,21 @@ func resumeFeature(id string, h uint32) xmpp.StreamFeature {
 					return 0, nil, err
 				}
 				if start, ok := tok.(xml.StartElement); ok {
-					_ = d.Skip() // only the element's name matters
-					if start.Name.Local != "resumed" {
-						return 0, nil, fmt.Errorf("resumption refused: <%s/>", start.Name.Local)
+					var n Node
+					if err := d.DecodeElement(&n, &start); err != nil {
+						return 0, nil, err
 					}
-					return xmpp.Ready, nil, nil
+					if start.Name.Local == "resumed" {
+						return xmpp.Ready, nil, nil
+					}
+					if len(n.Nodes) > 0 {
+						*failed = n.Nodes[0].XMLName.Local
+					}
+					if start.Name.Local != "failed" || orBind == nil {
+						return 0, nil, fmt.Errorf("resumption refused: <%s/> (%s)", start.Name.Local, *failed)
+					}
+					_ = r.Close() // done reading the answer: closing loses nothing
+					return orBind.Negotiate(ctx, s, nil)
 				}
 			}
 		},
