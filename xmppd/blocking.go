@@ -105,10 +105,16 @@ func (srv *Server) eitherBlocks(a, b *session) bool {
 
 // either reports whether a blocks b or b blocks a.
 func (pb *portalBlocks) either(a, b *session) bool {
+	return pb.eitherKeys(a.agent.Key(), a.full, b.agent.Key(), b.full)
+}
+
+// eitherKeys is either for two sessions given by their agents' username
+// keys and full JIDs (one may be on another node).
+func (pb *portalBlocks) eitherKeys(aKey, aFull, bKey, bFull string) bool {
 	if len(pb.byAgent) == 0 {
 		return false
 	}
-	return pb.blocks(a.agent.Key(), b.full) || pb.blocks(b.agent.Key(), a.full)
+	return pb.blocks(aKey, bFull) || pb.blocks(bKey, aFull)
 }
 
 // blockedMessage says whether a message from s to a colleague or a
@@ -180,6 +186,8 @@ func (s *session) blockingIQ(el, q *Element) error {
 	}
 	before := s.srv.portalBlocks(s.agent.Portal)
 	s.srv.forgetBlocks(s.agent.Portal)
+	// The other nodes' copies are stale too.
+	s.srv.publish(s.agent.Portal, portalEvent{Op: opBlocks, Agent: s.agent.Key()})
 	s.send(iqResult(el))
 	// Every resource that asked for the list hears of the change (§3.3,
 	// §3.4).
@@ -196,6 +204,9 @@ func (s *session) blockingIQ(el, q *Element) error {
 		}
 	}
 	s.blockPresence(before)
+	if s.srv.peers != nil {
+		s.srv.blocksChangedHere(s.agent.Portal, s.agent.Key(), before, s.srv.portalBlocks(s.agent.Portal), false)
+	}
 	return nil
 }
 

@@ -42,6 +42,7 @@ func (s *session) boardMessage(el *Element) error {
 			o.sendMessageBytes(msg, out)
 		}
 	}
+	s.srv.publish(s.agent.Portal, portalEvent{Op: opBoard, Bare: s.bare, Stanza: msg})
 	return nil
 }
 

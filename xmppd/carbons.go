@@ -49,7 +49,8 @@ func (s *session) copySent(el *Element) {
 	if !eligibleForCarbons(el) {
 		return
 	}
-	s.copyTo("sent", el, s)
+	s.srv.localCarbons(s.bare, "sent", s.full, el)
+	s.srv.publishCarbons(s.agent.Portal, s.bare, "sent", s.full, "", el)
 }
 
 // copyReceived sends "received" carbons of a message that went to the
@@ -58,15 +59,16 @@ func (srv *Server) copyReceived(got *session, el *Element) {
 	if !eligibleForCarbons(el) {
 		return
 	}
-	got.copyTo("received", el, got)
+	srv.localCarbons(got.bare, "received", got.full, el)
+	srv.publishCarbons(got.agent.Portal, got.bare, "received", got.full, "", el)
 }
 
-// copyTo sends a carbon to every other resource of the agent with carbons
-// enabled.
-func (s *session) copyTo(direction string, el *Element, except *session) {
+// localCarbons sends a carbon to every session of the agent (bare) here
+// with carbons enabled, but except (a full JID).
+func (srv *Server) localCarbons(bare, direction, except string, el *Element) {
 	var c *Element
-	for _, o := range s.srv.router.sessions(s.bare) {
-		if o == except {
+	for _, o := range srv.router.sessions(bare) {
+		if o.full == except {
 			continue
 		}
 		o.mu.Lock()
@@ -74,11 +76,25 @@ func (s *session) copyTo(direction string, el *Element, except *session) {
 		o.mu.Unlock()
 		if on {
 			if c == nil {
-				c = carbon(direction, s.bare, "", el)
+				c = carbon(direction, bare, "", el)
 			}
 			cc := c.Copy()
 			cc.Set("to", o.full)
 			o.send(cc)
 		}
 	}
+}
+
+// publishCarbons has the other nodes with sessions of the agent (bare,
+// of portal) send their carbons of el (localCarbons), but skip, which
+// made its own.
+func (srv *Server) publishCarbons(portal, bare, direction, except, skip string, el *Element) {
+	if srv.peers == nil {
+		return
+	}
+	nodes := srv.nodesOf(portal, bare)
+	if len(nodes) == 0 || len(nodes) == 1 && nodes[0] == skip {
+		return
+	}
+	srv.publish(portal, portalEvent{Op: opCarbon, Bare: bare, Dir: direction, Except: except, Skip: skip, Stanza: el.Bytes()})
 }

@@ -16,9 +16,7 @@ func (s *session) handleIQ(el *Element, to jid.JID) error {
 	if typ == "result" || typ == "error" {
 		if to.Resourcepart() != "" {
 			if t := s.classify(to); t.kind == targetAgent {
-				if o := s.srv.router.session(t.bare, to.String()); o != nil {
-					o.send(el)
-				}
+				s.srv.deliverFullJID(s.agent.Portal, to, el)
 			}
 		}
 		return nil
@@ -36,8 +34,11 @@ func (s *session) handleIQ(el *Element, to jid.JID) error {
 		return s.serverIQ(el, payload)
 	case targetAgent:
 		if to.Resourcepart() != "" {
-			if o := s.srv.router.session(t.bare, to.String()); o != nil && !s.srv.eitherBlocks(s, o) {
-				o.send(el)
+			pb := s.srv.portalBlocks(s.agent.Portal)
+			if pb.eitherKeys(s.agent.Key(), s.full, t.agent.Key(), to.String()) {
+				return errServiceUnavailable
+			}
+			if took, _ := s.srv.deliverFullJID(s.agent.Portal, to, el); took {
 				return nil
 			}
 			return errServiceUnavailable

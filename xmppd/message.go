@@ -51,21 +51,30 @@ func (s *session) handleMessage(el *Element, to jid.JID) error {
 }
 
 // deliverMessage delivers to an agent's full JID, or to the available
-// resources of its bare JID with non-negative priority.
+// resources of its bare JID with non-negative priority, on this node or
+// another; what nobody takes is kept offline.
 func (s *session) deliverMessage(el *Element, to jid.JID, t target) error {
-	bare := t.bare
+	bare, portal := t.bare, s.agent.Portal
 	el = s.archive(el, t)
 	typ := el.Get("type")
 	if to.Resourcepart() != "" {
-		if o := s.srv.router.session(bare, to.String()); o != nil {
-			o.send(el)
-			s.srv.copyReceived(o, el)
+		took, failed := s.srv.deliverFullJID(portal, to, el)
+		if took {
 			return nil
 		}
+		chat := typ == "" || typ == "normal" || typ == "chat"
+		if failed != "" && chat {
+			// The node with the session did not answer: kept rather
+			// than lost (see peerdeliver.go).
+			if el.Child(nsClient, "body") == nil {
+				return nil
+			}
+			return s.srv.keepOffline(portal, t.agent.Key(), bare, el, []string{failed})
+		}
 		// RFC 6121 §8.5.3.2: no such resource.
-		switch typ {
-		case "", "normal", "chat":
-		case "groupchat":
+		switch {
+		case chat:
+		case typ == "groupchat":
 			return errServiceUnavailable
 		default:
 			return nil
@@ -77,25 +86,14 @@ func (s *session) deliverMessage(el *Element, to jid.JID, t target) error {
 	case "groupchat":
 		return errServiceUnavailable
 	}
-	var b []byte
-	for _, o := range s.srv.router.sessions(bare) {
-		if o.takesBareMessages() {
-			if b == nil {
-				b = el.Bytes()
-			}
-			o.sendMessageBytes(b, el)
-		}
+	took, failed := s.srv.deliverBareJID(portal, bare, el)
+	if took || typ == "headline" {
+		return nil
 	}
-	if b == nil && typ != "headline" {
-		if el.Child(nsClient, "body") == nil {
-			return nil // a chat state for nobody
-		}
-		if err := s.srv.storeOffline(s.agent.Portal, t.agent.Key(), el); err != nil {
-			return err
-		}
-		s.srv.redeliverOffline(bare)
+	if el.Child(nsClient, "body") == nil {
+		return nil // a chat state for nobody
 	}
-	return nil
+	return s.srv.keepOffline(portal, t.agent.Key(), bare, el, failed)
 }
 
 // contactMessage hands messages to visitor contacts and to the desk

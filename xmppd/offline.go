@@ -88,11 +88,13 @@ func (s *session) deliverOffline() {
 }
 
 // rescue re-routes messages a finished session never acknowledged: to the
-// agent's other available resources, else to offline storage. Those
+// agent's other available resources here, else to offline storage, from
+// which the agent's sessions on other nodes are asked to take them. Those
 // already held in offline storage for it are deleted once delivered
 // elsewhere, or released for the agent's next sign-in.
 func (s *session) rescue(items []held) {
 	n := 0
+	stored := false
 	var del, release []int64
 	for _, h := range items {
 		if !h.keepable() {
@@ -114,6 +116,8 @@ func (s *session) rescue(items []held) {
 		case !delivered:
 			if err := s.srv.storeOffline(s.agent.Portal, s.agent.Key(), h.el); err != nil {
 				s.log.Error("keep an unacknowledged message offline", "err", err)
+			} else {
+				stored = true
 			}
 		}
 	}
@@ -123,6 +127,9 @@ func (s *session) rescue(items []held) {
 			s.log.Error("release held offline messages", "err", err)
 		}
 		s.srv.redeliverOffline(s.bare) // a resource may have come meanwhile
+	}
+	if len(release) > 0 || stored {
+		s.srv.redeliverElsewhere(s.agent.Portal, s.bare, nil)
 	}
 	if n > 0 {
 		s.log.Info("unacknowledged messages rescued", "count", n)
@@ -138,7 +145,7 @@ func (s *session) rescue(items []held) {
 // agent's offline storage is full) stays in memory only.
 func (s *session) holdOffline(hs []held) []held {
 	s.mu.Lock()
-	holder := s.sm.id
+	holder := s.srv.holder(s.sm.id)
 	s.mu.Unlock()
 	out := append([]held(nil), hs...)
 	for i := range out {

@@ -209,8 +209,14 @@ func (s *session) pepAccess(node string) string {
 }
 
 // pepEvent sends a pubsub event from the account to its own available
-// resources and, for a presence node, to its available colleagues.
+// resources and, for a presence node, to its available colleagues, on
+// every node.
 func (s *session) pepEvent(access string, what *Element) {
+	if s.srv.peers != nil {
+		ev := NewElement(nsClient, "message", "from", s.bare, "type", "headline").
+			Add(NewElement(nsPubsubEvent, "event").Add(what.Copy()))
+		s.srv.publish(s.agent.Portal, portalEvent{Op: opPEP, Bare: s.bare, Full: s.full, Agent: s.agent.Key(), Access: access, Stanza: ev.Bytes()})
+	}
 	pb := s.srv.portalBlocks(s.agent.Portal)
 	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
 		if !o.isAvailable() || o.bare != s.bare && (access != "presence" || pb.either(s, o)) {

@@ -33,10 +33,16 @@ func availabilityOf(show string) Availability {
 	return Away
 }
 
-// Availability of an agent: the most available of its resources.
+// Availability of an agent: the most available of its resources, on
+// this node and (as far as this node knows, see presenceMirror) on the
+// others.
 func (srv *Server) Availability(portal, usernameKey string) Availability {
+	bare := srv.agentBare(portal, usernameKey)
 	best := Offline
-	for _, s := range srv.router.sessions(srv.agentBare(portal, usernameKey)) {
+	if srv.peers != nil {
+		best = srv.mirror.best(portal, bare)
+	}
+	for _, s := range srv.router.sessions(bare) {
 		s.mu.Lock()
 		if s.available {
 			best = max(best, availabilityOf(s.show))
@@ -115,7 +121,11 @@ func (s *session) directedPresence(el *Element, to jid.JID, t target) error {
 // answerProbe sends s the current presence of every resource of bare, or
 // an unavailable presence if there is none.
 func (s *session) answerProbe(bare string) {
-	sent := false
+	remote := s.remotePresenceFor(bare)
+	sent := len(remote) > 0
+	if sent {
+		s.deliverAll(remote)
+	}
 	for _, o := range s.srv.router.sessions(bare) {
 		o.mu.Lock()
 		p := o.presence
@@ -201,8 +211,10 @@ func (s *session) unavailablePresence() []byte {
 }
 
 // broadcastPresence sends b to every available resource of the portal:
-// colleagues and the agent's own resources (RFC 6121 §4.2.2, §4.4.2).
+// colleagues and the agent's own resources (RFC 6121 §4.2.2, §4.4.2), on
+// this node and, through the portal's topic, on the others.
 func (s *session) broadcastPresence(b []byte) {
+	s.srv.publishPresence(s, b)
 	pb := s.srv.portalBlocks(s.agent.Portal)
 	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
 		if o.isAvailable() && !pb.either(s, o) {
@@ -213,10 +225,11 @@ func (s *session) broadcastPresence(b []byte) {
 
 // sendPresenceOfOthers answers the implicit probes of initial presence:
 // the presence of every available colleague resource, of the agent's
-// other resources, and of the board and the desk, which are always there.
-// They go out as one burst: one outbox entry and one write.
+// other resources (those on other nodes included), and of the board and
+// the desk, which are always there. They go out as one burst: one outbox
+// entry and one write.
 func (s *session) sendPresenceOfOthers() {
-	var burst []held
+	burst := s.remotePresenceFor("")
 	pb := s.srv.portalBlocks(s.agent.Portal)
 	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
 		if o == s || pb.either(s, o) {

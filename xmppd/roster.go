@@ -104,7 +104,10 @@ func (s *session) rosterIQ(el, q *Element) error {
 // AgentsChanged reloads a portal's agents (after the admin CLI changed
 // them) and brings online agents up to date: roster pushes for added,
 // changed and removed colleagues, and removed agents are disconnected.
+// It concerns this node's sessions only: with several nodes, each is
+// told (and a new portal is followed from then on).
 func (srv *Server) AgentsChanged(ctx context.Context, portal string) error {
+	srv.followPortal(portal)
 	old, cur, err := srv.dir.reload(ctx, portal)
 	if err != nil {
 		return err
@@ -136,7 +139,8 @@ func (srv *Server) AgentsChanged(ctx context.Context, portal string) error {
 
 // EndAgentSessions ends every session of one agent (by username) with
 // not-authorized and text, after their password was changed: whoever
-// signed in with the old one is signed out. It returns how many ended.
+// signed in with the old one is signed out. It returns how many ended
+// on this node; with several nodes, each is told.
 func (srv *Server) EndAgentSessions(portal, username, text string) int {
 	n := 0
 	for _, s := range srv.router.portalSessions(portal) {

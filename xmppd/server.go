@@ -36,6 +36,9 @@ type Config struct {
 	// longer), and it turns the presences of colleagues signing in
 	// together into a few writes. Tests shorten it.
 	PresenceDelay time.Duration
+	// Peers are the other nodes when several share the store
+	// (docs/CLUSTER.md); nil runs a single node.
+	Peers Peers
 }
 
 // Server is the XMPP service. Start it with Serve on one or more
@@ -63,6 +66,14 @@ type Server struct {
 	bufPool    sync.Pool
 	nextID     atomic.Uint64
 	done       chan struct{}
+
+	// Several nodes (peers.go); all unused when peers is nil.
+	peers       Peers
+	node        string            // peers.Node()
+	incarnation string            // this run of the node
+	sessionDir  *sessionDirectory // the cluster's directory of this node's sessions
+	mirror      presenceMirror    // the presence of sessions on other nodes
+	portalSubs  portalSubs        // the portals' topics followed
 
 	smMu        sync.Mutex
 	offline     sync.Map            // address.Agent → *sync.Mutex: one delivery of offline messages at a time per agent
@@ -124,13 +135,18 @@ func New(cfg Config) (*Server, error) {
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[*conn]struct{}),
 		smSessions: make(map[string]*session),
+		peers:      cfg.Peers,
+	}
+	if srv.peers != nil {
+		srv.node, srv.incarnation = srv.peers.Node(), newIncarnation()
+		if srv.node == "" {
+			return nil, errors.New("xmppd: Peers has no node name")
+		}
 	}
 	// No session outlives a restart: what was held for sessions waiting
 	// to be resumed is for their agents' next sign-in now.
-	if n, err := cfg.Store.ReleaseAllHeld(context.Background()); err != nil {
+	if err := srv.releaseHeld(context.Background()); err != nil {
 		return nil, fmt.Errorf("xmppd: %w", err)
-	} else if n > 0 {
-		srv.log.Info("messages held for sessions that were waiting to be resumed are now offline messages", "count", n)
 	}
 	srv.guard = limit.NewGuard(limit.GuardConfig{
 		AddrFailures:    cfg.Limits.LoginFailuresPerIP,
@@ -152,6 +168,9 @@ func New(cfg Config) (*Server, error) {
 		srv.desk = noDesk{}
 	}
 	rand.Read(srv.fakeSecret)
+	if srv.peers != nil {
+		srv.startPeers()
+	}
 	go srv.sweepLoop()
 	return srv, nil
 }
@@ -283,6 +302,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	go func() { srv.connWG.Wait(); close(waited) }()
 	defer srv.archive.Close()   // after the sessions: what they routed is archived
 	defer srv.presences.Close() // likewise their last presence changes
+	defer srv.stopPeers()       // likewise the directory: their sessions ended
 	select {
 	case <-waited:
 		return nil

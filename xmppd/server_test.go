@@ -37,12 +37,15 @@ type testEnv struct {
 
 func newTestEnv(t testing.TB, tweak ...func(*Config)) *testEnv {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "jd.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	return startTestEnv(t, openTestStore(t, newTestStore(t)), tweak...)
+}
+
+// newTestStore makes an SQLite file with the portals acme and globex and
+// their agents, and returns its path.
+func newTestStore(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "jd.db")
+	st := openTestStore(t, path)
 	ctx := context.Background()
 	for _, p := range []string{"acme", "globex"} {
 		if _, err := st.AddPortal(ctx, p, "test"); err != nil {
@@ -59,6 +62,25 @@ func newTestEnv(t testing.TB, tweak ...func(*Config)) *testEnv {
 			t.Fatal(err)
 		}
 	}
+	return path
+}
+
+// openTestStore opens the store at path until the end of the test.
+func openTestStore(t testing.TB, path string) *store.Store {
+	t.Helper()
+	st, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// startTestEnv starts a server on st with its own certificate and
+// listeners, until the end of the test.
+func startTestEnv(t testing.TB, st *store.Store, tweak ...func(*Config)) *testEnv {
+	t.Helper()
+	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	if err := tlsutil.GenerateSelfSigned(certFile, keyFile, []string{testDomain}, time.Now()); err != nil {
 		t.Fatal(err)

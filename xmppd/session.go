@@ -30,6 +30,8 @@ type session struct {
 	full  string // full JID, canonical
 	bare  string // bare JID, canonical
 	log   *slog.Logger
+	id    uint64    // the connection it was bound on: tells sessions of one full JID apart
+	start time.Time // when it was bound
 
 	// keepMu orders the storing of a hibernating session's messages
 	// (hibernate) against resuming and finishing it, so that each message
@@ -140,7 +142,8 @@ func (c *conn) serveSession() {
 	if err != nil {
 		return
 	}
-	s := &session{srv: c.srv, agent: c.agent, jid: full, full: full.String(), bare: full.Bare().String(), lastRead: time.Now()}
+	now := time.Now()
+	s := &session{srv: c.srv, agent: c.agent, jid: full, full: full.String(), bare: full.Bare().String(), id: c.id, start: now, lastRead: now}
 	s.log = c.log.With("jid", s.full)
 	l := s.newLink(c)
 	s.link = l
@@ -158,6 +161,7 @@ func (c *conn) serveSession() {
 		old.log.Info("replaced by a new session with the same resource")
 		old.end(streamError{"conflict", "replaced by a new connection with the same resource"})
 	}
+	c.srv.sessionChanged(s, true)
 	s.log.Info("session started", "remote", c.ip)
 	s.run(l)
 }
@@ -328,6 +332,7 @@ func (s *session) finish(err error) {
 	s.mu.Unlock()
 	before := s.srv.Availability(s.agent.Portal, s.agent.Key())
 	s.srv.router.remove(s)
+	s.srv.sessionChanged(s, false)
 	s.srv.forgetSM(s)
 	s.keepMu.Lock()
 	s.mu.Lock()

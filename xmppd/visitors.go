@@ -26,8 +26,20 @@ func (srv *Server) contactPresence(portal string, c bridge.Contact, to string) *
 }
 
 // Contact implements bridge.Agents: a roster push (RFC 6121 §2.1.6) and
-// the contact's presence to every session of the agent.
+// the contact's presence to every session of the agent, here and on the
+// other nodes (asked in turn, so that what the engine sends next comes
+// after it).
 func (srv *Server) Contact(portal, agent string, c bridge.Contact) {
+	srv.contactHere(portal, agent, c)
+	for _, node := range srv.nodesOf(portal, srv.agentBare(portal, agent)) {
+		if err := srv.ask(node, kindContact, contactRequest{Portal: portal, Agent: agent, Contact: c}, nil); err != nil {
+			srv.log.Warn("visitor contact not pushed to sessions on another node", "agent", agent, "contact", c.Local, "err", err)
+		}
+	}
+}
+
+// contactHere is Contact for the agent's sessions on this node.
+func (srv *Server) contactHere(portal, agent string, c bridge.Contact) {
 	item := rosterItem{JID: srv.specialJID(portal, c.Local), Name: c.Name, Group: groupVisitors}
 	sub := "both"
 	if c.Remove {
@@ -53,7 +65,9 @@ func (srv *Server) Contact(portal, agent string, c bridge.Contact) {
 }
 
 // Message implements bridge.Agents: a chat message (or a bare chat state)
-// from a visitor contact to the agent's available resources.
+// from a visitor contact to the agent's available resources, here and on
+// the other nodes; true if one took it. A message nobody took is kept
+// offline.
 func (srv *Server) Message(portal, agent string, m bridge.Message) bool {
 	from := srv.specialJID(portal, m.From)
 	if !m.System && srv.portalBlocks(portal).blocks(agent, from) {
@@ -73,34 +87,22 @@ func (srv *Server) Message(portal, agent string, m bridge.Message) bool {
 		}
 		el.Add(x)
 	}
-	var b []byte
-	for _, s := range srv.router.sessions(srv.agentBare(portal, agent)) {
-		s.mu.Lock()
-		ok := s.available
-		s.mu.Unlock()
-		if ok && m.Body == "" && s.congested() {
-			continue // a chat state is not worth the agent's connection
-		}
-		if ok {
-			if b == nil {
-				b = el.Bytes()
-			}
-			s.sendMessageBytes(b, el)
-		}
-	}
-	if b == nil && m.Body != "" {
+	bare := srv.agentBare(portal, agent)
+	took, failed := srv.deliverAvailableJID(portal, bare, el)
+	if !took && m.Body != "" {
 		// Kept for the agent's next sign-in (a chat the agent holds).
-		if err := srv.storeOffline(portal, agent, el); err != nil {
+		if err := srv.keepOffline(portal, agent, bare, el, failed); err != nil {
 			srv.log.Warn("visitor message not kept offline", "agent", agent, "err", err)
-		} else {
-			srv.redeliverOffline(srv.agentBare(portal, agent))
 		}
 	}
-	return b != nil
+	return took
 }
 
 // Busy implements bridge.Agents: whether a session of the agent that
-// takes visitor messages is congested.
+// takes visitor messages is congested. Only the sessions on this node
+// are looked at: asking the others would make every visitor message wait
+// for them, and a congested session elsewhere protects itself (its
+// outbox cuts it off; chat states for it are dropped there).
 func (srv *Server) Busy(portal, agent string) bool {
 	for _, s := range srv.router.sessions(srv.agentBare(portal, agent)) {
 		if s.isAvailable() && s.congested() {
