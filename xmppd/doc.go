@@ -49,6 +49,15 @@
 //
 // No federation: stanzas to other domains get remote-server-not-found.
 //
+// Several servers may share one store behind a TCP balancer
+// (docs/CLUSTER.md): given Config.Peers, the server keeps the cluster's
+// session directory up to date (peerdir.go), delivers stanzas to sessions
+// on other nodes and keeps what nobody took offline (peerdeliver.go), and
+// shares presence, board posts, personal events and block list changes on
+// each portal's topic, mirroring the presence of remote sessions
+// (peertopic.go, peerpresence.go, peerblocks.go). Without it, a single
+// node runs as if the others did not exist.
+//
 // Invariants:
 //   - One goroutine reads each connection (after negotiation, a fresh one
 //     per session). Everything sent to a session goes through its bounded
@@ -75,4 +84,15 @@
 //     engine only through it; the engine calls the server only through
 //     bridge.Agents (visitors.go), whose methods never wait on a session:
 //     they queue what they send.
+//   - With several nodes, a session never waits for the session directory:
+//     binding and ending only mark the full JID, one goroutine per server
+//     updates the directory, and marks coalesce by JID so that a removal
+//     is never lost. A request to another node is bounded (peerTimeout);
+//     its handler only queues into outboxes. A message for a node that
+//     does not answer is kept offline: a rare duplicate, never a loss.
+//   - Nodes tell each other only what their own sessions did; what a node
+//     knows of the others' sessions (presenceMirror) is replaced by each
+//     change, forgotten at a new incarnation of the node and when the node
+//     is declared dead (PeerLost). Messages held for a session waiting to
+//     be resumed carry the node's name, so each node releases only its own.
 package xmppd

@@ -10,6 +10,7 @@ import (
 // signing in here get it as they get local colleagues' presence, and
 // Availability counts it. An unavailable presence, a new run of the
 // node (incarnation) and the node's loss (PeerLost) take entries out.
+// Its lock may be taken under a session's, never the other way round.
 type presenceMirror struct {
 	mu      sync.RWMutex
 	portals map[string]map[string]map[string]remotePresence // portal → bare JID → full JID → presence
@@ -144,6 +145,17 @@ func (m *presenceMirror) bare(portal, bare string) []remotePresence {
 	return out
 }
 
+// count is the number of available remote sessions of a portal.
+func (m *presenceMirror) count(portal string) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n := 0
+	for _, fulls := range m.portals[portal] {
+		n += len(fulls)
+	}
+	return n
+}
+
 // portal returns the remote sessions of a portal.
 func (m *presenceMirror) portal(portal string) []remotePresence {
 	m.mu.RLock()
@@ -155,6 +167,16 @@ func (m *presenceMirror) portal(portal string) []remotePresence {
 		}
 	}
 	return out
+}
+
+// portalCount is the number of sessions of a portal whose presence a
+// session signing in gets: those here, and the available ones elsewhere.
+func (srv *Server) portalCount(portal string) int {
+	n := srv.router.portalCount(portal)
+	if srv.peers != nil {
+		n += srv.mirror.count(portal)
+	}
+	return n
 }
 
 // remotePresenceChanged shows this node's sessions of the portal a

@@ -168,11 +168,11 @@ func (s *session) countOutLocked(batch []held) (requestAck, overflow bool) {
 
 // tooManyUnackedLocked reports whether the client has left more
 // unacknowledged than it may: OutboxSize stanzas beyond one presence of
-// every session of its portal, so that the presence burst of a sign-in
-// never counts against a client of a large portal.
+// every session of its portal (on every node), so that the presence
+// burst of a sign-in never counts against a client of a large portal.
 func (s *session) tooManyUnackedLocked() bool {
 	n := len(s.sm.unacked)
-	return n > s.srv.limits.OutboxSize && n > s.srv.limits.OutboxSize+s.srv.router.portalCount(s.agent.Portal)
+	return n > s.srv.limits.OutboxSize && n > s.srv.limits.OutboxSize+s.srv.portalCount(s.agent.Portal)
 }
 
 // ackLocked drops what the client acknowledged (h counts modulo 2^32)

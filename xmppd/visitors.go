@@ -125,7 +125,7 @@ func (s *session) congested() bool {
 	}
 	s.mu.Unlock()
 	half := s.srv.limits.OutboxSize / 2
-	if unacked >= half && unacked >= half+s.srv.router.portalCount(s.agent.Portal) {
+	if unacked >= half && unacked >= half+s.srv.portalCount(s.agent.Portal) {
 		return true // as tooManyUnackedLocked, with room for a sign-in's presences
 	}
 	return l != nil && l.out.backlog() >= half
