@@ -16,7 +16,7 @@ import (
 )
 
 // testTakeover is short, so that a lost node is found within seconds.
-const testTakeover = time.Second
+const testTakeover = 2 * time.Second
 
 // join brings a node into the cluster at url; it is closed when the test
 // ends.

@@ -20,9 +20,8 @@ import (
 func TestServerRestart(t *testing.T) {
 	t.Parallel()
 	url, restart := clustertest.Server(t)
-	slow := func(cfg *Config) { cfg.Takeover = 2 * time.Second }
-	a := join(t, url, "a", slow)
-	b := join(t, url, "b", slow)
+	a := join(t, url, "a")
+	b := join(t, url, "b")
 	ctx := ctxFor(t)
 	var lost atomic.Int32
 	for _, c := range []*Cluster{a, b} {
@@ -89,7 +88,7 @@ func TestServerRestart(t *testing.T) {
 		return true
 	})
 	// Past the takeover after the restart nobody has been found lost.
-	time.Sleep(2*time.Second + 500*time.Millisecond)
+	time.Sleep(testTakeover + 500*time.Millisecond)
 	if n := lost.Load(); n != 0 {
 		t.Errorf("%d nodes found lost over a NATS restart", n)
 	}
