@@ -53,7 +53,7 @@ type Config struct {
 	// URL names the NATS server or servers, comma-separated.
 	URL string
 	// Node is this node's name: unique in the cluster, letters, digits,
-	// '_' and '-' only.
+	// '_' and '-' only, at most 64.
 	Node string
 	// Takeover is how long a node may stay silent before it is lost
 	// (default 10s, at least 1s). Heartbeats are put every Takeover/5.
@@ -87,6 +87,7 @@ const (
 	defaultTakeover    = 10 * time.Second
 	minTakeover        = time.Second
 	defaultMaxHandlers = 64
+	maxNodeName        = 64
 	// opTimeout bounds one call to the server made by the cluster's own
 	// loops (heartbeat, watch set-up, purges).
 	opTimeout = 5 * time.Second
@@ -174,8 +175,8 @@ func (cfg Config) check() (Config, error) {
 	if cfg.URL == "" {
 		return cfg, errors.New("cluster: join: no NATS URL")
 	}
-	if !nodeName.MatchString(cfg.Node) {
-		return cfg, fmt.Errorf("cluster: join: node name %q: only letters, digits, '_' and '-'", cfg.Node)
+	if !nodeName.MatchString(cfg.Node) || len(cfg.Node) > maxNodeName {
+		return cfg, fmt.Errorf("cluster: join: node name %q: letters, digits, '_' and '-', at most %d", cfg.Node, maxNodeName)
 	}
 	if cfg.Takeover == 0 {
 		cfg.Takeover = defaultTakeover

@@ -77,6 +77,7 @@ func TestJoinRefusesBadConfig(t *testing.T) {
 		{URL: "nats://127.0.0.1:1", Node: "a.b"},
 		{URL: "nats://127.0.0.1:1", Node: "a b"},
 		{URL: "nats://127.0.0.1:1", Node: "a*"},
+		{URL: "nats://127.0.0.1:1", Node: strings.Repeat("n", 65)},
 		{URL: "nats://127.0.0.1:1", Node: "a", Takeover: 10 * time.Millisecond},
 	} {
 		if c, err := Join(ctx, cfg); err == nil {
