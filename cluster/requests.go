@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"runtime/debug"
 	"time"
 
@@ -33,17 +34,20 @@ type RemoteError struct {
 
 func (e *RemoteError) Error() string { return "cluster: node " + e.Node + ": " + e.Msg }
 
+// kindName is a request's kind: one or more subject tokens.
+var kindName = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+
 func requestSubject(node, kind string) string { return requestPrefix + node + "." + kind }
 
 // Handle has h answer the requests of kind (letters, digits, '_' and
-// '-') sent to this node; once Handle returns, the NATS server has the
+// '-', in words joined by dots, like "xmpp.deliver") sent to this node; once Handle returns, the NATS server has the
 // subscription. Each request runs on its own goroutine, at
 // most Config.MaxHandlers of a kind at once; the others wait in NATS,
 // and one whose requester gave up meanwhile is dropped unanswered. A
 // kind has one handler.
 func (c *Cluster) Handle(kind string, h Handler) error {
-	if !nodeName.MatchString(kind) {
-		return fmt.Errorf("cluster: handle %q: a kind is letters, digits, '_' and '-'", kind)
+	if !kindName.MatchString(kind) {
+		return fmt.Errorf("cluster: handle %q: a kind is words of letters, digits, '_' and '-' joined by dots", kind)
 	}
 	c.mu.Lock()
 	_, dup := c.handlers[kind]
@@ -154,7 +158,7 @@ func (c *Cluster) call(ctx context.Context, h Handler, from string, data []byte)
 // ErrNodeUnreachable. Without a deadline in ctx the request waits 10s.
 // The handler's context ends at the same deadline, on its node's clock.
 func (c *Cluster) Request(ctx context.Context, node, kind string, data []byte) ([]byte, error) {
-	if !nodeName.MatchString(node) || !nodeName.MatchString(kind) {
+	if !nodeName.MatchString(node) || !kindName.MatchString(kind) {
 		return nil, fmt.Errorf("cluster: request %q of %q: bad node or kind", kind, node)
 	}
 	if _, ok := ctx.Deadline(); !ok {

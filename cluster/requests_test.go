@@ -34,13 +34,24 @@ func TestRequests(t *testing.T) {
 	if err := b.Handle("echo", nil); err == nil {
 		t.Error("a second handler of echo was taken")
 	}
-	if err := b.Handle("a.b", nil); err == nil {
-		t.Error("the kind a.b was taken")
+	for _, bad := range []string{"", "a..b", ".a", "a.", "a*", "a>", "a b"} {
+		if err := b.Handle(bad, nil); err == nil {
+			t.Errorf("the kind %q was taken", bad)
+		}
 	}
+	handle(b, "xmpp.deliver", func(context.Context, string, []byte) ([]byte, error) {
+		return []byte("delivered"), nil
+	})
 
 	got, err := a.Request(ctx, "b", "echo", []byte("hi"))
 	if err != nil || string(got) != "a:hi" {
 		t.Errorf("echo: %q %v", got, err)
+	}
+	if got, err := a.Request(ctx, "b", "xmpp.deliver", nil); err != nil || string(got) != "delivered" {
+		t.Errorf("xmpp.deliver: %q %v", got, err)
+	}
+	if _, err := a.Request(ctx, "b", "xmpp", nil); !errors.Is(err, ErrNodeUnreachable) {
+		t.Errorf("a kind's first word alone: %v", err)
 	}
 	got, err = b.Request(ctx, "b", "echo", nil)
 	if err != nil || string(got) != "b:" {
