@@ -132,12 +132,20 @@ func (c *Cluster) applyNode(e jetstream.KeyValueEntry) {
 }
 
 func (c *Cluster) parseBeat(e jetstream.KeyValueEntry) (seenBeat, bool) {
+	b, ok := parseBeat(e)
+	if !ok && !deleted(e) {
+		c.log.Warn("cluster: unreadable heartbeat", "key", e.Key())
+	}
+	return b, ok
+}
+
+// parseBeat reads a heartbeat entry; false for a deleted or unreadable one.
+func parseBeat(e jetstream.KeyValueEntry) (seenBeat, bool) {
 	if deleted(e) {
 		return seenBeat{}, false
 	}
 	var hb heartbeat
 	if err := json.Unmarshal(e.Value(), &hb); err != nil {
-		c.log.Warn("cluster: unreadable heartbeat", "key", e.Key(), "err", err)
 		return seenBeat{}, false
 	}
 	return seenBeat{hb: hb, at: e.Created()}, true

@@ -117,3 +117,27 @@ func TestLostNode(t *testing.T) {
 		}
 	}
 }
+
+// Inspect lists the nodes without joining, and tells a lost one.
+func TestInspect(t *testing.T) {
+	url, _ := clustertest.Server(t)
+	ctx := ctxFor(t)
+	st, err := Inspect(ctx, url, 2*time.Second)
+	if err != nil || len(st.Nodes) != 0 {
+		t.Fatalf("before any node: %+v %v", st, err)
+	}
+	join(t, url, "a")
+	b := join(t, url, "b")
+	testwait.For(t, "two live nodes", func() bool {
+		st, err = Inspect(ctx, url, 2*time.Second)
+		return err == nil && len(st.Nodes) == 2 && st.Nodes[0].Alive && st.Nodes[1].Alive
+	})
+	if st.Nodes[0].Node != "a" || st.Nodes[1].Node != "b" || !st.Connected || st.RTT <= 0 {
+		t.Fatalf("status %+v", st)
+	}
+	b.Close() // dies without a goodbye
+	testwait.For(t, "b lost", func() bool {
+		st, err = Inspect(ctx, url, 2*time.Second)
+		return err == nil && len(st.Nodes) == 2 && st.Nodes[0].Alive && !st.Nodes[1].Alive
+	})
+}

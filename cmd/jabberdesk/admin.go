@@ -29,21 +29,28 @@ import (
 // are read from the subsystems when scraped.
 type metrics struct {
 	reg      *prometheus.Registry
+	regr     prometheus.Registerer // reg, labelled with the node's name in a cluster
 	commands *prometheus.HistogramVec
 	// Chats by portal (portals are few, made by administrators).
 	answered, missed          *prometheus.CounterVec
 	assignment, firstResponse *prometheus.HistogramVec
 }
 
-func newMetrics() *metrics {
+// newMetrics makes the server's metrics; in a cluster (node != "") each
+// carries the label node.
+func newMetrics(node string) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
-	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.regr = m.reg
+	if node != "" {
+		m.regr = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, m.reg)
+	}
+	m.regr.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.commands = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "jabberdesk_command_seconds",
 		Help:    "Time to run an agent's hash command.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"command"})
-	m.reg.MustRegister(m.commands)
+	m.regr.MustRegister(m.commands)
 	chatTimes := []float64{1, 5, 10, 20, 30, 60, 120, 300, 600, 1800}
 	m.answered = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "jabberdesk_chats_answered_total",
 		Help: "Chats an agent accepted."}, []string{"portal"})
@@ -53,7 +60,7 @@ func newMetrics() *metrics {
 		Help: "Time from a chat's start to an agent accepting it.", Buckets: chatTimes}, []string{"portal"})
 	m.firstResponse = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "jabberdesk_chat_first_response_seconds",
 		Help: "Time from a chat's start to the first agent message.", Buckets: chatTimes}, []string{"portal"})
-	m.reg.MustRegister(m.answered, m.missed, m.assignment, m.firstResponse)
+	m.regr.MustRegister(m.answered, m.missed, m.assignment, m.firstResponse)
 	return m
 }
 
@@ -80,14 +87,14 @@ func (m *metrics) observeCommand(name string, d time.Duration) {
 // is nil without an HTTP listener).
 func (m *metrics) watch(x *xmppd.Server, b *bridge.Engine, w *web.Server) {
 	if w != nil {
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "jabberdesk_http_streams", Help: "Visitors' WebSockets and long polls open."},
+		m.regr.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "jabberdesk_http_streams", Help: "Visitors' WebSockets and long polls open."},
 			func() float64 { return float64(w.OpenStreams()) }))
-		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "jabberdesk_http_connections_refused_total", Help: "Visitor API connections refused over http.connections_per_ip."},
+		m.regr.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "jabberdesk_http_connections_refused_total", Help: "Visitor API connections refused over http.connections_per_ip."},
 			func() float64 { return float64(w.Refused()) }))
 	}
 	stat := func(name, help string, kind prometheus.ValueType, f func(xmppd.Stats) int64) {
 		desc := prometheus.NewDesc(name, help, nil, nil)
-		m.reg.MustRegister(funcCollector{desc: desc, collect: func(ch chan<- prometheus.Metric) {
+		m.regr.MustRegister(funcCollector{desc: desc, collect: func(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(desc, kind, float64(f(x.Stats())))
 		}})
 	}
@@ -100,14 +107,14 @@ func (m *metrics) watch(x *xmppd.Server, b *bridge.Engine, w *web.Server) {
 	stat("jabberdesk_xmpp_stanzas_in_total", "Stanzas received from clients.", prometheus.CounterValue, func(s xmppd.Stats) int64 { return s.StanzasIn })
 	stat("jabberdesk_xmpp_stanzas_out_total", "Stanzas queued for clients.", prometheus.CounterValue, func(s xmppd.Stats) int64 { return s.StanzasOut })
 	chats := prometheus.NewDesc("jabberdesk_chats", "Live visitor chats by state.", []string{"state"}, nil)
-	m.reg.MustRegister(funcCollector{desc: chats, collect: func(ch chan<- prometheus.Metric) {
+	m.regr.MustRegister(funcCollector{desc: chats, collect: func(ch chan<- prometheus.Metric) {
 		n := b.Counts()
 		ch <- prometheus.MustNewConstMetric(chats, prometheus.GaugeValue, float64(n.Waiting), "waiting")
 		ch <- prometheus.MustNewConstMetric(chats, prometheus.GaugeValue, float64(n.Offered), "offered")
 		ch <- prometheus.MustNewConstMetric(chats, prometheus.GaugeValue, float64(n.Active), "active")
 	}})
 	queue := prometheus.NewDesc("jabberdesk_queue_length", "Chats waiting for an agent (waiting or offered).", nil, nil)
-	m.reg.MustRegister(funcCollector{desc: queue, collect: func(ch chan<- prometheus.Metric) {
+	m.regr.MustRegister(funcCollector{desc: queue, collect: func(ch chan<- prometheus.Metric) {
 		n := b.Counts()
 		ch <- prometheus.MustNewConstMetric(queue, prometheus.GaugeValue, float64(n.Waiting+n.Offered))
 	}})
@@ -145,11 +152,16 @@ type healthCheck struct {
 // healthTimeout bounds each check of /healthz.
 const healthTimeout = 2 * time.Second
 
-// healthChecks are what /healthz checks: the store answers a read.
+// healthChecks are what /healthz checks: the store answers a read and,
+// in a cluster, the NATS server answers a round trip.
 func (a *app) healthChecks() []healthCheck {
-	return []healthCheck{
+	checks := []healthCheck{
 		{name: "store", check: a.store.Ping},
 	}
+	if a.cluster != nil {
+		checks = append(checks, healthCheck{name: "nats", check: a.clusterHealth})
+	}
+	return checks
 }
 
 // healthResult is the outcome of one healthCheck.

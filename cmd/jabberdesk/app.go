@@ -17,6 +17,7 @@ import (
 	"jabberdesk/bridge"
 	"jabberdesk/bridge/im"
 	"jabberdesk/bridge/web"
+	"jabberdesk/cluster"
 	"jabberdesk/console"
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/control"
@@ -49,6 +50,7 @@ type app struct {
 	geoip   *web.GeoIP
 	certs   *certSource
 	control *control.Server
+	cluster *cluster.Cluster // nil on a single node
 	admin   *http.Server
 	metrics *metrics
 	addrs   map[string]string // listener name → address
@@ -69,7 +71,7 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 // startApp starts every subsystem; stop them with app.stop. Tests may
 // adjust the bridge's settings with tweaks.
 func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...func(*bridge.Config)) (*app, error) {
-	a := &app{log: newLogger(logw, cfg), store: st, addrs: map[string]string{}, errc: make(chan error, 4), metrics: newMetrics()}
+	a := &app{log: newLogger(logw, cfg), store: st, addrs: map[string]string{}, errc: make(chan error, 4), metrics: newMetrics(nodeName(cfg))}
 	certs, err := newCertSource(cfg, a.log)
 	if err != nil {
 		return nil, fmt.Errorf("TLS certificate: %w", err)
@@ -95,6 +97,13 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		f(&bcfg)
 	}
 	a.bridge = bridge.New(bcfg, st, a.log.With("sub", "bridge"))
+	if err := a.joinCluster(cfg); err != nil {
+		return nil, err
+	}
+	var peers xmppd.Peers
+	if a.cluster != nil {
+		peers = xmppPeers{c: a.cluster, app: a}
+	}
 	a.xmpp, err = xmppd.New(xmppd.Config{
 		Domain: cfg.Domain,
 		TLS:    &tls.Config{GetCertificate: certs.get, NextProtos: certs.alpn},
@@ -119,6 +128,7 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		Iterations: cfg.Auth.ScramIterations,
 		Version:    version,
 		Desk:       a.bridge,
+		Peers:      peers,
 	})
 	if err != nil {
 		return nil, err
@@ -131,6 +141,10 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		return nil, err
 	}
 	a.startChannels()
+	if err := a.followCluster(); err != nil {
+		_ = a.stop() // the cluster's error is the one to report
+		return nil, err
+	}
 	if err := a.listen(cfg, st); err != nil {
 		// What failed to start is the error to report; stopping what did
 		// start is cleanup.
@@ -187,7 +201,7 @@ func (a *app) listen(cfg *config.Config, st *store.Store) error {
 		return err
 	}
 	a.metrics.watch(a.xmpp, a.bridge, a.web)
-	a.metrics.reg.MustRegister(a.im.Collector())
+	a.metrics.regr.MustRegister(a.im.Collector())
 	if err := a.startAdmin(cfg.Admin.Listen); err != nil {
 		return err
 	}
@@ -307,9 +321,17 @@ func publicURL(cfg *config.Config, addr string) string {
 	return "http://" + net.JoinHostPort(cfg.PublicHostName(), port)
 }
 
-// handleControl applies what the admin CLI changed.
+// handleControl applies what the admin CLI changed, here and, in a
+// cluster, on the other nodes.
 func (a *app) handleControl(ctx context.Context, ev control.Event) error {
 	a.log.Info("change from the admin CLI", "op", ev.Op, "portal", ev.Portal)
+	err := a.applyControl(ctx, ev)
+	a.publishControl(ev)
+	return err
+}
+
+// applyControl applies a change made with the CLI to this node.
+func (a *app) applyControl(ctx context.Context, ev control.Event) error {
 	switch ev.Op {
 	case control.OpAgentsChanged:
 		if err := a.xmpp.AgentsChanged(ctx, ev.Portal); err != nil {
@@ -359,6 +381,10 @@ func (a *app) stop() error {
 	}
 	if a.bridge != nil {
 		a.bridge.Stop()
+	}
+	if a.cluster != nil {
+		// Last: the others hear the goodbye once nothing here needs them.
+		shutdown(a.cluster.Shutdown)
 	}
 	errs = append(errs, a.geoip.Close())
 	return errors.Join(errs...)

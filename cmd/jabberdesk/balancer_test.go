@@ -34,6 +34,13 @@ func newBalancer(t testing.TB, backends ...string) *balancer {
 	return b
 }
 
+// add puts a backend in the rotation.
+func (b *balancer) add(backend string) {
+	b.mu.Lock()
+	b.backends = append(b.backends, backend)
+	b.mu.Unlock()
+}
+
 // Addr is where clients connect.
 func (b *balancer) Addr() string { return b.ln.Addr().String() }
 
@@ -45,32 +52,33 @@ func (b *balancer) serve() {
 			return
 		}
 		b.mu.Lock()
-		backend := b.backends[b.next%len(b.backends)]
-		b.next++
 		b.conns[c] = struct{}{}
 		b.mu.Unlock()
 		b.wg.Add(1)
-		go b.relay(c, backend)
+		go b.relay(c)
 	}
 }
 
 // relay copies both ways until either side closes; a backend that is
 // down is skipped, as a balancer's health check would.
-func (b *balancer) relay(c net.Conn, backend string) {
+func (b *balancer) relay(c net.Conn) {
 	defer b.wg.Done()
 	defer b.forget(c)
 	var s net.Conn
-	var err error
-	for range b.backends {
+	b.mu.Lock()
+	n := len(b.backends)
+	b.mu.Unlock()
+	for range n {
+		b.mu.Lock()
+		backend := b.backends[b.next%len(b.backends)]
+		b.next++
+		b.mu.Unlock()
+		var err error
 		if s, err = net.Dial("tcp", backend); err == nil {
 			break
 		}
-		b.mu.Lock()
-		backend = b.backends[b.next%len(b.backends)]
-		b.next++
-		b.mu.Unlock()
 	}
-	if err != nil {
+	if s == nil {
 		return
 	}
 	b.mu.Lock()

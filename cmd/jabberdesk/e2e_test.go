@@ -40,6 +40,7 @@ type running struct {
 	base      string // visitor API, http://host:port
 	env       *env
 	passwords map[string]string // demo agent → password
+	nodes     []*app            // every node's, when the test runs on several (testNodes)
 }
 
 // startRunning starts the server; extra is appended to its configuration
@@ -53,33 +54,10 @@ func startRunning(t testing.TB, extra ...string) *running {
 
 func startRunningIn(t testing.TB, dir string, extra ...string) *running {
 	t.Helper()
-	// Lines "xmpp.KEY = …" go into the [xmpp] table.
-	var xmpp, rest []string
-	for _, l := range extra {
-		if k, ok := strings.CutPrefix(l, "xmpp."); ok {
-			xmpp = append(xmpp, k)
-		} else {
-			rest = append(rest, l)
-		}
+	if n := testNodes(t); n > 1 {
+		return startNodesIn(t, dir, n, extra...)
 	}
-	toml := `domain = "localhost"
-data_dir = "data"
-log_level = "warn"
-[xmpp]
-listen_starttls = "127.0.0.1:0"
-listen_tls = "127.0.0.1:0"
-` + strings.Join(append(xmpp, ""), "\n") + `[admin]
-listen = "127.0.0.1:0"
-[http]
-listen = "127.0.0.1:0"
-` + strings.Join(rest, "\n")
-	if err := os.WriteFile(filepath.Join(dir, "jabberdesk.toml"), []byte(toml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(filepath.Join(dir, "jabberdesk.toml"), true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeTestConfig(t, dir, extra...)
 	e := &env{cfg: cfg}
 	var out bytes.Buffer
 	st, err := e.prepare(textout.New(&out), false)

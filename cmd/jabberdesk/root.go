@@ -85,6 +85,7 @@ config.example.toml). Start with: jabberdesk init.`,
 		newReportCmd(e),
 		newBenchCmd(e),
 		newMigrateCmd(e),
+		newClusterCmd(e),
 	)
 	return root
 }

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"jabberdesk/cluster"
+	"jabberdesk/internal/config"
+	"jabberdesk/internal/control"
+	"jabberdesk/xmppd"
+)
+
+// clusterJoinTimeout bounds how long serve waits for NATS at start.
+const clusterJoinTimeout = 30 * time.Second
+
+// topicControl carries the admin CLI's changes to every node: the CLI
+// tells the node whose control socket it reaches, which passes them on.
+const topicControl = "control"
+
+// nodeName is this server's name in a cluster: cluster.node, or the host
+// name made fit for one ("" without a cluster).
+func nodeName(cfg *config.Config) string {
+	if cfg.Cluster.NATS == "" {
+		return ""
+	}
+	if cfg.Cluster.Node != "" {
+		return cfg.Cluster.Node
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "node"
+	}
+	host, _, _ = strings.Cut(host, ".")
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '-'
+	}, host)
+}
+
+// joinCluster connects to the other nodes when cluster.nats is set
+// (docs/CLUSTER.md); a.cluster stays nil otherwise.
+func (a *app) joinCluster(cfg *config.Config) error {
+	if cfg.Cluster.NATS == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clusterJoinTimeout)
+	defer cancel()
+	c, err := cluster.Join(ctx, cluster.Config{
+		URL:      cfg.Cluster.NATS,
+		Node:     nodeName(cfg),
+		Takeover: cfg.Cluster.Takeover,
+		Logger:   a.log.With("sub", "cluster"),
+		Stats:    a.clusterStats,
+	})
+	if err != nil {
+		return fmt.Errorf("join the cluster at %s: %w", cfg.Cluster.NATS, err)
+	}
+	a.cluster = c
+	return nil
+}
+
+// clusterStats is what this node's heartbeat tells the others, for
+// `jabberdesk cluster status`.
+func (a *app) clusterStats() map[string]int64 {
+	m := map[string]int64{}
+	if a.xmpp != nil {
+		m["sessions"] = a.xmpp.Stats().Sessions
+	}
+	if a.bridge != nil {
+		n := a.bridge.Counts()
+		m["chats"] = int64(n.Waiting + n.Offered + n.Active)
+	}
+	return m
+}
+
+// followCluster wires what crosses nodes once every subsystem runs: the
+// CLI's changes reach every node, and a node found dead has its sessions
+// forgotten and its held messages released.
+func (a *app) followCluster() error {
+	if a.cluster == nil {
+		return nil
+	}
+	a.cluster.OnNodeLost(func(node string) {
+		a.log.Warn("a node of the cluster is lost: taking over what it held", "node", node)
+		a.xmpp.PeerLost(node)
+	})
+	_, err := a.cluster.Subscribe(topicControl, func(from string, data []byte) {
+		if from == a.cluster.Node() {
+			return // applied before it was published
+		}
+		var ev control.Event
+		if err := json.Unmarshal(data, &ev); err != nil || ev.Validate() != nil {
+			a.log.Error("cluster: a change from another node does not parse", "node", from, "err", err)
+			return
+		}
+		if err := a.applyControl(context.Background(), ev); err != nil {
+			a.log.Error("cluster: a change from another node failed here", "node", from, "op", ev.Op, "err", err)
+		}
+	})
+	return err
+}
+
+// publishControl passes a change made with the CLI on to the other nodes.
+func (a *app) publishControl(ev control.Event) {
+	if a.cluster == nil {
+		return
+	}
+	b, err := json.Marshal(ev)
+	if err == nil {
+		err = a.cluster.Publish(topicControl, b)
+	}
+	if err != nil {
+		a.log.Error("cluster: a change from the CLI did not reach the other nodes; they apply it at their next start", "op", ev.Op, "err", err)
+	}
+}
+
+// xmppPeers is the cluster as the XMPP server sees it (xmppd.Peers).
+type xmppPeers struct {
+	c   *cluster.Cluster
+	app *app
+}
+
+func (p xmppPeers) Node() string { return p.c.Node() }
+
+func (p xmppPeers) AddSession(ctx context.Context, bare, resource string) error {
+	return p.c.AddSession(ctx, bare, resource)
+}
+
+func (p xmppPeers) RemoveSession(ctx context.Context, bare, resource string) error {
+	return p.c.RemoveSession(ctx, bare, resource)
+}
+
+func (p xmppPeers) RemoteSessions(bare string) []xmppd.RemoteSession {
+	var out []xmppd.RemoteSession
+	for _, s := range p.c.Sessions(bare) {
+		if s.Node != p.c.Node() {
+			out = append(out, xmppd.RemoteSession{Bare: s.JID, Resource: s.Resource, Node: s.Node})
+		}
+	}
+	return out
+}
+
+func (p xmppPeers) Request(ctx context.Context, node, kind string, data []byte) ([]byte, error) {
+	return p.c.Request(ctx, node, kind, data)
+}
+
+func (p xmppPeers) Handle(kind string, h func(ctx context.Context, from string, data []byte) ([]byte, error)) {
+	if err := p.c.Handle(kind, h); err != nil {
+		// Kinds are the server's own constants: only a bug gets here.
+		p.app.log.Error("cluster: cannot answer requests", "kind", kind, "err", err)
+	}
+}
+
+func (p xmppPeers) Publish(topic string, data []byte) error { return p.c.Publish(topic, data) }
+
+func (p xmppPeers) Subscribe(topic string, h func(from string, data []byte)) (func(), error) {
+	return p.c.Subscribe(topic, h)
+}
+
+// clusterHealth fails when this node has lost its NATS server.
+func (a *app) clusterHealth(ctx context.Context) error {
+	st, err := a.cluster.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if !st.Connected {
+		return fmt.Errorf("not connected to NATS (reconnecting)")
+	}
+	return nil
+}
