@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for a raw change on PostgreSQL
+
 	"jabberdesk/channels"
 	"jabberdesk/channels/channelstest"
 	"jabberdesk/internal/testwait"
@@ -51,13 +53,16 @@ func startChannelChat(t *testing.T, typ channels.Type, name string) *liveChannel
 // as if they had written that much earlier.
 func (r *running) ageCustomer(t *testing.T, ch store.Channel, user string, d time.Duration) {
 	t.Helper()
-	db, err := sql.Open("sqlite3", r.st.Path()+"?_busy_timeout=10000")
+	q := `UPDATE channel_customers SET last_inbound_at = last_inbound_at - $1 WHERE channel_id = $2 AND provider_id = $3`
+	db, err := sql.Open("pgx", r.st.Path()) // the tests' PostgreSQL has no password: Path is the whole URL
+	if r.st.Engine() == "sqlite" {
+		db, err = sql.Open("sqlite3", r.st.Path()+"?_busy_timeout=10000")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	res, err := db.Exec(`UPDATE channel_customers SET last_inbound_at = last_inbound_at - ? WHERE channel_id = ? AND provider_id = ?`,
-		d.Milliseconds(), ch.ID, user)
+	res, err := db.Exec(q, d.Milliseconds(), ch.ID, user)
 	if err != nil {
 		t.Fatal(err)
 	}
