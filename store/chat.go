@@ -391,6 +391,14 @@ func (s *Store) LiveChats(ctx context.Context) ([]Chat, error) {
 		`SELECT `+chatColumns+chatFrom+` WHERE c.status IN ('waiting', 'offered', 'active') ORDER BY c.id`)
 }
 
+// PortalLiveChats returns the live chats of one portal, by its id, oldest
+// first: what a node that takes the portal over picks up.
+func (s *Store) PortalLiveChats(ctx context.Context, portalID int64) ([]Chat, error) {
+	// The index (portal_id, status) holds them.
+	return s.queryChats(ctx, "list a portal's live chats",
+		`SELECT `+chatColumns+chatFrom+` WHERE c.portal_id = ? AND c.status IN ('waiting', 'offered', 'active') ORDER BY c.id`, portalID)
+}
+
 // VisitorChats lists a visitor's chats, newest first (the current one
 // included). limit <= 0 means 100.
 func (s *Store) VisitorChats(ctx context.Context, visitorID int64, limit int) ([]Chat, error) {

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Several nodes write to one database at once: every ticket and chat
@@ -60,5 +61,27 @@ func TestConcurrentNodesNumberOnce(t *testing.T) {
 		if len(ns) != workers*each {
 			t.Fatalf("%d %s numbers", len(ns), name)
 		}
+	}
+}
+
+// A node that takes a portal over reads that portal's live chats only.
+func TestPortalLiveChats(t *testing.T) {
+	s, ctx := chatFixture(t)
+	a1 := mustChat(t, s, newChat("acme", "Ann", ""))
+	a2 := mustChat(t, s, newChat("acme", "Bob", ""))
+	mustChat(t, s, newChat("globex", "Cid", ""))
+	if err := s.SetChatStatus(ctx, a1.ID, ChatEnded, time.Now(), EndAgent); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Portal(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := s.PortalLiveChats(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 1 || live[0].ID != a2.ID || live[0].Portal != "acme" {
+		t.Fatalf("live chats of acme: %+v, want only chat %d", live, a2.ID)
 	}
 }
