@@ -28,6 +28,12 @@
 //   - Failures become one line in the agents' chat window and the
 //     channel's or customer's state (store.ChannelStatus, CustomerState),
 //     and a Prometheus counter per channel and outcome.
+//   - Several nodes: webhooks land on any node and store what they bring
+//     there, but the dispatcher and the sender work through the stored
+//     queues on exactly one node at a time (RunQueues; two would deliver
+//     and send twice). Each node runs RunTyping, for the chats it runs,
+//     and Config.Notify carries "something was queued" to the node that
+//     runs the queues, which Poke wakes (docs/CLUSTER.md).
 //
 // Secrets never reach a log line, an error text or a response.
 package im
@@ -85,7 +91,22 @@ type Config struct {
 	// could not be delivered (or whose files could not be fetched yet)
 	// are tried again (default 5 s).
 	InboundRetry time.Duration
+	// Notify, if set, is told that something was queued on this node:
+	// a customer message a webhook stored (Inbound), an agent message for
+	// a customer (Outbound). With several nodes only one runs the queues
+	// (RunQueues): the others pass it on to that one, which Pokes its
+	// own. This node's worker, if it runs here, is woken in any case.
+	Notify func(q Queue)
 }
+
+// Queue is one of the stored queues that RunQueues works through.
+type Queue string
+
+// The queues.
+const (
+	Inbound  Queue = "inbound"  // customer messages to deliver to the engine
+	Outbound Queue = "outbound" // agent messages to send to customers
+)
 
 // DefaultBackoff doubles from 2 s up to an hour.
 func DefaultBackoff(n int) time.Duration {
@@ -163,8 +184,30 @@ func New(cfg Config) *Service {
 		busyCustomers: map[int64]bool{}, busyChannels: map[int64]int{}, ended: map[int64]bool{}}
 }
 
-// Wake tells the outbound worker that a message was queued.
-func (s *Service) Wake() { poke(s.outbound) }
+// Wake tells the outbound worker that a message was queued, wherever it
+// runs (Config.Notify).
+func (s *Service) Wake() {
+	poke(s.outbound)
+	s.notify(Outbound)
+}
+
+// Poke wakes this node's worker of q, not telling Notify: for what
+// another node queued and its Notify passed on.
+func (s *Service) Poke(q Queue) {
+	switch q {
+	case Inbound:
+		poke(s.inbound)
+	case Outbound:
+		poke(s.outbound)
+	}
+}
+
+// notify tells Config.Notify that something was queued for q.
+func (s *Service) notify(q Queue) {
+	if s.cfg.Notify != nil {
+		s.cfg.Notify(q)
+	}
+}
 
 func poke(c chan struct{}) {
 	select {
@@ -173,21 +216,36 @@ func poke(c chan struct{}) {
 	}
 }
 
-// Run delivers stored customer messages and sends queued agent messages
-// until ctx ends. At start it registers the Telegram channels' webhooks
-// (RegisterWebhooks, trying again those that failed for a while),
-// settles what a crash left in flight and delivers what was stored but
-// not shown.
+// Run does the channels' work of a single node until ctx ends: the
+// queues (RunQueues) and the typing indications (RunTyping).
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(1)
+	go func() { defer wg.Done(); s.RunTyping(ctx) }()
+	s.RunQueues(ctx)
+	wg.Wait()
+}
+
+// RunQueues delivers stored customer messages and sends queued agent
+// messages until ctx ends. At start it registers the Telegram channels'
+// webhooks (RegisterWebhooks, trying again those that failed for a
+// while), settles what a crash, or the node that ran the queues before,
+// left in flight and delivers what was stored but not shown. Exactly one
+// node may run it at a time: with several, the one that holds the
+// channels' lease, until it loses it (ctx ends then).
+func (s *Service) RunQueues(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(3)
 	go func() { defer wg.Done(); s.runRegistrations(ctx) }()
 	s.recoverInFlight(ctx)
 	go func() { defer wg.Done(); s.runInbound(ctx) }()
 	go func() { defer wg.Done(); s.runOutbound(ctx) }()
-	go func() { defer wg.Done(); s.runTyping(ctx) }()
 	wg.Wait()
 }
+
+// RunTyping shows customers the typing of agents in the chats this node
+// runs (Typing) until ctx ends; every node runs it.
+func (s *Service) RunTyping(ctx context.Context) { s.runTyping(ctx) }
 
 // Counts are the send attempts so far by channel and outcome (the
 // Outcome constants, or the failure.Kind a message was given up for),

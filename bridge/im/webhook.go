@@ -93,6 +93,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request, ch store.Chann
 	}
 	if stored > 0 {
 		poke(s.inbound)
+		s.notify(Inbound)
 	}
 	w.WriteHeader(http.StatusOK)
 }
