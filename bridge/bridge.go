@@ -28,6 +28,17 @@
 //     server's lines start with SystemPrefix, a colleague's copies with
 //     "[Name] ", and any line of someone else's that could pass for either
 //     is quoted (unforgeable.go).
+//   - With several nodes (Config.Nodes, docs/CLUSTER.md), a portal's live
+//     chats run on exactly one node, its owner: every public method that
+//     reaches a live chat runs there, sent by forward when this node is
+//     not the owner (forward.go), and its errors come back as the same
+//     kinds. A forwarded call is never forwarded again, and sent a second
+//     time only to another node when the first could not have run it.
+//   - A visitor's stream reads what is stored and uses the chat only to
+//     wake up, on any node: the owner publishes each stored event on the
+//     chat's topic, and a stream that sees a gap, falls behind or is told
+//     the chat is over reads the store (watch.go). The owner counts the
+//     visitor as present while another node's watch says so.
 package bridge
 
 import "time"
@@ -120,6 +131,10 @@ type Config struct {
 	// customers' files, and the agents' files their messages name. Nil:
 	// agents' addresses stay text.
 	Files Files
+	// Nodes are the other nodes when several run the engine, each the
+	// owner of some portals' chats (nodes.go, docs/CLUSTER.md); nil: this
+	// node runs every chat.
+	Nodes Nodes
 }
 
 func (c *Config) setDefaults() {

@@ -62,6 +62,15 @@ func (c *Chat) isChannel() bool { return c.info.CustomerID != 0 }
 // message was shown before, and ErrAgentBusy when an agent in the chat is
 // not keeping up (the caller tries again later).
 func (e *Engine) CustomerMessage(ctx context.Context, in store.Inbound) error {
+	if e.nodes != nil {
+		portal, err := e.channelPortal(ctx, in.ChannelID)
+		if err != nil {
+			return err
+		}
+		if _, done, err := forward[store.Inbound, none](ctx, e, portal, kindCustomer, in); done {
+			return err
+		}
+	}
 	ev := e.customerEvent(in)
 	if in.Customer.Blocked {
 		return e.keepBlocked(ctx, in, ev)
@@ -206,6 +215,34 @@ func (e *Engine) TellChat(chatID int64, line string) {
 	e.mu.Lock()
 	c := e.live[chatID]
 	e.mu.Unlock()
+	if c == nil && e.nodes != nil {
+		// It may run on another node.
+		e.goAsync(func(ctx context.Context) {
+			sc, err := e.store.Chat(ctx, chatID)
+			if err == nil && sc.Status.Live() {
+				err = e.tellChat(ctx, sc.Portal, chatID, line)
+			}
+			e.logForward(kindTellChat, sc.Portal, err)
+		})
+		return
+	}
+	e.tellLive(c, line)
+}
+
+func (e *Engine) tellChat(ctx context.Context, portal string, chatID int64, line string) error {
+	if _, done, err := forward[tellCall, none](ctx, e, portal, kindTellChat, tellCall{Portal: portal, Chat: chatID, Line: line}); done {
+		return err
+	}
+	e.mu.Lock()
+	c := e.live[chatID]
+	e.mu.Unlock()
+	e.tellLive(c, line)
+	return nil
+}
+
+// tellLive puts a server line in the windows of c's agents (nil: the chat
+// is over, nobody to tell).
+func (e *Engine) tellLive(c *Chat, line string) {
 	if c == nil {
 		return
 	}

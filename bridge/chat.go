@@ -48,11 +48,13 @@ type Chat struct {
 	vmu     sync.Mutex
 	changed chan struct{} // closed and replaced when an event is published
 	subs    map[chan Event]struct{}
-	conns   int  // open visitor connections and polls
-	vclosed bool // the chat is over: no more subscriptions
+	conns   int                  // open visitor connections and polls, those of other nodes included
+	remote  map[string]*presence // other nodes with visitor streams of the chat (watch.go)
+	vclosed bool                 // the chat is over, or runs elsewhere now: no more subscriptions
 
 	card   atomic.Pointer[Contact]          // the roster contact, for other goroutines
 	status atomic.Pointer[store.ChatStatus] // info.Status, for other goroutines
+	seq    atomic.Int64                     // the last stored event's seq, for other nodes' streams
 }
 
 // member is an agent in the chat.
@@ -142,8 +144,10 @@ func newChat(e *Engine, sc store.Chat) *Chat {
 		e: e, id: sc.ID, publicID: sc.PublicID, portal: sc.Portal, number: sc.Number, local: address.VisitorName(sc.Number),
 		ops: make(chan func(), 64), quit: make(chan struct{}), exited: make(chan struct{}),
 		info: sc, offers: make(map[string]*offer), tried: make(map[string]bool), declined: make(map[string]bool),
-		changed: make(chan struct{}), subs: make(map[chan Event]struct{}), replied: sc.FirstReplyAt != nil,
+		changed: make(chan struct{}), subs: make(map[chan Event]struct{}), remote: make(map[string]*presence),
+		replied: sc.FirstReplyAt != nil,
 	}
+	c.seq.Store(sc.LastSeq)
 	for _, a := range sc.Agents {
 		if a.LeftAt == nil {
 			c.members = append(c.members, member{key: store.UsernameKey(a.Username), name: a.Name, role: memberRole(a.Role)})
@@ -229,7 +233,7 @@ func (c *Chat) updateCard() {
 		status += " — " + c.info.Department
 	}
 	c.card.Store(&Contact{Local: c.local, Name: c.title(), Status: status, Available: c.info.Status.Live()})
-	c.e.changes.fire()
+	c.e.changed()
 }
 
 func (c *Chat) contact() Contact { return *c.card.Load() }
@@ -254,8 +258,8 @@ func (c *Chat) member(key string) *member {
 }
 
 // publish stores a visible event (unless it is a typing event) and hands
-// it to the visitor's connections. An event that cannot be stored is not
-// handed out: the error says so.
+// it to the visitor's connections, those on other nodes too (watch.go).
+// An event that cannot be stored is not handed out: the error says so.
 func (c *Chat) publish(ev Event, kind, author string) error {
 	if ev.At.IsZero() {
 		ev.At = c.e.now().UTC()
@@ -266,10 +270,11 @@ func (c *Chat) publish(ev Event, kind, author string) error {
 			return fmt.Errorf("bridge: store chat event %s: %w", ev.Type, err)
 		}
 		ev.Seq, ev.At = rec.Seq, rec.At
+		c.seq.Store(ev.Seq)
 	}
 	if ev.Type == EventMessage || ev.Type == EventVisitorMessage {
 		c.lastMessage = ev.At
-		c.e.changes.fire()
+		c.e.changed()
 	}
 	c.vmu.Lock()
 	for ch := range c.subs {
@@ -284,6 +289,7 @@ func (c *Chat) publish(ev Event, kind, author string) error {
 	close(c.changed)
 	c.changed = make(chan struct{})
 	c.vmu.Unlock()
+	c.publishRemote(&ev, false)
 	return nil
 }
 
@@ -404,7 +410,17 @@ func (c *Chat) finish() {
 		stopTimer(o.timer)
 	}
 	c.e.forget(c)
+	c.closeStreams()
+	c.publishRemote(nil, true)
+	c.stop()
+}
+
+// closeStreams closes the visitor streams of a chat that stops running
+// here: it is over, or another node runs it now (the visitor comes back
+// through that one). Other nodes' streams are no longer counted.
+func (c *Chat) closeStreams() {
 	c.vmu.Lock()
+	defer c.vmu.Unlock()
 	c.vclosed = true
 	for ch := range c.subs {
 		delete(c.subs, ch)
@@ -412,6 +428,8 @@ func (c *Chat) finish() {
 	}
 	close(c.changed)
 	c.changed = make(chan struct{})
-	c.vmu.Unlock()
-	c.stop()
+	for from, p := range c.remote {
+		stopTimer(p.t)
+		delete(c.remote, from)
+	}
 }

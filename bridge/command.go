@@ -165,13 +165,34 @@ func (e *Engine) observeCommand(name string, start time.Time) {
 // DeskSays answers a message an agent sent to the desk contact: a desk
 // command, or a hint that the desk takes commands.
 func (e *Engine) DeskSays(ctx context.Context, portal string, a AgentInfo, body string) string {
+	reply, err := e.deskSays(ctx, portal, a, body)
+	if err != nil {
+		e.logForward(kindDeskSays, portal, err)
+		return unreachableText
+	}
+	return reply
+}
+
+// unreachableText answers an agent whose request the node that runs the
+// portal's chats did not answer.
+const unreachableText = "The server could not reach this portal's chats just now; please try again."
+
+func (e *Engine) deskSays(ctx context.Context, portal string, a AgentInfo, body string) (string, error) {
 	kind, _ := commands.Classify(body)
 	if kind != commands.HashCommand {
 		if strings.TrimSpace(body) == "" {
-			return ""
+			return "", nil
 		}
-		return "The desk takes commands: #q shows the queue, #help lists them all."
+		return "The desk takes commands: #q shows the queue, #help lists them all.", nil
 	}
+	if reply, done, err := forward[agentCall, string](ctx, e, portal, kindDeskSays, agentCall{Portal: portal, By: a, Body: body}); done {
+		return reply, err
+	}
+	return e.deskCommand(ctx, portal, a, body), nil
+}
+
+// deskCommand runs a command an agent sent to the desk contact.
+func (e *Engine) deskCommand(ctx context.Context, portal string, a AgentInfo, body string) string {
 	cmd, err := commands.Parse(body, commands.AtDesk)
 	defer e.observeCommand(cmd.Name, time.Now())
 	if err != nil {

@@ -32,6 +32,10 @@ func (e *Engine) convertChatCommand(ctx context.Context, portal string, by Agent
 
 // SetChatEmail records the email address of a chat's visitor.
 func (e *Engine) SetChatEmail(ctx context.Context, portal string, number int64, email string) (string, error) {
+	r := chatCall{Portal: portal, Number: number, Email: email}
+	if reply, done, err := forward[chatCall, string](ctx, e, portal, kindSetChatEmail, r); done {
+		return reply, err
+	}
 	sc, err := e.chatForDesk(ctx, portal, number)
 	if err != nil {
 		return "", err
@@ -59,6 +63,9 @@ func (e *Engine) SetChatEmail(ctx context.Context, portal string, number int64, 
 // #info, #support and the end see the change. Nothing to do for a chat
 // that is not live.
 func (e *Engine) ChatChanged(ctx context.Context, portal string, number int64) error {
+	if _, done, err := forward[chatCall, none](ctx, e, portal, kindChatChanged, chatCall{Portal: portal, Number: number}); done {
+		return err
+	}
 	c := e.chatByNumber(portal, number)
 	if c == nil {
 		return nil
@@ -86,6 +93,10 @@ type TicketOrder struct {
 // ConvertChat makes a chat a ticket, as an agent; the chat's
 // department's desk mode must allow it.
 func (e *Engine) ConvertChat(ctx context.Context, portal string, number int64, order TicketOrder) (store.Ticket, error) {
+	r := chatCall{Portal: portal, Number: number, Order: &order}
+	if t, done, err := forward[chatCall, store.Ticket](ctx, e, portal, kindConvertChat, r); done {
+		return t, err
+	}
 	sc, err := e.chatForDesk(ctx, portal, number)
 	if err != nil {
 		return store.Ticket{}, err

@@ -30,12 +30,21 @@ type QueuedChat struct {
 
 // Queue lists a portal's waiting chats, longest waiting first.
 func (e *Engine) Queue(portal string) []QueuedChat {
+	q, err := e.queue(context.Background(), portal)
+	e.logForward(kindQueue, portal, err)
+	return q
+}
+
+func (e *Engine) queue(ctx context.Context, portal string) ([]QueuedChat, error) {
+	if q, done, err := forward[portalCall, []QueuedChat](ctx, e, portal, kindQueue, portalCall{Portal: portal}); done {
+		return q, err
+	}
 	chats := e.portalChats(portal)
 	now := e.now()
 	var out []QueuedChat
 	for _, c := range chats {
 		var q *QueuedChat
-		err := c.call(context.Background(), func() error {
+		err := c.call(ctx, func() error {
 			if !c.staffed() && !c.over {
 				q = &QueuedChat{Number: c.number, Visitor: c.info.VisitorName, Department: c.info.Department,
 					Question: c.info.Question, Waiting: now.Sub(c.info.CreatedAt), Offered: c.info.Status == store.ChatOffered}
@@ -49,19 +58,34 @@ func (e *Engine) Queue(portal string) []QueuedChat {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Waiting > out[j].Waiting })
-	return out
+	return out, nil
 }
 
 // queueCommand is #q.
-func (e *Engine) queueCommand(_ context.Context, portal string, _ AgentInfo, _ commands.Command) (string, error) {
-	return e.QueueText(portal), nil
+func (e *Engine) queueCommand(ctx context.Context, portal string, _ AgentInfo, _ commands.Command) (string, error) {
+	return e.queueText(ctx, portal)
 }
 
 // QueueText is the queue in words: what #q answers.
 func (e *Engine) QueueText(portal string) string {
-	q := e.Queue(portal)
+	text, err := e.queueText(context.Background(), portal)
+	if err != nil {
+		e.logForward(kindQueueText, portal, err)
+		return unreachableText
+	}
+	return text
+}
+
+func (e *Engine) queueText(ctx context.Context, portal string) (string, error) {
+	if text, done, err := forward[portalCall, string](ctx, e, portal, kindQueueText, portalCall{Portal: portal}); done {
+		return text, err
+	}
+	q, err := e.queue(ctx, portal)
+	if err != nil {
+		return "", err
+	}
 	if len(q) == 0 {
-		return "No chats are waiting."
+		return "No chats are waiting.", nil
 	}
 	offered := 0
 	for _, c := range q {
@@ -85,7 +109,7 @@ func (e *Engine) QueueText(portal string) string {
 			c.Waiting.Round(time.Second), truncate(c.Question, 60)))
 	}
 	lines = append(lines, "Take one with #take NUMBER")
-	return strings.Join(lines, "\n")
+	return strings.Join(lines, "\n"), nil
 }
 
 // chatsShown is how many chats #chats lists.
@@ -181,6 +205,9 @@ func (e *Engine) takeCommand(ctx context.Context, portal string, by AgentInfo, c
 
 // Take accepts a waiting chat as if it had been offered (#take N).
 func (e *Engine) Take(ctx context.Context, portal string, a AgentInfo, number int64) error {
+	if _, done, err := forward[chatCall, none](ctx, e, portal, kindTake, chatCall{Portal: portal, By: a, Number: number}); done {
+		return err
+	}
 	c, err := e.liveChat(ctx, portal, number)
 	if err != nil {
 		return err
@@ -208,6 +235,10 @@ func (e *Engine) assignCommand(ctx context.Context, portal string, by AgentInfo,
 func (e *Engine) Assign(ctx context.Context, portal string, by AgentInfo, number int64, who string) (string, error) {
 	if !by.Role.AtLeast(store.RoleSupervisor) {
 		return "", refuse("Only supervisors can assign chats.")
+	}
+	r := chatCall{Portal: portal, By: by, Number: number, Who: who}
+	if reply, done, err := forward[chatCall, string](ctx, e, portal, kindAssign, r); done {
+		return reply, err
 	}
 	c, err := e.liveChat(ctx, portal, number)
 	if err != nil {
@@ -254,6 +285,9 @@ func (e *Engine) monitorCommand(ctx context.Context, portal string, by AgentInfo
 func (e *Engine) Monitor(ctx context.Context, portal string, by AgentInfo, number int64) (string, error) {
 	if !by.Role.AtLeast(store.RoleSupervisor) {
 		return "", refuse("Only supervisors can monitor chats.")
+	}
+	if reply, done, err := forward[chatCall, string](ctx, e, portal, kindMonitor, chatCall{Portal: portal, By: by, Number: number}); done {
+		return reply, err
 	}
 	c, err := e.liveChat(ctx, portal, number)
 	if err != nil {

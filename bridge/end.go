@@ -69,6 +69,9 @@ func (e *Engine) End(ctx context.Context, portal string, by AgentInfo, number in
 	if !by.Role.AtLeast(store.RoleSupervisor) {
 		return "", refuse("Only supervisors can end chats they are not in.")
 	}
+	if reply, done, err := forward[chatCall, string](ctx, e, portal, kindEnd, chatCall{Portal: portal, By: by, Number: number}); done {
+		return reply, err
+	}
 	c, err := e.liveChat(ctx, portal, number)
 	if err != nil {
 		return "", err
@@ -105,20 +108,49 @@ func (c *Chat) endQuietly(reason endReason) {
 // endAfter ends the chat after seconds of visitor silence (#e 30): both
 // sides are told; any visitor message or typing interrupts it.
 func (c *Chat) endAfter(by *member, seconds int) {
-	stopTimer(c.endTimer)
 	text := c.teamName() + " will end the chat in " + strconv.Itoa(seconds) + " seconds"
-	c.endTimer = c.e.clock.AfterFunc(time.Duration(seconds)*c.e.cfg.EndTimerUnit, func() {
+	c.armEnd(time.Duration(seconds) * c.e.cfg.EndTimerUnit)
+	c.announce(Event{Type: EventSystem, Text: text}, "system", by.key)
+	c.announce(Event{Type: EventEndTimer, Seconds: seconds}, "system", by.key)
+	for _, m := range c.members {
+		c.tell(m.key, text+" unless the visitor writes.")
+	}
+}
+
+// armEnd ends the chat after d unless the visitor speaks first.
+func (c *Chat) armEnd(d time.Duration) {
+	stopTimer(c.endTimer)
+	var t timer
+	t = c.e.clock.AfterFunc(d, func() {
 		c.post(func() {
-			if c.endTimer != nil && !c.over {
+			if c.endTimer == t && !c.over {
 				c.endTimer = nil
 				c.end(reasonIdle)
 			}
 		})
 	})
-	c.announce(Event{Type: EventSystem, Text: text}, "system", by.key)
-	c.announce(Event{Type: EventEndTimer, Seconds: seconds}, "system", by.key)
-	for _, m := range c.members {
-		c.tell(m.key, text+" unless the visitor writes.")
+	c.endTimer = t
+}
+
+// resumeEnd arms again the end (#e 30) that was pending when the chat
+// last ran, on this node before a restart or on another: its end_timer
+// event, not cancelled since, says when it runs out.
+func (c *Chat) resumeEnd() {
+	recs, err := c.e.store.ChatEvents(c.ctx(), c.id, 0, true, 0)
+	if err != nil {
+		c.logStoreError("read the chat's pending end", err)
+		return
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		switch recs[i].Type {
+		case EventEndTimerCancelled, EventEnded:
+			return
+		case EventEndTimer:
+			ev := eventFromRecord(recs[i])
+			at := ev.At.Add(time.Duration(ev.Seconds) * c.e.cfg.EndTimerUnit)
+			c.armEnd(max(at.Sub(c.e.now()), 0))
+			return
+		}
 	}
 }
 

@@ -72,3 +72,42 @@ func TestVisitorGrace(t *testing.T) {
 	d.mustHear("anna.b", "Ann (#")
 	d.mustHear("anna.b", "left; the chat is over.")
 }
+
+// A pending end outlives a restart: the restored chat ends when it was
+// set to, unless the visitor writes first.
+func TestEndTimerOutlivesARestart(t *testing.T) {
+	d, c, anna, _ := activeChat(t)
+	c.says(anna, "#e 30")
+	d.advance(10 * time.Second)
+	d.e.Stop()
+	e := New(Config{Domain: "example.test"}, d.st, nil)
+	e.clock = d.clock
+	e.Attach(d.agents)
+	if err := e.Start(d.ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Stop)
+	d.e = e
+	d.settle()
+	d.advance(20*time.Second - 10*time.Millisecond) // the store keeps milliseconds
+	c.wantStatus(store.ChatActive, "")
+	d.advance(10 * time.Millisecond)
+	c.wantStatus(store.ChatEnded, reasonIdle)
+
+	// Cancelled before the restart, it stays cancelled.
+	d2, c2, anna2, _ := activeChat(t)
+	c2.says(anna2, "#e 30")
+	c2.says(anna2, "#e cancel")
+	d2.e.Stop()
+	e2 := New(Config{Domain: "example.test"}, d2.st, nil)
+	e2.clock = d2.clock
+	e2.Attach(d2.agents)
+	if err := e2.Start(d2.ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e2.Stop)
+	d2.e = e2
+	d2.settle()
+	d2.advance(45 * time.Second) // within the visitor's grace period
+	c2.wantStatus(store.ChatActive, "")
+}

@@ -36,6 +36,9 @@ type Engine struct {
 	closed   bool
 	changes  signal // fired when what Live shows changes (live.go)
 	wg       sync.WaitGroup
+	async    sync.WaitGroup // calls to other nodes nobody waits for (goAsync)
+
+	nodes *nodes // the other nodes (Config.Nodes); nil with one
 }
 
 // New makes an Engine; Attach the agents' side before Start.
@@ -44,7 +47,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{
+	e := &Engine{
 		cfg: cfg, store: st, log: log, clock: systemClock{},
 		live:     make(map[int64]*Chat),
 		byNumber: make(map[address.Chat]*Chat),
@@ -52,6 +55,10 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *Engine {
 		load:     make(map[address.Agent]int),
 		rr:       make(map[address.Department]int),
 	}
+	if cfg.Nodes != nil {
+		e.nodes = newNodes(cfg.Nodes)
+	}
+	return e
 }
 
 // now is the engine's time.
@@ -72,16 +79,18 @@ func (e *Engine) agentsSide() Agents {
 
 // Start restores the chats that were live when the server stopped: active
 // chats go on (their visitors have the grace period to come back), waiting
-// ones are offered again.
+// ones are offered again. With several nodes (Config.Nodes) only the
+// portals this node owns are restored, those no live node owns are
+// claimed, and the others wait for their owners (nodes.go).
 func (e *Engine) Start(ctx context.Context) error {
+	if e.nodes != nil {
+		return e.startNodes(ctx)
+	}
 	chats, err := e.store.LiveChats(ctx)
 	if err != nil {
 		return fmt.Errorf("bridge: restore chats: %w", err)
 	}
-	for _, sc := range chats {
-		c := e.adopt(sc)
-		c.post(func() { c.restore() })
-	}
+	e.restoreChats(chats)
 	if len(chats) > 0 {
 		e.log.Info("restored live chats", "count", len(chats))
 	}
@@ -98,10 +107,14 @@ func (e *Engine) Stop() {
 		chats = append(chats, c)
 	}
 	e.mu.Unlock()
+	if e.nodes != nil {
+		e.stopNodes()
+	}
 	for _, c := range chats {
 		c.stop()
 	}
 	e.wg.Wait()
+	e.async.Wait()
 }
 
 // adopt makes a stored chat live.
@@ -111,7 +124,7 @@ func (e *Engine) adopt(sc store.Chat) *Chat {
 	e.live[c.id] = c
 	e.byNumber[c.address()] = c
 	e.mu.Unlock()
-	e.changes.fire()
+	e.changed()
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -126,7 +139,7 @@ func (e *Engine) forget(c *Chat) {
 	delete(e.live, c.id)
 	delete(e.byNumber, c.address())
 	e.mu.Unlock()
-	e.changes.fire()
+	e.changed()
 }
 
 // agentRef names an agent across portals.
@@ -135,7 +148,7 @@ func agentRef(portal, agent string) address.Agent { return address.Agent{Portal:
 // setContact records whether a chat is in an agent's roster.
 func (e *Engine) setContact(c *Chat, agent string, in bool) {
 	ref := agentRef(c.portal, agent)
-	defer e.changes.fire() // after the unlock
+	defer e.changed() // after the unlock
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	list := e.contacts[ref]
@@ -159,7 +172,7 @@ func (e *Engine) setContact(c *Chat, agent string, in bool) {
 
 // addLoad changes the number of chats an agent is in.
 func (e *Engine) addLoad(portal, agent string, d int) {
-	defer e.changes.fire() // after the unlock
+	defer e.changed() // after the unlock
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	ref := agentRef(portal, agent)
@@ -178,6 +191,15 @@ func (e *Engine) Load(portal, agent string) int {
 // Contacts returns the visitor contacts in an agent's roster: the chats
 // offered to the agent or that the agent is in.
 func (e *Engine) Contacts(portal, agent string) []Contact {
+	out, err := e.rosterContacts(context.Background(), portal, agent)
+	e.logForward(kindContacts, portal, err)
+	return out
+}
+
+func (e *Engine) rosterContacts(ctx context.Context, portal, agent string) ([]Contact, error) {
+	if out, done, err := forward[portalCall, []Contact](ctx, e, portal, kindContacts, portalCall{Portal: portal, Agent: agent}); done {
+		return out, err
+	}
 	e.mu.Lock()
 	list := append([]*Chat(nil), e.contacts[agentRef(portal, agent)]...)
 	e.mu.Unlock()
@@ -186,7 +208,7 @@ func (e *Engine) Contacts(portal, agent string) []Contact {
 		out = append(out, c.contact())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Local < out[j].Local })
-	return out
+	return out, nil
 }
 
 // chatByNumber finds a live chat by its number.

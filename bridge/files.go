@@ -141,6 +141,11 @@ func (v *VisitorChat) SayFile(ctx context.Context, f store.KeptFile, clientID st
 	if len(clientID) > 64 {
 		clientID = clientID[:64]
 	}
+	r := v.call()
+	r.File, r.ClientID = &f, clientID
+	if _, done, err := forward[visitorCall, none](ctx, v.e, v.info.Portal, kindSayFile, r); done {
+		return err
+	}
 	files := []File{v.e.keptFile(f)}
 	return v.live(ctx, func(c *Chat) error {
 		return c.visitorMessage(Event{Type: EventVisitorMessage, Text: fileText("", files), Files: files, ClientID: clientID})
@@ -151,6 +156,9 @@ func (v *VisitorChat) SayFile(ctx context.Context, f store.KeptFile, clientID st
 // ErrChatEnded, or ErrAgentBusy while an agent in the chat is not keeping
 // up. The API asks before it takes a file in.
 func (v *VisitorChat) Ready(ctx context.Context) error {
+	if _, done, err := forward[visitorCall, none](ctx, v.e, v.info.Portal, kindReady, v.call()); done {
+		return err
+	}
 	return v.live(ctx, func(c *Chat) error {
 		if c.agentBusy() {
 			return ErrAgentBusy

@@ -52,6 +52,18 @@ type LiveMember struct {
 // Live is a snapshot of the portal's live chats. A chat that ends while
 // the snapshot is taken is left out.
 func (e *Engine) Live(ctx context.Context, portal string) LiveView {
+	v, err := e.liveView(ctx, portal)
+	if err != nil {
+		e.logForward(kindLive, portal, err)
+		return LiveView{At: e.now(), Loads: map[string]int{}}
+	}
+	return v
+}
+
+func (e *Engine) liveView(ctx context.Context, portal string) (LiveView, error) {
+	if v, done, err := forward[portalCall, LiveView](ctx, e, portal, kindLive, portalCall{Portal: portal}); done {
+		return v, err
+	}
 	v := LiveView{At: e.now(), Loads: map[string]int{}}
 	for _, c := range e.portalChats(portal) {
 		var lc LiveChat
@@ -83,7 +95,7 @@ func (e *Engine) Live(ctx context.Context, portal string) LiveView {
 		}
 	}
 	e.mu.Unlock()
-	return v
+	return v, nil
 }
 
 // live is the chat in a LiveView; it runs on the chat's goroutine.
@@ -104,7 +116,8 @@ func (c *Chat) live() LiveChat {
 // what Live shows of any portal or of an agent's availability: a chat
 // started, offered, taken, joined, left or ended, a message written. A
 // watcher takes a new channel after each change, so that changes made
-// while it was looking are not lost.
+// while it was looking are not lost. With several nodes, the changes of
+// the chats other nodes run close it too (changed, publishLive).
 func (e *Engine) LiveChanged() <-chan struct{} { return e.changes.wait() }
 
 // signal wakes whoever waits for the next change: wait returns the

@@ -75,6 +75,13 @@ func (v *VisitorChat) Rate(ctx context.Context, stars int, comment string) error
 	case utf8.RuneCountInString(comment) > store.RatingCommentMax:
 		return &store.UserError{Msg: "the comment is too long (at most " + strconv.Itoa(store.RatingCommentMax) + " characters)", Kind: store.ErrInvalid}
 	}
+	// The owner of the chat's portal tells its agents once their chat
+	// told them it is over (afterEnd).
+	r := v.call()
+	r.Stars, r.Text = stars, comment
+	if _, done, err := forward[visitorCall, none](ctx, v.e, v.info.Portal, kindRate, r); done {
+		return err
+	}
 	sc, err := v.e.store.Chat(ctx, v.info.ID)
 	if err != nil {
 		return err

@@ -21,12 +21,20 @@ type AgentInfo struct {
 // offer, text for the visitor, a hash command, or a chat state (XEP-0085).
 // It returns ErrNoChat when local names no chat of the portal.
 func (e *Engine) AgentSays(portal string, a AgentInfo, local, body, chatState string) error {
+	return e.agentSays(context.Background(), portal, a, local, body, chatState)
+}
+
+func (e *Engine) agentSays(ctx context.Context, portal string, a AgentInfo, local, body, chatState string) error {
 	number, ok := address.VisitorNumber(local)
 	if !ok {
 		return ErrNoChat
 	}
+	r := agentCall{Portal: portal, By: a, Local: local, Body: body, ChatState: chatState}
+	if _, done, err := forward[agentCall, none](ctx, e, portal, kindAgentSays, r); done {
+		return err
+	}
 	if c := e.chatByNumber(portal, number); c != nil {
-		err := c.call(context.Background(), func() error {
+		err := c.call(ctx, func() error {
 			if c.over {
 				return errChatOver
 			}
@@ -38,7 +46,7 @@ func (e *Engine) AgentSays(portal string, a AgentInfo, local, body, chatState st
 		}
 		// The chat ended just now: answer as for any ended chat.
 	}
-	if _, err := e.store.ChatByNumber(context.Background(), portal, number); err != nil {
+	if _, err := e.store.ChatByNumber(ctx, portal, number); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrNoChat
 		}
@@ -255,7 +263,24 @@ func (c *Chat) replayWaiting(key string) {
 // AgentAvailabilityChanged lets waiting chats reach an agent who became
 // available, and moves offers away from one who did not.
 func (e *Engine) AgentAvailabilityChanged(portal, agent string, a Availability) {
-	e.changes.fire() // the console shows agents' availability
+	if e.nodes == nil {
+		_ = e.availabilityChanged(context.Background(), portal, agent, a) // it fails only to reach another node
+		return
+	}
+	// The agent's session is here, the portal's chats perhaps elsewhere:
+	// the session does not wait for that node.
+	e.changes.fire()
+	e.goAsync(func(ctx context.Context) {
+		e.logForward(kindAvailability, portal, e.availabilityChanged(ctx, portal, agent, a))
+	})
+}
+
+func (e *Engine) availabilityChanged(ctx context.Context, portal, agent string, a Availability) error {
+	r := portalCall{Portal: portal, Agent: agent, Availability: a}
+	if _, done, err := forward[portalCall, none](ctx, e, portal, kindAvailability, r); done {
+		return err
+	}
+	e.changed() // the console shows agents' availability
 	chats := e.portalChats(portal)
 	for _, c := range chats {
 		c := c
@@ -275,12 +300,27 @@ func (e *Engine) AgentAvailabilityChanged(portal, agent string, a Availability) 
 			c.dispatch(false)
 		})
 	}
+	return nil
 }
 
 // Reroute offers the portal's waiting chats again after an admin changed
 // its agents or departments (membership, max_chats, routing): routing
 // reads them from the store at each decision.
-func (e *Engine) Reroute(portal string) { e.redispatch(portal) }
+func (e *Engine) Reroute(portal string) {
+	if e.nodes == nil {
+		e.redispatch(portal)
+		return
+	}
+	e.goAsync(func(ctx context.Context) { e.logForward(kindReroute, portal, e.reroute(ctx, portal)) })
+}
+
+func (e *Engine) reroute(ctx context.Context, portal string) error {
+	if _, done, err := forward[portalCall, none](ctx, e, portal, kindReroute, portalCall{Portal: portal}); done {
+		return err
+	}
+	e.redispatch(portal)
+	return nil
+}
 
 // portalChats is a snapshot of the portal's live chats, taken under the
 // engine lock and used after it is released.

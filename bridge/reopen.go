@@ -33,6 +33,9 @@ func (e *Engine) reopenCommand(ctx context.Context, portal string, by AgentInfo,
 // they are sent its details and last messages. The reply says what the
 // agent can send the customer now.
 func (e *Engine) Reopen(ctx context.Context, portal string, by AgentInfo, number int64) (string, error) {
+	if reply, done, err := forward[chatCall, string](ctx, e, portal, kindReopen, chatCall{Portal: portal, By: by, Number: number}); done {
+		return reply, err
+	}
 	sc, note, err := e.reopenable(ctx, portal, number)
 	if err != nil {
 		return "", err

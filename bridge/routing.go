@@ -321,7 +321,10 @@ func (c *Chat) startQueue() {
 	})
 }
 
-// restore resumes a chat that was live when the server stopped.
+// restore resumes a chat that was live when the server stopped, or whose
+// node died (Engine.Adopt): a chat without an agent is offered again, its
+// queue timeout counting from its creation; a pending end (#e 30) runs
+// out when it was to; the visitor has the grace period to come back.
 func (c *Chat) restore() {
 	if at, ok, err := c.e.store.LastMessageAt(c.ctx(), c.id); err != nil {
 		c.logStoreError("read the last message time", err)
@@ -339,6 +342,8 @@ func (c *Chat) restore() {
 		}
 		c.startQueue()
 		c.dispatch(false)
+	} else {
+		c.resumeEnd()
 	}
 	if !c.over && !c.isChannel() { // a customer is never connected
 		c.startGrace()

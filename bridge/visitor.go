@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
-	"time"
 	"unicode/utf8"
 
 	"jabberdesk/store"
@@ -43,6 +41,9 @@ type Started struct {
 // Create starts a chat and offers it to the department's agents. Invalid
 // input comes back as a *store.UserError.
 func (e *Engine) Create(ctx context.Context, n NewChat) (Started, error) {
+	if st, done, err := forward[NewChat, Started](ctx, e, n.Portal, kindCreate, n); done {
+		return st, err
+	}
 	if blocked, err := e.store.IsBlocked(ctx, n.Portal, n.IP); err != nil {
 		return Started{}, err
 	} else if blocked {
@@ -82,10 +83,12 @@ func (e *Engine) Create(ctx context.Context, n NewChat) (Started, error) {
 	}, nil
 }
 
-// VisitorChat is a visitor's handle on their chat, live or over.
+// VisitorChat is a visitor's handle on their chat, live or over. On a
+// node that does not run the chat (nodes.go) its calls go to the one that
+// does.
 type VisitorChat struct {
 	e    *Engine
-	c    *Chat // nil once the chat is over
+	c    *Chat // nil once the chat is over, or where it runs on another node
 	info store.Chat
 }
 
@@ -98,25 +101,53 @@ func (e *Engine) Visitor(ctx context.Context, publicID, token string) (*VisitorC
 	if !tokenOK(token, sc.TokenHash) {
 		return nil, ErrBadToken
 	}
+	if e.nodes != nil && sc.Status.Live() {
+		// Where this node runs the portal's chats, they are loaded once
+		// this returns.
+		if _, err := e.owner(ctx, sc.Portal); err != nil {
+			return nil, err
+		}
+	}
 	e.mu.Lock()
 	c := e.live[sc.ID]
 	e.mu.Unlock()
 	return &VisitorChat{e: e, c: c, info: sc}, nil
 }
 
+// visitorChat is the chat of a visitor's call that another node forwarded
+// (it authenticated the visitor).
+func (e *Engine) visitorChat(r visitorCall) *VisitorChat {
+	return &VisitorChat{e: e, info: store.Chat{ID: r.Chat, Portal: r.Portal}}
+}
+
 // Info is the stored chat as of the request.
 func (v *VisitorChat) Info() store.Chat { return v.info }
 
+// chat is the live chat, when it runs on this node.
+func (v *VisitorChat) chat() *Chat {
+	if v.c != nil || v.e.nodes == nil {
+		return v.c
+	}
+	// It may have come here since the handle was made.
+	v.e.mu.Lock()
+	defer v.e.mu.Unlock()
+	return v.e.live[v.info.ID]
+}
+
+// call is a forwarded call's arguments for the chat.
+func (v *VisitorChat) call() visitorCall { return visitorCall{Portal: v.info.Portal, Chat: v.info.ID} }
+
 // live runs f on the chat's goroutine, or says the chat is over.
 func (v *VisitorChat) live(ctx context.Context, f func(c *Chat) error) error {
-	if v.c == nil {
+	c := v.chat()
+	if c == nil {
 		return ErrChatEnded
 	}
-	err := v.c.call(ctx, func() error {
-		if v.c.over {
+	err := c.call(ctx, func() error {
+		if c.over {
 			return ErrChatEnded
 		}
-		return f(v.c)
+		return f(c)
 	})
 	if errors.Is(err, errChatOver) {
 		return ErrChatEnded
@@ -136,6 +167,11 @@ func (v *VisitorChat) Say(ctx context.Context, text, clientID string) error {
 	if len(clientID) > 64 {
 		clientID = clientID[:64]
 	}
+	r := v.call()
+	r.Text, r.ClientID = text, clientID
+	if _, done, err := forward[visitorCall, none](ctx, v.e, v.info.Portal, kindSay, r); done {
+		return err
+	}
 	return v.live(ctx, func(c *Chat) error {
 		return c.visitorMessage(Event{Type: EventVisitorMessage, Text: text, ClientID: clientID})
 	})
@@ -143,6 +179,11 @@ func (v *VisitorChat) Say(ctx context.Context, text, clientID string) error {
 
 // Opened tells the agents that the visitor opened a page pushed with #p.
 func (v *VisitorChat) Opened(ctx context.Context, url string) error {
+	r := v.call()
+	r.Text = url
+	if _, done, err := forward[visitorCall, none](ctx, v.e, v.info.Portal, kindOpened, r); done {
+		return err
+	}
 	return v.live(ctx, func(c *Chat) error {
 		c.visitorOpened(url)
 		return nil
@@ -154,6 +195,11 @@ func (v *VisitorChat) Typing(ctx context.Context, state string) error {
 	if state != "composing" && state != "paused" {
 		return &store.UserError{Msg: `state must be "composing" or "paused"`, Kind: store.ErrInvalid}
 	}
+	r := v.call()
+	r.Text = state
+	if _, done, err := forward[visitorCall, none](ctx, v.e, v.info.Portal, kindTyping, r); done {
+		return err
+	}
 	return v.live(ctx, func(c *Chat) error {
 		c.visitorTyping(state)
 		return nil
@@ -163,169 +209,15 @@ func (v *VisitorChat) Typing(ctx context.Context, state string) error {
 // End is the visitor ending the chat; rate reports that they are asked
 // to rate it (Rate).
 func (v *VisitorChat) End(ctx context.Context) (rate bool, err error) {
+	if rate, done, err := forward[visitorCall, bool](ctx, v.e, v.info.Portal, kindVisitorEnd, v.call()); done {
+		return rate, err
+	}
 	err = v.live(ctx, func(c *Chat) error {
 		c.end(reasonVisitor)
 		rate = c.askedRating
 		return nil
 	})
 	return rate, err
-}
-
-// Events returns the visible events after seq; when there are none and
-// the chat is live it waits up to wait for one. An agent's typing, which
-// is not stored, is returned when it happens during the wait (seq 0).
-func (v *VisitorChat) Events(ctx context.Context, after int64, wait time.Duration) ([]Event, error) {
-	var live chan Event
-	if c := v.c; c != nil {
-		c.visitorConnected(1)
-		defer c.visitorConnected(-1)
-		live = c.subscribe()
-		defer c.unsubscribe(live)
-	}
-	deadline := time.NewTimer(wait)
-	defer deadline.Stop()
-	for {
-		evs, err := v.stored(ctx, after)
-		if err != nil || len(evs) > 0 || live == nil {
-			return evs, err
-		}
-		select {
-		case ev, ok := <-live:
-			if ok && ev.Seq == 0 {
-				return []Event{ev}, nil
-			}
-			if !ok {
-				live = nil // the chat is over: what is stored is all
-			}
-		case <-deadline.C:
-			return []Event{}, nil
-		case <-ctx.Done():
-			return []Event{}, nil
-		}
-	}
-}
-
-func (v *VisitorChat) stored(ctx context.Context, after int64) ([]Event, error) {
-	recs, err := v.e.store.ChatEvents(ctx, v.info.ID, after, true, storedPage)
-	if err != nil {
-		return nil, err
-	}
-	evs := make([]Event, 0, len(recs))
-	for _, r := range recs {
-		evs = append(evs, eventFromRecord(r))
-	}
-	return evs, nil
-}
-
-// storedPage is how many stored events one read returns.
-const storedPage = 500
-
-// Subscribe streams the chat's events after seq: first those stored, then
-// live ones, until cancel is called or the chat ends (the channel closes
-// once everything stored has been sent). A subscriber that falls behind
-// the live events is caught up from the store, so it misses nothing.
-// While subscribed the visitor counts as present.
-func (v *VisitorChat) Subscribe(ctx context.Context, after int64) (<-chan Event, func(), error) {
-	out := make(chan Event, 64)
-	c := v.c
-	live := c.subscribe()
-	if live == nil {
-		// The chat is over (or not running here): what is stored is all.
-		evs, err := v.stored(ctx, after)
-		if err != nil {
-			return nil, nil, err
-		}
-		go func() {
-			defer close(out)
-			last := after
-			for len(evs) > 0 {
-				for _, ev := range evs {
-					out <- ev
-					last = ev.Seq
-				}
-				if len(evs) < storedPage {
-					return
-				}
-				if evs, _ = v.stored(ctx, last); evs == nil {
-					return // the request is gone, or the store failed
-				}
-			}
-		}()
-		return out, func() {}, nil
-	}
-	c.visitorConnected(1)
-	backlog, err := v.stored(ctx, after)
-	if err != nil {
-		c.unsubscribe(live)
-		c.visitorConnected(-1)
-		return nil, nil, err
-	}
-	done := make(chan struct{})
-	var once sync.Once
-	cancel := func() { once.Do(func() { close(done) }) }
-	go func() {
-		defer close(out)
-		defer c.visitorConnected(-1)
-		defer func() { c.unsubscribe(live) }()
-		send := func(ev Event) bool {
-			select {
-			case out <- ev:
-				return true
-			case <-done:
-				return false
-			}
-		}
-		last := after
-		// catchUp sends what is stored after last, page by page.
-		catchUp := func(page []Event) bool {
-			for {
-				for _, ev := range page {
-					if !send(ev) {
-						return false
-					}
-					last = ev.Seq
-				}
-				if len(page) < storedPage {
-					return true
-				}
-				var err error
-				if page, err = v.stored(ctx, last); err != nil {
-					return false
-				}
-			}
-		}
-		if !catchUp(backlog) {
-			return
-		}
-		for {
-			select {
-			case ev, ok := <-live:
-				if !ok {
-					// The chat is over, or this subscriber fell behind and
-					// was dropped: subscribe again (unless over) before
-					// reading the store, so nothing falls in between.
-					live = c.subscribe()
-					rest, err := v.stored(context.WithoutCancel(ctx), last)
-					if err != nil || !catchUp(rest) || live == nil {
-						return
-					}
-					continue
-				}
-				if ev.Seq != 0 && ev.Seq <= last {
-					continue
-				}
-				if !send(ev) {
-					return
-				}
-				if ev.Seq != 0 {
-					last = ev.Seq
-				}
-			case <-done:
-				return
-			}
-		}
-	}()
-	return out, cancel, nil
 }
 
 // DepartmentStatus is a department as the widget shows it.
