@@ -22,7 +22,6 @@ const (
 	kindContacts     = "bridge.contacts"
 	kindAgentSays    = "bridge.agent_says"
 	kindDeskSays     = "bridge.desk_says"
-	kindAvailability = "bridge.availability"
 	kindQueue        = "bridge.queue"
 	kindQueueText    = "bridge.queue_text"
 	kindTake         = "bridge.take"
@@ -52,9 +51,8 @@ const (
 type (
 	// portalCall is about a portal as a whole, or an agent of it.
 	portalCall struct {
-		Portal       string
-		Agent        string       `json:",omitempty"`
-		Availability Availability `json:",omitempty"`
+		Portal string
+		Agent  string `json:",omitempty"`
 	}
 	// agentCall is what an agent sent to a visitor contact or the desk.
 	agentCall struct {
@@ -245,9 +243,6 @@ func (e *Engine) routes() []route {
 			return none{}, e.agentSays(ctx, r.Portal, r.By, r.Local, r.Body, r.ChatState)
 		}),
 		serve(kindDeskSays, func(ctx context.Context, r agentCall) (string, error) { return e.deskSays(ctx, r.Portal, r.By, r.Body) }),
-		serve(kindAvailability, func(ctx context.Context, r portalCall) (none, error) {
-			return none{}, e.availabilityChanged(ctx, r.Portal, r.Agent, r.Availability)
-		}),
 		serve(kindQueue, func(ctx context.Context, r portalCall) ([]QueuedChat, error) { return e.queue(ctx, r.Portal) }),
 		serve(kindQueueText, func(ctx context.Context, r portalCall) (string, error) { return e.queueText(ctx, r.Portal) }),
 		serve(kindTake, func(ctx context.Context, r chatCall) (none, error) {
@@ -316,8 +311,8 @@ func orderOf(o *TicketOrder) TicketOrder {
 }
 
 // goAsync runs f on a goroutine of its own with a bounded context: a call
-// whose caller does not wait for it (an agent's availability, a line for
-// a chat's agents, a reroute) and must not be held up by another node.
+// whose caller does not wait for it (a line for a chat's agents, a
+// reroute) and must not be held up by another node.
 // Stop waits for it.
 func (e *Engine) goAsync(f func(ctx context.Context)) {
 	e.mu.Lock()

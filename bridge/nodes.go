@@ -157,6 +157,28 @@ func (e *Engine) owner(ctx context.Context, portal string) (string, error) {
 	return node, e.claim(ctx, id)
 }
 
+// runsHere reports whether the portal's chats run on this node now,
+// without asking anyone.
+func (e *Engine) runsHere(portal string) bool {
+	n := e.nodes
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	id, ok := n.ids[portal]
+	if !ok {
+		return false
+	}
+	cl := n.here[id]
+	if cl == nil {
+		return false
+	}
+	select {
+	case <-cl.done:
+		return cl.err == nil
+	default:
+		return false // loading: the chats are offered as they are restored
+	}
+}
+
 // forgetOwner drops what this node knows of the portal's owner when a call to
 // that node failed, so that the next call asks Owner again.
 func (e *Engine) forgetOwner(portal, node string) {

@@ -552,3 +552,30 @@ func TestNodesCustomerOnAnotherNode(t *testing.T) {
 	})
 	a.mustHear("anna.b", "Hello?")
 }
+
+// An agent's availability change is acted on where the portal's chats
+// run, from what that node's xmppd says; the other nodes send nothing.
+func TestNodesAvailabilityActsOnTheOwner(t *testing.T) {
+	ct := newClusterTest(t, "a", "b")
+	ct.bus.setOwner(ct.portal, "a")
+	a, b := ct.nodes["a"], ct.nodes["b"]
+	ct.agent(store.NewAgent{Username: "anna.b"})
+	boris := ct.agent(store.NewAgent{Username: "boris.c"})
+	a.setOnline(boris.Key, false)
+	b.setOnline(boris.Key, false)
+	ct.startOn(b, "Ann")
+	a.settle()
+	if a.heard("boris.c", "asks") != 0 {
+		t.Fatal("boris, offline, was offered the chat")
+	}
+
+	// boris signs in on b: each node's xmppd tells its engine.
+	a.setOnline(boris.Key, true)
+	b.setOnline(boris.Key, true)
+	b.e.AgentAvailabilityChanged("acme", boris.Key, Online)
+	a.e.AgentAvailabilityChanged("acme", boris.Key, Online)
+	a.settle()
+	if a.heard("boris.c", "Ann (#1001) asks") != 1 || b.agents.count("boris.c", "") != 0 {
+		t.Errorf("boris was offered the chat %d times by a, and b told him %d things", a.heard("boris.c", "asks"), b.agents.count("boris.c", ""))
+	}
+}

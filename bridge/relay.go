@@ -262,23 +262,16 @@ func (c *Chat) replayWaiting(key string) {
 
 // AgentAvailabilityChanged lets waiting chats reach an agent who became
 // available, and moves offers away from one who did not.
+//
+// With several nodes it acts where the portal's chats run, and is not
+// sent there: xmppd tells the engine of every node of each agent's
+// availability (its presence mirror follows the other nodes' sessions,
+// and routing reads Availability there), so the owner hears of it from
+// its own. Elsewhere only the console wakes up.
 func (e *Engine) AgentAvailabilityChanged(portal, agent string, a Availability) {
-	if e.nodes == nil {
-		_ = e.availabilityChanged(context.Background(), portal, agent, a) // it fails only to reach another node
+	if e.nodes != nil && !e.runsHere(portal) {
+		e.changes.fire()
 		return
-	}
-	// The agent's session is here, the portal's chats perhaps elsewhere:
-	// the session does not wait for that node.
-	e.changes.fire()
-	e.goAsync(func(ctx context.Context) {
-		e.logForward(kindAvailability, portal, e.availabilityChanged(ctx, portal, agent, a))
-	})
-}
-
-func (e *Engine) availabilityChanged(ctx context.Context, portal, agent string, a Availability) error {
-	r := portalCall{Portal: portal, Agent: agent, Availability: a}
-	if _, done, err := forward[portalCall, none](ctx, e, portal, kindAvailability, r); done {
-		return err
 	}
 	e.changed() // the console shows agents' availability
 	chats := e.portalChats(portal)
@@ -300,7 +293,6 @@ func (e *Engine) availabilityChanged(ctx context.Context, portal, agent string, 
 			c.dispatch(false)
 		})
 	}
-	return nil
 }
 
 // Reroute offers the portal's waiting chats again after an admin changed
