@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,24 +38,29 @@ const shutdownTimeout = 10 * time.Second
 // app is a running server: the XMPP service and the control socket,
 // wired together here and nowhere else.
 type app struct {
-	log     *slog.Logger
-	store   *store.Store
-	bridge  *bridge.Engine
-	im      *im.Service
-	imStop  context.CancelFunc // ends im's work; imDone is closed when it has
-	imDone  chan struct{}
-	xmpp    *xmppd.Server
-	web     *web.Server
-	files   *uploads.Store  // the upload store; nil without an HTTP listener
-	console *console.Server // nil without the HTTP listener or with http.console off
-	geoip   *web.GeoIP
-	certs   *certSource
-	control *control.Server
-	cluster *cluster.Cluster // nil on a single node
-	admin   *http.Server
-	metrics *metrics
-	addrs   map[string]string // listener name → address
-	errc    chan error
+	log      *slog.Logger
+	store    *store.Store
+	bridge   *bridge.Engine
+	im       *im.Service
+	imStop   context.CancelFunc // ends im's work; imDone is closed when it has
+	imDone   chan struct{}
+	imCtx    context.Context // ends with imStop
+	imWork   sync.WaitGroup  // im's goroutines
+	imMu     sync.Mutex      // guards imQueues and imClosed
+	imQueues bool            // the channels' stored queues run here
+	imClosed bool            // im's work is ending: start none
+	xmpp     *xmppd.Server
+	web      *web.Server
+	files    *uploads.Store  // the upload store; nil without an HTTP listener
+	console  *console.Server // nil without the HTTP listener or with http.console off
+	geoip    *web.GeoIP
+	certs    *certSource
+	control  *control.Server
+	cluster  *cluster.Cluster // nil on a single node
+	admin    *http.Server
+	metrics  *metrics
+	addrs    map[string]string // listener name → address
+	errc     chan error
 }
 
 // newLogger builds the structured logger the configuration asks for.
@@ -96,14 +102,15 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 	for _, f := range tweaks {
 		f(&bcfg)
 	}
-	a.bridge = bridge.New(bcfg, st, a.log.With("sub", "bridge"))
 	if err := a.joinCluster(cfg); err != nil {
 		return nil, err
 	}
 	var peers xmppd.Peers
 	if a.cluster != nil {
 		peers = xmppPeers{c: a.cluster, app: a}
+		bcfg.Nodes = bridgeNodes{xmppPeers{c: a.cluster, app: a}}
 	}
+	a.bridge = bridge.New(bcfg, st, a.log.With("sub", "bridge"))
 	a.xmpp, err = xmppd.New(xmppd.Config{
 		Domain: cfg.Domain,
 		TLS:    &tls.Config{GetCertificate: certs.get, NextProtos: certs.alpn},
@@ -135,7 +142,7 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 	}
 	a.bridge.Attach(a.xmpp)
 	a.im = im.New(im.Config{Store: st, Desk: a.bridge, Files: a.files, Logger: a.log.With("sub", "channels"),
-		PublicURL: publicURL(cfg, cfg.HTTP.Listen)})
+		PublicURL: publicURL(cfg, cfg.HTTP.Listen), Notify: a.channelsQueued()})
 	a.bridge.AttachChannels(a.im)
 	if err := a.bridge.Start(context.Background()); err != nil {
 		return nil, err
@@ -159,9 +166,30 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 func (a *app) startChannels() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.imStop, a.imDone = cancel, make(chan struct{})
+	a.imCtx = ctx
+	if a.cluster == nil {
+		a.imWork.Add(1)
+		go func() {
+			defer a.imWork.Done()
+			a.im.Run(ctx)
+		}()
+	} else {
+		// Typing here; the stored queues on the one node that holds
+		// their lease (app_cluster.go).
+		a.imWork.Add(1)
+		go func() {
+			defer a.imWork.Done()
+			a.im.RunTyping(ctx)
+		}()
+		a.claimChannelQueues(ctx)
+	}
 	go func() {
-		defer close(a.imDone)
-		a.im.Run(ctx)
+		<-ctx.Done()
+		a.imMu.Lock()
+		a.imClosed = true // no worker starts from now on
+		a.imMu.Unlock()
+		a.imWork.Wait()
+		close(a.imDone)
 	}()
 }
 

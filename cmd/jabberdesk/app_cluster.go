@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"jabberdesk/bridge/im"
 	"jabberdesk/cluster"
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/control"
@@ -86,10 +87,10 @@ func (a *app) followCluster() error {
 	if a.cluster == nil {
 		return nil
 	}
-	a.cluster.OnNodeLost(func(node string) {
-		a.log.Warn("a node of the cluster is lost: taking over what it held", "node", node)
-		a.xmpp.PeerLost(node)
-	})
+	a.cluster.OnNodeLost(a.nodeLost)
+	if _, err := a.cluster.Subscribe(topicChannelsQueued, a.channelsQueuedElsewhere); err != nil {
+		return err
+	}
 	_, err := a.cluster.Subscribe(topicControl, func(from string, data []byte) {
 		if from == a.cluster.Node() {
 			return // applied before it was published
@@ -173,4 +174,104 @@ func (a *app) clusterHealth(ctx context.Context) error {
 		return fmt.Errorf("not connected to NATS (reconnecting)")
 	}
 	return nil
+}
+
+// Leases: each portal's live chats run on the node that holds the lease
+// of the portal's id (bridge.Nodes.Owner); the channels' stored queues
+// run on the node that holds lease channelsLease (portal ids start at 1).
+const channelsLease int64 = 0
+
+// topicChannelsQueued tells the node that runs the channels' queues that
+// another node queued something (im.Config.Notify).
+const topicChannelsQueued = "im.queued"
+
+// nodeLost takes over what a lost node held: its sessions are forgotten
+// and its held messages released (xmppd), its portals' chats and the
+// channels' queues, if it ran them, continue here if this node wins
+// their leases.
+func (a *app) nodeLost(node string) {
+	a.log.Warn("a node of the cluster is lost: taking over what it held", "node", node)
+	a.xmpp.PeerLost(node)
+	ctx, cancel := context.WithTimeout(context.Background(), clusterJoinTimeout)
+	defer cancel()
+	won, err := a.cluster.TakeOver(ctx, node)
+	if err != nil {
+		a.log.Error("cluster: take over a lost node's leases; what is left is claimed at its next use", "node", node, "err", err)
+	}
+	var portals []int64
+	for _, id := range won {
+		if id == channelsLease {
+			a.startChannelQueues()
+			continue
+		}
+		portals = append(portals, id)
+	}
+	if len(portals) > 0 {
+		if err := a.bridge.Adopt(ctx, portals); err != nil {
+			a.log.Error("cluster: load the chats of the portals taken over", "node", node, "portals", portals, "err", err)
+		}
+	}
+}
+
+// claimChannelQueues runs the channels' stored queues here if no live
+// node runs them.
+func (a *app) claimChannelQueues(ctx context.Context) {
+	owner, won, err := a.cluster.Claim(ctx, channelsLease)
+	switch {
+	case err != nil:
+		a.log.Error("cluster: claim the channels' queues; another node runs them or this one takes them when their node is lost", "err", err)
+	case won:
+		a.startChannelQueues()
+	default:
+		a.log.Info("cluster: the channels' queues run on another node", "node", owner)
+	}
+}
+
+// startChannelQueues runs the channels' stored queues on this node.
+func (a *app) startChannelQueues() {
+	a.imMu.Lock()
+	defer a.imMu.Unlock()
+	if a.imQueues || a.imClosed || a.imCtx == nil {
+		return
+	}
+	a.imQueues = true
+	a.log.Info("cluster: the channels' queues run on this node")
+	a.imWork.Add(1)
+	go func() {
+		defer a.imWork.Done()
+		a.im.RunQueues(a.imCtx)
+	}()
+}
+
+// channelsQueued is im's Notify: in a cluster, what a webhook or an agent
+// queued here is told to the node that runs the queues.
+func (a *app) channelsQueued() func(im.Queue) {
+	return func(q im.Queue) {
+		if a.cluster == nil {
+			return
+		}
+		if err := a.cluster.Publish(topicChannelsQueued, []byte(q)); err != nil {
+			a.log.Warn("cluster: tell the channels' node that something was queued; it finds it at its next pass", "err", err)
+		}
+	}
+}
+
+// channelsQueuedElsewhere wakes this node's queue worker for what
+// another node queued, when the queues run here.
+func (a *app) channelsQueuedElsewhere(from string, data []byte) {
+	a.imMu.Lock()
+	running := a.imQueues
+	a.imMu.Unlock()
+	if from != a.cluster.Node() && running {
+		a.im.Poke(im.Queue(data))
+	}
+}
+
+// bridgeNodes is the cluster as the chat engine sees it (bridge.Nodes):
+// xmppd's adapter, with the portals' leases.
+type bridgeNodes struct{ xmppPeers }
+
+func (n bridgeNodes) Owner(ctx context.Context, portalID int64) (string, error) {
+	owner, _, err := n.c.Claim(ctx, portalID)
+	return owner, err
 }
