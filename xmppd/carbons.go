@@ -96,5 +96,6 @@ func (srv *Server) publishCarbons(portal, bare, direction, except, skip string, 
 	if len(nodes) == 0 || len(nodes) == 1 && nodes[0] == skip {
 		return
 	}
+	srv.archiveBeforeLeaving(el)
 	srv.publish(portal, portalEvent{Op: opCarbon, Bare: bare, Dir: direction, Except: except, Skip: skip, Stanza: el.Bytes()})
 }

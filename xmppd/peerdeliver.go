@@ -92,6 +92,7 @@ func (srv *Server) deliverFullJID(portal string, full jid.JID, el *Element) (too
 	if node == "" {
 		return false, ""
 	}
+	srv.archiveBeforeLeaving(el)
 	var reply deliverReply
 	if err := srv.ask(node, kindDeliver, deliverRequest{Mode: deliverFull, To: full.String(), Stanza: el.Bytes()}, &reply); err != nil {
 		srv.log.Warn("stanza for a session on another node not delivered", "to", full.String(), "err", err)
@@ -127,6 +128,7 @@ func (srv *Server) deliverElsewhere(portal, bare, mode string, el *Element, took
 	if len(nodes) == 0 {
 		return took, nil
 	}
+	srv.archiveBeforeLeaving(el)
 	req := deliverRequest{Mode: mode, To: bare, Stanza: el.Bytes()}
 	var failed []string
 	for _, node := range nodes {

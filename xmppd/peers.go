@@ -238,3 +238,17 @@ func (srv *Server) sessionChanged(s *session, bound bool) {
 		srv.followPortal(s.agent.Portal) // a portal new since the start
 	}
 }
+
+// archiveBeforeLeaving writes what this node has queued for the archive
+// before a message leaves for another node, so that an archive query on
+// any node finds every message a client there has been shown (XEP-0313
+// read-your-writes across nodes). With nothing queued it costs a round
+// trip to the archive's writer.
+func (srv *Server) archiveBeforeLeaving(el *Element) {
+	if el.Local != "message" || el.Child(nsClient, "body") == nil {
+		return
+	}
+	if err := srv.archive.Flush(); err != nil {
+		srv.log.Error("archive written late: a query on another node may miss a message for a moment", "err", err)
+	}
+}

@@ -173,7 +173,13 @@ func inRoster(v *visitor, sub string) func(xmpptest.Node) bool {
 // presence.
 func (r *running) loginWithRoster(t *testing.T, user string) *xmpptest.Client {
 	t.Helper()
-	c := xmpptest.MustDial(t, r.startTLS, "demo|"+user+"@localhost", r.passwords[user], xmpptest.Options{})
+	return r.loginWithRosterAt(t, r.startTLS, user)
+}
+
+// loginWithRosterAt is loginWithRoster at a STARTTLS address.
+func (r *running) loginWithRosterAt(t *testing.T, addr, user string) *xmpptest.Client {
+	t.Helper()
+	c := xmpptest.MustDial(t, addr, "demo|"+user+"@localhost", r.passwords[user], xmpptest.Options{})
 	c.Send("<iq type='get' id='roster'><query xmlns='jabber:iq:roster'/></iq>")
 	c.Expect("roster", xmpptest.IQ("roster"))
 	c.Send("<presence/>")
@@ -442,8 +448,7 @@ func TestActiveChatSurvivesRestart(t *testing.T) {
 	george.Expect("first", xmpptest.Message(v.JID, "first"))
 	closeAll(v)
 	george.Close()
-	r.app.stop()
-	r.env.close()
+	r.stop()
 
 	r2 := startRunningIn(t, dir)
 	george2 := r2.loginWithRoster(t, "george.demo")

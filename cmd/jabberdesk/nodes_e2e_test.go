@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,6 +82,7 @@ func startNodesIn(t testing.TB, dir string, n int, extra ...string) *running {
 	uploads := filepath.Join(dir, "shared-uploads")
 	var r *running
 	var accounts []demoAccount
+	var r0envs []*env
 	for i := range n {
 		ndir := dir
 		if i > 0 {
@@ -107,6 +112,7 @@ func startNodesIn(t testing.TB, dir string, n int, extra ...string) *running {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { e.close() })
+		r0envs = append(r0envs, e)
 		if i == 0 {
 			if accounts, err = seedDemo(context.Background(), st, cfg.DataDir); err != nil {
 				t.Fatal(err)
@@ -129,7 +135,66 @@ func startNodesIn(t testing.TB, dir string, n int, extra ...string) *running {
 	for _, acc := range accounts {
 		r.passwords[acc.Username] = acc.Password
 	}
+	r.envs = r0envs
 	return r
+}
+
+// apps are the server's nodes: one, or every node of a test on several.
+func (r *running) apps() []*app {
+	if len(r.nodes) == 0 {
+		return []*app{r.app}
+	}
+	return r.nodes
+}
+
+// stop stops every node of the server and closes their stores.
+func (r *running) stop() error {
+	var errs []error
+	for _, a := range r.apps() {
+		errs = append(errs, a.stop())
+	}
+	r.env.close()
+	for _, e := range r.envs {
+		e.close()
+	}
+	return errors.Join(errs...)
+}
+
+// metrics is what the nodes' /metrics say together: a series that
+// several nodes have (the same but for their node label) is summed.
+func (r *running) metrics(t testing.TB) string {
+	t.Helper()
+	nodeLabel := regexp.MustCompile(`node="[^"]*",|,?node="[^"]*"`)
+	var order []string
+	sums := map[string]float64{}
+	for _, a := range r.apps() {
+		res, err := http.Get("http://" + a.addrs["admin"] + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		for _, line := range strings.Split(string(body), "\n") {
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			i := strings.LastIndexByte(line, ' ')
+			v, err := strconv.ParseFloat(line[i+1:], 64)
+			if err != nil {
+				continue
+			}
+			series := strings.Replace(nodeLabel.ReplaceAllString(line[:i], ""), "{}", "", 1)
+			if _, ok := sums[series]; !ok {
+				order = append(order, series)
+			}
+			sums[series] += v
+		}
+	}
+	var b strings.Builder
+	for _, s := range order {
+		fmt.Fprintf(&b, "%s %s\n", s, strconv.FormatFloat(sums[s], 'g', -1, 64))
+	}
+	return b.String()
 }
 
 // writeTestConfig writes dir/jabberdesk.toml as startRunningIn does and
@@ -168,3 +233,7 @@ listen = "127.0.0.1:0"
 	}
 	return cfg
 }
+
+// sameNodeStartTLS is a STARTTLS address that reaches the same node
+// every time: the first node's own listener, past the balancer.
+func (r *running) sameNodeStartTLS() string { return r.app.addrs["xmpp-starttls"] }

@@ -181,12 +181,7 @@ func checkConsoleReports(t *testing.T, r *running) {
 
 func checkChatMetrics(t *testing.T, r *running) {
 	t.Helper()
-	res, err := http.Get("http://" + r.app.addrs["admin"] + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	body := r.metrics(t)
 	for _, want := range []string{`jabberdesk_chats_answered_total{portal="demo"} 2`, `jabberdesk_chats_missed_total{portal="demo"} 1`,
 		`jabberdesk_chat_assignment_seconds_count{portal="demo"} 2`, `jabberdesk_chat_first_response_seconds_count{portal="demo"} 2`} {
 		if !strings.Contains(string(body), want) {
