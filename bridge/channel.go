@@ -67,7 +67,9 @@ func (e *Engine) CustomerMessage(ctx context.Context, in store.Inbound) error {
 		if err != nil {
 			return err
 		}
-		if _, done, err := forward[store.Inbound, none](ctx, e, portal, kindCustomer, in); done {
+		// The owner reads the message and its customer from the store:
+		// as they are now, with what the API form leaves out.
+		if _, done, err := forward[int64, none](ctx, e, portal, kindCustomer, in.ID); done {
 			return err
 		}
 	}

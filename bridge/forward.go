@@ -295,7 +295,13 @@ func (e *Engine) routes() []route {
 		serve(kindHere, e.visitorHere),
 
 		// im.Desk.
-		serve(kindCustomer, func(ctx context.Context, in store.Inbound) (none, error) { return none{}, e.CustomerMessage(ctx, in) }),
+		serve(kindCustomer, func(ctx context.Context, id int64) (none, error) {
+			in, err := e.store.InboundByID(ctx, id)
+			if err != nil {
+				return none{}, err
+			}
+			return none{}, e.CustomerMessage(ctx, in)
+		}),
 		serve(kindTellChat, func(ctx context.Context, r tellCall) (none, error) {
 			return none{}, e.tellChat(ctx, r.Portal, r.Chat, r.Line)
 		}),

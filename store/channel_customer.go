@@ -394,27 +394,48 @@ func customerVisitor(ctx context.Context, tx *sql.Tx, n NewChat, c *Chat) error 
 // chat yet (after a crash, or while their chat could not start), oldest
 // first.
 func (s *Store) PendingInbound(ctx context.Context, limit int) ([]Inbound, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT i.id, i.channel_id, i.payload, i.received_at, `+prefixed("cu.", customerColumns)+`
-		FROM channel_inbound i JOIN channel_customers cu ON cu.id = i.customer_id
-		WHERE i.delivered_at IS NULL ORDER BY i.id LIMIT ?`, limit)
+	rows, err := s.r.QueryContext(ctx, inboundSelect+` WHERE i.delivered_at IS NULL ORDER BY i.id LIMIT ?`, limit)
 	if err != nil {
 		return nil, wrap("list pending inbound", err)
 	}
 	defer release(rows)
 	var out []Inbound
 	for rows.Next() {
-		var in Inbound
-		var payload string
-		dst := append([]any{&in.ID, &in.ChannelID, &payload, timeInto(&in.ReceivedAt)}, customerFields(&in.Customer)...)
-		if err := rows.Scan(dst...); err != nil {
-			return nil, wrap("list pending inbound", err)
-		}
-		if err := json.Unmarshal([]byte(payload), &in.Message); err != nil {
+		in, err := scanInbound(rows)
+		if err != nil {
 			return nil, wrap("list pending inbound", err)
 		}
 		out = append(out, in)
 	}
 	return out, wrap("list pending inbound", rows.Err())
+}
+
+// InboundByID reads a stored customer message with its customer as they
+// are now.
+func (s *Store) InboundByID(ctx context.Context, id int64) (Inbound, error) {
+	in, err := scanInbound(s.r.QueryRowContext(ctx, inboundSelect+` WHERE i.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Inbound{}, notFound("no stored customer message %d", id)
+	}
+	return in, wrap("read inbound", err)
+}
+
+// inboundSelect reads stored customer messages (alias i) with their
+// customers (cu), for scanInbound.
+var inboundSelect = `SELECT i.id, i.channel_id, i.payload, i.received_at, ` + prefixed("cu.", customerColumns) + `
+	FROM channel_inbound i JOIN channel_customers cu ON cu.id = i.customer_id`
+
+func scanInbound(row scanner) (Inbound, error) {
+	var in Inbound
+	var payload string
+	dst := append([]any{&in.ID, &in.ChannelID, &payload, timeInto(&in.ReceivedAt)}, customerFields(&in.Customer)...)
+	if err := row.Scan(dst...); err != nil {
+		return Inbound{}, err
+	}
+	if err := json.Unmarshal([]byte(payload), &in.Message); err != nil {
+		return Inbound{}, err
+	}
+	return in, nil
 }
 
 // prefixed qualifies each column of a comma-separated list.

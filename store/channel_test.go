@@ -111,6 +111,12 @@ func TestInboundReachesAChatOnce(t *testing.T) {
 	if err != nil || len(pending) != 1 || pending[0].Message.Text != m.Text || pending[0].Customer.ID != in.Customer.ID {
 		t.Fatalf("pending %+v %v", pending, err)
 	}
+	if got, err := s.InboundByID(ctx, in.ID); err != nil || got.Message.Text != pending[0].Message.Text || got.Customer.ID != in.Customer.ID || got.ChannelID != ch.ID {
+		t.Fatalf("by id %+v %v", got, err)
+	}
+	if _, err := s.InboundByID(ctx, in.ID+100); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown id: %v", err)
+	}
 
 	n := newChat("acme", "ignored", "")
 	n.Question, n.ChannelID, n.CustomerID, n.InboundID = m.Text, ch.ID, in.Customer.ID, in.ID
