@@ -19,6 +19,11 @@ func Inspect(ctx context.Context, url string, takeover time.Duration) (Status, e
 	if takeover <= 0 {
 		takeover = defaultTakeover
 	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+	}
 	nc, err := nats.Connect(url, nats.Name("jabberdesk cluster status"), nats.Timeout(5*time.Second))
 	if err != nil {
 		return Status{}, fmt.Errorf("cluster: inspect: connect to %s: %w", url, err)

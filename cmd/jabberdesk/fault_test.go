@@ -447,6 +447,13 @@ func checkAcknowledged(t *testing.T, path string, cycle int, led *ledger) {
 	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
 		t.Fatalf("kill %d: integrity_check: %q %v", cycle, integrity, err)
 	}
+	checkAcknowledgedIn(t, db, "sqlite", cycle, led)
+}
+
+// checkAcknowledgedIn checks that what the ledger holds is stored in db
+// (engine "sqlite" or "postgres").
+func checkAcknowledgedIn(t *testing.T, db *sql.DB, engine string, cycle int, led *ledger) {
+	t.Helper()
 	// What is stored, per kind, as the tokens the ledger holds (each
 	// query reads what the cycle could have written, once).
 	tag := fmt.Sprintf("c%d-", cycle)
@@ -458,6 +465,14 @@ func checkAcknowledged(t *testing.T, path string, cycle int, led *ledger) {
 		"hibernate": `SELECT CAST(stanza AS TEXT) FROM offline_messages WHERE held_for <> '' AND ? <> ''`,
 		"ticket": `SELECT c.number || ':' || t.number FROM tickets t JOIN ticket_chats tc ON tc.ticket_id = t.id
 			JOIN chats c ON c.id = tc.chat_id WHERE ? <> ''`,
+	}
+	if engine == "postgres" {
+		for k, q := range queries {
+			queries[k] = strings.ReplaceAll(q, "?", "$1")
+		}
+		// A node that dies releases what it held for its sessions to
+		// the others (docs/CLUSTER.md): held or not, it is kept.
+		queries["hibernate"] = `SELECT convert_from(stanza, 'UTF8') FROM offline_messages WHERE $1 <> ''`
 	}
 	body := regexp.MustCompile(`<body>([^<]*)</body>`)
 	var summary []string
