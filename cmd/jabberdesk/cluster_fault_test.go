@@ -242,3 +242,53 @@ func checkOnce(t *testing.T, db *sql.DB, publicID, text string) {
 	}
 }
 
+
+// NATS restarts while agents on two nodes write to each other: the
+// nodes reconnect, routing resumes, and what was sent meanwhile is not
+// lost (delivered, or kept offline and delivered at the next sign-in).
+func TestClusterSurvivesNATSRestart(t *testing.T) {
+	if pgtest.ServerURL() == "" {
+		t.Skipf("SKIPPED: %s is not set: the cluster's NATS restart test needs PostgreSQL", pgtest.Env)
+	}
+	t.Parallel()
+	r := startNodesIn(t, t.TempDir(), 2)
+	fiona := xmpptest.MustDial(t, r.nodes[0].addrs["xmpp-starttls"], "demo|fiona.demo@localhost", r.passwords["fiona.demo"], xmpptest.Options{})
+	fiona.Send("<presence/>")
+	george := xmpptest.MustDial(t, r.nodes[1].addrs["xmpp-starttls"], "demo|george.demo@localhost", r.passwords["george.demo"], xmpptest.Options{})
+	george.Send("<presence/>")
+	george.Expect("fiona's presence", xmpptest.Presence("demo|fiona.demo@localhost/", ""))
+	fiona.Send("<message type='chat' to='demo|george.demo@localhost'><body>before</body></message>")
+	george.Expect("before", xmpptest.Message("demo|fiona.demo@localhost/", "before"))
+
+	r.restartNATS()
+	for i := range 5 {
+		fiona.Send(fmt.Sprintf("<message type='chat' to='demo|george.demo@localhost'><body>meanwhile %d</body></message>", i))
+	}
+	// Routing resumes: a message sent now and then arrives.
+	deadline := time.Now().Add(30 * time.Second)
+	for n := 0; ; n++ {
+		fiona.Send(fmt.Sprintf("<message type='chat' to='demo|george.demo@localhost'><body>after %d</body></message>", n))
+		if _, ok := george.Wait(500*time.Millisecond, xmpptest.Message("demo|fiona.demo@localhost/", "after ")); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("routing did not resume after NATS restarted")
+		}
+	}
+	// What was sent meanwhile reached george, now or at his next sign-in.
+	got := map[string]bool{}
+	for i := range 5 {
+		body := fmt.Sprintf("meanwhile %d", i)
+		_, got[body] = george.Wait(200*time.Millisecond, xmpptest.Message("demo|fiona.demo@localhost/", body))
+	}
+	george.Close()
+	again := xmpptest.MustDial(t, r.nodes[1].addrs["xmpp-starttls"], "demo|george.demo@localhost", r.passwords["george.demo"], xmpptest.Options{})
+	again.Send("<presence/>")
+	for i := range 5 {
+		body := fmt.Sprintf("meanwhile %d", i)
+		if got[body] {
+			continue
+		}
+		again.Expect("kept: "+body, xmpptest.Message("demo|fiona.demo@localhost/", body))
+	}
+}

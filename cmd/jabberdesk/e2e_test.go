@@ -31,17 +31,18 @@ import (
 // running is the whole server, wired as `jabberdesk serve` wires it, on
 // loopback ports with a fresh data directory.
 type running struct {
-	dir       string // holds jabberdesk.toml and data/
-	cfg       *config.Config
-	st        *store.Store
-	app       *app
-	startTLS  string
-	directTLS string
-	base      string // visitor API, http://host:port
-	env       *env
-	passwords map[string]string // demo agent → password
-	nodes     []*app            // every node's, when the test runs on several (testNodes)
-	envs      []*env            // their stores
+	dir         string // holds jabberdesk.toml and data/
+	cfg         *config.Config
+	st          *store.Store
+	app         *app
+	startTLS    string
+	directTLS   string
+	base        string // visitor API, http://host:port
+	env         *env
+	passwords   map[string]string // demo agent → password
+	nodes       []*app            // every node's, when the test runs on several (testNodes)
+	envs        []*env            // their stores
+	restartNATS func()            // restarts the nodes' NATS server (several nodes)
 }
 
 // startRunning starts the server; extra is appended to its configuration

@@ -51,6 +51,8 @@ func testNodes(t testing.TB) int {
 type clusterOf struct {
 	Store string `json:"store"`
 	NATS  string `json:"nats"`
+
+	restartNATS func() // nil when an earlier start made the NATS server
 }
 
 func sharedCluster(t testing.TB, dir string) clusterOf {
@@ -64,7 +66,7 @@ func sharedCluster(t testing.TB, dir string) clusterOf {
 		return c
 	}
 	c.Store = pgtest.New(t)
-	c.NATS, _ = clustertest.Server(t)
+	c.NATS, c.restartNATS = clustertest.Server(t)
 	b, _ := json.Marshal(c)
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
@@ -136,6 +138,7 @@ func startNodesIn(t testing.TB, dir string, n int, extra ...string) *running {
 		r.passwords[acc.Username] = acc.Password
 	}
 	r.envs = r0envs
+	r.restartNATS = shared.restartNATS
 	return r
 }
 
