@@ -242,7 +242,6 @@ func checkOnce(t *testing.T, db *sql.DB, publicID, text string) {
 	}
 }
 
-
 // NATS restarts while agents on two nodes write to each other: the
 // nodes reconnect, routing resumes, and what was sent meanwhile is not
 // lost (delivered, or kept offline and delivered at the next sign-in).
