@@ -73,6 +73,24 @@ func (postgresDialect) unique(err error) bool { return pgCode(err) == pgUniqueVi
 
 func (postgresDialect) full(err error) bool { return pgCode(err) == pgDiskFull }
 
+// unavailable reports whether err says that the server cannot be reached
+// or takes no connections for now: a failed connection, a connection
+// ended by a shutdown or restart, or a login refused.
+func (postgresDialect) unavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	c := pgCode(err)
+	switch {
+	case strings.HasPrefix(c, "08"), // connection exception
+		c == "57P01", c == "57P02", c == "57P03", // admin or crash shutdown, cannot connect now
+		c == "28000", c == "28P01": // login refused
+		return true
+	}
+	return errors.Is(err, driver.ErrBadConn)
+}
+
 // openPostgres connects to the database at url (postgres://...). Both
 // returned handles are the same pool.
 func openPostgres(url string, opts Options) (*sql.DB, error) {

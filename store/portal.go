@@ -115,5 +115,8 @@ func wrap(op string, err error) error {
 	if errors.As(err, &ue) {
 		return err
 	}
+	if (postgresDialect{}).unavailable(err) {
+		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
+	}
 	return fmt.Errorf("store: %s: %w", op, err)
 }

@@ -83,6 +83,10 @@ var (
 	// ErrStorageFull: the disk (or the database's size limit) is full;
 	// nothing of the write was kept.
 	ErrStorageFull = errors.New("out of storage space")
+	// ErrUnavailable: the database server cannot be reached or refuses
+	// connections for now (PostgreSQL restarting, the network down);
+	// nothing of the request was stored, and it may be tried again.
+	ErrUnavailable = errors.New("the database cannot be reached")
 )
 
 // DefaultIterations is the PBKDF2 iteration count used for new credentials

@@ -272,6 +272,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrStorageFull):
 		ae = fail(http.StatusInsufficientStorage, "server_out_of_space", "the server is out of disk space; nothing of this request was stored, try again later")
 		ae.retryAfter = time.Minute
+	case errors.Is(err, store.ErrUnavailable):
+		s.log.Error("visitor API: the database cannot be reached", "method", r.Method, "path", r.URL.Path, "err", err)
+		ae = fail(http.StatusServiceUnavailable, "unavailable", "the helpdesk cannot reach its database right now; nothing of this request was stored, try again in a moment")
+		ae.retryAfter = 5 * time.Second
 	case errors.As(err, &ue) && errors.Is(err, store.ErrNotFound):
 		ae = fail(http.StatusNotFound, "not_found", ue.Msg)
 	case errors.As(err, &ue):

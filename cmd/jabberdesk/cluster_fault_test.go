@@ -291,3 +291,38 @@ func TestClusterSurvivesNATSRestart(t *testing.T) {
 		again.Expect("kept: "+body, xmpptest.Message("demo|fiona.demo@localhost/", body))
 	}
 }
+
+// PostgreSQL goes away under a running server: visitors are told, with
+// 503 and Retry-After, that nothing was stored; once it is back, the same
+// requests succeed.
+func TestPostgresOutageIsToldAndPasses(t *testing.T) {
+	if testNodes(t) > 1 {
+		t.Skip("runs in the pass on one node: it brings its own database")
+	}
+	o := pgtest.NewOutage(t)
+	t.Parallel()
+	r := startRunning(t, "[store]", fmt.Sprintf("url = %q", o.URL))
+	george := r.loginWithRoster(t, "george.demo")
+	v := r.startChat(t, "Ann", "Support", "before the outage")
+	george.Expect("offer", xmpptest.Message(v.JID, "before the outage"))
+
+	o.Down(t)
+	var e apiErr
+	code := 0
+	deadline := time.Now().Add(10 * time.Second)
+	for code != http.StatusServiceUnavailable && time.Now().Before(deadline) {
+		code = call(t, "POST", r.base+"/api/v1/chats", "", map[string]string{"portal": "demo", "name": "Bo", "question": "during"}, &e)
+	}
+	if code != http.StatusServiceUnavailable || e.Error.Code != "unavailable" || !strings.Contains(e.Error.Message, "nothing of this request was stored") {
+		t.Fatalf("during the outage: %d %+v", code, e)
+	}
+	o.Up(t)
+	deadline = time.Now().Add(10 * time.Second)
+	for code != http.StatusCreated {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the outage: %d %+v", code, e)
+		}
+		code = call(t, "POST", r.base+"/api/v1/chats", "", map[string]string{"portal": "demo", "name": "Bo", "question": "after"}, nil)
+	}
+	george.Expect("the chat after the outage", xmpptest.Message("demo|v-", "after"))
+}

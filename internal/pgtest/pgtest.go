@@ -72,3 +72,99 @@ func WithSchema(t testing.TB, base, schema string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// Outage is a database of a test's own, reached over TCP as a role of
+// its own, whose logins can be refused and connections ended: what the
+// server sees while PostgreSQL restarts.
+type Outage struct {
+	URL  string // postgres://ROLE:PASSWORD@127.0.0.1:PORT/DB?search_path=SCHEMA
+	base string
+	role string
+}
+
+// NewOutage is New with a role of the test's own (see Outage).
+func NewOutage(t testing.TB) *Outage {
+	t.Helper()
+	base := ServerURL()
+	if base == "" {
+		t.Skipf("%s is not set: this test needs a PostgreSQL server (make test with .ci/run's set-up)", Env)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail
+	name := "jdtest_" + hex.EncodeToString(b)
+	password := hex.EncodeToString(b) + "pw"
+	o := &Outage{base: base, role: name}
+	var db, port string
+	o.admin(t, func(ctx context.Context, conn *pgx.Conn) error {
+		if err := conn.QueryRow(ctx, "SELECT current_database(), current_setting('port')").Scan(&db, &port); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			"CREATE ROLE " + name + " LOGIN PASSWORD '" + password + "'",
+			"CREATE SCHEMA " + name + " AUTHORIZATION " + name,
+		} {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	t.Cleanup(func() {
+		o.admin(t, func(ctx context.Context, conn *pgx.Conn) error {
+			for _, q := range []string{
+				"ALTER ROLE " + name + " NOLOGIN",
+				"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + name + "'",
+				"DROP SCHEMA " + name + " CASCADE",
+				"DROP ROLE " + name,
+			} {
+				if _, err := conn.Exec(ctx, q); err != nil {
+					t.Logf("pgtest: clean up %s: %v", name, err)
+				}
+			}
+			return nil
+		})
+	})
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(name, password), Host: "127.0.0.1:" + port, Path: "/" + db}
+	q := u.Query()
+	q.Set("search_path", name)
+	q.Set("sslmode", "disable")
+	u.RawQuery = q.Encode()
+	o.URL = u.String()
+	return o
+}
+
+// Down refuses the role's logins and ends its connections.
+func (o *Outage) Down(t testing.TB) {
+	t.Helper()
+	o.admin(t, func(ctx context.Context, conn *pgx.Conn) error {
+		if _, err := conn.Exec(ctx, "ALTER ROLE "+o.role+" NOLOGIN"); err != nil {
+			return err
+		}
+		_, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '"+o.role+"'")
+		return err
+	})
+}
+
+// Up takes the role's logins again.
+func (o *Outage) Up(t testing.TB) {
+	t.Helper()
+	o.admin(t, func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "ALTER ROLE "+o.role+" LOGIN")
+		return err
+	})
+}
+
+// admin runs f on a connection to the configured server.
+func (o *Outage) admin(t testing.TB, f func(context.Context, *pgx.Conn) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, o.base)
+	if err != nil {
+		t.Fatalf("pgtest: connect to %s: %v", Env, err)
+	}
+	defer func() { _ = conn.Close(ctx) }() // what f did is its answer
+	if err := f(ctx, conn); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+}
