@@ -36,8 +36,12 @@ test:
 test-race:
 	set -o pipefail; { $(GO) test -count=1 -race -json ./... ; $(call on-postgres,-race); } | $(GO) run ./internal/testsummary
 
-# on-postgres runs the store's tests on PostgreSQL when a server is configured.
-on-postgres = if [ -n "$$JABBERDESK_TEST_POSTGRES" ]; then JABBERDESK_TEST_STORE=postgres $(GO) test -count=1 $(1) -json ./store; fi
+# on-postgres runs, when a PostgreSQL server is configured, the store's tests
+# on PostgreSQL and the end-to-end tests on three nodes (PostgreSQL, an
+# embedded NATS server, balancers in front).
+on-postgres = if [ -n "$$JABBERDESK_TEST_POSTGRES" ]; then \
+	JABBERDESK_TEST_STORE=postgres $(GO) test -count=1 $(1) -json ./store; \
+	JABBERDESK_TEST_NODES=3 $(GO) test -count=1 $(1) -json ./cmd/jabberdesk; fi
 
 ## fuzz: run each fuzz target for FUZZTIME (their seed corpora run with make test)
 FUZZTIME ?= 30s
