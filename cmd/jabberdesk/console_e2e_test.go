@@ -180,6 +180,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("input[name=q]")),
 		chromedp.SendKeys(chromedp.CSS("input[name=q]"), "crater tycho"),
 		chromedp.Click(chromedp.CSS("form.filters button[type=submit]")),
+		// The page before the search has the newest chats in table.results
+		// too: wait for the search's own page, whose field says the words.
+		chromedp.WaitVisible(chromedp.CSS("input[name=q][value='crater tycho']")),
 		chromedp.WaitVisible(chromedp.CSS("table.results")),
 	)
 	shots(t, b, "console-conversations", "table.results", "Grace")
