@@ -24,7 +24,7 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request, v *viewer) {
 	}
 	who := strings.TrimSpace(r.PostFormValue("agent"))
 	if who == "" {
-		s.sessions.setFlash(v.sess, "Choose the agent to assign chat #"+strconv.FormatInt(number, 10)+" to.")
+		s.flash(r, v, "Choose the agent to assign chat #"+strconv.FormatInt(number, 10)+" to.")
 		s.backToLive(w, r, portal)
 		return
 	}
@@ -72,8 +72,17 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request, v *viewer, portal 
 		// The change is made; the log says what the audit log lacks.
 		s.log.Error("console: audit a change", "portal", portal, "chat", number, "command", command, "result", result, "err", aerr)
 	}
-	s.sessions.setFlash(v.sess, reply)
+	s.flash(r, v, reply)
 	s.backToLive(w, r, portal)
+}
+
+// flash keeps the outcome of a change for the session's next page, on
+// whichever node it lands. Not kept, it is not shown; the change is made
+// and audited either way.
+func (s *Server) flash(r *http.Request, v *viewer, text string) {
+	if err := s.sessions.setFlash(r.Context(), v.sess, text); err != nil {
+		s.log.Error("console: keep the outcome of a change", "portal", v.agent.Portal, "agent", v.agent.Key(), "err", err)
+	}
 }
 
 // actor is who the audit log names: the username in their own portal,

@@ -11,9 +11,10 @@
 //     (internal/limit), per address and per account, so guesses spread
 //     over XMPP and the console are spaced out as if made at one.
 //   - A session is a random id in an HttpOnly, SameSite=Strict cookie
-//     scoped to /console/, kept in memory on the server (a restart signs
-//     everyone out). Each request checks the agent again: removed,
-//     demoted to agent or given a new password, the session ends.
+//     scoped to /console/; the server keeps it in the store, which every
+//     node shares, by the id's SHA-256 only. Each request checks the
+//     agent again: removed, demoted to agent or given a new password,
+//     the session ends.
 //   - Every change is a POST that carries the session's CSRF token
 //     (compared in constant time) and passes Go's cross-origin
 //     protection; every change is audited.
@@ -62,8 +63,12 @@ type Presence interface {
 
 // Config configures the console.
 type Config struct {
-	Domain   string // the XMPP domain a sign-in name may end with
-	Store    *store.Store
+	Domain string // the XMPP domain a sign-in name may end with
+	Store  *store.Store
+	// Sessions keeps the console's sessions: pass the store, which every
+	// node shares, so that a browser signed in through one node is
+	// signed in on all.
+	Sessions Sessions
 	Desk     Desk
 	Presence Presence
 	// Reporter draws the Reports page (cmd/jabberdesk: package report's
@@ -107,8 +112,8 @@ type Server struct {
 
 // New makes the console.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Desk == nil || cfg.Presence == nil || cfg.Reporter == nil {
-		return nil, errors.New("console: Store, Desk, Presence and Reporter are required")
+	if cfg.Store == nil || cfg.Sessions == nil || cfg.Desk == nil || cfg.Presence == nil || cfg.Reporter == nil {
+		return nil, errors.New("console: Store, Sessions, Desk, Presence and Reporter are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -128,7 +133,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), guard: cfg.Guard,
-		sessions: newSessions(cfg.IdleTimeout, cfg.MaxAge, cfg.Now),
+		sessions: newSessions(cfg.Sessions, cfg.IdleTimeout, cfg.MaxAge, cfg.Now),
 		proxies:  forwarded.Proxies(cfg.TrustedProxies),
 		origin:   http.NewCrossOriginProtection(),
 		pages:    pages, static: static, fakeSalt: make([]byte, 16),
@@ -176,7 +181,12 @@ func (s *Server) Shutdown() { s.stopStreams() }
 
 // home sends a signed-in visitor to the live page, anyone else to sign in.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.session(r); ok {
+	_, ok, err := s.session(r)
+	if err != nil {
+		s.fail(w, r, nil, http.StatusInternalServerError, "", err)
+		return
+	}
+	if ok {
 		http.Redirect(w, r, "/console/live", http.StatusSeeOther)
 		return
 	}

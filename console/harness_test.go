@@ -104,6 +104,7 @@ type fixture struct {
 	ctx   context.Context
 	st    *store.Store
 	desk  *fakeDesk
+	cfg   Config
 	srv   *Server
 	ts    *httptest.Server
 	guard *limit.Guard
@@ -123,12 +124,12 @@ func newFixture(t *testing.T, tls bool, tweak ...func(*Config)) *fixture {
 	f := &fixture{t: t, ctx: context.Background(), st: st, desk: newFakeDesk(), now: time.Now()}
 	f.seed()
 	f.guard = limit.NewGuard(limit.GuardConfig{})
-	cfg := Config{Domain: "chat.example", Store: st, Desk: f.desk, Presence: fakePresence{"acme|sue.super": true},
+	cfg := Config{Domain: "chat.example", Store: st, Sessions: st, Desk: f.desk, Presence: fakePresence{"acme|sue.super": true},
 		Guard: f.guard, Now: f.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Reporter: echoReporter{}}
 	for _, tw := range tweak {
 		tw(&cfg)
 	}
-	f.guard = cfg.Guard
+	f.guard, f.cfg = cfg.Guard, cfg
 	if f.srv, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +141,20 @@ func newFixture(t *testing.T, tls bool, tweak ...func(*Config)) *fixture {
 	t.Cleanup(f.ts.Close)
 	t.Cleanup(f.srv.Shutdown)
 	return f
+}
+
+// node is another node of the console: a Server of its own (its own
+// live streams) on the same store, over plain HTTP.
+func (f *fixture) node() *httptest.Server {
+	f.t.Helper()
+	srv, err := New(f.cfg)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	f.t.Cleanup(ts.Close)
+	f.t.Cleanup(srv.Shutdown)
+	return ts
 }
 
 func (f *fixture) clock() time.Time {
@@ -180,6 +195,7 @@ type browser struct {
 	f      *fixture
 	c      *http.Client
 	header http.Header // sent with every request
+	base   string      // the console it asks: f.ts, or another node (the cookies are the same)
 }
 
 func (f *fixture) browser() *browser {
@@ -190,7 +206,7 @@ func (f *fixture) browser() *browser {
 	c := *f.ts.Client() // the server's transport, this browser's cookies
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &browser{f: f, c: &c, header: http.Header{}}
+	return &browser{f: f, c: &c, header: http.Header{}, base: f.ts.URL}
 }
 
 // result is an answer with its body read.
@@ -205,7 +221,7 @@ func (b *browser) do(method, path string, form url.Values) result {
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, b.f.ts.URL+path, body)
+	req, err := http.NewRequest(method, b.base+path, body)
 	if err != nil {
 		b.f.t.Fatal(err)
 	}

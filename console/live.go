@@ -68,7 +68,7 @@ func (s *Server) liveFor(ctx context.Context, v *viewer, portal string) (liveDat
 		return liveData{}, err
 	}
 	view := s.cfg.Desk.Live(ctx, portal)
-	d := liveData{Now: view.At, Portal: portal, CSRF: v.sess.csrf}
+	d := liveData{Now: view.At, Portal: portal, CSRF: v.sess.CSRF}
 	names := map[string]string{}
 	for _, a := range agents {
 		names[a.Key()] = a.DisplayName
@@ -208,7 +208,7 @@ func (s *Server) streamLive(ctx context.Context, v *viewer, portal string, send 
 				return
 			}
 		case <-tick.C:
-			if _, err := s.recheck(ctx, v.sess); errors.Is(err, errSessionOver) || !s.sessions.alive(v.sess) {
+			if !s.stillOn(ctx, v) {
 				send(sseEvent("signin", "")) // the stream ends either way
 				return
 			}
@@ -217,6 +217,24 @@ func (s *Server) streamLive(ctx context.Context, v *viewer, portal string, send 
 			}
 		}
 	}
+}
+
+// stillOn reads a live page's session and agent again: false when the
+// session is over (expired, signed out on any node, or its agent
+// changed). A failed read keeps the stream on until the next tick.
+func (s *Server) stillOn(ctx context.Context, v *viewer) bool {
+	_, err := s.recheck(ctx, v.sess)
+	if errors.Is(err, errSessionOver) {
+		return false
+	}
+	ok, aerr := s.sessions.alive(ctx, v.sess)
+	if err = errors.Join(err, aerr); err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("console: read a live page's session again", "portal", v.agent.Portal, "agent", v.agent.Key(), "err", err)
+		}
+		return true
+	}
+	return ok
 }
 
 // settle waits d unless ctx ends first (false).

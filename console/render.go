@@ -108,8 +108,12 @@ type page struct {
 
 // pageFor is a signed-in page about portal.
 func (s *Server) pageFor(r *http.Request, v *viewer, portal, nav, title string, data any) page {
-	p := page{Title: title, Nav: nav, User: v.agent.DisplayName, Role: string(v.agent.Role), CSRF: v.sess.csrf,
-		Portal: portal, Flash: s.sessions.takeFlash(v.sess), Data: data}
+	flash, err := s.sessions.takeFlash(r.Context(), v.sess)
+	if err != nil {
+		s.log.Error("console: take the outcome of a change", "portal", v.agent.Portal, "agent", v.agent.Key(), "err", err)
+	}
+	p := page{Title: title, Nav: nav, User: v.agent.DisplayName, Role: string(v.agent.Role), CSRF: v.sess.CSRF,
+		Portal: portal, Flash: flash, Data: data}
 	if v.agent.Role.AtLeast(store.RoleAdmin) {
 		ps, err := s.cfg.Store.Portals(r.Context())
 		if err != nil {
@@ -148,7 +152,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *viewer, status 
 	}
 	p := page{Title: http.StatusText(status), Data: msg}
 	if v != nil {
-		p.User, p.Role, p.CSRF, p.Portal = v.agent.DisplayName, string(v.agent.Role), v.sess.csrf, v.agent.Portal
+		p.User, p.Role, p.CSRF, p.Portal = v.agent.DisplayName, string(v.agent.Role), v.sess.CSRF, v.agent.Portal
 	}
 	s.render(w, r, status, "error", p)
 }

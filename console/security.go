@@ -52,5 +52,5 @@ func (s *Server) sessionCookie(r *http.Request, value string, maxAge int) *http.
 // compared in constant time.
 func csrfOK(r *http.Request, sess *session) bool {
 	got := r.PostFormValue("csrf")
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) == 1
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) == 1
 }

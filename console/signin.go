@@ -37,7 +37,12 @@ type signInData struct {
 
 // signInPage shows the form; a signed-in browser goes on to the live page.
 func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.session(r); ok {
+	_, ok, err := s.session(r)
+	if err != nil {
+		s.fail(w, r, nil, http.StatusInternalServerError, "", err)
+		return
+	}
+	if ok {
 		http.Redirect(w, r, "/console/live", http.StatusSeeOther)
 		return
 	}
@@ -80,7 +85,11 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusForbidden, "refused", page{Title: "For supervisors", Data: a})
 		return
 	}
-	id := s.sessions.create(a.Portal, a.Key(), credDigest(creds))
+	id, err := s.sessions.create(r.Context(), a.Portal, a.Key(), credDigest(creds), ip.String())
+	if err != nil {
+		s.fail(w, r, nil, http.StatusInternalServerError, "", err)
+		return
+	}
 	http.SetCookie(w, s.sessionCookie(r, id, 0))
 	s.log.Info("console: signed in", "remote", ip, "portal", a.Portal, "agent", a.Key(), "role", a.Role)
 	http.Redirect(w, r, "/console/live", http.StatusSeeOther)
@@ -88,7 +97,10 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 
 // signOut ends the session.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, v *viewer) {
-	s.sessions.end(v.sess)
+	if err := s.sessions.signOut(r.Context(), v.sess, s.proxies.ClientIP(r).String()); err != nil {
+		s.fail(w, r, v, http.StatusInternalServerError, "", err)
+		return
+	}
 	http.SetCookie(w, s.sessionCookie(r, "", -1))
 	http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -67,6 +68,9 @@ func fillCopyFixture(t *testing.T, s *Store) {
 	if err := s.SetPortalSetting(ctx, "acme", "team_name", "Acme team", "test"); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.CreateConsoleSession(ctx, consoleSession("fiona.b", "copied", t0), consoleLimits, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestCopyToPostgres(t *testing.T) {
@@ -94,7 +98,8 @@ func TestCopyToPostgres(t *testing.T) {
 		}
 	}
 	if total != rep.Rows || rows["portals"] != 2 || rows["agents"] != 3 || rows["agent_credentials"] != 6 || rows["archive"] != 100 ||
-		rows["chat_events"] != 2 || rows["blocklist"] != 3 || rows["vcards"] != 1 || rows["offline_messages"] != 1 {
+		rows["chat_events"] != 2 || rows["blocklist"] != 3 || rows["vcards"] != 1 || rows["offline_messages"] != 1 ||
+		rows["console_sessions"] != 1 {
 		t.Errorf("rows %v", rows)
 	}
 	if len(heard) != len(rep.Tables) {
@@ -108,6 +113,10 @@ func TestCopyToPostgres(t *testing.T) {
 	ps, err := dst.Portals(ctx)
 	if err != nil || len(ps) != 2 || ps[0].Name != "acme" {
 		t.Errorf("portals %v %v", ps, err)
+	}
+	copied := consoleSession("fiona.b", "copied", time.Time{})
+	if cs, err := dst.ConsoleSession(ctx, copied.Key); err != nil || cs.Agent != "fiona.b" || !bytes.Equal(cs.Cred, copied.Cred) || cs.CSRF != copied.CSRF {
+		t.Errorf("console session %+v %v", cs, err)
 	}
 	// The sequences go on after the largest id copied.
 	conn, err := pgx.Connect(ctx, dstURL)

@@ -4,9 +4,10 @@
 //
 //   - The directory: portals (tenants), departments, agents with their
 //     roles, settings and SCRAM credentials (RFC 5802 §3, RFC 7677), the
-//     addresses each agent signed in from (sign_in.go), portal settings,
-//     and the audit log of every admin change and of agents' desk
-//     commands.
+//     addresses each agent signed in from (sign_in.go), the supervisor
+//     console's sessions by the SHA-256 of their ids (console_session.go),
+//     portal settings, and the audit log of every admin change and of
+//     agents' desk commands.
 //   - Visitor chats (docs/CHATS.md): visitors, chats with a per-portal
 //     visitor number, the agents in each chat, offers, and the chat's
 //     events — its transcript and the visitor's event stream in one

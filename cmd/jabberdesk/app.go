@@ -318,9 +318,10 @@ func (a *app) startWeb(cfg *config.Config, st *store.Store) error {
 	return nil
 }
 
-// startConsole makes the supervisor console (http.console): it reads
-// the live view from the engine, agents' availability from the XMPP
-// server, and counts failed sign-ins with the XMPP server's guard.
+// startConsole makes the supervisor console (http.console): it keeps
+// its sessions in the store, which every node shares, reads the live
+// view from the engine, agents' availability from the XMPP server, and
+// counts failed sign-ins with the XMPP server's guard.
 func (a *app) startConsole(cfg *config.Config, st *store.Store) error {
 	if !cfg.HTTP.Console {
 		return nil
@@ -329,6 +330,7 @@ func (a *app) startConsole(cfg *config.Config, st *store.Store) error {
 	a.console, err = console.New(console.Config{
 		Domain:         cfg.Domain,
 		Store:          st,
+		Sessions:       st,
 		Desk:           a.bridge,
 		Presence:       a.xmpp,
 		Guard:          a.xmpp.SignInGuard(),

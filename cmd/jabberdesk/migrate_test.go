@@ -24,8 +24,8 @@ import (
 // with passwords, chats with their events, agents, offers, notes and
 // ratings, tickets, contacts, accounts, canned responses, blocks,
 // offline messages, the archive, the board, vCards, private XML, block
-// lists, PEP items, sign-in addresses, upload slots, an IM channel with a
-// customer's chat, its queue and a template.
+// lists, PEP items, sign-in addresses, a console session, upload slots,
+// an IM channel with a customer's chat, its queue and a template.
 func fillForMigrate(t *testing.T, dir string) {
 	t.Helper()
 	st := openStore(t, dir)
@@ -120,6 +120,9 @@ func fillForMigrate(t *testing.T, dir string) {
 	must(st.Block(ctx, "acme", "fiona.b", []string{"spam@example.com", "Zed@example.com", "ärger@example.com"}))
 	must(st.PublishPEP(ctx, "acme", "fiona.b", store.PEPItem{Node: "urn:xmpp:avatar:metadata", ID: "abc", Payload: []byte("<metadata xmlns='urn:xmpp:avatar:metadata'/>"), Access: "presence", PublishedAt: sec(600)}, 1))
 	must(st.RememberSignInAddress(ctx, "acme", "fiona.b", "192.0.2.0/24", sec(700)))
+	key, cred := sha256.Sum256([]byte("console session id")), sha256.Sum256([]byte("stored key"))
+	must(st.CreateConsoleSession(ctx, store.ConsoleSession{Key: key[:], Portal: "acme", Agent: "fiona.b", Cred: cred[:], CSRF: "csrf-token", Born: sec(750)},
+		store.ConsoleSessionLimits{Idle: time.Minute, MaxAge: time.Hour, PerAgent: 1, Max: 1}, "192.0.2.7"))
 	slot, err := st.CreateUploadSlot(ctx, "acme", "fiona.b", "report.pdf", 1234, "application/pdf", store.UploadLimits{MaxFileSize: 1 << 20, QuotaPerAgent: 1 << 30})
 	must(err)
 	must(st.MarkUploaded(ctx, slot.ID, sec(800)))
@@ -192,7 +195,7 @@ func TestMigrate(t *testing.T) {
 	}
 	for table, n := range map[string]int64{"portals": 2, "agents": 3, "agent_credentials": 6, "departments": 2, "agent_departments": 3,
 		"archive": 600, "chat_events": 5, "chats": 3, "chat_ratings": 1, "offline_messages": 2, "blocklist": 3,
-		"upload_slots": 1, "channel_templates": 1, "channel_outbound": 1, "tickets": 2, "ticket_chats": 1} {
+		"upload_slots": 1, "channel_templates": 1, "channel_outbound": 1, "tickets": 2, "ticket_chats": 1, "console_sessions": 1} {
 		if rows[table] != n {
 			t.Errorf("table %s: %d rows copied, want %d", table, rows[table], n)
 		}
