@@ -297,13 +297,21 @@ func (c *Chat) blockCustomer(by *member, reason string) (string, error) {
 		}
 		return "", err
 	}
+	// The chat ends before anyone is told: a message the customer sends
+	// once the agent has read the line is kept in this chat, which is by
+	// then the customer's blocked chat (keepBlocked).
+	others := make([]string, 0, len(c.members))
 	for _, m := range c.members {
 		if m.key != by.key {
-			c.tell(m.key, by.name+" blocked "+c.title()+" ("+reason+").")
+			others = append(others, m.key)
 		}
 	}
-	c.tell(by.key, c.info.ChannelType.Title()+" customer "+c.info.CustomerProviderID+" blocked")
+	title := c.title()
 	c.endQuietly(reasonBlocked)
+	for _, key := range others {
+		c.tell(key, by.name+" blocked "+title+" ("+reason+").")
+	}
+	c.tell(by.key, c.info.ChannelType.Title()+" customer "+c.info.CustomerProviderID+" blocked")
 	return "", nil
 }
 
