@@ -42,11 +42,12 @@ type PresenceChange struct {
 // caller wait; a crash loses what was not written yet (at most about a
 // second). Close writes what is queued.
 type PresenceLog struct {
-	s    *Store
-	log  *slog.Logger
-	in   chan presenceRow
-	done chan struct{}
-	last map[[2]string]string // portal, username key → last state written; run's own
+	s      *Store
+	log    *slog.Logger
+	in     chan presenceRow
+	done   chan struct{}
+	last   map[[2]string]string // portal, username key → last state written; run's own
+	shared bool                 // one of several servers: an agent's first change is written too
 
 	mu      sync.RWMutex // held for reading while sending to in
 	closed  bool
@@ -69,15 +70,33 @@ const (
 // so a crash does not leave anyone online for the time the server was
 // down after the restart.
 func (s *Store) NewPresenceLog(ctx context.Context, queue int, log *slog.Logger) (*PresenceLog, error) {
-	if log == nil {
-		log = slog.Default()
-	}
 	if err := s.endPresence(ctx, s.now()); err != nil {
 		return nil, err
 	}
-	p := &PresenceLog{s: s, log: log, in: make(chan presenceRow, queue), done: make(chan struct{}), last: map[[2]string]string{}}
+	return s.startPresenceLog(queue, log, false), nil
+}
+
+// SharedPresenceLog starts the presence log of one of several servers
+// that share the store: it records every agent offline first only when
+// reset (no other server runs), and records every change it is given,
+// an agent's first one included, as another server may have recorded
+// the agent's last state.
+func (s *Store) SharedPresenceLog(ctx context.Context, queue int, log *slog.Logger, reset bool) (*PresenceLog, error) {
+	if reset {
+		if err := s.endPresence(ctx, s.now()); err != nil {
+			return nil, err
+		}
+	}
+	return s.startPresenceLog(queue, log, true), nil
+}
+
+func (s *Store) startPresenceLog(queue int, log *slog.Logger, shared bool) *PresenceLog {
+	if log == nil {
+		log = slog.Default()
+	}
+	p := &PresenceLog{s: s, log: log, in: make(chan presenceRow, queue), done: make(chan struct{}), last: map[[2]string]string{}, shared: shared}
 	go p.run()
-	return p, nil
+	return p
 }
 
 // endPresence records every agent not offline as offline at at.
@@ -160,7 +179,7 @@ func (p *PresenceLog) write(batch []presenceRow) {
 	for _, r := range batch {
 		k := [2]string{r.portal, r.agent}
 		last, seen := p.last[k]
-		if r.state == last || !seen && r.state == PresenceOffline {
+		if r.state == last || !seen && !p.shared && r.state == PresenceOffline {
 			continue // after endPresence an agent not seen yet is offline
 		}
 		p.last[k] = r.state

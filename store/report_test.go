@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -320,5 +321,35 @@ func TestDigestBackfillMatchesTheStore(t *testing.T) {
 	}
 	if got := digest(); got != want {
 		t.Errorf("backfilled %q, want %q", got, want)
+	}
+}
+
+// A server that joins others keeps their agents' states, and writes an
+// agent's first change even when it is offline: another server wrote
+// the state before it.
+func TestSharedPresenceLog(t *testing.T) {
+	s, ctx := chatFixture(t)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return t0 }
+	first, err := s.SharedPresenceLog(ctx, 16, slog.New(slog.DiscardHandler), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Record("acme", "fiona.b", PresenceOnline, t0.Add(time.Minute))
+	first.Close()
+	s.now = func() time.Time { return t0.Add(2 * time.Minute) }
+	joined, err := s.SharedPresenceLog(ctx, 16, slog.New(slog.DiscardHandler), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined.Record("acme", "fiona.b", PresenceOffline, t0.Add(3*time.Minute)) // her node was lost
+	joined.Close()
+	got, err := s.PresenceChanges(ctx, "acme", t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PresenceChange{{"fiona.b", PresenceOnline, t0.Add(time.Minute)}, {"fiona.b", PresenceOffline, t0.Add(3 * time.Minute)}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("changes %+v, want %+v", got, want)
 	}
 }

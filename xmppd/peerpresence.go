@@ -2,6 +2,7 @@ package xmppd
 
 import (
 	"sync"
+	"time"
 )
 
 // presenceMirror is what this node knows of the presence of sessions on
@@ -213,6 +214,9 @@ func (srv *Server) remoteGone(gone []remotePresence) {
 	}
 	for k, best := range was {
 		if now := srv.Availability(k.portal, k.agent); now < best {
+			// Each node that sees it records it: the reports take the
+			// same state twice as one.
+			srv.presences.Record(k.portal, k.agent, presenceState(now), time.Now())
 			srv.desk.AgentAvailabilityChanged(k.portal, k.agent, now)
 		}
 	}

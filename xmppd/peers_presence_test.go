@@ -106,6 +106,20 @@ func TestPeersPeerLost(t *testing.T) {
 	// Messages for him are kept offline now.
 	fiona.Send(chat(jidOf("george.w"), "are you there?"))
 	testwait.For(t, "kept offline", func() bool { return offlineCount(t, c.nodes["a"], "george.w") == 1 })
+	// The reports' record has him offline from the loss on.
+	testwait.For(t, "george offline in the presence log", func() bool {
+		ch, err := c.nodes["a"].st.PresenceChanges(t.Context(), "acme", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := ""
+		for _, p := range ch {
+			if p.Username == "george.w" {
+				last = p.State
+			}
+		}
+		return last == "offline"
+	})
 }
 
 func TestPeersRestartedNodeForgetsItsEarlierRun(t *testing.T) {

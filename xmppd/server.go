@@ -39,6 +39,9 @@ type Config struct {
 	// Peers are the other nodes when several share the store
 	// (docs/CLUSTER.md); nil runs a single node.
 	Peers Peers
+	// OthersRunning: other nodes run (with Peers), whose agents are
+	// signed in; the presence log is not reset at start.
+	OthersRunning bool
 }
 
 // Server is the XMPP service. Start it with Serve on one or more
@@ -157,11 +160,18 @@ func New(cfg Config) (*Server, error) {
 	srv.dir = newDirectory(cfg.Store)
 	// Nobody is signed in yet: whoever the log still has available is
 	// offline from now, then each change is recorded as it happens.
-	presences, err := cfg.Store.NewPresenceLog(context.Background(), 4096, srv.log)
+	// Joining other nodes that run, their agents are signed in: the log
+	// is kept as it is, and the nodes record the agents of a node that is
+	// lost (remoteGone).
+	var err error
+	if cfg.Peers != nil {
+		srv.presences, err = cfg.Store.SharedPresenceLog(context.Background(), 4096, srv.log, !cfg.OthersRunning)
+	} else {
+		srv.presences, err = cfg.Store.NewPresenceLog(context.Background(), 4096, srv.log)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("xmppd: %w", err)
 	}
-	srv.presences = presences
 	srv.archive = cfg.Store.NewArchiveWriter(16384, srv.log)
 	srv.bufPool.New = func() any { b := make([]byte, 0, 4096); return &b }
 	if srv.desk == nil {

@@ -38,29 +38,30 @@ const shutdownTimeout = 10 * time.Second
 // app is a running server: the XMPP service and the control socket,
 // wired together here and nowhere else.
 type app struct {
-	log      *slog.Logger
-	store    *store.Store
-	bridge   *bridge.Engine
-	im       *im.Service
-	imStop   context.CancelFunc // ends im's work; imDone is closed when it has
-	imDone   chan struct{}
-	imCtx    context.Context // ends with imStop
-	imWork   sync.WaitGroup  // im's goroutines
-	imMu     sync.Mutex      // guards imQueues and imClosed
-	imQueues bool            // the channels' stored queues run here
-	imClosed bool            // im's work is ending: start none
-	xmpp     *xmppd.Server
-	web      *web.Server
-	files    *uploads.Store  // the upload store; nil without an HTTP listener
-	console  *console.Server // nil without the HTTP listener or with http.console off
-	geoip    *web.GeoIP
-	certs    *certSource
-	control  *control.Server
-	cluster  *cluster.Cluster // nil on a single node
-	admin    *http.Server
-	metrics  *metrics
-	addrs    map[string]string // listener name → address
-	errc     chan error
+	log             *slog.Logger
+	store           *store.Store
+	bridge          *bridge.Engine
+	im              *im.Service
+	imStop          context.CancelFunc // ends im's work; imDone is closed when it has
+	imDone          chan struct{}
+	imCtx           context.Context // ends with imStop
+	imWork          sync.WaitGroup  // im's goroutines
+	imMu            sync.Mutex      // guards imQueues and imClosed
+	imQueues        bool            // the channels' stored queues run here
+	imClosed        bool            // im's work is ending: start none
+	xmpp            *xmppd.Server
+	web             *web.Server
+	files           *uploads.Store  // the upload store; nil without an HTTP listener
+	console         *console.Server // nil without the HTTP listener or with http.console off
+	geoip           *web.GeoIP
+	certs           *certSource
+	control         *control.Server
+	cluster         *cluster.Cluster // nil on a single node
+	clusterTakeover time.Duration    // cluster.takeover
+	admin           *http.Server
+	metrics         *metrics
+	addrs           map[string]string // listener name → address
+	errc            chan error
 }
 
 // newLogger builds the structured logger the configuration asks for.
@@ -136,6 +137,8 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		Version:    version,
 		Desk:       a.bridge,
 		Peers:      peers,
+		// The presence log is reset at start only by the first node.
+		OthersRunning: a.othersRunning(),
 	})
 	if err != nil {
 		return nil, err

@@ -63,6 +63,7 @@ func (a *app) joinCluster(cfg *config.Config) error {
 		return fmt.Errorf("join the cluster at %s: %w", cfg.Cluster.NATS, err)
 	}
 	a.cluster = c
+	a.clusterTakeover = cfg.Cluster.Takeover
 	return nil
 }
 
@@ -274,4 +275,18 @@ type bridgeNodes struct{ xmppPeers }
 func (n bridgeNodes) Owner(ctx context.Context, portalID int64) (string, error) {
 	owner, _, err := n.c.Claim(ctx, portalID)
 	return owner, err
+}
+
+// othersRunning reports whether other nodes of the cluster run: a
+// heartbeat other than this node's, no older than the takeover time.
+func (a *app) othersRunning() bool {
+	if a.cluster == nil {
+		return false
+	}
+	for _, n := range a.cluster.Nodes() {
+		if !n.Self && n.Alive && n.Age <= a.clusterTakeover {
+			return true
+		}
+	}
+	return false
 }
