@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,14 +42,101 @@ func newCertSource(cfg *config.Config, log *slog.Logger) (*certSource, error) {
 	if cfg.XMPP.ACME {
 		return acmeCertSource(cfg, log), nil
 	}
-	certFile, keyFile, _ := cfg.CertPaths()
-	fc, err := tlsutil.LoadFileCertificate(certFile, keyFile, func(err error) {
+	pairs, err := loadCertPairs(cfg, func(err error) {
 		log.Error("TLS certificate not reloaded", "err", err)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &certSource{get: fc.GetCertificate, pem: fc.PEM}, nil
+	if len(pairs) == 1 {
+		return &certSource{get: pairs[0].GetCertificate, pem: pairs[0].PEM}, nil
+	}
+	return &certSource{get: pairs.get, pem: pairs.pem}, nil
+}
+
+// certPairs are the configured certificates, one per key type, each
+// reloaded when its files change.
+type certPairs []*tlsutil.FileCertificate
+
+// loadCertPairs loads every certificate of xmpp.cert_file with its key:
+// each key must go with its certificate, and no two certificates may have
+// keys of the same type (a client could only ever be given the first).
+// onError hears of reloads that failed.
+func loadCertPairs(cfg *config.Config, onError func(error)) (certPairs, error) {
+	certs, keys, _ := cfg.CertPairs()
+	var pairs certPairs
+	types := map[x509.PublicKeyAlgorithm]string{}
+	for i := range certs {
+		fc, err := tlsutil.LoadFileCertificate(certs[i], keys[i], onError)
+		if err != nil {
+			return nil, cfg.KeyError("xmpp.cert_file", fmt.Sprintf("%s with its key %s: %v", certs[i], keys[i], err))
+		}
+		alg := keyAlgorithm(fc.Current())
+		if other, ok := types[alg]; ok {
+			return nil, cfg.KeyError("xmpp.cert_file", fmt.Sprintf("%s and %s both have %s keys (give one certificate per key type, such as one ECDSA and one RSA)", other, certs[i], alg))
+		}
+		types[alg] = certs[i]
+		pairs = append(pairs, fc)
+	}
+	return pairs, nil
+}
+
+// keyAlgorithm is the type of c's key.
+func keyAlgorithm(c *tls.Certificate) x509.PublicKeyAlgorithm {
+	leaf := c.Leaf
+	if leaf == nil {
+		var err error
+		if leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
+			return x509.UnknownPublicKeyAlgorithm
+		}
+	}
+	return leaf.PublicKeyAlgorithm
+}
+
+// current are the certificates in service, the preferred first: ECDSA
+// (and Ed25519) before RSA, whose handshakes cost the server much more.
+func (p certPairs) current() []*tls.Certificate {
+	certs := make([]*tls.Certificate, len(p))
+	for i, fc := range p {
+		certs[i] = fc.Current()
+	}
+	slices.SortStableFunc(certs, func(a, b *tls.Certificate) int {
+		return cmp.Compare(rank(a), rank(b))
+	})
+	return certs
+}
+
+func rank(c *tls.Certificate) int {
+	if keyAlgorithm(c) == x509.RSA {
+		return 1
+	}
+	return 0
+}
+
+// get gives each client the first certificate, in order of preference,
+// that it supports: an RSA one only to clients that cannot use the
+// others. A client that supports none gets the preferred one, and the
+// handshake fails as it would with that one alone.
+func (p certPairs) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	certs := p.current()
+	if hello != nil {
+		for _, c := range certs {
+			if hello.SupportsCertificate(c) == nil {
+				return c, nil
+			}
+		}
+	}
+	return certs[0], nil
+}
+
+// pem is the chain of the preferred certificate, the one modern clients
+// are given.
+func (p certPairs) pem() []byte {
+	var b bytes.Buffer
+	for _, der := range p.current()[0].Certificate {
+		_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: der}) // a bytes.Buffer does not fail
+	}
+	return b.Bytes()
 }
 
 // acmeHosts are the names certificates are asked for.

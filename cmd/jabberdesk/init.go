@@ -123,7 +123,7 @@ func (e *env) prepare(out *textout.Writer, verbose bool) (*store.Store, error) {
 }
 
 // ensureCert creates the self-signed certificate when none is configured,
-// or checks that the configured files exist.
+// or checks that the configured ones load, each with its key.
 func ensureCert(out *textout.Writer, cfg *config.Config, verbose bool) error {
 	cert, key, generated := cfg.CertPaths()
 	if cfg.XMPP.ACME {
@@ -133,13 +133,12 @@ func ensureCert(out *textout.Writer, cfg *config.Config, verbose bool) error {
 		return nil
 	}
 	if !generated {
-		for _, f := range [][2]string{{"xmpp.cert_file", cert}, {"xmpp.key_file", key}} {
-			if _, err := os.Stat(f[1]); err != nil {
-				return fmt.Errorf("%s: cannot use %s: %w", f[0], f[1], errors.Unwrap(err))
-			}
+		if _, err := loadCertPairs(cfg, nil); err != nil {
+			return err
 		}
 		if verbose {
-			out.Printf("Using the configured certificate %s\n", cert)
+			certs, _, _ := cfg.CertPairs()
+			out.Printf("Using the configured certificate %s\n", strings.Join(certs, ", "))
 		}
 		return nil
 	}

@@ -69,8 +69,8 @@ type XMPP struct {
 	ListenStartTLS string        // listen_starttls; "" disables the listener
 	ListenTLS      string        // listen_tls; "" disables the listener
 	PublicHost     string        // public_host; "" means Domain, see PublicHostName
-	CertFile       string        // cert_file; "" means generated, see CertPaths
-	KeyFile        string        // key_file; set if and only if CertFile is
+	CertFiles      []string      // cert_file: one path or a list; none means generated, see CertPaths
+	KeyFiles       []string      // key_file: the keys of CertFiles, by position
 	ACME           bool          // acme: certificates from an ACME authority
 	ACMEEmail      string        // acme_email
 	ACMEDirectory  string        // acme_directory, a URL
@@ -165,12 +165,37 @@ func (c *Config) PublicHostName() string {
 // CertPaths returns the TLS certificate and key files. If none are
 // configured, they are cert.pem and key.pem under DataDir/tls, and generated
 // is true: the server creates a self-signed certificate there if needed.
+// With several configured pairs they are the first; see CertPairs.
 func (c *Config) CertPaths() (cert, key string, generated bool) {
-	if c.XMPP.CertFile != "" {
-		return c.XMPP.CertFile, c.XMPP.KeyFile, false
+	certs, keys, generated := c.CertPairs()
+	return certs[0], keys[0], generated
+}
+
+// CertPairs returns every TLS certificate file and its key file, pairs by
+// position: the configured ones (one to MaxCertPairs), or the generated
+// pair of CertPaths.
+func (c *Config) CertPairs() (certs, keys []string, generated bool) {
+	if len(c.XMPP.CertFiles) > 0 {
+		return c.XMPP.CertFiles, c.XMPP.KeyFiles, false
 	}
 	dir := filepath.Join(c.DataDir, "tls")
-	return filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), true
+	return []string{filepath.Join(dir, "cert.pem")}, []string{filepath.Join(dir, "key.pem")}, true
+}
+
+// MaxCertPairs is how many certificates xmpp.cert_file may list: one per
+// key type (ECDSA, RSA, Ed25519).
+const MaxCertPairs = 3
+
+// KeyError is a problem with the value of key that shows only once the
+// configuration is in use, such as a file it names that cannot be used:
+// an *Errors with the configuration file and the key's line, like those
+// of Parse.
+func (c *Config) KeyError(key, msg string) error {
+	p := Problem{File: c.Path, Key: key, Msg: msg}
+	if data, err := os.ReadFile(c.Path); c.Path != "" && err == nil {
+		p.Line = keyLines(data)[lineKey(strings.Split(key, "."))]
+	}
+	return &Errors{Problems: []Problem{p}}
 }
 
 // Problem is one thing wrong with a configuration file.

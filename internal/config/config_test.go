@@ -345,6 +345,25 @@ func TestRelativePaths(t *testing.T) {
 	if want := filepath.Join(dir, "etc", "tls", "cert.pem"); cert != want || key != abs || generated {
 		t.Errorf("CertPaths() = %q, %q, %v; want %q, %q, false", cert, key, generated, want, abs)
 	}
+
+	// Lists: each path resolved; a problem found later is reported on the
+	// key's line.
+	data = "[xmpp]\ncert_file = [\"ecdsa.pem\", \"/rsa.pem\"]\nkey_file = [\"ecdsa.key\", \"/rsa.key\"]\n"
+	if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = Load(file, true); err != nil {
+		t.Fatal(err)
+	}
+	certs, keys, _ := c.CertPairs()
+	etc := filepath.Dir(file)
+	if !slices.Equal(certs, []string{filepath.Join(etc, "ecdsa.pem"), "/rsa.pem"}) || !slices.Equal(keys, []string{filepath.Join(etc, "ecdsa.key"), "/rsa.key"}) {
+		t.Errorf("CertPairs() = %q, %q", certs, keys)
+	}
+	err = c.KeyError("xmpp.key_file", "does not fit")
+	if want := file + ":3: xmpp.key_file: does not fit"; err == nil || err.Error() != want {
+		t.Errorf("KeyError = %v, want %s", err, want)
+	}
 }
 
 // A bad store URL is reported with its file, line and key, and without
@@ -401,6 +420,16 @@ func TestValues(t *testing.T) {
 		{toml: "[xmpp]\npublic_host = \"192.0.2.1\"", check: func(c *Config) bool { return c.PublicHostName() == "192.0.2.1" }},
 		{toml: "[xmpp]\npublic_host = \"chat.example.com:5222\"", want: `xmpp.public_host: "chat.example.com:5222" is not a host name`},
 		{toml: "[xmpp]\nkey_file = \"k.pem\"", want: `xmpp.key_file: is set but xmpp.cert_file is not`},
+		{toml: "[xmpp]\ncert_file = \"\"\nkey_file = []", check: func(c *Config) bool { _, _, generated := c.CertPaths(); return generated }},
+		{toml: "[xmpp]\ncert_file = [\"/e.pem\", \"/r.pem\"]\nkey_file = [\"/e.key\", \"/r.key\"]", check: func(c *Config) bool {
+			certs, keys, generated := c.CertPairs()
+			return !generated && slices.Equal(certs, []string{"/e.pem", "/r.pem"}) && slices.Equal(keys, []string{"/e.key", "/r.key"})
+		}},
+		{toml: "[xmpp]\ncert_file = [\"e.pem\", \"r.pem\"]\nkey_file = \"e.key\"", want: `xmpp.key_file: lists 1 files but xmpp.cert_file lists 2 (give each certificate its key, in the same order)`},
+		{toml: "[xmpp]\ncert_file = [\"a\", \"b\", \"c\", \"d\"]\nkey_file = [\"a\", \"b\", \"c\", \"d\"]", want: `xmpp.cert_file: lists 4 files, too many (at most 3)`},
+		{toml: "[xmpp]\ncert_file = [\"e.pem\", \"e.pem\"]\nkey_file = [\"e.key\", \"r.key\"]", want: `xmpp.cert_file: lists "e.pem" twice`},
+		{toml: "[xmpp]\ncert_file = [\"e.pem\", \"\"]\nkey_file = [\"e.key\", \"r.key\"]", want: `xmpp.cert_file: want a path, or a list of up to 3 paths, got string "" in the list`},
+		{toml: "[xmpp]\ncert_file = 5", want: `xmpp.cert_file: want a path, or a list of up to 3 paths, got integer 5`},
 		{toml: "[auth]\nscram_iterations = 100", want: `auth.scram_iterations: 100 is out of range (want 4096 to 1000000)`},
 		{toml: "[auth]\nlogin_failures_per_ip = 0", want: `auth.login_failures_per_ip: 0 is too small (want 1 or more)`},
 		{toml: "[auth]\nlogin_failure_window = \"0s\"", want: `auth.login_failure_window: "0s" is too short (want more than 0)`},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -66,13 +67,13 @@ func fields() []field {
 		},
 		{
 			key:  "xmpp.cert_file",
-			help: "PEM file with the TLS certificate chain. Set both cert_file and key_file to use your own certificate, or leave both empty to use a self-signed certificate generated under data_dir/tls/. A relative path is resolved against the directory containing this file.",
-			val:  filePath(func(c *Config) *string { return &c.XMPP.CertFile }, ""),
+			help: `PEM file with the TLS certificate chain. Set both cert_file and key_file to use your own certificate, or leave both empty to use a self-signed certificate generated under data_dir/tls/. A list of files, one per key type, such as ["ecdsa.pem", "rsa.pem"], serves those certificates side by side: each client is given the best one it supports (ECDSA handshakes cost the server far less CPU than RSA ones; clients that support only RSA still get RSA). A relative path is resolved against the directory containing this file.`,
+			val:  filePaths(func(c *Config) *[]string { return &c.XMPP.CertFiles }, MaxCertPairs),
 		},
 		{
 			key:  "xmpp.key_file",
-			help: "PEM file with the private key for cert_file. A relative path is resolved against the directory containing this file.",
-			val:  filePath(func(c *Config) *string { return &c.XMPP.KeyFile }, ""),
+			help: "PEM file with the private key for cert_file; with a list of certificates, a list of their keys in the same order. A relative path is resolved against the directory containing this file.",
+			val:  filePaths(func(c *Config) *[]string { return &c.XMPP.KeyFiles }, MaxCertPairs),
 		},
 
 		{
@@ -354,16 +355,29 @@ func crossChecks() []func(c *Config, report func(key, msg string)) {
 	return []func(*Config, func(string, string)){
 		func(c *Config, report func(key, msg string)) {
 			const suffix = "(set both to use your own certificate, or neither to use a generated self-signed one)"
+			certs, keys := c.XMPP.CertFiles, c.XMPP.KeyFiles
 			switch {
-			case c.XMPP.CertFile != "" && c.XMPP.KeyFile == "":
+			case len(certs) > 0 && len(keys) == 0:
 				report("xmpp.cert_file", "is set but xmpp.key_file is not "+suffix)
-			case c.XMPP.CertFile == "" && c.XMPP.KeyFile != "":
+			case len(certs) == 0 && len(keys) > 0:
 				report("xmpp.key_file", "is set but xmpp.cert_file is not "+suffix)
+			case len(certs) != len(keys):
+				report("xmpp.key_file", fmt.Sprintf("lists %d files but xmpp.cert_file lists %d (give each certificate its key, in the same order)", len(keys), len(certs)))
+			}
+			for _, f := range []struct {
+				key   string
+				paths []string
+			}{{"xmpp.cert_file", certs}, {"xmpp.key_file", keys}} {
+				for i, p := range f.paths {
+					if slices.Contains(f.paths[:i], p) {
+						report(f.key, fmt.Sprintf("lists %q twice", p))
+					}
+				}
 			}
 		},
 		func(c *Config, report func(key, msg string)) {
 			switch {
-			case c.XMPP.ACME && (c.XMPP.CertFile != "" || c.XMPP.KeyFile != ""):
+			case c.XMPP.ACME && (len(c.XMPP.CertFiles) > 0 || len(c.XMPP.KeyFiles) > 0):
 				report("xmpp.acme", "is true but xmpp.cert_file or xmpp.key_file is set too (ACME brings its own certificate: leave them empty, or turn acme off)")
 			case c.XMPP.ACME && c.HTTP.Listen == "":
 				report("xmpp.acme", "is true but http.listen is empty: the ACME authority checks the names over HTTP on that listener")

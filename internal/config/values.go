@@ -99,6 +99,60 @@ func filePath(ptr func(*Config) *string, def string, rules ...rule[string]) valu
 	return v
 }
 
+// filePaths is a file name or a list of up to max of them, stored as a
+// list: "" and [] are none. Relative paths are resolved as filePath's.
+func filePaths(ptr func(*Config) *[]string, max int) value {
+	want := fmt.Sprintf("a path, or a list of up to %d paths", max)
+	k := kind[[]string]{
+		want: want,
+		decode: func(raw any) ([]string, error) {
+			switch v := raw.(type) {
+			case string:
+				if v == "" {
+					return nil, nil
+				}
+				return []string{v}, nil
+			case []any:
+				if len(v) > max {
+					return nil, fmt.Errorf("lists %d files, too many (at most %d)", len(v), max)
+				}
+				var out []string
+				for _, item := range v {
+					s, ok := item.(string)
+					if !ok || s == "" {
+						return nil, fmt.Errorf("want %s, got %s in the list", want, describe(item))
+					}
+					out = append(out, s)
+				}
+				return out, nil
+			}
+			return nil, wrongType(want, raw)
+		},
+		format: func(ss []string) string {
+			if len(ss) == 0 {
+				return `""`
+			}
+			if len(ss) == 1 {
+				return strconv.Quote(ss[0])
+			}
+			q := make([]string, len(ss))
+			for i, s := range ss {
+				q[i] = strconv.Quote(s)
+			}
+			return "[" + strings.Join(q, ", ") + "]"
+		},
+	}
+	v := makeValue(ptr, nil, k)
+	v.resolve = func(c *Config, dir string) {
+		for i, p := range *ptr(c) {
+			if !filepath.IsAbs(p) {
+				(*ptr(c))[i] = filepath.Join(dir, p)
+			}
+		}
+	}
+	return v
+}
+
 // enum is a string key that must be one of values.
 func enum(ptr func(*Config) *string, def string, values ...string) value {
 	return str(ptr, def, oneOf(values...))
