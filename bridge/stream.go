@@ -56,6 +56,12 @@ func (v *VisitorChat) Events(ctx context.Context, after int64, wait time.Duratio
 	defer deadline.Stop()
 	for {
 		evs, err := v.stored(ctx, after)
+		if err != nil && ctx.Err() != nil {
+			// The wait ended (the server stops, the visitor left) while
+			// the store was read: nothing new, as when it ends between
+			// reads.
+			return []Event{}, nil
+		}
 		if err != nil || len(evs) > 0 || live == nil {
 			return evs, err
 		}

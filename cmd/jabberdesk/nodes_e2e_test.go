@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,6 +73,9 @@ func sharedCluster(t testing.TB, dir string) clusterOf {
 	return c
 }
 
+// quotedPath is a quoted file name in a configuration line.
+var quotedPath = regexp.MustCompile(`"[^"]*"`)
+
 // startNodesIn starts n nodes for one test; the first keeps its data in
 // dir, and the running it returns is the first node's with the
 // balancers' addresses. r.nodes has every node's app.
@@ -95,12 +97,26 @@ func startNodesIn(t testing.TB, dir string, n int, extra ...string) *running {
 		}
 		lines := append([]string{}, extra...)
 		if i > 0 {
-			// The nodes show one certificate: the first node's files.
-			lines = slices.DeleteFunc(lines, func(l string) bool {
-				return strings.HasPrefix(l, "xmpp.cert_file") || strings.HasPrefix(l, "xmpp.key_file")
-			})
-			cert, key, _ := r.cfg.CertPaths()
-			lines = append(lines, fmt.Sprintf("xmpp.cert_file = %q", cert), fmt.Sprintf("xmpp.key_file = %q", key))
+			// The nodes show the same certificates: the test's own files,
+			// named from the first node's directory, or the one the first
+			// node generated.
+			own := false
+			for j, l := range lines {
+				if strings.HasPrefix(l, "xmpp.cert_file") || strings.HasPrefix(l, "xmpp.key_file") {
+					own = true
+					lines[j] = quotedPath.ReplaceAllStringFunc(l, func(q string) string {
+						p := strings.Trim(q, `"`)
+						if filepath.IsAbs(p) {
+							return q
+						}
+						return strconv.Quote(filepath.Join(dir, p))
+					})
+				}
+			}
+			if !own {
+				cert, key, _ := r.cfg.CertPaths()
+				lines = append(lines, fmt.Sprintf("xmpp.cert_file = %q", cert), fmt.Sprintf("xmpp.key_file = %q", key))
+			}
 		}
 		lines = append(lines, fmt.Sprintf("public_url = %q", "http://"+lbHTTP.Addr()),
 			"[store]", fmt.Sprintf("url = %q", shared.Store),
