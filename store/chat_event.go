@@ -50,7 +50,10 @@ func (s *Store) AppendChatEvent(ctx context.Context, chatID int64, e ChatEvent) 
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error { return appendChatEvent(ctx, tx, chatID, &e) })
+	// The chat's row, locked by the UPDATE that numbers the event, orders
+	// appends; the inbound message and the outbound one are marked and
+	// queued by keyed, conditional writes.
+	err := s.txRowLocked(ctx, func(tx *sql.Tx) error { return appendChatEvent(ctx, tx, chatID, &e) })
 	if err != nil {
 		return ChatEvent{}, wrap("append chat event", err)
 	}

@@ -252,8 +252,24 @@ const txAttempts = 40
 // lost to a concurrent one is run again from the start, so f must do
 // nothing but its statements (and set what it returns).
 func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	return s.txAt(ctx, s.d.txOptions(), f)
+}
+
+// txRowLocked is tx for a transaction whose every invariant rests on the
+// row locks its statements take (a counter bumped by UPDATE ... RETURNING,
+// rows keyed by it): on PostgreSQL it runs READ COMMITTED, so that readers
+// and writers of other rows never make it fail, as SERIALIZABLE's
+// dependency tracking does under load.
+func (s *Store) txRowLocked(ctx context.Context, f func(*sql.Tx) error) error {
+	if s.d.engine() != "postgres" {
+		return s.tx(ctx, f)
+	}
+	return s.txAt(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, f)
+}
+
+func (s *Store) txAt(ctx context.Context, opts *sql.TxOptions, f func(*sql.Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.tx1(ctx, f)
+		err := s.tx1(ctx, opts, f)
 		if err == nil || attempt == txAttempts || !s.d.retryable(err) {
 			return err
 		}
@@ -269,8 +285,8 @@ func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	}
 }
 
-func (s *Store) tx1(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, s.d.txOptions())
+func (s *Store) tx1(ctx context.Context, opts *sql.TxOptions, f func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, opts)
 	if err != nil {
 		return s.storageFull(err)
 	}
