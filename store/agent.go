@@ -346,6 +346,11 @@ func (s *Store) RemoveAgent(ctx context.Context, portal, username, actor string)
 		if err != nil {
 			return err
 		}
+		// Their archive goes with them; a message to or from a colleague
+		// stays in the colleague's (the foreign key forgets this side).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM archive WHERE from_id = ? AND to_id IS NULL OR to_id = ? AND from_id IS NULL`, a.ID, a.ID); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM agents WHERE id = ?`, a.ID); err != nil {
 			return err
 		}

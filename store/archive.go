@@ -152,18 +152,22 @@ func (s *Store) ArchiveMessage(ctx context.Context, portal, owner, with string, 
 		return err
 	}
 	at = s.archiveTime(at)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		return archiveInsert(ctx, tx, portal, owner, with, outgoing, stanzaID, body, stanza, at)
-	})
+	m := archivedRow{stanzaID: stanzaID, body: body, stanza: stanza, at: at}
+	if outgoing {
+		m.from, m.to, m.toJID = owner, "", with
+	} else {
+		m.from, m.to, m.fromJID = "", owner, with
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error { return archiveInsert(ctx, tx, portal, m) })
 	return wrap("archive message", err)
 }
 
 // ArchivePair archives a message between two agents of a portal in both
-// archives, in one transaction: as outgoing in the sender's (from, a
-// username; with toJID) and as incoming in the recipient's (to; with
-// fromJID). fromJID and toJID are the two agents' bare JIDs. A message an
-// agent sends to themself is archived once, as outgoing. The other
-// arguments are as for ArchiveMessage.
+// archives: as outgoing in the sender's (from, a username; with toJID)
+// and as incoming in the recipient's (to; with fromJID), one row that
+// both archives read. fromJID and toJID are the two agents' bare JIDs. A
+// message an agent sends to themself is in their archive once, as
+// outgoing. The other arguments are as for ArchiveMessage.
 func (s *Store) ArchivePair(ctx context.Context, portal, from, to, fromJID, toJID, stanzaID, body string, stanza []byte, at time.Time) error {
 	if err := checkArchived(toJID, stanzaID, body, stanza); err != nil {
 		return err
@@ -171,16 +175,11 @@ func (s *Store) ArchivePair(ctx context.Context, portal, from, to, fromJID, toJI
 	if fromJID == "" {
 		return invalid("the archived message has no sender JID")
 	}
-	at = s.archiveTime(at)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := archiveInsert(ctx, tx, portal, from, toJID, true, stanzaID, body, stanza, at); err != nil {
-			return err
-		}
-		if UsernameKey(from) == UsernameKey(to) {
-			return nil
-		}
-		return archiveInsert(ctx, tx, portal, to, fromJID, false, stanzaID, body, stanza, at)
-	})
+	m := archivedRow{from, to, fromJID, toJID, stanzaID, body, stanza, s.archiveTime(at)}
+	if UsernameKey(from) == UsernameKey(to) {
+		m.to = "" // in their archive once, as sent
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error { return archiveInsert(ctx, tx, portal, m) })
 	return wrap("archive message", err)
 }
 
@@ -208,22 +207,50 @@ func (s *Store) archiveTime(at time.Time) time.Time {
 	return at.UTC().Truncate(time.Millisecond)
 }
 
-// archiveInsert adds one row to an owner's archive inside tx.
-func archiveInsert(ctx context.Context, tx *sql.Tx, portal, owner, with string, outgoing bool, stanzaID, body string, stanza []byte, at time.Time) error {
-	pid, aid, err := agentRef(ctx, tx, portal, owner)
-	if err != nil {
-		return err
+// archivedRow is one row of the archive: a message from one agent to
+// another (usernames; either may be "" for a message archived for one
+// side only, to is "" for a message to oneself), with their bare JIDs as
+// routed ("" when not known).
+type archivedRow struct {
+	from, to, fromJID, toJID, stanzaID, body string
+	stanza                                   []byte
+	at                                       time.Time
+}
+
+// archiveInsert adds a message to the archive inside tx. A stanza id
+// already in the archive of either agent is ErrExists.
+func archiveInsert(ctx context.Context, tx *sql.Tx, portal string, m archivedRow) error {
+	var pid int64
+	ids := [2]any{nil, nil} // NULL: no such side
+	for i, owner := range []string{m.from, m.to} {
+		if owner == "" {
+			continue
+		}
+		p, aid, err := agentRef(ctx, tx, portal, owner)
+		if err != nil {
+			return err
+		}
+		var dup bool
+		err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM archive WHERE stanza_id = ? AND (from_id = ? OR to_id = ?))`,
+			m.stanzaID, aid, aid).Scan(&dup)
+		if err != nil {
+			return err
+		}
+		if dup {
+			return fmt.Errorf("stanza id %q is already in the archive of %s: %w", m.stanzaID, owner, ErrExists)
+		}
+		pid, ids[i] = p, aid
 	}
-	var blob any // NULL: no stanza
-	if len(stanza) > 0 {
-		blob = stanza
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO archive (portal_id, owner_id, with_jid, outgoing, stanza_id, body, stanza, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, pid, aid, with, outgoing, stanzaID, body, blob, millis(at))
-	if isUnique(err) {
-		return fmt.Errorf("stanza id %q is already in the archive of %s: %w", stanzaID, owner, ErrExists)
-	}
+	_, err := tx.ExecContext(ctx, archiveInsertSQL+archiveValues, pid, ids[0], ids[1], m.fromJID, m.toJID, m.stanzaID, m.body, stanzaBlob(m.stanza), millis(m.at))
 	return err
+}
+
+// stanzaBlob is what the stanza column holds: NULL for no stanza.
+func stanzaBlob(stanza []byte) any {
+	if len(stanza) == 0 {
+		return nil
+	}
+	return stanza
 }
 
 // archiveArm is the part of the archive query that reads one source:
@@ -299,19 +326,20 @@ func (s *Store) queryArchive(ctx context.Context, q ArchiveQuery) (ArchivePage, 
 	if err != nil {
 		return ArchivePage{}, err
 	}
-	ar, ch := archiveFilters(q, pid, aid)
+	arms := archiveFilters(q, pid, aid)
 	var page ArchivePage
-	if page.Count, err = countArchive(ctx, tx, &ar, &ch); err != nil {
+	if page.Count, err = countArchive(ctx, tx, &arms); err != nil {
 		return ArchivePage{}, err
 	}
 
 	// Paging: the page lies after After and before Before.
 	for _, b := range bounds {
-		ar.cursor(kindArchive, "a.at", []string{"a.id"}, b.pos, b.after)
-		ch.cursor(kindChat, "e.at", []string{"e.chat_id", "e.seq"}, b.pos, b.after)
+		arms.sent.cursor(kindArchive, "a.at", []string{"a.id"}, b.pos, b.after)
+		arms.received.cursor(kindArchive, "a.at", []string{"a.id"}, b.pos, b.after)
+		arms.chats.cursor(kindChat, "e.at", []string{"e.chat_id", "e.seq"}, b.pos, b.after)
 	}
 	// One more than the page says whether the page is complete.
-	if page.Messages, err = readArchive(ctx, tx, q, &ar, &ch, backward, size+1); err != nil {
+	if page.Messages, err = readArchive(ctx, tx, q, &arms, backward, size+1); err != nil {
 		return ArchivePage{}, err
 	}
 	page.cut(size, backward)
@@ -356,74 +384,83 @@ func archiveBounds(ctx context.Context, q querier, aid int64, aq ArchiveQuery) (
 	return bounds, nil
 }
 
+// archiveArms are the three sources of an agent's archive: the archive
+// rows they sent (alias a), those they received from someone else (alias
+// a), and the messages of the visitor chats they were in (events e of
+// chats c). Each arm reads one index in order, so that a page costs its
+// size, not the archive's.
+type archiveArms struct {
+	sent, received, chats archiveArm
+}
+
 // archiveFilters are the query's filters (XEP-0313 §4.1.1) on the
-// archive rows of agent aid (ar, alias a) and on the events (alias e) of
-// the chats (alias c) of portal pid the agent was in (ch).
-func archiveFilters(q ArchiveQuery, pid, aid int64) (ar, ch archiveArm) {
-	ar.where("a.owner_id = ?", aid)
+// archive of agent aid of portal pid.
+func archiveFilters(q ArchiveQuery, pid, aid int64) archiveArms {
+	var arms archiveArms
+	arms.sent.where("a.from_id = ?", aid)
+	arms.received.where("a.to_id = ?", aid)
 	// The owner's chats drive the chat arm; the unary + keeps the planner
 	// from walking all the portal's chats by the (portal_id, number) index.
+	ch := &arms.chats
 	ch.where("c.id IN (SELECT chat_id FROM chat_agents WHERE agent_id = ?)", aid)
 	ch.where("+c.portal_id = ?", pid)
 	ch.where(chatMessageCond)
 	switch {
 	case q.With != "":
-		ar.where("a.with_jid = ?", q.With)
+		arms.sent.where("a.to_jid = ?", q.With)
+		arms.received.where("a.from_jid = ?", q.With)
 		ch.where("1 = 0") // a colleague has no chat
 	case q.WithChat != 0:
-		ar.where("1 = 0") // nor a chat a colleague message
+		arms.sent.where("1 = 0") // nor a chat a colleague message
+		arms.received.where("1 = 0")
 		ch.where("c.id = (SELECT id FROM chats WHERE portal_id = ? AND number = ?)", pid, q.WithChat)
 	}
+	var start, end []any
 	if q.Start != nil {
-		start := millis(*q.Start)
+		ms := millis(*q.Start)
 		if q.Start.Nanosecond()%int(time.Millisecond) != 0 {
-			start++ // the first whole millisecond not before Start
+			ms++ // the first whole millisecond not before Start
 		}
-		ar.where("a.at >= ?", start)
-		ch.where("e.at >= ?", start)
+		start = []any{ms}
 	}
 	if q.End != nil {
-		ar.where("a.at <= ?", millis(*q.End))
-		ch.where("e.at <= ?", millis(*q.End))
+		end = []any{millis(*q.End)}
 	}
-	return ar, ch
+	for _, a := range []struct {
+		arm *archiveArm
+		at  string
+	}{{&arms.sent, "a.at"}, {&arms.received, "a.at"}, {ch, "e.at"}} {
+		if start != nil {
+			a.arm.where(a.at+" >= ?", start...)
+		}
+		if end != nil {
+			a.arm.where(a.at+" <= ?", end...)
+		}
+	}
+	return arms
 }
 
-// countArchive counts the messages that pass the filters of both arms.
-func countArchive(ctx context.Context, q querier, ar, ch *archiveArm) (int, error) {
+// countArchive counts the messages that pass the filters of the arms.
+func countArchive(ctx context.Context, q querier, arms *archiveArms) (int, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM archive a WHERE `+ar.sql()+`) +
-		(SELECT count(*) FROM chats c JOIN chat_events e ON e.chat_id = c.id WHERE `+ch.sql()+`)`,
-		append(append([]any{}, ar.args...), ch.args...)...).Scan(&n)
+		(SELECT count(*) FROM archive a WHERE `+arms.sent.sql()+`) +
+		(SELECT count(*) FROM archive a WHERE `+arms.received.sql()+`) +
+		(SELECT count(*) FROM chats c JOIN chat_events e ON e.chat_id = c.id WHERE `+arms.chats.sql()+`)`,
+		slices.Concat(arms.sent.args, arms.received.args, arms.chats.args)...).Scan(&n)
 	return n, err
 }
 
-// readArchive reads at most limit messages of both arms in the archive's
+// readArchive reads at most limit messages of the arms in the archive's
 // order (backward: newest first), in one query.
-func readArchive(ctx context.Context, q querier, aq ArchiveQuery, ar, ch *archiveArm, backward bool, limit int) ([]ArchivedMessage, error) {
+func readArchive(ctx context.Context, q querier, aq ArchiveQuery, arms *archiveArms, backward bool, limit int) ([]ArchivedMessage, error) {
 	key := UsernameKey(aq.Owner)
 	order := "at, kind, k1, k2"
 	if backward {
 		order = "at DESC, kind DESC, k1 DESC, k2 DESC"
 	}
-	args := append([]any{}, ar.args...)
-	args = append(args, key, key, key)
-	args = append(args, ch.args...)
-	args = append(args, limit)
-	rows, err := q.QueryContext(ctx, `
-		SELECT `+strconv.Itoa(kindArchive)+` AS kind, a.id AS k1, 0 AS k2, a.at AS at, a.with_jid AS with_jid, 0 AS number,
-			a.outgoing AS outgoing, a.stanza_id AS stanza_id, a.body AS body, a.stanza AS stanza,
-			'' AS colleague, 0 AS from_visitor, '' AS text
-		FROM archive a WHERE `+ar.sql()+`
-		UNION ALL
-		SELECT `+strconv.Itoa(kindChat)+`, e.chat_id, e.seq, e.at, '', c.number,
-			CASE WHEN e.type = 'message' AND e.author = ? THEN 1 ELSE 0 END, '',
-			CASE WHEN e.type = 'message' AND e.author <> ? THEN '[' || e.author_name || '] ' || e.text ELSE e.text END, NULL,
-			CASE WHEN e.type = 'message' AND e.author <> ? THEN e.author_name ELSE '' END,
-			CASE WHEN e.type = 'visitor_message' THEN 1 ELSE 0 END, e.text
-		FROM chats c JOIN chat_events e ON e.chat_id = c.id WHERE `+ch.sql()+`
-		ORDER BY `+order+` LIMIT ?`, args...)
+	args := slices.Concat(arms.sent.args, arms.received.args, []any{key, key, key}, arms.chats.args, []any{limit})
+	rows, err := q.QueryContext(ctx, archiveSelect(arms, order), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -440,6 +477,28 @@ func readArchive(ctx context.Context, q querier, aq ArchiveQuery, ar, ch *archiv
 		msgs = append(msgs, m)
 	}
 	return msgs, rows.Err()
+}
+
+// archiveSelect is the query of readArchive: the three arms, in order,
+// up to a limit. Its arguments are the sent arm's, the received arm's,
+// the owner's username key three times, the chat arm's and the limit.
+func archiveSelect(arms *archiveArms, order string) string {
+	return `
+		SELECT ` + strconv.Itoa(kindArchive) + ` AS kind, a.id AS k1, 0 AS k2, a.at AS at, a.to_jid AS with_jid, 0 AS number,
+			1 AS outgoing, a.stanza_id AS stanza_id, a.body AS body, a.stanza AS stanza,
+			'' AS colleague, 0 AS from_visitor, '' AS text
+		FROM archive a WHERE ` + arms.sent.sql() + `
+		UNION ALL
+		SELECT ` + strconv.Itoa(kindArchive) + `, a.id, 0, a.at, a.from_jid, 0, 0, a.stanza_id, a.body, a.stanza, '', 0, ''
+		FROM archive a WHERE ` + arms.received.sql() + `
+		UNION ALL
+		SELECT ` + strconv.Itoa(kindChat) + `, e.chat_id, e.seq, e.at, '', c.number,
+			CASE WHEN e.type = 'message' AND e.author = ? THEN 1 ELSE 0 END, '',
+			CASE WHEN e.type = 'message' AND e.author <> ? THEN '[' || e.author_name || '] ' || e.text ELSE e.text END, NULL,
+			CASE WHEN e.type = 'message' AND e.author <> ? THEN e.author_name ELSE '' END,
+			CASE WHEN e.type = 'visitor_message' THEN 1 ELSE 0 END, e.text
+		FROM chats c JOIN chat_events e ON e.chat_id = c.id WHERE ` + arms.chats.sql() + `
+		ORDER BY ` + order + ` LIMIT ?`
 }
 
 // cut makes a page of what was read (up to size+1 messages, newest first
@@ -466,14 +525,14 @@ func archiveCursor(ctx context.Context, q querier, aid int64, id string) (archiv
 	err := sql.ErrNoRows
 	switch {
 	case ok && kind == kindArchive:
-		err = q.QueryRowContext(ctx, `SELECT at FROM archive WHERE id = ? AND owner_id = ?`, k1, aid).Scan(&p.at)
+		err = q.QueryRowContext(ctx, `SELECT at FROM archive WHERE id = ? AND (from_id = ? OR to_id = ?)`, k1, aid, aid).Scan(&p.at)
 	case ok && kind == kindChat:
 		err = q.QueryRowContext(ctx, `SELECT e.at FROM chat_events e WHERE e.chat_id = ? AND e.seq = ? AND `+chatMessageCond+`
 			AND e.chat_id IN (SELECT chat_id FROM chat_agents WHERE agent_id = ?)`, k1, k2, aid).Scan(&p.at)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		p = archivePos{kind: kindArchive}
-		err = q.QueryRowContext(ctx, `SELECT id, at FROM archive WHERE owner_id = ? AND stanza_id = ?`, aid, id).Scan(&p.k1, &p.at)
+		err = q.QueryRowContext(ctx, `SELECT id, at FROM archive WHERE stanza_id = ? AND (from_id = ? OR to_id = ?) ORDER BY id LIMIT 1`, id, aid, aid).Scan(&p.k1, &p.at)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return archivePos{}, &UserError{Msg: fmt.Sprintf("item-not-found: no archived message with id %q", id), Kind: ErrNotFound}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -206,31 +207,20 @@ func (w *ArchiveWriter) writeMessages(batch []archivePair) error {
 		return nil
 	}
 	ctx := context.Background()
-	err := w.s.tx(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, archiveInsertSQL)
-		if err != nil {
-			return err
-		}
-		defer release(ins)
-		for _, p := range batch {
-			if err := w.insert(ctx, tx, ins, p.portal, p.from, p.toJID, true, p); err != nil {
-				return err
-			}
-			if UsernameKey(p.from) != UsernameKey(p.to) {
-				if err := w.insert(ctx, tx, ins, p.portal, p.to, p.fromJID, false, p); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	// Only inserts, whose rows nothing else reads in the transaction: on
+	// PostgreSQL READ COMMITTED, so that readers never make a batch fail.
+	err := w.s.txRowLocked(ctx, func(tx *sql.Tx) error { return w.insertBatch(ctx, tx, batch) })
 	if err == nil {
 		return nil
 	}
 	clear(w.ids) // an agent may have gone: look everyone up again
 	var lost error
 	for _, p := range batch {
-		err := w.s.tx(ctx, func(tx *sql.Tx) error { return archivePairTx(ctx, tx, p) })
+		m := archivedRow{p.from, p.to, p.fromJID, p.toJID, p.stanzaID, p.body, p.stanza, p.at}
+		if UsernameKey(p.from) == UsernameKey(p.to) {
+			m.to = "" // in their archive once, as sent
+		}
+		err := w.s.tx(ctx, func(tx *sql.Tx) error { return archiveInsert(ctx, tx, p.portal, m) })
 		if err == nil || errors.Is(err, ErrNotFound) {
 			continue
 		}
@@ -242,39 +232,60 @@ func (w *ArchiveWriter) writeMessages(batch []archivePair) error {
 	return lost
 }
 
-func archivePairTx(ctx context.Context, tx *sql.Tx, p archivePair) error {
-	if err := archiveInsert(ctx, tx, p.portal, p.from, p.toJID, true, p.stanzaID, p.body, p.stanza, p.at); err != nil {
-		return err
-	}
-	if UsernameKey(p.from) == UsernameKey(p.to) {
-		return nil
-	}
-	return archiveInsert(ctx, tx, p.portal, p.to, p.fromJID, false, p.stanzaID, p.body, p.stanza, p.at)
-}
-
 // agentName is an agent of a portal by username key.
 type agentName struct{ portal, key string }
 
-const archiveInsertSQL = `INSERT INTO archive (portal_id, owner_id, with_jid, outgoing, stanza_id, body, stanza, at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+// archiveInsertSQL and archiveValues insert one archive row;
+// archiveRowsMax rows go in one statement, so that a batch takes few
+// round trips to a database server.
+const (
+	archiveInsertSQL = `INSERT INTO archive (portal_id, from_id, to_id, from_jid, to_jid, stanza_id, body, stanza, at) VALUES `
+	archiveValues    = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	archiveRowsMax   = 256
+)
 
-// insert writes one side of a message with the batch's prepared
-// statement, looking the owner up once per writer.
-func (w *ArchiveWriter) insert(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, portal, owner, with string, outgoing bool, p archivePair) error {
-	key := agentName{portal, UsernameKey(owner)}
-	ids, ok := w.ids[key]
-	if !ok {
-		pid, aid, err := agentRef(ctx, tx, portal, owner)
-		if err != nil {
+// insertBatch writes a batch's messages, one row each, archiveRowsMax
+// rows per statement.
+func (w *ArchiveWriter) insertBatch(ctx context.Context, tx *sql.Tx, batch []archivePair) error {
+	args := make([]any, 0, 9*min(len(batch), archiveRowsMax))
+	for len(batch) > 0 {
+		n := min(len(batch), archiveRowsMax)
+		args = args[:0]
+		for _, p := range batch[:n] {
+			from, err := w.agentID(ctx, tx, p.portal, p.from)
+			if err != nil {
+				return err
+			}
+			var to any // NULL for a message to oneself: in their archive once
+			if UsernameKey(p.to) != UsernameKey(p.from) {
+				ids, err := w.agentID(ctx, tx, p.portal, p.to)
+				if err != nil {
+					return err
+				}
+				to = ids[1]
+			}
+			args = append(args, from[0], from[1], to, p.fromJID, p.toJID, p.stanzaID, p.body, stanzaBlob(p.stanza), millis(p.at))
+		}
+		query := archiveInsertSQL + strings.Repeat(archiveValues+", ", n-1) + archiveValues
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return err
 		}
-		ids = [2]int64{pid, aid}
-		w.ids[key] = ids
+		batch = batch[n:]
 	}
-	var blob any
-	if len(p.stanza) > 0 {
-		blob = p.stanza
+	return nil
+}
+
+// agentID is an agent's portal id and agent id, looked up once per
+// writer.
+func (w *ArchiveWriter) agentID(ctx context.Context, tx *sql.Tx, portal, username string) ([2]int64, error) {
+	key := agentName{portal, UsernameKey(username)}
+	if ids, ok := w.ids[key]; ok {
+		return ids, nil
 	}
-	_, err := ins.ExecContext(ctx, ids[0], ids[1], with, outgoing, p.stanzaID, p.body, blob, millis(p.at))
-	return err
+	pid, aid, err := agentRef(ctx, tx, portal, username)
+	if err != nil {
+		return [2]int64{}, err
+	}
+	w.ids[key] = [2]int64{pid, aid}
+	return w.ids[key], nil
 }

@@ -266,7 +266,8 @@ func TestArchivePair(t *testing.T) {
 		t.Fatalf("george: %+v", g)
 	}
 	m = g.Messages[0]
-	if m.Outgoing || m.With != jidOf("fiona.b") || m.Body != "hello George" || m.ID == f.Messages[0].ID {
+	// One row, read from both sides: the same id in both archives.
+	if m.Outgoing || m.With != jidOf("fiona.b") || m.Body != "hello George" || m.ID != f.Messages[0].ID {
 		t.Fatalf("george's side: %+v", m)
 	}
 	// ingrid.m has nothing.
@@ -446,7 +447,7 @@ func TestArchiveCursors(t *testing.T) {
 	for _, id := range []string{
 		"a999999999999", "c9999999999-000001", "garbage", "a42", "a-00000000001",
 		systemID,         // a chat event that is not a message
-		g.Messages[0].ID, // george's side of the pair
+		g.Messages[1].ID, // a message of george's that fiona is not in
 		"st-2",           // a stanza id of someone else's archive
 	} {
 		for _, q := range []ArchiveQuery{{After: id}, {Before: id}} {
@@ -523,7 +524,7 @@ func fillArchive(t testing.TB, s *Store, n int) []string {
 			continue
 		}
 		var id int64
-		if err := s.r.QueryRow(`SELECT a.id FROM archive a JOIN agents o ON o.id = a.owner_id WHERE o.username_key = 'fiona.b' AND a.stanza_id = ?`,
+		if err := s.r.QueryRow(`SELECT a.id FROM archive a JOIN agents o ON o.id IN (a.from_id, a.to_id) WHERE o.username_key = 'fiona.b' AND a.stanza_id = ?`,
 			fmt.Sprintf("st-%d", i)).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
@@ -656,6 +657,9 @@ func TestArchivePaging(t *testing.T) {
 func TestArchiveGoesWithAgent(t *testing.T) {
 	s, ctx := archiveFixture(t)
 	pair(t, s, "fiona.b", "george.w", "st-1", "hi", time.Now())
+	if err := s.ArchiveMessage(ctx, "acme", "fiona.b", jidOf("henry.k"), true, "st-2", "only mine", nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.StoreOffline(ctx, "acme", "fiona.b", "x", []byte("<message/>")); err != nil {
 		t.Fatal(err)
 	}
@@ -665,7 +669,7 @@ func TestArchiveGoesWithAgent(t *testing.T) {
 	if err := s.RemoveAgent(ctx, "acme", "fiona.b", "test"); err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range []string{"archive WHERE outgoing = 1", "offline_messages", "vcards"} {
+	for _, table := range []string{"archive WHERE from_id IS NOT NULL OR to_id IS NULL", "offline_messages", "vcards"} {
 		var n int
 		if err := s.r.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil || n != 0 {
 			t.Fatalf("%s: %d left, %v", table, n, err)
@@ -777,7 +781,7 @@ func BenchmarkQueryArchive(b *testing.B) {
 // message per millisecond. Around them the portal is busy: 5,000 chats of
 // george.w's with 4 messages each. It returns fiona's ids in archive
 // order.
-func fillArchiveFast(b *testing.B, s *Store, n int) []string {
+func fillArchiveFast(b testing.TB, s *Store, n int) []string {
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	var chats []int64
@@ -788,8 +792,9 @@ func fillArchiveFast(b *testing.B, s *Store, n int) []string {
 		}
 		chats = append(chats, c.ID)
 	}
-	var pid, fiona int64
+	var pid, fiona, george int64
 	s.r.QueryRow(`SELECT portal_id, id FROM agents WHERE username_key = 'fiona.b'`).Scan(&pid, &fiona)
+	s.r.QueryRow(`SELECT id FROM agents WHERE username_key = 'george.w'`).Scan(&george)
 	ids := make([]string, 0, n)
 	seqs := make([]int64, len(chats))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -798,8 +803,12 @@ func fillArchiveFast(b *testing.B, s *Store, n int) []string {
 			body := fmt.Sprintf("message %d", i)
 			if i%2 == 0 {
 				var id int64
-				err := tx.QueryRow(`INSERT INTO archive (portal_id, owner_id, with_jid, outgoing, stanza_id, body, stanza, at)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, pid, fiona, jidOf("george.w"), i%4 == 0, fmt.Sprintf("st-%d", i), body,
+				from, to, fromJID, toJID := george, fiona, jidOf("george.w"), jidOf("fiona.b")
+				if i%4 == 0 {
+					from, to, fromJID, toJID = fiona, george, toJID, fromJID
+				}
+				err := tx.QueryRow(`INSERT INTO archive (portal_id, from_id, to_id, from_jid, to_jid, stanza_id, body, stanza, at)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, pid, from, to, fromJID, toJID, fmt.Sprintf("st-%d", i), body,
 					[]byte("<message type='chat'><body>"+body+"</body></message>"), at).Scan(&id)
 				if err != nil {
 					return err
@@ -824,8 +833,7 @@ func fillArchiveFast(b *testing.B, s *Store, n int) []string {
 				return err
 			}
 		}
-		var george, visitor int64
-		tx.QueryRow(`SELECT id FROM agents WHERE username_key = 'george.w'`).Scan(&george)
+		var visitor int64
 		tx.QueryRow(`SELECT visitor_id FROM chats WHERE id = ?`, chats[0]).Scan(&visitor)
 		for i := 0; i < 5000; i++ {
 			var id int64
@@ -920,7 +928,7 @@ func TestArchiveWriterAfterWritten(t *testing.T) {
 }
 
 // twoAgents is a store with portal acme and agents fiona.b and george.w.
-func twoAgents(t *testing.T) (*Store, context.Context) {
+func twoAgents(t testing.TB) (*Store, context.Context) {
 	t.Helper()
 	s := openTest(t)
 	ctx := context.Background()

@@ -19,7 +19,8 @@
 //   - What the XMPP server keeps for agents: offline messages (with the
 //     XEP-0203 stamp in the stanza; bounded per agent, OfflineLimit), some
 //     held for a session waiting to be resumed (XEP-0198); the message
-//     archive of colleague messages (XEP-0313, paged as XEP-0059 says,
+//     archive of colleague messages (XEP-0313: one row per message, read
+//     by both agents; paged as XEP-0059 says,
 //     merged with the transcripts of the agent's chats; written in
 //     batches by ArchiveWriter); the message board and who has seen it;
 //     vCards (XEP-0054, photos as XEP-0153); private XML (XEP-0049), block
@@ -117,6 +118,11 @@ type Store struct {
 // Open opens the database at addr — an SQLite file (created if needed)
 // or a postgres:// URL — and applies any migrations it has not seen yet.
 func Open(addr string, opts Options) (*Store, error) {
+	return openAt(addr, opts, 0)
+}
+
+// openAt is Open migrating up to schema version upTo (0: the latest).
+func openAt(addr string, opts Options, upTo int) (*Store, error) {
 	s := &Store{path: addr, iterations: opts.Iterations, now: time.Now}
 	if s.iterations < DefaultIterations {
 		s.iterations = DefaultIterations
@@ -134,7 +140,7 @@ func Open(addr string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", s.path, err)
 	}
-	if err := s.migrate(context.Background()); err != nil {
+	if err := s.migrate(context.Background(), upTo); err != nil {
 		_ = s.Close() // the migration's error is the one to report
 		return nil, err
 	}
@@ -217,10 +223,13 @@ func (s *Store) LatestSchemaVersion() int {
 	return len(ms)
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	ms, err := migrations(s.d.engine())
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if upTo > 0 {
+		ms = ms[:min(upTo, len(ms))]
 	}
 	have, err := s.SchemaVersion(ctx)
 	if err != nil {

@@ -194,7 +194,7 @@ func TestMigrate(t *testing.T) {
 		}
 	}
 	for table, n := range map[string]int64{"portals": 2, "agents": 3, "agent_credentials": 6, "departments": 2, "agent_departments": 3,
-		"archive": 600, "chat_events": 5, "chats": 3, "chat_ratings": 1, "offline_messages": 2, "blocklist": 3,
+		"archive": 300, "chat_events": 5, "chats": 3, "chat_ratings": 1, "offline_messages": 2, "blocklist": 3,
 		"upload_slots": 1, "channel_templates": 1, "channel_outbound": 1, "tickets": 2, "ticket_chats": 1, "console_sessions": 1} {
 		if rows[table] != n {
 			t.Errorf("table %s: %d rows copied, want %d", table, rows[table], n)
