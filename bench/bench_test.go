@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -42,7 +44,7 @@ func TestLostMessageIsCounted(t *testing.T) {
 func TestRateModeCountsAddUp(t *testing.T) {
 	srv := startFakeServer(t, true, nil)
 	cfg := fakeConfig(srv.addr())
-	cfg.DirectTLS, cfg.Mechanism, cfg.Rate, cfg.PID = true, "SCRAM-SHA-256", 200, os.Getpid()
+	cfg.DirectTLS, cfg.Mechanism, cfg.Rate, cfg.PIDs = true, "SCRAM-SHA-256", 200, []int{os.Getpid()}
 	cfg.Messages = time.Second
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -63,9 +65,109 @@ func TestRateModeCountsAddUp(t *testing.T) {
 	if msgs := back["messages"].(map[string]any); msgs["delivered"].(float64) != float64(m.Delivered) || msgs["mode"] != "rate" {
 		t.Errorf("messages in JSON: %v", msgs)
 	}
+	// One server and one PID: none of the figures of several.
+	if back["pid"] != float64(os.Getpid()) || back["pids"] != nil || back["servers"] != nil || back["processes"] != nil ||
+		back["messages"].(map[string]any)["cross_server"] != nil {
+		t.Errorf("one server, one PID: %s", line)
+	}
 	var out strings.Builder
 	if err := res.WriteReport(&out); err != nil || !strings.Contains(out.String(), "OK: nothing failed") {
 		t.Errorf("report (%v):\n%s", err, out.String())
+	}
+}
+
+// Two servers that route to each other, as the nodes of a cluster do:
+// agent i signs in to server i mod 2, so that every agent writes to one
+// on the other server; with two PIDs the CPU time and RSS are summed and
+// given per process.
+func TestSpreadOverTwoServers(t *testing.T) {
+	srvs := startFakeServers(t, 2)
+	cfg := fakeConfig(srvs[0].addr() + "," + srvs[1].addr())
+	cfg.PIDs = []int{os.Getpid(), os.Getppid()}
+	cfg.Idle = 50 * time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Messages
+	if !res.OK || m == nil || m.Sent == 0 || m.Lost != 0 {
+		t.Fatalf("ok %v %q: %+v", res.OK, res.Problems, m)
+	}
+	for i, s := range srvs {
+		if s.bound.Load() != 3 {
+			t.Errorf("server %d: %d sessions bound, want 3", i, s.bound.Load())
+		}
+	}
+	want := []ServerShare{{srvs[0].addr(), 3, 3}, {srvs[1].addr(), 3, 3}}
+	if !slices.Equal(res.Servers, want) {
+		t.Errorf("servers %+v, want %+v", res.Servers, want)
+	}
+	// Every message went from one server to the other.
+	routed := srvs[0].routed.Load() + srvs[1].routed.Load()
+	if m.CrossServer == nil || *m.CrossServer != 6 || srvs[0].routes.crossed.Load() != routed || m.Delivered != routed {
+		t.Errorf("cross-server senders %v, %d of %d routed messages crossed, %d delivered", m.CrossServer,
+			srvs[0].routes.crossed.Load(), routed, m.Delivered)
+	}
+	if res.PID != 0 || !slices.Equal(res.PIDs, cfg.PIDs) || len(res.Processes) != 2 {
+		t.Fatalf("pid %d, pids %v, processes %+v", res.PID, res.PIDs, res.Processes)
+	}
+	var login, msgs float64
+	var rss int64
+	for _, p := range res.Processes {
+		if p.LoginCPUMs == nil || p.MessagesCPUMs == nil || p.RSSBeforeKiB == nil || p.RSSKiB == nil || *p.RSSKiB <= 0 {
+			t.Fatalf("process figures: %+v", p)
+		}
+		login += *p.LoginCPUMs
+		msgs += *p.MessagesCPUMs
+		rss += *p.RSSKiB
+	}
+	// The sums, up to the rounding of each figure to a microsecond.
+	near := func(a, b float64) bool { return a-b < 0.003 && b-a < 0.003 }
+	if res.Login.ServerCPUMs == nil || !near(*res.Login.ServerCPUMs, login) || m.ServerCPUMs == nil || !near(*m.ServerCPUMs, msgs) ||
+		res.Idle == nil || res.Idle.ServerRSSKiB == nil || *res.Idle.ServerRSSKiB != rss {
+		t.Errorf("sums: login %v (processes %g), messages %v (%g), idle %+v (%d)", res.Login.ServerCPUMs, login, m.ServerCPUMs, msgs, res.Idle, rss)
+	}
+	var out strings.Builder
+	if err := res.WriteReport(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"signed in per server  " + srvs[0].addr() + " 3 of 3, " + srvs[1].addr() + " 3 of 3",
+		"6 of 6 senders write to an agent on another server", "server PIDs ", "(2 processes together)",
+		"Processes  PID " + strconv.Itoa(os.Getpid()) + ": CPU "} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("the report lacks %q:\n%s", w, out.String())
+		}
+	}
+}
+
+// Seven agents on three servers: the last agent (on the first server,
+// as 6 mod 3 is 0) writes to the first, on the same server; the others
+// cross.
+func TestSpreadOverThreeServers(t *testing.T) {
+	srvs := startFakeServers(t, 3)
+	cfg := fakeConfig(srvs[0].addr() + ", " + srvs[1].addr() + ", " + srvs[2].addr())
+	cfg.Agents = 7
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Messages
+	if !res.OK || m == nil || m.Sent == 0 || m.Lost != 0 {
+		t.Fatalf("ok %v %q: %+v", res.OK, res.Problems, m)
+	}
+	for i, want := range []int64{3, 2, 2} {
+		if got := srvs[i].bound.Load(); got != want || res.Servers[i].SignedIn != int(want) || res.Servers[i].Agents != int(want) {
+			t.Errorf("server %d: %d bound, %+v; want %d", i, got, res.Servers[i], want)
+		}
+	}
+	if m.CrossServer == nil || *m.CrossServer != 6 || m.Senders != 7 {
+		t.Errorf("cross-server senders %v of %d, want 6 of 7", m.CrossServer, m.Senders)
+	}
+	if crossed, routed := srvs[0].routes.crossed.Load(), srvs[0].routed.Load()+srvs[1].routed.Load()+srvs[2].routed.Load(); crossed == 0 || crossed >= routed {
+		t.Errorf("%d of %d messages crossed: want all but the last sender's", crossed, routed)
+	}
+	if res.PID != 0 || res.PIDs != nil || res.Processes != nil || res.Login.ServerCPUMs != nil {
+		t.Errorf("no PID, yet: %d %v %+v %v", res.PID, res.PIDs, res.Processes, res.Login.ServerCPUMs)
 	}
 }
 
@@ -127,6 +229,10 @@ func TestConfigChecks(t *testing.T) {
 		{Mechanism: "DIGEST-MD5"},
 		{Commands: time.Second},
 		{Account: "agent%s%d"},
+		{Server: "127.0.0.1:1,,127.0.0.1:2"},
+		{HTTP: "http://a,"},
+		{PIDs: []int{0}},
+		{PIDs: []int{7, 7}},
 	} {
 		c.Defaults()
 		if err := c.Check(); err == nil {

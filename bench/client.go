@@ -28,7 +28,6 @@ const (
 
 // dialer signs clients in.
 type dialer struct {
-	server    string // host:port
 	directTLS bool
 	domain    string
 	tls       *tls.Config
@@ -55,12 +54,13 @@ type Client struct {
 // Handler receives the stanzas a client reads, on its reading goroutine.
 type Handler func(c *Client, st *Stanza)
 
-// dial connects, secures the stream, authenticates as account (a bare
-// JID) and binds a resource. Nothing is read after binding until start.
-func (d *dialer) dial(ctx context.Context, account, password string) (*Client, error) {
+// dial connects to server (host:port), secures the stream, authenticates
+// as account (a bare JID) and binds a resource. Nothing is read after
+// binding until start.
+func (d *dialer) dial(ctx context.Context, server, account, password string) (*Client, error) {
 	local, _, _ := strings.Cut(account, "@")
 	nd := net.Dialer{Timeout: d.timeout}
-	raw, err := nd.DialContext(ctx, "tcp", d.server)
+	raw, err := nd.DialContext(ctx, "tcp", server)
 	if err != nil {
 		return nil, err
 	}

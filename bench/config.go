@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ import (
 // Config is what a run does. Zero values of the optional phases skip
 // them; Defaults fills in the rest.
 type Config struct {
-	Server    string // host:port of the XMPP listener
+	Server    string // host:port of the XMPP listener; several comma-separated: agent i signs in to the (i mod n)-th
 	DirectTLS bool   // TLS from the first byte instead of STARTTLS
 	Domain    string // the XMPP domain, also the TLS server name
 	Verify    bool   // verify the server's certificate
@@ -36,10 +37,12 @@ type Config struct {
 	Drain    time.Duration // how long to wait for messages still under way
 
 	Idle time.Duration // hold the sessions this long
-	PID  int           // the server's process, for CPU and RSS; 0: not measured
+	// PIDs are the servers' processes, for CPU and RSS, summed over them
+	// (and given per process when there are several); none: not measured.
+	PIDs []int
 
 	Visitors        int    // visitor chats; 0 skips the phase
-	HTTP            string // base URL of the visitor API
+	HTTP            string // base URL of the visitor API; several comma-separated: chat i goes through the (i mod n)-th
 	Portal          string // default: Account up to "|"
 	Department      string
 	VisitorMessages int           // messages each way per chat
@@ -146,10 +149,39 @@ func (c *Config) Check() error {
 	if c.VisitorMessages < 0 {
 		bad("--visitor-messages must be 0 or more")
 	}
-	if c.PID < 0 {
-		bad("--pid must be a process id")
+	for _, l := range []struct{ flag, list string }{{"--server", c.Server}, {"--http", c.HTTP}} {
+		if slices.Contains(splitList(l.list), "") {
+			bad("%s %q: an empty entry in the list", l.flag, l.list)
+		}
+	}
+	seen := map[int]bool{}
+	for _, pid := range c.PIDs {
+		if pid <= 0 {
+			bad("--pid must be a process id (or several, comma-separated)")
+		} else if seen[pid] {
+			bad("--pid %d is given twice", pid)
+		}
+		seen[pid] = true
 	}
 	return errors.Join(errs...)
+}
+
+// Servers is Server split at its commas: the XMPP listeners the agents
+// are shared out over, agent i (from 0) on the (i mod n)-th.
+func (c *Config) Servers() []string { return splitList(c.Server) }
+
+// HTTPBases is HTTP split at its commas: the visitor APIs the chats are
+// shared out over, chat i (from 0) through the (i mod n)-th.
+func (c *Config) HTTPBases() []string { return splitList(c.HTTP) }
+
+// splitList splits a comma-separated list, trimming spaces around each
+// entry.
+func splitList(s string) []string {
+	l := strings.Split(s, ",")
+	for i := range l {
+		l[i] = strings.TrimSpace(l[i])
+	}
+	return l
 }
 
 func (c *Config) mechanism() (sasl.Mechanism, error) {

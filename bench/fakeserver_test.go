@@ -22,7 +22,8 @@ import (
 
 // fakeServer is a minimal XMPP server for the bench's own tests: STARTTLS
 // or direct TLS, SASL PLAIN and SCRAM-SHA-256 against "password" + the
-// account's number, binding, and message routing between its sessions. A
+// account's number, binding, and message routing between its sessions
+// (and those of the other fake servers it shares its routes with). A
 // drop function may swallow messages, so that the tests can check that
 // the bench notices.
 type fakeServer struct {
@@ -31,15 +32,24 @@ type fakeServer struct {
 	direct bool
 	tls    *tls.Config
 	drop   func(n int64) bool // n counts routed messages from 1
+	routes *fakeRoutes
 
+	bound  atomic.Int64 // sessions bound here
+	routed atomic.Int64
+	wg     sync.WaitGroup
+}
+
+// fakeRoutes are the sessions of one or more fake servers, which route
+// messages to each other's sessions as the nodes of a cluster do.
+type fakeRoutes struct {
 	mu       sync.Mutex
 	sessions map[string]*fakeSession // by bare JID
-	routed   atomic.Int64
-	wg       sync.WaitGroup
+	crossed  atomic.Int64            // messages routed to another server's session
 }
 
 type fakeSession struct {
 	mu   sync.Mutex
+	srv  *fakeServer
 	conn net.Conn
 	w    *bufio.Writer
 }
@@ -52,6 +62,23 @@ func (s *fakeSession) write(b []byte) {
 }
 
 func startFakeServer(t *testing.T, direct bool, drop func(int64) bool) *fakeServer {
+	t.Helper()
+	return startFakeServerOn(t, &fakeRoutes{sessions: map[string]*fakeSession{}}, direct, drop)
+}
+
+// startFakeServers starts n fake servers (STARTTLS) that route messages
+// between each other's sessions.
+func startFakeServers(t *testing.T, n int) []*fakeServer {
+	t.Helper()
+	routes := &fakeRoutes{sessions: map[string]*fakeSession{}}
+	srvs := make([]*fakeServer, n)
+	for i := range srvs {
+		srvs[i] = startFakeServerOn(t, routes, false, nil)
+	}
+	return srvs
+}
+
+func startFakeServerOn(t *testing.T, routes *fakeRoutes, direct bool, drop func(int64) bool) *fakeServer {
 	t.Helper()
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
@@ -67,7 +94,7 @@ func startFakeServer(t *testing.T, direct bool, drop func(int64) bool) *fakeServ
 		t.Fatal(err)
 	}
 	s := &fakeServer{t: t, ln: ln, direct: direct, tls: &tls.Config{Certificates: []tls.Certificate{pair}}, drop: drop,
-		sessions: map[string]*fakeSession{}}
+		routes: routes}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -84,11 +111,13 @@ func startFakeServer(t *testing.T, direct bool, drop func(int64) bool) *fakeServ
 	}()
 	t.Cleanup(func() {
 		ln.Close()
-		s.mu.Lock()
-		for _, ss := range s.sessions {
-			ss.conn.Close()
+		s.routes.mu.Lock()
+		for _, ss := range s.routes.sessions {
+			if ss.srv == s {
+				ss.conn.Close()
+			}
 		}
-		s.mu.Unlock()
+		s.routes.mu.Unlock()
 		s.wg.Wait()
 	})
 	return s
@@ -103,7 +132,7 @@ func (s *fakeServer) serve(raw net.Conn) {
 	if s.direct {
 		conn = tls.Server(raw, s.tls)
 	}
-	sess := &fakeSession{conn: conn, w: bufio.NewWriter(conn)}
+	sess := &fakeSession{srv: s, conn: conn, w: bufio.NewWriter(conn)}
 	sc := newScanner(bufio.NewReader(conn))
 	next := func() (element, bool) {
 		el, err := sc.next()
@@ -145,9 +174,10 @@ func (s *fakeServer) serve(raw net.Conn) {
 	}
 	jid := user + "@localhost/bench"
 	// Routable before the client hears that it is bound.
-	s.mu.Lock()
-	s.sessions[user+"@localhost"] = sess
-	s.mu.Unlock()
+	s.routes.mu.Lock()
+	s.routes.sessions[user+"@localhost"] = sess
+	s.routes.mu.Unlock()
+	s.bound.Add(1)
 	sess.write([]byte("<iq type='result' id='" + string(attr(el.start, "id")) + "'><bind xmlns='" + nsBind + "'><jid>" + jid + "</jid></bind></iq>"))
 	for {
 		el, ok := next()
@@ -162,11 +192,14 @@ func (s *fakeServer) serve(raw net.Conn) {
 		if s.drop != nil && s.drop(n) {
 			continue
 		}
-		s.mu.Lock()
-		dst := s.sessions[string(bare(attr(el.start, "to")))]
-		s.mu.Unlock()
+		s.routes.mu.Lock()
+		dst := s.routes.sessions[string(bare(attr(el.start, "to")))]
+		s.routes.mu.Unlock()
 		if dst == nil {
 			continue
+		}
+		if dst.srv != s {
+			s.routes.crossed.Add(1)
 		}
 		out := append([]byte("<message from='"+jid+"'"), el.raw[len("<message"):]...)
 		dst.write(out)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -30,6 +31,13 @@ func (res *Result) WriteReport(w io.Writer) error {
 	if res.PID != 0 {
 		head += fmt.Sprintf(", server PID %d", res.PID)
 	}
+	if len(res.PIDs) > 0 {
+		pids := make([]string, len(res.PIDs))
+		for i, pid := range res.PIDs {
+			pids[i] = strconv.Itoa(pid)
+		}
+		head += ", server PIDs " + strings.Join(pids, ", ")
+	}
 	out := textout.New(w)
 	out.Println(head)
 	out.Println()
@@ -53,8 +61,19 @@ func (res *Result) WriteReport(w io.Writer) error {
 	line("Login", "%d signed in, %d failed, in %.2f s with %d in flight", l.OK, l.Failed, l.DurationMs/1000, min(res.Concurrency, res.Agents))
 	line("", "%s logins/s", num(l.PerSecond))
 	line("", "latency (connect to bound)  %s", lat(l.Latency))
+	if len(res.Servers) > 0 {
+		per := make([]string, len(res.Servers))
+		for i, s := range res.Servers {
+			per[i] = fmt.Sprintf("%s %d of %d", s.Address, s.SignedIn, s.Agents)
+		}
+		line("", "signed in per server  %s", strings.Join(per, ", "))
+	}
+	summed := ""
+	if len(res.PIDs) > 1 {
+		summed = fmt.Sprintf(" (%d processes together)", len(res.PIDs))
+	}
 	if l.ServerCPUMsPerLogin != nil {
-		line("", "server CPU  %s ms per login", num(*l.ServerCPUMsPerLogin))
+		line("", "server CPU  %s ms per login%s", num(*l.ServerCPUMsPerLogin), summed)
 	}
 	if l.FirstError != "" {
 		line("", "first failure: %s", l.FirstError)
@@ -67,6 +86,9 @@ func (res *Result) WriteReport(w io.Writer) error {
 		} else {
 			line("Messages", "window of %d per sender, %d senders, for %.1f s", m.Window, m.Senders, m.DurationMs/1000)
 		}
+		if m.CrossServer != nil {
+			line("", "%d of %d senders write to an agent on another server", *m.CrossServer, m.Senders)
+		}
 		line("", "sent %d (%s/s), delivered %d (%s/s), lost %d", m.Sent, num(m.SentPerS), m.Delivered, num(m.DeliveredPerS), m.Lost)
 		if m.RateKept != nil {
 			kept := "kept"
@@ -77,7 +99,7 @@ func (res *Result) WriteReport(w io.Writer) error {
 		}
 		line("", "latency  %s", lat(m.Latency))
 		if m.ServerCPUMsPerMessage != nil {
-			line("", "server CPU  %s ms per delivered message", num(*m.ServerCPUMsPerMessage))
+			line("", "server CPU  %s ms per delivered message%s", num(*m.ServerCPUMsPerMessage), summed)
 		}
 		if m.Duplicates+m.OutOfOrder+m.Errors+m.SendErrors > 0 {
 			line("", "duplicates %d, out of order %d, bounced %d, senders failed %d", m.Duplicates, m.OutOfOrder, m.Errors, m.SendErrors)
@@ -95,7 +117,7 @@ func (res *Result) WriteReport(w io.Writer) error {
 			if i.KiBPerSession != nil {
 				per = num(*i.KiBPerSession)
 			}
-			line("", "server RSS  %d KiB before login, %d KiB now: %s KiB per session", *i.ServerRSSBeforeKiB, *i.ServerRSSKiB, per)
+			line("", "server RSS  %d KiB before login, %d KiB now: %s KiB per session%s", *i.ServerRSSBeforeKiB, *i.ServerRSSKiB, per, summed)
 		} else {
 			line("", "server RSS not measured (give --pid)")
 		}
@@ -104,6 +126,13 @@ func (res *Result) WriteReport(w io.Writer) error {
 	if v := res.Visitors; v != nil {
 		line("", "")
 		line("Visitors", "%d chats: %d started, %d accepted, %d failed, in %.2f s", v.Chats, v.Started, v.Accepted, v.Failed, v.StartMs/1000)
+		if len(v.HTTP) > 0 {
+			per := make([]string, len(v.HTTP))
+			for i, h := range v.HTTP {
+				per[i] = fmt.Sprintf("%s %d of %d", h.URL, h.Started, h.Chats)
+			}
+			line("", "started per visitor API  %s", strings.Join(per, ", "))
+		}
 		line("", "accept (POST to the agent's details)  %s", lat(v.AcceptLatency))
 		line("", "visitor → agent  %s; %d sent, %d lost", lat(v.VisitorToAgent.Latency), v.VisitorToAgent.Sent, v.VisitorToAgent.Lost)
 		line("", "agent → visitor  %s; %d sent, %d lost", lat(v.AgentToVisitor.Latency), v.AgentToVisitor.Sent, v.AgentToVisitor.Lost)
@@ -116,6 +145,32 @@ func (res *Result) WriteReport(w io.Writer) error {
 		line("", "")
 		line("Commands", "#info in %d chats of %d agents for %.1f s: %d replies (%s/s), %d timed out", c.Chats, c.Agents, c.DurationMs/1000, c.Replied, num(c.PerSecond), c.TimedOut)
 		line("", "round trip  %s", lat(c.Latency))
+	}
+
+	if len(res.Processes) > 0 {
+		line("", "")
+		for i, p := range res.Processes {
+			label := ""
+			if i == 0 {
+				label = "Processes"
+			}
+			var parts []string
+			if p.LoginCPUMs != nil {
+				parts = append(parts, fmt.Sprintf("CPU %.2f s in the login phase", *p.LoginCPUMs/1000))
+			}
+			if p.MessagesCPUMs != nil {
+				parts = append(parts, fmt.Sprintf("%.2f s in the message phase", *p.MessagesCPUMs/1000))
+			}
+			if p.RSSBeforeKiB != nil && p.RSSKiB != nil {
+				parts = append(parts, fmt.Sprintf("RSS %d KiB before login, %d KiB after the idle phase", *p.RSSBeforeKiB, *p.RSSKiB))
+			} else if p.RSSBeforeKiB != nil {
+				parts = append(parts, fmt.Sprintf("RSS %d KiB before login", *p.RSSBeforeKiB))
+			}
+			if len(parts) == 0 {
+				parts = append(parts, "not readable")
+			}
+			line(label, "PID %d: %s", p.PID, strings.Join(parts, ", "))
+		}
 	}
 
 	line("", "")

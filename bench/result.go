@@ -4,13 +4,20 @@ package bench
 // durations are in milliseconds, phases that did not run are left out,
 // and figures that need --pid are left out without it.
 type Result struct {
-	Server      string `json:"server"`
-	TLS         string `json:"tls"` // "starttls" or "direct"
+	Server      string `json:"server"` // as given: one HOST:PORT, or several comma-separated
+	TLS         string `json:"tls"`    // "starttls" or "direct"
 	Domain      string `json:"domain"`
 	Mechanism   string `json:"mechanism"`
 	Agents      int    `json:"agents"`
 	Concurrency int    `json:"concurrency"`
-	PID         int    `json:"pid,omitempty"`
+	PID         int    `json:"pid,omitempty"`  // with one --pid
+	PIDs        []int  `json:"pids,omitempty"` // with several
+
+	// Servers is how the sessions were shared out, with several --server.
+	Servers []ServerShare `json:"servers,omitempty"`
+	// Processes are each process's own figures, with several --pid (the
+	// phases' figures are their sums).
+	Processes []ProcessResult `json:"processes,omitempty"`
 
 	Provision *ProvisionResult `json:"provision,omitempty"`
 	Login     LoginResult      `json:"login"`
@@ -31,6 +38,24 @@ type Result struct {
 	// OK is false when anything failed or was lost; Problems says what.
 	OK       bool     `json:"ok"`
 	Problems []string `json:"problems,omitempty"`
+}
+
+// ServerShare is one of several XMPP servers of a run.
+type ServerShare struct {
+	Address  string `json:"address"`
+	Agents   int    `json:"agents"`    // agents whose turn it was to sign in here
+	SignedIn int    `json:"signed_in"` // sessions that signed in here
+}
+
+// ProcessResult is one of several server processes of a run: its CPU
+// time in the login and message phases and its RSS before the login and
+// at the end of the idle phase, each left out when not measured.
+type ProcessResult struct {
+	PID           int      `json:"pid"`
+	LoginCPUMs    *float64 `json:"login_cpu_ms,omitempty"`
+	MessagesCPUMs *float64 `json:"messages_cpu_ms,omitempty"`
+	RSSBeforeKiB  *int64   `json:"rss_before_kib,omitempty"`
+	RSSKiB        *int64   `json:"rss_kib,omitempty"`
 }
 
 // ProvisionResult is what --provision did (filled in by the command,
@@ -59,12 +84,15 @@ type LoginResult struct {
 
 // MessageResult is the message phase.
 type MessageResult struct {
-	Mode       string  `json:"mode"` // "window" or "rate"
-	Window     int     `json:"window,omitempty"`
-	Rate       float64 `json:"rate,omitempty"`
-	Senders    int     `json:"senders"`
-	DurationMs float64 `json:"duration_ms"`
-	Sent       int64   `json:"sent"`
+	Mode    string  `json:"mode"` // "window" or "rate"
+	Window  int     `json:"window,omitempty"`
+	Rate    float64 `json:"rate,omitempty"`
+	Senders int     `json:"senders"`
+	// CrossServer counts the senders whose receiver signed in to another
+	// server than theirs (with several --server).
+	CrossServer *int    `json:"cross_server,omitempty"`
+	DurationMs  float64 `json:"duration_ms"`
+	Sent        int64   `json:"sent"`
 	// Delivered counts distinct messages received; Lost is Sent minus
 	// Delivered after the drain wait.
 	Delivered  int64  `json:"delivered"`
@@ -115,6 +143,15 @@ type VisitorResult struct {
 	MessagesPerChat int     `json:"messages_per_chat"`
 	VisitorToAgent  Flow    `json:"visitor_to_agent"`
 	AgentToVisitor  Flow    `json:"agent_to_visitor"`
+	// HTTP is how the chats were shared out, with several --http.
+	HTTP []HTTPShare `json:"http,omitempty"`
+}
+
+// HTTPShare is one of several visitor APIs of a run.
+type HTTPShare struct {
+	URL     string `json:"url"`
+	Chats   int    `json:"chats"`   // chats whose turn it was to start here
+	Started int    `json:"started"` // chats started here (their WebSocket open)
 }
 
 // Flow is one direction of visitor chat messages.

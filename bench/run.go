@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,10 +16,11 @@ import (
 
 // agent is one signed-in session and what the phases track for it.
 type agent struct {
-	idx int // position in the ring of signed-in agents
-	num int // account number
-	c   *Client
-	to  []byte // the next agent's bare JID, escaped for an attribute
+	idx    int // position in the ring of signed-in agents
+	num    int // account number
+	server int // index of its server in the --server list
+	c      *Client
+	to     []byte // the next agent's bare JID, escaped for an attribute
 
 	// The message phase. sent is the sender goroutine's; lastSeq, seen and
 	// fbuf are the reading goroutine's.
@@ -47,10 +49,13 @@ type agent struct {
 
 // run is one benchmark run.
 type run struct {
-	id     string // in message bodies, to tell this run's messages from others'
-	cfg    Config
-	clk    *clock
-	d      *dialer
+	id      string // in message bodies, to tell this run's messages from others'
+	cfg     Config
+	clk     *clock
+	d       *dialer
+	servers []string // the XMPP servers the agents are shared out over
+	// procs are each server process's figures, with several PIDs.
+	procs  []ProcessResult
 	agents []*agent
 	// ring is agents for the reading goroutines, which started before the
 	// list was complete.
@@ -90,12 +95,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		tlsMode = "direct"
 	}
 	r := &run{
-		id:  rand.Text()[:8],
-		cfg: cfg,
-		clk: newClock(),
-		ctx: ctx,
+		id:      rand.Text()[:8],
+		cfg:     cfg,
+		clk:     newClock(),
+		ctx:     ctx,
+		servers: cfg.Servers(),
 		d: &dialer{
-			server:    cfg.Server,
 			directTLS: cfg.DirectTLS,
 			domain:    cfg.Domain,
 			tls: &tls.Config{ServerName: cfg.Domain, InsecureSkipVerify: !cfg.Verify, RootCAs: cfg.RootCAs,
@@ -105,8 +110,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			resource:  "bench",
 		},
 		res: &Result{Server: cfg.Server, TLS: tlsMode, Domain: cfg.Domain, Mechanism: mech.Name, Agents: cfg.Agents,
-			Concurrency: cfg.Concurrency, PID: cfg.PID},
+			Concurrency: cfg.Concurrency},
 		chats: map[string]*vchat{},
+	}
+	switch len(cfg.PIDs) {
+	case 0:
+	case 1:
+		r.res.PID = cfg.PIDs[0]
+	default:
+		r.res.PIDs = cfg.PIDs
+		r.procs = make([]ProcessResult, len(cfg.PIDs))
+		for i, pid := range cfg.PIDs {
+			r.procs[i].PID = pid
+		}
 	}
 	if lim, err := RaiseFileLimit(); err == nil {
 		r.res.Client.FileLimit = lim
@@ -132,6 +148,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		r.endChats()
 	}
 
+	r.res.Processes = r.procs
 	r.res.Interrupted = ctx.Err() != nil
 	r.discMu.Lock()
 	r.res.Disconnected, r.res.DisconnectError = r.disc, r.discErr
@@ -189,24 +206,65 @@ func (r *run) progress(format string, args ...any) {
 	}
 }
 
-// serverCPU reads the server's CPU time, if a PID was given.
-func (r *run) serverCPU() (time.Duration, bool) {
-	if r.cfg.PID == 0 {
-		return 0, false
+// serverCPU reads the CPU time of the server processes: their sum, and
+// each one's (nil where it could not be read); ok is false without PIDs
+// or when a process could not be read.
+func (r *run) serverCPU() (sum time.Duration, each []*time.Duration, ok bool) {
+	if len(r.cfg.PIDs) == 0 {
+		return 0, nil, false
 	}
-	d, err := procCPU(r.cfg.PID)
-	return d, err == nil
+	ok = true
+	each = make([]*time.Duration, len(r.cfg.PIDs))
+	for i, pid := range r.cfg.PIDs {
+		d, err := procCPU(pid)
+		if err != nil {
+			ok = false
+			continue
+		}
+		each[i] = &d
+		sum += d
+	}
+	return sum, each, ok
 }
 
-func (r *run) serverRSS() *int64 {
-	if r.cfg.PID == 0 {
+// serverRSS reads the RSS of the server processes: their sum (nil
+// without PIDs or when a process could not be read) and each one's.
+func (r *run) serverRSS() (sum *int64, each []*int64) {
+	if len(r.cfg.PIDs) == 0 {
+		return nil, nil
+	}
+	var total int64
+	complete := true
+	each = make([]*int64, len(r.cfg.PIDs))
+	for i, pid := range r.cfg.PIDs {
+		v, err := procRSS(pid)
+		if err != nil {
+			complete = false
+			continue
+		}
+		each[i] = &v
+		total += v
+	}
+	if !complete {
+		return nil, each
+	}
+	return &total, each
+}
+
+// cpuUsed is what each server process used between two readings of
+// serverCPU, in ms (nil where either reading failed), when there are
+// several processes; nil with one or none.
+func (r *run) cpuUsed(before, after []*time.Duration) []*float64 {
+	if r.procs == nil {
 		return nil
 	}
-	v, err := procRSS(r.cfg.PID)
-	if err != nil {
-		return nil
+	out := make([]*float64, len(r.procs))
+	for i := range out {
+		if i < len(before) && i < len(after) && before[i] != nil && after[i] != nil {
+			out[i] = ptr(msDur(*after[i] - *before[i]))
+		}
 	}
-	return &v
+	return out
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -215,15 +273,23 @@ func ptr[T any](v T) *T { return &v }
 func (r *run) login(ctx context.Context) {
 	cfg := r.cfg
 	n := cfg.Agents
-	r.rssStart = r.serverRSS()
-	r.progress("login: %d agents, %d at a time, on %s", n, cfg.Concurrency, cfg.Server)
+	var rssEach []*int64
+	r.rssStart, rssEach = r.serverRSS()
+	for i := range r.procs {
+		r.procs[i].RSSBeforeKiB = rssEach[i]
+	}
+	if len(r.servers) > 1 {
+		r.progress("login: %d agents, %d at a time, on %d servers (%s)", n, cfg.Concurrency, len(r.servers), strings.Join(r.servers, ", "))
+	} else {
+		r.progress("login: %d agents, %d at a time, on %s", n, cfg.Concurrency, cfg.Server)
+	}
 	slots := make([]*agent, n)
 	lat := make([]int64, n)
 	var next, attempted, failed atomic.Int64
 	var errMu sync.Mutex
 	var firstErr string
 	var firstAt int64
-	cpu0, haveCPU := r.serverCPU()
+	cpu0, cpuEach0, haveCPU := r.serverCPU()
 	start := r.clk.now()
 	var wg sync.WaitGroup
 	for range min(cfg.Concurrency, n) {
@@ -238,7 +304,8 @@ func (r *run) login(ctx context.Context) {
 				attempted.Add(1)
 				account := cfg.AccountJID(i)
 				t0 := r.clk.now()
-				c, err := r.d.dial(ctx, account, cfg.AccountPassword(i))
+				server := i % len(r.servers)
+				c, err := r.d.dial(ctx, r.servers[server], account, cfg.AccountPassword(i))
 				if err != nil && ctx.Err() != nil {
 					attempted.Add(-1) // interrupted, not failed
 					return
@@ -254,7 +321,7 @@ func (r *run) login(ctx context.Context) {
 					continue
 				}
 				lat[i] = r.clk.now() - t0
-				a := &agent{num: cfg.number(i), c: c, infoCh: make(chan int64, 1), ready: make(chan struct{})}
+				a := &agent{num: cfg.number(i), server: server, c: c, infoCh: make(chan int64, 1), ready: make(chan struct{})}
 				if cfg.Messages > 0 && cfg.Rate == 0 {
 					a.window = make(chan struct{}, cfg.Window)
 				}
@@ -268,7 +335,7 @@ func (r *run) login(ctx context.Context) {
 	}
 	wg.Wait()
 	dur := r.clk.now() - start
-	cpu1, _ := r.serverCPU()
+	cpu1, cpuEach1, _ := r.serverCPU()
 	var ok []int64
 	for i, a := range slots {
 		if a != nil {
@@ -291,6 +358,22 @@ func (r *run) login(ctx context.Context) {
 		lr.ServerCPUMs = ptr(msDur(cpu1 - cpu0))
 		if len(ok) > 0 {
 			lr.ServerCPUMsPerLogin = ptr(round3(*lr.ServerCPUMs / float64(len(ok))))
+		}
+	}
+	for i, d := range r.cpuUsed(cpuEach0, cpuEach1) {
+		r.procs[i].LoginCPUMs = d
+	}
+	if len(r.servers) > 1 {
+		r.res.Servers = make([]ServerShare, len(r.servers))
+		for i, s := range r.servers {
+			r.res.Servers[i].Address = s
+			r.res.Servers[i].Agents = n / len(r.servers)
+			if i < n%len(r.servers) {
+				r.res.Servers[i].Agents++
+			}
+		}
+		for _, a := range r.agents {
+			r.res.Servers[a.server].SignedIn++
 		}
 	}
 	r.res.Login = lr
@@ -438,7 +521,17 @@ func (r *run) messages(ctx context.Context) *MessageResult {
 	} else {
 		r.progress("messages: %d senders, %d in flight each, for %v", n, cfg.Window, cfg.Messages)
 	}
-	cpu0, haveCPU := r.serverCPU()
+	if len(r.servers) > 1 {
+		cross := 0
+		for i, a := range r.agents {
+			if a.server != r.agents[(i+1)%n].server {
+				cross++
+			}
+		}
+		mr.CrossServer = &cross
+		r.progress("messages: %d of %d senders write to an agent on another server", cross, n)
+	}
+	cpu0, cpuEach0, haveCPU := r.serverCPU()
 	start := r.clk.now()
 	deadline := start + int64(cfg.Messages)
 	r.msgEnd.Store(deadline)
@@ -492,7 +585,10 @@ func (r *run) messages(ctx context.Context) *MessageResult {
 		time.Sleep(5 * time.Millisecond)
 	}
 	drain := r.clk.now() - sendEnd
-	cpu1, _ := r.serverCPU()
+	cpu1, cpuEach1, _ := r.serverCPU()
+	for i, d := range r.cpuUsed(cpuEach0, cpuEach1) {
+		r.procs[i].MessagesCPUMs = d
+	}
 	var lat []int64
 	var last, within int64
 	for _, a := range r.agents {
@@ -639,7 +735,11 @@ func (r *run) idle(ctx context.Context) *IdleResult {
 	}
 	ir := &IdleResult{DurationMs: ms(r.clk.now() - start), Sessions: r.live()}
 	ir.ServerRSSBeforeKiB = r.rssStart
-	ir.ServerRSSKiB = r.serverRSS()
+	var rssEach []*int64
+	ir.ServerRSSKiB, rssEach = r.serverRSS()
+	for i := range r.procs {
+		r.procs[i].RSSKiB = rssEach[i]
+	}
 	if ir.ServerRSSBeforeKiB != nil && ir.ServerRSSKiB != nil && ir.Sessions > 0 {
 		ir.KiBPerSession = ptr(round3(float64(*ir.ServerRSSKiB-*ir.ServerRSSBeforeKiB) / float64(ir.Sessions)))
 	}

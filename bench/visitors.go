@@ -34,6 +34,7 @@ type vchat struct {
 	gotA     chan [2]int64 // round, latency: the visitor read the agent's message
 
 	// Set by the goroutine that started the chat.
+	base      string // the visitor API it went through
 	id, token string
 	created   int64
 	ws        *websocket.Conn
@@ -112,14 +113,14 @@ type apiError struct {
 	} `json:"error"`
 }
 
-// api calls the visitor API and decodes a JSON answer into out.
-func (r *run) api(ctx context.Context, method, path, token string, body, out any) error {
+// api calls the visitor API at base and decodes a JSON answer into out.
+func (r *run) api(ctx context.Context, base, method, path, token string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(r.cfg.HTTP, "/")+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(base, "/")+path, rd)
 	if err != nil {
 		return err
 	}
@@ -176,13 +177,17 @@ func (r *run) visitors(ctx context.Context) *VisitorResult {
 	conns := max(cfg.Concurrency, min(m, 4096))
 	r.http = &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{
 		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute}}
-	ws, err := url.Parse(cfg.HTTP)
-	if err != nil {
-		vr.Failed, vr.FirstError = m, fmt.Sprintf("--http %q: %v", cfg.HTTP, err)
-		return vr
+	bases := cfg.HTTPBases()
+	wsBases := make([]string, len(bases))
+	for i, b := range bases {
+		ws, err := url.Parse(b)
+		if err != nil {
+			vr.Failed, vr.FirstError = m, fmt.Sprintf("--http %q: %v", b, err)
+			return vr
+		}
+		ws.Scheme = strings.Replace(ws.Scheme, "http", "ws", 1)
+		wsBases[i] = strings.TrimSuffix(ws.String(), "/")
 	}
-	ws.Scheme = strings.Replace(ws.Scheme, "http", "ws", 1)
-	wsBase := strings.TrimSuffix(ws.String(), "/")
 
 	var fail failures
 	chats := make([]*vchat, m)
@@ -198,7 +203,7 @@ func (r *run) visitors(ctx context.Context) *VisitorResult {
 				if i >= m || ctx.Err() != nil {
 					return
 				}
-				vc, err := r.startChat(ctx, i, wsBase)
+				vc, err := r.startChat(ctx, i, bases[i%len(bases)], wsBases[i%len(bases)])
 				if err != nil {
 					fail.add(err)
 					continue
@@ -208,6 +213,18 @@ func (r *run) visitors(ctx context.Context) *VisitorResult {
 		}()
 	}
 	wg.Wait()
+	if len(bases) > 1 {
+		vr.HTTP = make([]HTTPShare, len(bases))
+		for i, b := range bases {
+			vr.HTTP[i].URL = b
+		}
+		for i, vc := range chats {
+			vr.HTTP[i%len(bases)].Chats++
+			if vc != nil {
+				vr.HTTP[i%len(bases)].Started++
+			}
+		}
+	}
 	// Every chat started is accepted or given up on within the timeout.
 	var accepted []*vchat
 	var acceptLat []int64
@@ -279,7 +296,7 @@ func (r *run) visitors(ctx context.Context) *VisitorResult {
 			for round := int64(1); round <= int64(cfg.VisitorMessages) && ctx.Err() == nil; round++ {
 				text := "jdv " + strconv.FormatInt(round, 10) + " " + strconv.FormatInt(r.clk.now(), 10)
 				v2aSent.Add(1)
-				err := r.api(ctx, "POST", "/api/v1/chats/"+vc.id+"/messages", vc.token, map[string]string{"text": text}, nil)
+				err := r.api(ctx, vc.base, "POST", "/api/v1/chats/"+vc.id+"/messages", vc.token, map[string]string{"text": text}, nil)
 				if err != nil {
 					v2aLost.Add(1)
 				} else if !wait(vc.gotV, round, &v2a) {
@@ -308,8 +325,9 @@ func (r *run) visitors(ctx context.Context) *VisitorResult {
 	return vr
 }
 
-// startChat starts the i-th chat and opens its WebSocket.
-func (r *run) startChat(ctx context.Context, i int, wsBase string) (*vchat, error) {
+// startChat starts the i-th chat through the visitor API at base (wsBase
+// for its WebSocket) and opens its WebSocket.
+func (r *run) startChat(ctx context.Context, i int, base, wsBase string) (*vchat, error) {
 	cfg := r.cfg
 	body := map[string]string{"portal": cfg.Portal, "name": "Bench visitor " + strconv.Itoa(i+1),
 		"question": "Bench question " + strconv.Itoa(i+1)}
@@ -323,14 +341,14 @@ func (r *run) startChat(ctx context.Context, i int, wsBase string) (*vchat, erro
 		Status string `json:"status"`
 	}
 	t0 := r.clk.now()
-	if err := r.api(ctx, "POST", "/api/v1/chats", "", body, &created); err != nil {
+	if err := r.api(ctx, base, "POST", "/api/v1/chats", "", body, &created); err != nil {
 		return nil, err
 	}
 	if created.Status == "missed" {
 		return nil, fmt.Errorf("chat %s was missed at once: no agent of portal %q (department %q) is online", created.JID, cfg.Portal, cfg.Department)
 	}
 	vc := r.chat(created.JID)
-	vc.id, vc.token, vc.created = created.ChatID, created.Token, t0
+	vc.base, vc.id, vc.token, vc.created = base, created.ChatID, created.Token, t0
 	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	conn, _, err := websocket.Dial(dctx, wsBase+"/api/v1/chats/"+url.PathEscape(vc.id)+"/ws?token="+url.QueryEscape(vc.token),
@@ -475,7 +493,7 @@ func (r *run) endChats() {
 			defer func() { <-sem }()
 			// Ending is tidying up after the measurement: a chat not
 			// ended here ends when its visitor's connection closes.
-			_ = r.api(ctx, "POST", "/api/v1/chats/"+vc.id+"/end", vc.token, nil, nil)
+			_ = r.api(ctx, vc.base, "POST", "/api/v1/chats/"+vc.id+"/end", vc.token, nil, nil)
 		}()
 	}
 	wg.Wait()

@@ -57,6 +57,13 @@ With --pid (the server's process id, on this machine) bench reads the
 server's CPU time (/proc/PID/stat) around the login and message phases and
 reports CPU milliseconds per login and per delivered message.
 
+Several servers (the nodes of a jabberdesk cluster): --server takes a
+comma-separated list and agent i (from 0) signs in to the (i mod n)-th,
+so that in the message phase each agent writes to one on another server
+(the report says how many); --http likewise shares the visitor chats
+out, and --pid takes every server's process id, comma-separated: CPU
+time and RSS are their sums, and each process's are reported too.
+
 --provision first creates the accounts in jabberdesk's own database (the
 one --config names, like other commands): the portal (the part of --account
 before "|") if missing, --department if given, and the agents with their
@@ -71,16 +78,17 @@ many visitor chats, a high [http] chat_rate and chat_burst) on the server.`,
   jabberdesk bench --agents 1000 --messages 10s --rate 2000 --mechanism PLAIN
   jabberdesk bench --agents 5000 --idle 10s --pid $(pidof jabberdesk)
   jabberdesk bench --agents 100 --visitors 500 --commands 10s
-  jabberdesk bench --server 127.0.0.1:5222 --account 'agent%d' --agents 1000 --messages 10s --json`,
+  jabberdesk bench --server 127.0.0.1:5222 --account 'agent%d' --agents 1000 --messages 10s --json
+  jabberdesk bench --server 127.0.0.1:6222,127.0.0.1:6232 --agents 1000 --messages 10s --pid 4211,4260`,
 		Args: exactArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Defaults()
 			if err := cfg.Check(); err != nil {
 				return &usageError{err}
 			}
-			if cfg.PID != 0 {
-				if _, err := os.Stat("/proc/" + strconv.Itoa(cfg.PID) + "/stat"); err != nil {
-					return usagef("--pid %d: no such process on this machine", cfg.PID)
+			for _, pid := range cfg.PIDs {
+				if _, err := os.Stat("/proc/" + strconv.Itoa(pid) + "/stat"); err != nil {
+					return usagef("--pid %d: no such process on this machine", pid)
 				}
 			}
 			if !e.jsonOut {
@@ -119,7 +127,7 @@ many visitor chats, a high [http] chat_rate and chat_burst) on the server.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Server, "server", bench.DefaultServer, "XMPP server `HOST:PORT`")
+	f.StringVar(&cfg.Server, "server", bench.DefaultServer, "XMPP server `HOST:PORT`; several comma-separated: agent i signs in to the (i mod n)-th")
 	f.BoolVar(&cfg.DirectTLS, "tls", false, "TLS from the first byte (direct TLS) instead of STARTTLS")
 	f.StringVar(&cfg.Domain, "domain", bench.DefaultDomain, "XMPP `DOMAIN`, also the TLS server name")
 	f.BoolVar(&cfg.Verify, "verify", false, "verify the server's certificate (default: not verified)")
@@ -133,9 +141,9 @@ many visitor chats, a high [http] chat_rate and chat_burst) on the server.`,
 	f.Float64Var(&cfg.Rate, "rate", 0, "`N` messages per second in all, at a fixed rate (0: window mode)")
 	f.IntVar(&cfg.Window, "window", bench.DefaultWindow, "`N` messages in flight per sender in window mode")
 	f.DurationVar(&cfg.Idle, "idle", 0, "hold the sessions for `DURATION` and measure the server's memory")
-	f.IntVar(&cfg.PID, "pid", 0, "the server's process id, for its CPU time and RSS (from /proc)")
+	f.IntSliceVar(&cfg.PIDs, "pid", nil, "the server's process `PID`, for its CPU time and RSS (from /proc); several comma-separated: summed")
 	f.IntVar(&cfg.Visitors, "visitors", 0, "`M` visitor chats through jabberdesk's visitor API")
-	f.StringVar(&cfg.HTTP, "http", bench.DefaultHTTP, "jabberdesk's visitor API `URL`")
+	f.StringVar(&cfg.HTTP, "http", bench.DefaultHTTP, "jabberdesk's visitor API `URL`; several comma-separated: chat i goes through the (i mod n)-th")
 	f.StringVar(&cfg.Portal, "portal", "", "`PORTAL` of the visitor chats (default: --account up to \"|\")")
 	f.StringVar(&cfg.Department, "department", "", "`DEPARTMENT` of the visitor chats (default: none, any agent)")
 	f.IntVar(&cfg.VisitorMessages, "visitor-messages", bench.DefaultVisitorMessages, "`N` messages each way per visitor chat")

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"jabberdesk/bench"
+	"jabberdesk/internal/pgtest"
 	"jabberdesk/internal/testwait"
 	"jabberdesk/store"
 )
@@ -177,5 +178,43 @@ func TestBenchUsage(t *testing.T) {
 	code := run([]string{"bench", "--commands", "1s"}, strings.NewReader(""), &stdout, &stderr)
 	if code != exitUsage || !strings.Contains(stderr.String(), "--commands needs active chats") {
 		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}
+
+// Two nodes of a cluster, each agent and visitor chat on one of them in
+// turn: every agent writes to one on the other node, and chats started
+// on one node are answered by agents on both.
+func TestBenchSeveralNodes(t *testing.T) {
+	if pgtest.ServerURL() == "" {
+		t.Skipf("%s is not set: several nodes need PostgreSQL", pgtest.Env)
+	}
+	r := startNodesIn(t, t.TempDir(), 2, strings.Split(benchServer, "\n")...)
+	xmpp := r.nodes[0].addrs["xmpp-starttls"] + "," + r.nodes[1].addrs["xmpp-starttls"]
+	http := "http://" + r.nodes[0].addrs["http"] + ",http://" + r.nodes[1].addrs["http"]
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--config", filepath.Join(r.dir, "jabberdesk.toml"), "bench", "--server", xmpp, "--http", http,
+		"--timeout", "10s", "--provision", "--agents", "6", "--messages", "1s", "--visitors", "4", "--visitor-messages", "2"},
+		strings.NewReader(""), &stdout, &stderr)
+	out := stdout.String()
+	var res bench.Result
+	if i := strings.Index(out, "BENCH {"); i < 0 || json.Unmarshal([]byte(strings.TrimSpace(out[i+len("BENCH "):])), &res) != nil {
+		t.Fatalf("exit %d, no BENCH line\n%s\n%s", code, out, stderr.String())
+	}
+	if code != 0 || !res.OK {
+		t.Fatalf("exit %d, problems %q\n%s\n%s", code, res.Problems, out, stderr.String())
+	}
+	if len(res.Servers) != 2 || res.Servers[0].SignedIn != 3 || res.Servers[1].SignedIn != 3 {
+		t.Errorf("servers: %+v", res.Servers)
+	}
+	checkMessages(t, res.Messages, "window")
+	if c := res.Messages.CrossServer; c == nil || *c != 6 {
+		t.Errorf("cross-server senders: %v, want 6", c)
+	}
+	v := res.Visitors
+	if v == nil || v.Accepted != 4 || len(v.HTTP) != 2 || v.HTTP[0].Started != 2 || v.HTTP[1].Started != 2 {
+		t.Errorf("visitors: %+v", v)
+	}
+	if !strings.Contains(out, "6 of 6 senders write to an agent on another server") {
+		t.Errorf("report:\n%s", out)
 	}
 }
