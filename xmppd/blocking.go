@@ -216,7 +216,7 @@ func (s *session) blockingIQ(el, q *Element) error {
 func (s *session) blockPresence(before *portalBlocks) {
 	after := s.srv.portalBlocks(s.agent.Portal)
 	mine := s.srv.router.sessions(s.bare)
-	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
+	for _, o := range s.srv.presenceAudience(s.agent.Portal, s.agent.Key()) {
 		if o.bare == s.bare || !o.isAvailable() {
 			continue
 		}

@@ -3,6 +3,7 @@ package xmppd
 import (
 	"context"
 	"sync"
+	"time"
 
 	"jabberdesk/store"
 )
@@ -12,11 +13,34 @@ import (
 // replaced whole when the admin CLI reports a change.
 type directory struct {
 	agents func(ctx context.Context, portal string) ([]store.Agent, error) // a portal's agents, from the store
+	policy RosterPolicy                                                    // who sees whom
 
 	mu      sync.Mutex
 	portals map[string]*portalDir
 	loading map[string]*dirLoad // portal → the load under way
 }
+
+// cached returns a portal's snapshot if it is loaded, else loads it
+// without a session's context: presence from another node or a change
+// reported by the CLI has none.
+func (d *directory) cached(portal string) *portalDir {
+	d.mu.Lock()
+	p := d.portals[portal]
+	d.mu.Unlock()
+	if p != nil {
+		return p
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dirLoadTimeout)
+	defer cancel()
+	p, err := d.get(ctx, portal)
+	if err != nil {
+		return &portalDir{byKey: map[string]int{}, colleagues: newColleagueIndex(nil)}
+	}
+	return p
+}
+
+// dirLoadTimeout bounds a load of a portal's agents without a session.
+const dirLoadTimeout = 10 * time.Second
 
 // dirLoad is a load that sessions of the same portal wait for.
 type dirLoad struct {
@@ -27,12 +51,13 @@ type dirLoad struct {
 
 // portalDir is an immutable snapshot of one portal's agents.
 type portalDir struct {
-	agents []store.Agent // by username key
-	byKey  map[string]int
+	agents     []store.Agent // by username key
+	byKey      map[string]int
+	colleagues *colleagueIndex // department rosters; nil: portal-wide (colleagues.go)
 }
 
-func newDirectory(st *store.Store) *directory {
-	return &directory{agents: st.Agents, portals: make(map[string]*portalDir), loading: make(map[string]*dirLoad)}
+func newDirectory(st *store.Store, policy RosterPolicy) *directory {
+	return &directory{agents: st.Agents, policy: policy, portals: make(map[string]*portalDir), loading: make(map[string]*dirLoad)}
 }
 
 func (d *directory) get(ctx context.Context, portal string) (*portalDir, error) {
@@ -91,6 +116,9 @@ func (d *directory) load(ctx context.Context, portal string) (*portalDir, error)
 	p := &portalDir{agents: agents, byKey: make(map[string]int, len(agents))}
 	for i, a := range agents {
 		p.byKey[a.Key()] = i
+	}
+	if !d.policy.portalWide(len(agents)) {
+		p.colleagues = newColleagueIndex(agents)
 	}
 	return p, nil
 }

@@ -45,7 +45,11 @@ func (srv *Server) blocksChangedHere(portal, agent string, before, after *portal
 			to.s.sendPresenceBytes(from.presence, from.full)
 		}
 	}
+	dir := srv.dir.cached(portal)
 	pair := func(a, b side) {
+		if !dir.areColleagues(a.key, b.key) {
+			return // presence never went between them
+		}
 		was := before.eitherKeys(a.key, a.full, b.key, b.full)
 		is := after.eitherKeys(a.key, a.full, b.key, b.full)
 		if was != is {

@@ -223,11 +223,12 @@ func (srv *Server) remoteGone(gone []remotePresence) {
 }
 
 // showRemotePresence sends a remote session's presence b to the
-// available sessions of its portal here that may see it: not blocked
-// either way.
+// available sessions here that may see it: the agent's own and their
+// colleagues' (the same filter as for a local session's presence), not
+// blocked either way.
 func (srv *Server) showRemotePresence(p remotePresence, b []byte) {
 	pb := srv.portalBlocks(p.portal)
-	for _, o := range srv.router.portalSessions(p.portal) {
+	for _, o := range srv.presenceAudience(p.portal, p.agent) {
 		if o.isAvailable() && !pb.eitherKeys(o.agent.Key(), o.full, p.agent, p.full) {
 			o.sendPresenceBytes(b, p.full)
 		}
@@ -235,8 +236,9 @@ func (srv *Server) showRemotePresence(p remotePresence, b []byte) {
 }
 
 // remotePresenceFor returns the remote sessions' presence a session of
-// the portal is shown (those of bare only, unless bare is ""), blocked
-// ones left out, as held stanzas for its outbox.
+// the portal is shown (those of bare only, unless bare is ""; then its
+// own agent's and its colleagues'), blocked ones left out, as held
+// stanzas for its outbox.
 func (s *session) remotePresenceFor(bare string) []held {
 	srv := s.srv
 	if srv.peers == nil {
@@ -244,7 +246,7 @@ func (s *session) remotePresenceFor(bare string) []held {
 	}
 	var ps []remotePresence
 	if bare == "" {
-		ps = srv.mirror.portal(s.agent.Portal)
+		ps = srv.remoteAudiencePresence(s.agent.Portal, s.agent.Key())
 	} else {
 		ps = srv.mirror.bare(s.agent.Portal, bare)
 	}

@@ -222,7 +222,7 @@ func (srv *Server) remotePEPEvent(portal string, ev portalEvent) {
 		return
 	}
 	pb := srv.portalBlocks(portal)
-	for _, o := range srv.router.portalSessions(portal) {
+	for _, o := range srv.presenceAudience(portal, ev.Agent) {
 		if !o.isAvailable() || o.bare != ev.Bare && (ev.Access != "presence" || pb.eitherKeys(o.agent.Key(), o.full, ev.Agent, ev.Full)) {
 			continue
 		}

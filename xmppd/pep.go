@@ -218,7 +218,7 @@ func (s *session) pepEvent(access string, what *Element) {
 		s.srv.publish(s.agent.Portal, portalEvent{Op: opPEP, Bare: s.bare, Full: s.full, Agent: s.agent.Key(), Access: access, Stanza: ev.Bytes()})
 	}
 	pb := s.srv.portalBlocks(s.agent.Portal)
-	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
+	for _, o := range s.srv.presenceAudience(s.agent.Portal, s.agent.Key()) {
 		if !o.isAvailable() || o.bare != s.bare && (access != "presence" || pb.either(s, o)) {
 			continue
 		}

@@ -106,7 +106,7 @@ func (s *session) handlePresence(el *Element, to jid.JID) error {
 func (s *session) directedPresence(el *Element, to jid.JID, t target) error {
 	switch el.Get("type") {
 	case "probe":
-		s.answerProbe(t.bare)
+		s.answerProbe(t.bare, t.name)
 	case "", "unavailable":
 		b := el.Bytes()
 		for _, o := range s.srv.router.sessions(t.bare) {
@@ -118,9 +118,15 @@ func (s *session) directedPresence(el *Element, to jid.JID, t target) error {
 	return nil
 }
 
-// answerProbe sends s the current presence of every resource of bare, or
-// an unavailable presence if there is none.
-func (s *session) answerProbe(bare string) {
+// answerProbe sends s the current presence of every resource of bare
+// (the agent with the username key), or an unavailable presence if there
+// is none or the agent is not in s's roster.
+func (s *session) answerProbe(bare, key string) {
+	if !s.srv.seesPresence(s.agent.Portal, s.agent.Key(), key) {
+		// Not in the roster: no presence subscription, so no presence.
+		s.send(NewElement(nsClient, "presence", "from", bare, "to", s.full, "type", "unavailable"))
+		return
+	}
 	remote := s.remotePresenceFor(bare)
 	sent := len(remote) > 0
 	if sent {
@@ -210,13 +216,13 @@ func (s *session) unavailablePresence() []byte {
 	return NewElement(nsClient, "presence", "from", s.full, "type", "unavailable").Bytes()
 }
 
-// broadcastPresence sends b to every available resource of the portal:
-// colleagues and the agent's own resources (RFC 6121 §4.2.2, §4.4.2), on
-// this node and, through the portal's topic, on the others.
+// broadcastPresence sends b to every available resource of the agent's
+// colleagues and to the agent's own resources (RFC 6121 §4.2.2, §4.4.2),
+// on this node and, through the portal's topic, on the others.
 func (s *session) broadcastPresence(b []byte) {
 	s.srv.publishPresence(s, b)
 	pb := s.srv.portalBlocks(s.agent.Portal)
-	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
+	for _, o := range s.srv.presenceAudience(s.agent.Portal, s.agent.Key()) {
 		if o.isAvailable() && !pb.either(s, o) {
 			o.sendPresenceBytes(b, s.full)
 		}
@@ -231,7 +237,7 @@ func (s *session) broadcastPresence(b []byte) {
 func (s *session) sendPresenceOfOthers() {
 	burst := s.remotePresenceFor("")
 	pb := s.srv.portalBlocks(s.agent.Portal)
-	for _, o := range s.srv.router.portalSessions(s.agent.Portal) {
+	for _, o := range s.srv.presenceAudience(s.agent.Portal, s.agent.Key()) {
 		if o == s || pb.either(s, o) {
 			continue
 		}

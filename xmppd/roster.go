@@ -29,17 +29,17 @@ func (it rosterItem) element(subscription string) *Element {
 	return e
 }
 
-// rosterItems is the whole roster of an agent: every colleague, the
-// board, the desk and the visitor chats offered to or held by the agent.
+// rosterItems is the whole roster of an agent: their colleagues
+// (colleagues.go), the board, the desk and the visitor chats offered to
+// or held by the agent.
 func (srv *Server) rosterItems(portal, self string, dir *portalDir) []rosterItem {
-	items := make([]rosterItem, 0, len(dir.agents)+2)
+	colleagues := dir.colleaguesOf(self)
+	items := make([]rosterItem, 0, len(colleagues)+2)
 	for _, c := range srv.desk.Contacts(portal, self) {
 		items = append(items, rosterItem{JID: srv.specialJID(portal, c.Local), Name: c.Name, Group: groupVisitors})
 	}
-	for _, a := range dir.agents {
-		if a.Key() != self {
-			items = append(items, colleagueItem(srv, a))
-		}
+	for _, a := range colleagues {
+		items = append(items, colleagueItem(srv, a))
 	}
 	items = append(items,
 		rosterItem{JID: srv.specialJID(portal, address.BoardName), Name: "Message board", Group: groupDesk},
@@ -102,10 +102,14 @@ func (s *session) rosterIQ(el, q *Element) error {
 }
 
 // AgentsChanged reloads a portal's agents (after the admin CLI changed
-// them) and brings online agents up to date: roster pushes for added,
-// changed and removed colleagues, and removed agents are disconnected.
-// It concerns this node's sessions only: with several nodes, each is
-// told (and a new portal is followed from then on).
+// them) and brings online agents up to date: roster pushes for
+// colleagues added, renamed and removed (an agent added or removed, a
+// department membership or role changed, the portal crossing the size
+// at which its rosters become department rosters), presence both ways
+// for new colleagues and unavailable presence for former ones, and
+// removed agents are disconnected. It concerns this node's sessions
+// only: with several nodes, each is told (and a new portal is followed
+// from then on).
 func (srv *Server) AgentsChanged(ctx context.Context, portal string) error {
 	srv.followPortal(portal)
 	old, cur, err := srv.dir.reload(ctx, portal)
@@ -115,26 +119,68 @@ func (srv *Server) AgentsChanged(ctx context.Context, portal string) error {
 	if old == nil {
 		old = &portalDir{byKey: map[string]int{}}
 	}
-	var changed []store.Agent
-	var removed []store.Agent
-	for _, a := range cur.agents {
-		if o, ok := old.agent(a.Key()); !ok || o.DisplayName != a.DisplayName {
-			changed = append(changed, a)
-		}
-	}
-	for _, a := range old.agents {
-		if _, ok := cur.agent(a.Key()); !ok {
-			removed = append(removed, a)
-		}
-	}
 	for _, s := range srv.router.portalSessions(portal) {
 		if _, ok := cur.agent(s.agent.Key()); !ok {
 			s.end(streamError{"not-authorized", "this account was removed"})
 			continue
 		}
-		s.pushRoster(srv, cur, changed, removed)
+		added, renamed, removed := rosterChanges(old, cur, s.agent.Key())
+		s.pushRoster(srv, cur, append(added, renamed...), removed)
+		s.showNewColleagues(added)
 	}
 	return nil
+}
+
+// rosterChanges compares an agent's colleagues in two snapshots.
+func rosterChanges(old, cur *portalDir, self string) (added, renamed, removed []store.Agent) {
+	before := old.colleaguesOf(self)
+	was := make(map[string]store.Agent, len(before))
+	for _, a := range before {
+		was[a.Key()] = a
+	}
+	for _, a := range cur.colleaguesOf(self) {
+		o, ok := was[a.Key()]
+		switch {
+		case !ok:
+			added = append(added, a)
+		case o.DisplayName != a.DisplayName:
+			renamed = append(renamed, a)
+		}
+		delete(was, a.Key())
+	}
+	for _, a := range before {
+		if _, ok := was[a.Key()]; ok {
+			removed = append(removed, a)
+		}
+	}
+	return added, renamed, removed
+}
+
+// showNewColleagues sends an available session the presence of the
+// available resources of agents who just became its colleagues; each of
+// them is sent this session's the same way, as the relation is
+// symmetric.
+func (s *session) showNewColleagues(added []store.Agent) {
+	if len(added) == 0 || !s.isAvailable() {
+		return
+	}
+	var burst []held
+	pb := s.srv.portalBlocks(s.agent.Portal)
+	for _, a := range added {
+		bare := s.srv.agentBare(a.Portal, a.Key())
+		for _, o := range s.srv.router.sessions(bare) {
+			o.mu.Lock()
+			p, avail := o.presence, o.available
+			o.mu.Unlock()
+			if avail && !pb.either(s, o) {
+				burst = append(burst, held{from: o.full, kind: outPresence, b: p})
+			}
+		}
+		burst = append(burst, s.remotePresenceFor(bare)...)
+	}
+	if len(burst) > 0 {
+		s.deliverAll(burst)
+	}
 }
 
 // EndAgentSessions ends every session of one agent (by username) with
@@ -158,7 +204,7 @@ func (s *session) pushRoster(srv *Server, dir *portalDir, changed, removed []sto
 	s.mu.Lock()
 	interested := s.rosterLoaded
 	s.mu.Unlock()
-	if !interested {
+	if !interested || len(changed)+len(removed) == 0 {
 		return
 	}
 	ver := rosterVersion(srv.rosterItems(s.agent.Portal, s.agent.Key(), dir))

@@ -39,6 +39,9 @@ type Config struct {
 	// Peers are the other nodes when several share the store
 	// (docs/CLUSTER.md); nil runs a single node.
 	Peers Peers
+	// Roster says whose colleagues are whom: portal-wide rosters, or
+	// department rosters (colleagues.go); presence follows the roster.
+	Roster RosterPolicy
 	// OthersRunning: other nodes run (with Peers), whose agents are
 	// signed in; the presence log is not reset at start.
 	OthersRunning bool
@@ -109,6 +112,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Limits.setDefaults()
+	switch cfg.Roster.Colleagues {
+	case "", RosterAuto, RosterPortal, RosterDepartments:
+	default:
+		return nil, fmt.Errorf("xmppd: roster policy %q is not one of %s, %s, %s", cfg.Roster.Colleagues, RosterAuto, RosterPortal, RosterDepartments)
+	}
 	if cfg.Iterations < store.DefaultIterations {
 		cfg.Iterations = store.DefaultIterations
 	}
@@ -157,7 +165,7 @@ func New(cfg Config) (*Server, error) {
 		Window:          cfg.Limits.LoginFailureWindow,
 		Known:           knownAddresses{cfg.Store, cfg.Logger},
 	})
-	srv.dir = newDirectory(cfg.Store)
+	srv.dir = newDirectory(cfg.Store, cfg.Roster)
 	// Nobody is signed in yet: whoever the log still has available is
 	// offline from now, then each change is recorded as it happens.
 	// Joining other nodes that run, their agents are signed in: the log
