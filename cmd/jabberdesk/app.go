@@ -137,6 +137,7 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		Version:    version,
 		Desk:       a.bridge,
 		Peers:      peers,
+		Roster:     xmppd.RosterPolicy{Colleagues: cfg.Roster.Colleagues, PortalWideUpTo: cfg.Roster.PortalWideUpTo},
 		// The presence log is reset at start only by the first node.
 		OthersRunning: a.othersRunning(),
 	})
@@ -374,6 +375,11 @@ func (a *app) applyControl(ctx context.Context, ev control.Event) error {
 	case control.OpPortalRemoved:
 		return a.xmpp.AgentsChanged(ctx, ev.Portal)
 	case control.OpDepartmentsChanged:
+		// A removed department takes its members out of each other's
+		// department rosters.
+		if err := a.xmpp.AgentsChanged(ctx, ev.Portal); err != nil {
+			return err
+		}
 		a.bridge.Reroute(ev.Portal)
 	case control.OpChannelChanged:
 		return a.im.ChannelChanged(ctx, ev.Portal, ev.Channel)

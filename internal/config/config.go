@@ -45,6 +45,7 @@ type Config struct {
 	Cluster Cluster // [cluster]
 	Admin   Admin   // [admin]
 	Chats   Chats   // [chats]
+	Roster  Roster  // [roster]
 
 	// Path is the file the configuration was loaded from, "" for defaults.
 	Path string
@@ -124,6 +125,12 @@ type Chats struct {
 	OfferTimeout time.Duration // offer_timeout
 	VisitorGrace time.Duration // visitor_grace
 	MissedText   string        // missed_text
+}
+
+// Roster is the [roster] table: whose colleagues are whom.
+type Roster struct {
+	Colleagues     string // colleagues: auto, portal or departments
+	PortalWideUpTo int    // portal_wide_up_to, agents
 }
 
 // Auth is the [auth] table.

@@ -172,6 +172,7 @@ func TestDefault(t *testing.T) {
 		Admin:   Admin{Listen: "127.0.0.1:6280"},
 		Chats: Chats{QueueTimeout: 2 * time.Minute, OfferTimeout: 30 * time.Second, VisitorGrace: time.Minute,
 			MissedText: "Sorry, nobody could answer your chat right now. Please try again later."},
+		Roster: Roster{Colleagues: "auto", PortalWideUpTo: 200},
 	}
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("Default() =\n%+v\nwant\n%+v", *c, want)
@@ -290,19 +291,46 @@ login_failure_window = 30
 	lines := strings.Split(err.Error(), "\n")
 	for _, msg := range []string{
 		`jabberdesk.toml:3: log_level: "verbose" is not one of debug, info, warn, error`,
-		`jabberdesk.toml:4: colour: unknown key (known top-level keys: data_dir, domain, log_format, log_level; tables: [admin], [auth], [chats], [cluster], [http], [limits], [store], [uploads], [xmpp])`,
+		`jabberdesk.toml:4: colour: unknown key (known top-level keys: data_dir, domain, log_format, log_level; tables: [admin], [auth], [chats], [cluster], [http], [limits], [roster], [store], [uploads], [xmpp])`,
 		`jabberdesk.toml:7: xmpp.listen_tls: "6223" is not a listen address (want host:port, like ":6223" or "127.0.0.1:6223", or "" to disable)`,
 		`jabberdesk.toml:8: xmpp.cert_file: is set but xmpp.key_file is not (set both to use your own certificate, or neither to use a generated self-signed one)`,
 		`jabberdesk.toml:11: limits.stanza_size: want an integer (bytes), got string "big"`,
 		`jabberdesk.toml:12: limits.stanzasize: unknown key (known keys in [limits]: auth_timeout, connections_per_ip, max_depth, outbox_size, stanza_burst, stanza_rate, stanza_size, stanza_size_preauth, visitor_message_burst, visitor_message_rate, visitor_request_burst, visitor_request_rate, visitor_typing_burst, visitor_typing_rate)`,
 		`jabberdesk.toml:13: limits.max_depth: 1000 is out of range (want 4 to 256)`,
 		`jabberdesk.toml:14: limits.auth_timeout: "5 minutes" is not a duration (want a number and a unit: "ms", "s", "m" or "h", like "30s", "5m" or "1h30m")`,
-		`jabberdesk.toml:16: database: unknown table (known top-level keys: data_dir, domain, log_format, log_level; tables: [admin], [auth], [chats], [cluster], [http], [limits], [store], [uploads], [xmpp])`,
+		`jabberdesk.toml:16: database: unknown table (known top-level keys: data_dir, domain, log_format, log_level; tables: [admin], [auth], [chats], [cluster], [http], [limits], [roster], [store], [uploads], [xmpp])`,
 		`jabberdesk.toml:20: auth.login_failure_window: want a duration (a string like "30s", "5m" or "1h30m"), got integer 30`,
 	} {
 		if !slices.Contains(lines, msg) {
 			t.Errorf("missing problem\n\t%s\nin\n\t%s", msg, strings.Join(lines, "\n\t"))
 		}
+	}
+}
+
+// TestRosterProblems: the roster's keys are checked like the others, and
+// every problem is reported at once with its key and line.
+func TestRosterProblems(t *testing.T) {
+	const data = "[roster]\ncolleagues = \"team\"\nportal_wide_up_to = 0\ndepartments = true\n"
+	_, err := Parse([]byte(data), "jabberdesk.toml")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	for _, msg := range []string{
+		`jabberdesk.toml:2: roster.colleagues: "team" is not one of auto, portal, departments`,
+		`jabberdesk.toml:3: roster.portal_wide_up_to: 0 is too small (want 1 or more)`,
+		`jabberdesk.toml:4: roster.departments: unknown key (known keys in [roster]: colleagues, portal_wide_up_to)`,
+	} {
+		if !slices.Contains(lines, msg) {
+			t.Errorf("missing problem\n\t%s\nin\n\t%s", msg, strings.Join(lines, "\n\t"))
+		}
+	}
+	c, err := Parse([]byte("[roster]\ncolleagues = \"departments\"\nportal_wide_up_to = 50\n"), "jabberdesk.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Roster != (Roster{Colleagues: "departments", PortalWideUpTo: 50}) {
+		t.Errorf("Roster = %+v", c.Roster)
 	}
 }
 

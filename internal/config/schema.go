@@ -325,6 +325,17 @@ func fields() []field {
 		},
 
 		{
+			key:  "roster.colleagues",
+			help: `Who is in an agent's roster, and so sees their presence: "portal" puts every agent of the portal in every roster; "departments" puts in an agent's roster the agents sharing a department with them, the portal's admins and, for supervisors, the other supervisors and the agents without a department (an agent without a department sees the supervisors and admins); "auto" gives portals of up to portal_wide_up_to agents portal-wide rosters and larger ones department rosters, so that signing in costs an agent the size of their roster, not of the portal (docs/AGENTS.md §3.1).`,
+			val:  enum(func(c *Config) *string { return &c.Roster.Colleagues }, "auto", "auto", "portal", "departments"),
+		},
+		{
+			key:  "roster.portal_wide_up_to",
+			help: `With colleagues = "auto": the largest portal, in agents, whose rosters are portal-wide; a portal with more has department rosters. Crossing it, by adding or removing agents, changes the rosters of the portal's online agents at once.`,
+			val:  integer(func(c *Config) *int { return &c.Roster.PortalWideUpTo }, 200, "agents", atLeast(1)),
+		},
+
+		{
 			key:  "limits.outbox_size",
 			help: "Stanzas queued for delivery to one session before it is considered too slow and disconnected (the presences answering its sign-in, one per colleague online, count as one).",
 			val:  integer(func(c *Config) *int { return &c.Limits.OutboxSize }, 4096, "", atLeast(16)),
@@ -345,6 +356,7 @@ func tableHelp() map[string]string {
 		"cluster": "Several servers sharing one PostgreSQL database and a NATS server (docs/CLUSTER.md).",
 		"admin":   "Health, metrics and profiling endpoints for operators.",
 		"chats":   "Routing and timeouts of visitor chats.",
+		"roster":  "Agents' rosters: who sees whom.",
 	}
 }
 
