@@ -246,6 +246,44 @@ func TestConfigChecks(t *testing.T) {
 	}
 }
 
+// --portal-size spreads the accounts over numbered portals by account
+// number; --department-size puts each portal's agents in teams.
+func TestPortalSpread(t *testing.T) {
+	for _, c := range []Config{
+		{PortalSize: 50, Account: "agent%d"},
+		{PortalSize: 50, Account: "acme%d|agent%d"},
+		{PortalSize: 50, First: 0},
+		{DepartmentSize: 5, Department: "Sales"},
+		{PortalSize: -1},
+	} {
+		c.Defaults()
+		if err := c.Check(); err == nil {
+			t.Errorf("%+v passed", c)
+		}
+	}
+	c := Config{PortalSize: 3, DepartmentSize: 2, First: 1, Agents: 7}
+	c.Defaults()
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := range c.Agents {
+		got = append(got, c.AccountName(i)+"/"+c.AccountDepartment(i))
+	}
+	want := "acme1|agent1/team 1 acme1|agent2/team 1 acme1|agent3/team 2 acme2|agent4/team 1 acme2|agent5/team 1 acme2|agent6/team 2 acme3|agent7/team 1"
+	if strings.Join(got, " ") != want {
+		t.Errorf("accounts %q\nwant %q", strings.Join(got, " "), want)
+	}
+	if c.Portal != "acme1" || c.AccountJID(6) != "acme3|agent7@localhost" || c.AccountPortalOf(3) != "acme2" {
+		t.Errorf("portal %q, JID %q", c.Portal, c.AccountJID(6))
+	}
+	one := Config{PortalSize: 3, Agents: 1, First: 7}
+	one.Defaults()
+	if one.AccountJID(0) != "acme3|agent7@localhost" {
+		t.Errorf("--first 7 alone: %s", one.AccountJID(0))
+	}
+}
+
 func TestPercentiles(t *testing.T) {
 	var d []int64
 	for i := int64(1); i <= 1000; i++ {

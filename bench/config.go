@@ -30,6 +30,11 @@ type Config struct {
 	First       int    // the number of the first account
 	Mechanism   string // SCRAM-SHA-256 or PLAIN
 	Concurrency int    // logins in flight
+	// PortalSize spreads the accounts over portals of that many agents
+	// (0: all in the portal of Account); DepartmentSize puts provisioned
+	// agents in departments of that many (portals.go).
+	PortalSize     int
+	DepartmentSize int
 
 	Messages time.Duration // the message phase; 0 skips it
 	Rate     float64       // total messages per second; 0: window mode
@@ -163,6 +168,7 @@ func (c *Config) Check() error {
 		}
 		seen[pid] = true
 	}
+	c.checkPortals(bad)
 	return errors.Join(errs...)
 }
 
@@ -199,7 +205,7 @@ func (c *Config) number(i int) int { return c.First + i }
 
 // AccountJID is the bare JID of the i-th agent (from 0).
 func (c *Config) AccountJID(i int) string {
-	a := format(c.Account, c.number(i))
+	a := c.account(i)
 	if !strings.Contains(a, "@") {
 		a += "@" + c.Domain
 	}
@@ -208,7 +214,7 @@ func (c *Config) AccountJID(i int) string {
 
 // AccountName is the localpart of the i-th agent's JID.
 func (c *Config) AccountName(i int) string {
-	local, _, _ := strings.Cut(format(c.Account, c.number(i)), "@")
+	local, _, _ := strings.Cut(c.account(i), "@")
 	return local
 }
 
@@ -216,8 +222,12 @@ func (c *Config) AccountName(i int) string {
 func (c *Config) AccountPassword(i int) string { return format(c.Password, c.number(i)) }
 
 // AccountPortal is the part of the account format before "|": the
-// jabberdesk portal of the agents, or "" when the format has none.
+// jabberdesk portal of the agents (of the first agent's with
+// PortalSize), or "" when the format has none.
 func (c *Config) AccountPortal() string {
+	if c.PortalSize > 0 {
+		return c.AccountPortalOf(0)
+	}
 	p, _, ok := address.SplitLocal(c.Account)
 	if !ok {
 		return ""

@@ -28,6 +28,9 @@ func (res *Result) WriteReport(w io.Writer) error {
 		tls = "direct TLS"
 	}
 	head := fmt.Sprintf("jabberdesk bench: %d agents on %s (%s, %s, domain %s)", res.Agents, res.Server, tls, res.Mechanism, res.Domain)
+	if spread := (&Config{PortalSize: res.PortalSize, DepartmentSize: res.DepartmentSize}).PortalsText(); spread != "" {
+		head += " in " + spread
+	}
 	if res.PID != 0 {
 		head += fmt.Sprintf(", server PID %d", res.PID)
 	}

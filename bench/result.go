@@ -18,6 +18,9 @@ type Result struct {
 	// Processes are each process's own figures, with several --pid (the
 	// phases' figures are their sums).
 	Processes []ProcessResult `json:"processes,omitempty"`
+	// The accounts' spread over portals and departments, if any.
+	PortalSize     int `json:"portal_size,omitempty"`
+	DepartmentSize int `json:"department_size,omitempty"`
 
 	Provision *ProvisionResult `json:"provision,omitempty"`
 	Login     LoginResult      `json:"login"`
@@ -61,7 +64,8 @@ type ProcessResult struct {
 // ProvisionResult is what --provision did (filled in by the command,
 // which has the store).
 type ProvisionResult struct {
-	Portal     string  `json:"portal"`
+	Portal     string  `json:"portal"` // the first, with several
+	Portals    int     `json:"portals,omitempty"`
 	Created    int     `json:"created"`
 	Existing   int     `json:"existing"`
 	DurationMs float64 `json:"duration_ms"`

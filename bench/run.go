@@ -110,7 +110,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			resource:  "bench",
 		},
 		res: &Result{Server: cfg.Server, TLS: tlsMode, Domain: cfg.Domain, Mechanism: mech.Name, Agents: cfg.Agents,
-			Concurrency: cfg.Concurrency},
+			Concurrency: cfg.Concurrency, PortalSize: cfg.PortalSize, DepartmentSize: cfg.DepartmentSize},
 		chats: map[string]*vchat{},
 	}
 	switch len(cfg.PIDs) {

@@ -70,6 +70,13 @@ before "|") if missing, --department if given, and the agents with their
 passwords (existing ones are kept). Provisioned agents take up to
 max(5, visitors/agents) chats. A running server is told at once.
 
+--portal-size N spreads the accounts over portals of N agents: the portal
+part of --account gets the portal's number (acme1|agent1 … acme1|agentN,
+acme2|agentN+1, …, by account number); --provision creates every portal.
+--department-size M puts the provisioned agents of each portal in
+departments of M ("team 1", "team 2", …), which shapes department rosters
+(docs/AGENTS.md §3.1).
+
 Bench raises its open-file limit to the hard limit; for thousands of
 sessions against jabberdesk set [limits] connections_per_ip = 0 (and, for
 many visitor chats, a high [http] chat_rate and chat_burst) on the server.`,
@@ -78,6 +85,7 @@ many visitor chats, a high [http] chat_rate and chat_burst) on the server.`,
   jabberdesk bench --agents 1000 --messages 10s --rate 2000 --mechanism PLAIN
   jabberdesk bench --agents 5000 --idle 10s --pid $(pidof jabberdesk)
   jabberdesk bench --agents 100 --visitors 500 --commands 10s
+  jabberdesk bench --provision --agents 5000 --portal-size 50 --department-size 50
   jabberdesk bench --server 127.0.0.1:5222 --account 'agent%d' --agents 1000 --messages 10s --json
   jabberdesk bench --server 127.0.0.1:6222,127.0.0.1:6232 --agents 1000 --messages 10s --pid 4211,4260`,
 		Args: exactArgs,
@@ -149,19 +157,19 @@ many visitor chats, a high [http] chat_rate and chat_burst) on the server.`,
 	f.IntVar(&cfg.VisitorMessages, "visitor-messages", bench.DefaultVisitorMessages, "`N` messages each way per visitor chat")
 	f.DurationVar(&cfg.Commands, "commands", 0, "send #info in active chats for `DURATION` (needs --visitors)")
 	f.DurationVar(&cfg.Timeout, "timeout", bench.DefaultTimeout, "bound on one login, one reply and one HTTP call")
+	f.IntVar(&cfg.PortalSize, "portal-size", 0, "spread the accounts over portals of `N` agents: PORTAL1|agent1…, PORTAL2|… (0: one portal)")
+	f.IntVar(&cfg.DepartmentSize, "department-size", 0, "with --provision, put each portal's agents in departments of `N` (\"team 1\", …; 0: none)")
 	f.BoolVar(&provision, "provision", false, "create the portal and the agents' accounts in jabberdesk's database first")
 	return cmd
 }
 
-// provisionAgents creates the bench's accounts in the store: the portal
-// if missing, the department if given and missing, and the agents that
-// do not exist yet.
+// provisionAgents creates the bench's accounts in the store: each
+// portal if missing, the departments (--department, or the teams of
+// --department-size) if missing, and the agents that do not exist yet.
 func (e *env) provisionAgents(ctx context.Context, cmd *cobra.Command, cfg bench.Config) (*bench.ProvisionResult, error) {
-	portal, userFmt, ok := address.SplitLocal(cfg.Account)
-	if !ok {
+	if _, _, ok := address.SplitLocal(cfg.Account); !ok {
 		return nil, usagef("--provision needs an --account like PORTAL|agent%%d (jabberdesk accounts are PORTAL|USERNAME)")
 	}
-	userFmt, _, _ = strings.Cut(userFmt, "@")
 	st, err := e.store()
 	if err != nil {
 		return nil, err
@@ -170,42 +178,25 @@ func (e *env) provisionAgents(ctx context.Context, cmd *cobra.Command, cfg bench
 	// frees it before the benchmark starts.
 	defer func() { _ = e.close() }()
 	start := time.Now()
-	if _, err := st.Portal(ctx, portal); errors.Is(err, store.ErrNotFound) {
-		if _, err := st.AddPortal(ctx, portal, actor()); err != nil {
-			return nil, err
-		}
-	} else if err != nil {
-		return nil, err
-	}
-	var depts []string
-	if cfg.Department != "" {
-		if _, err := st.Department(ctx, portal, cfg.Department); errors.Is(err, store.ErrNotFound) {
-			if _, err := st.AddDepartment(ctx, portal, cfg.Department, "", "", actor()); err != nil {
-				return nil, err
-			}
-		} else if err != nil {
-			return nil, err
-		}
-		depts = []string{cfg.Department}
-	}
-	maxChats := max(store.DefaultMaxChats, (cfg.Visitors+cfg.Agents-1)/cfg.Agents)
-	agents := make([]store.NewAgent, cfg.Agents)
-	for i := range agents {
-		name := strings.ReplaceAll(userFmt, "%d", strconv.Itoa(cfg.First+i))
-		agents[i] = store.NewAgent{Username: name, DisplayName: "Bench " + name, Email: strings.ToLower(name) + "@bench.invalid",
-			Departments: depts, MaxChats: maxChats, Password: cfg.AccountPassword(i)}
-	}
+	portals, byPortal := benchAgents(cfg)
 	if cfg.Progress != nil {
-		_, _ = fmt.Fprintf(cfg.Progress, "bench: provisioning %d agents in portal %s\n", len(agents), portal) // stderr: nowhere to report a failure
+		_, _ = fmt.Fprintf(cfg.Progress, "bench: provisioning %d agents in %d portal(s) from %s\n", cfg.Agents, len(portals), portals[0]) // stderr: nowhere to report a failure
 	}
-	created, err := st.AddAgentsBulk(ctx, portal, agents, actor())
-	if err != nil {
-		return nil, err
+	created := 0
+	for _, portal := range portals {
+		n, err := provisionPortal(ctx, st, portal, byPortal[portal])
+		if err != nil {
+			return nil, err
+		}
+		created += n
+		e.notify(cmd, control.OpAgentsChanged, portal)
 	}
 	took := time.Since(start)
-	e.notify(cmd, control.OpAgentsChanged, portal)
-	pr := &bench.ProvisionResult{Portal: portal, Created: created, Existing: len(agents) - created,
+	pr := &bench.ProvisionResult{Portal: portals[0], Created: created, Existing: cfg.Agents - created,
 		DurationMs: float64(took.Microseconds()) / 1000}
+	if len(portals) > 1 {
+		pr.Portals = len(portals)
+	}
 	if took > 0 {
 		pr.PerSecond = float64(int64(float64(created)/took.Seconds()*10+0.5)) / 10
 	}
@@ -213,4 +204,57 @@ func (e *env) provisionAgents(ctx context.Context, cmd *cobra.Command, cfg bench
 		_, _ = fmt.Fprintf(cfg.Progress, "bench: provisioned %d agents (%d existed) in %.2f s\n", created, pr.Existing, took.Seconds()) // stderr: nowhere to report a failure
 	}
 	return pr, nil
+}
+
+// benchAgents are the agents to provision, by portal, and the portals in
+// the order of their first agent.
+func benchAgents(cfg bench.Config) ([]string, map[string][]store.NewAgent) {
+	maxChats := max(store.DefaultMaxChats, (cfg.Visitors+cfg.Agents-1)/cfg.Agents)
+	var portals []string
+	byPortal := map[string][]store.NewAgent{}
+	for i := range cfg.Agents {
+		portal, name, _ := address.SplitLocal(cfg.AccountName(i))
+		var depts []string
+		if d := cfg.AccountDepartment(i); d != "" {
+			depts = []string{d}
+		} else if cfg.Department != "" {
+			depts = []string{cfg.Department}
+		}
+		if _, ok := byPortal[portal]; !ok {
+			portals = append(portals, portal)
+		}
+		byPortal[portal] = append(byPortal[portal], store.NewAgent{Username: name, DisplayName: "Bench " + name,
+			Email: strings.ToLower(name) + "@bench.invalid", Departments: depts, MaxChats: maxChats, Password: cfg.AccountPassword(i)})
+	}
+	return portals, byPortal
+}
+
+// provisionPortal creates a portal and the departments of its agents if
+// missing, then the agents that do not exist yet; it returns how many
+// it created.
+func provisionPortal(ctx context.Context, st *store.Store, portal string, agents []store.NewAgent) (int, error) {
+	if _, err := st.Portal(ctx, portal); errors.Is(err, store.ErrNotFound) {
+		if _, err := st.AddPortal(ctx, portal, actor()); err != nil {
+			return 0, err
+		}
+	} else if err != nil {
+		return 0, err
+	}
+	made := map[string]bool{}
+	for _, a := range agents {
+		for _, d := range a.Departments {
+			if made[d] {
+				continue
+			}
+			made[d] = true
+			if _, err := st.Department(ctx, portal, d); errors.Is(err, store.ErrNotFound) {
+				if _, err := st.AddDepartment(ctx, portal, d, "", "", actor()); err != nil {
+					return 0, err
+				}
+			} else if err != nil {
+				return 0, err
+			}
+		}
+	}
+	return st.AddAgentsBulk(ctx, portal, agents, actor())
 }

@@ -104,6 +104,30 @@ func TestBenchMessages(t *testing.T) {
 	}
 }
 
+// --portal-size with --provision creates the portals and their
+// departments, and the accounts sign in to them.
+func TestBenchPortalSize(t *testing.T) {
+	t.Parallel()
+	r := startRunning(t, benchServer)
+	code, res, out, errOut := benchRun(t, r, "--provision", "--agents", "10", "--portal-size", "4", "--department-size", "2")
+	if code != 0 || !res.OK || res.Login.OK != 10 {
+		t.Fatalf("exit %d, login %+v, problems %q\n%s\n%s", code, res.Login, res.Problems, out, errOut)
+	}
+	if p := res.Provision; p == nil || p.Created != 10 || p.Portal != "acme1" || p.Portals != 3 || res.PortalSize != 4 {
+		t.Errorf("provision: %+v", p)
+	}
+	if !strings.Contains(out, "in portals of 4 agents, departments of 2") {
+		t.Errorf("the report does not say how the accounts are spread:\n%s", out)
+	}
+	agents, err := r.st.Agents(t.Context(), "acme3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(agents) != 2 || agents[0].Username != "agent10" || strings.Join(agents[0].Departments, ",") != "team 1" {
+		t.Errorf("portal acme3: %+v", agents)
+	}
+}
+
 // --json prints the BENCH line alone, and direct TLS works.
 func TestBenchJSONDirectTLS(t *testing.T) {
 	t.Parallel()
