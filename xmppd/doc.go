@@ -1,7 +1,9 @@
 // Package xmppd is jabberdesk's XMPP client-to-server service. Agents of
 // every portal sign in as PORTAL|USERNAME@DOMAIN from ordinary Jabber
 // clients and find in a roster the server computes (roster.go): their
-// colleagues, the portal's message board PORTAL|board (board.go), the desk
+// colleagues (the whole portal, or in large portals their departments'
+// agents, supervisors and admins: colleagues.go, RosterPolicy; presence
+// follows the roster, audience.go), the portal's message board PORTAL|board (board.go), the desk
 // PORTAL|desk, which takes the desk's hash commands and runs its ad-hoc
 // commands (adhoc.go), and a contact PORTAL|v-NUMBER for each visitor chat
 // they are in or are offered (visitors.go). The visitor chats are the chat
