@@ -126,6 +126,7 @@ func (srv *Server) AgentsChanged(ctx context.Context, portal string) error {
 		}
 		added, renamed, removed := rosterChanges(old, cur, s.agent.Key())
 		s.pushRoster(srv, cur, append(added, renamed...), removed)
+		s.hideFormerColleagues(removed)
 		s.showNewColleagues(added)
 	}
 	return nil
@@ -219,7 +220,16 @@ func (s *session) pushRoster(srv *Server, dir *portalDir, changed, removed []sto
 	}
 	for _, a := range removed {
 		push(colleagueItem(srv, a), "remove")
-		// The removed colleague is gone: say so in presence too.
-		s.send(NewElement(nsClient, "presence", "from", srv.agentBare(a.Portal, a.Key()), "to", s.full, "type", "unavailable"))
+	}
+}
+
+// hideFormerColleagues tells a session that agents who left its roster
+// are gone, in presence: it sees their presence no more.
+func (s *session) hideFormerColleagues(removed []store.Agent) {
+	if len(removed) == 0 || !s.isAvailable() {
+		return
+	}
+	for _, a := range removed {
+		s.send(NewElement(nsClient, "presence", "from", s.srv.agentBare(a.Portal, a.Key()), "to", s.full, "type", "unavailable"))
 	}
 }
