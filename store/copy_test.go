@@ -98,7 +98,7 @@ func TestCopyToPostgres(t *testing.T) {
 			t.Error("agents copied before portals")
 		}
 	}
-	if total != rep.Rows || rows["portals"] != 2 || rows["agents"] != 3 || rows["agent_credentials"] != 6 || rows["archive"] != 100 ||
+	if total != rep.Rows || rows["portals"] != 2 || rows["agents"] != 3 || rows["agent_credentials"] != 6 || rows["archive"] != 50 ||
 		rows["chat_events"] != 2 || rows["blocklist"] != 3 || rows["vcards"] != 1 || rows["offline_messages"] != 1 ||
 		rows["console_sessions"] != 1 {
 		t.Errorf("rows %v", rows)
