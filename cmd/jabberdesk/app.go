@@ -22,6 +22,7 @@ import (
 	"jabberdesk/console"
 	"jabberdesk/internal/config"
 	"jabberdesk/internal/control"
+	"jabberdesk/internal/memrelease"
 	"jabberdesk/internal/textout"
 	"jabberdesk/store"
 	"jabberdesk/uploads"
@@ -59,6 +60,7 @@ type app struct {
 	cluster         *cluster.Cluster // nil on a single node
 	clusterTakeover time.Duration    // cluster.takeover
 	admin           *http.Server
+	memory          *memrelease.Releaser // returns memory after a wave of sign-ins
 	metrics         *metrics
 	addrs           map[string]string // listener name → address
 	errc            chan error
@@ -162,6 +164,11 @@ func startApp(cfg *config.Config, st *store.Store, logw io.Writer, tweaks ...fun
 		_ = a.stop()
 		return nil, err
 	}
+	a.memory = memrelease.New(memrelease.Config{Count: func() int64 {
+		s := a.xmpp.Stats()
+		return s.Logins + s.LoginFailures
+	}, Logger: a.log.With("sub", "memory")})
+	a.memory.Start()
 	return a, nil
 }
 
@@ -401,6 +408,9 @@ func (a *app) stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		errs = append(errs, f(ctx))
+	}
+	if a.memory != nil {
+		a.memory.Stop()
 	}
 	if a.control != nil {
 		errs = append(errs, a.control.Close())
