@@ -132,15 +132,24 @@ func (c *conn) agentJID(res string) (jid.JID, error) {
 }
 
 // serveSession runs a negotiated session until its connection ends: a
-// new session, or one taken over by a stream resumption.
+// new session, or one taken over by a stream resumption. The session runs
+// from here, not from startSession, so that an idle session's stack holds
+// as little as possible (idlewait.go).
 func (c *conn) serveSession() {
+	if s, l := c.startSession(); s != nil {
+		s.run(l)
+	}
+}
+
+// startSession starts a negotiated session, or resumes one: it returns the
+// session and the link to run, or nil when there is nothing to run.
+func (c *conn) startSession() (*session, *link) {
 	if c.resumed != nil {
-		c.resumed.resume(c, c.resumeH)
-		return
+		return c.resumed, c.resumed.resume(c, c.resumeH)
 	}
 	full, err := c.agentJID(c.resource)
 	if err != nil {
-		return
+		return nil, nil
 	}
 	now := time.Now()
 	s := &session{srv: c.srv, agent: c.agent, jid: full, full: full.String(), bare: full.Bare().String(), id: c.id, start: now, lastRead: now}
@@ -154,7 +163,7 @@ func (c *conn) serveSession() {
 	if stopped != nil {
 		s.end(*stopped)
 		<-l.drained
-		return
+		return nil, nil
 	}
 	c.srv.metrics.logins.Add(1)
 	if old := c.srv.router.add(s); old != nil {
@@ -163,7 +172,7 @@ func (c *conn) serveSession() {
 	}
 	c.srv.sessionChanged(s, true)
 	s.log.Info("session started", "remote", c.ip)
-	s.run(l)
+	return s, l
 }
 
 // run reads the link until it ends, then hibernates or finishes the
@@ -192,6 +201,7 @@ func (s *session) readLoop(l *link) error {
 	bucket := tokenBucket{rate: s.srv.limits.StanzaRate, burst: float64(s.srv.limits.StanzaBurst)}
 	for {
 		l.c.lim.reset(s.srv.limits.StanzaSize)
+		l.waitIdle()
 		tok, err := r.Token()
 		if err != nil {
 			return err
