@@ -116,17 +116,15 @@ func (c *conn) negotiate(directTLS bool) bool {
 	defer cancel()
 	var state xmpp.SessionState
 	var base net.Conn = raw
-	var rec *recordConn
 	if directTLS {
-		rec = &recordConn{Conn: raw}
-		tc := tls.Server(rec, srv.tls)
+		tc := tls.Server(raw, srv.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			c.log.Debug("TLS handshake failed", "remote", c.ip, "err", err)
 			return false
 		}
 		base, state = tc, xmpp.Secure
 	}
-	c.nc = &limitConn{Conn: base, lim: c.lim, rec: rec}
+	c.nc = &limitConn{Conn: base, lim: c.lim}
 	c.log.Debug("connected", "remote", c.ip, "direct_tls", directTLS)
 	// Mellium's session is only needed to negotiate: the stanzas that
 	// follow are read from c.nc directly (see streamReader).
@@ -259,12 +257,11 @@ func (c *conn) startTLSFeature() xmpp.StreamFeature {
 			if _, err := io.WriteString(c.nc, "<proceed xmlns='"+nsTLS+"'/>"); err != nil {
 				return 0, nil, err
 			}
-			rec := &recordConn{Conn: c.raw}
-			tc := tls.Server(rec, c.srv.tls)
+			tc := tls.Server(c.raw, c.srv.tls)
 			if err := tc.HandshakeContext(ctx); err != nil {
 				return 0, nil, err
 			}
-			c.nc = &limitConn{Conn: tc, lim: c.lim, rec: rec}
+			c.nc = &limitConn{Conn: tc, lim: c.lim}
 			return xmpp.Secure, c.nc, nil
 		},
 	}

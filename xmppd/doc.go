@@ -62,12 +62,10 @@
 //
 // Invariants:
 //   - One goroutine reads each connection (after negotiation, a fresh one
-//     per session). Idle, it waits for its client at the top of its read
-//     loop without its XML decoder (idlewait.go). Everything sent to a
-//     session goes through its bounded outbox, drained by a writer
-//     goroutine that runs only while there is something to write. A full
-//     outbox disconnects that session; a sender never waits for another
-//     session.
+//     per session). Everything sent to a session goes through its bounded
+//     outbox, drained by a writer goroutine that runs only while there is
+//     something to write. A full outbox disconnects that session; a sender
+//     never waits for another session.
 //   - Never write to a socket, call the database or wait on another session
 //     while holding the router's lock. The router's lock may be taken while
 //     holding a session's lock, never the other way round.

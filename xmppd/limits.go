@@ -91,11 +91,6 @@ type limitConn struct {
 	r, w    int
 	buf     [readBufSize]byte
 	pending []byte // put back by unread: read before anything else
-	// rec is the TCP connection under Conn when Conn is TLS (idlewait.go);
-	// tlsDrained: the last read from Conn returned less than was asked
-	// for, so TLS had nothing more at hand.
-	rec        *recordConn
-	tlsDrained bool
 }
 
 // unread puts b in front of what is still to be read. b is not counted
@@ -147,7 +142,6 @@ func (c *limitConn) read(p []byte) (int, error) {
 		p = p[:rem]
 	}
 	n, err := c.Conn.Read(p)
-	c.tlsDrained = n < len(p)
 	c.lim.remaining.Add(-int64(n))
 	if c.lim.negotiating.Load() {
 		n = c.lim.dropWhitespace(p[:n])

@@ -15,10 +15,8 @@ import (
 // stream error from the client or the end of its stream ends the read, and
 // nothing but whitespace may sit between stanzas.
 type streamReader struct {
-	c     *limitConn
-	d     *xml.Decoder    // nil while asleep (see sleep)
-	p     *prefixedReader // what d reads
-	depth int             // of the next token, below the stream element
+	d     *xml.Decoder
+	depth int // of the next token, below the stream element
 }
 
 // streamHeader puts the decoder where the negotiated stream is: inside
@@ -27,33 +25,13 @@ type streamReader struct {
 const streamHeader = "<stream:stream xmlns='" + nsClient + "' xmlns:stream='" + nsStream + "'>"
 
 func newStreamReader(c *limitConn) *streamReader {
-	r := &streamReader{c: c}
-	r.wake()
-	return r
+	d := xml.NewDecoder(&prefixedReader{prefix: streamHeader, c: c})
+	_, _ = d.Token() // the header: read from the prefix, never from the connection, so it cannot fail
+	return &streamReader{d: d}
 }
-
-// wake gives the reader a fresh decoder inside the stream.
-func (r *streamReader) wake() {
-	r.p = &prefixedReader{prefix: streamHeader, c: r.c}
-	r.d = xml.NewDecoder(r.p)
-	_, _ = r.d.Token() // the header: read from the prefix, never from the connection, so it cannot fail
-}
-
-// caughtUp reports whether the reader is between stanzas and its decoder,
-// if it has one, holds no byte it has read ahead.
-func (r *streamReader) caughtUp() bool {
-	return r.d == nil || r.depth == 0 && r.d.InputOffset() == r.p.given
-}
-
-// sleep drops the decoder of a reader that is caught up; the next Token
-// makes a new one, in the same place of the stream.
-func (r *streamReader) sleep() { r.d, r.p = nil, nil }
 
 // Token returns the next token of a stanza, or of whitespace between them.
 func (r *streamReader) Token() (xml.Token, error) {
-	if r.d == nil {
-		r.wake()
-	}
 	tok, err := r.d.Token()
 	if err != nil {
 		return nil, err
@@ -91,31 +69,22 @@ func (r *streamReader) Token() (xml.Token, error) {
 type prefixedReader struct {
 	prefix string
 	c      *limitConn
-	given  int64 // bytes handed to the decoder, prefix included
 }
 
 func (p *prefixedReader) ReadByte() (byte, error) {
 	if p.prefix != "" {
 		b := p.prefix[0]
 		p.prefix = p.prefix[1:]
-		p.given++
 		return b, nil
 	}
-	b, err := p.c.ReadByte()
-	if err == nil {
-		p.given++
-	}
-	return b, err
+	return p.c.ReadByte()
 }
 
 func (p *prefixedReader) Read(b []byte) (int, error) {
 	if p.prefix != "" {
 		n := copy(b, p.prefix)
 		p.prefix = p.prefix[n:]
-		p.given += int64(n)
 		return n, nil
 	}
-	n, err := p.c.Read(b)
-	p.given += int64(n)
-	return n, err
+	return p.c.Read(b)
 }

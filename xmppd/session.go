@@ -132,24 +132,15 @@ func (c *conn) agentJID(res string) (jid.JID, error) {
 }
 
 // serveSession runs a negotiated session until its connection ends: a
-// new session, or one taken over by a stream resumption. The session runs
-// from here, not from startSession, so that an idle session's stack holds
-// as little as possible (idlewait.go).
+// new session, or one taken over by a stream resumption.
 func (c *conn) serveSession() {
-	if s, l := c.startSession(); s != nil {
-		s.run(l)
-	}
-}
-
-// startSession starts a negotiated session, or resumes one: it returns the
-// session and the link to run, or nil when there is nothing to run.
-func (c *conn) startSession() (*session, *link) {
 	if c.resumed != nil {
-		return c.resumed, c.resumed.resume(c, c.resumeH)
+		c.resumed.resume(c, c.resumeH)
+		return
 	}
 	full, err := c.agentJID(c.resource)
 	if err != nil {
-		return nil, nil
+		return
 	}
 	now := time.Now()
 	s := &session{srv: c.srv, agent: c.agent, jid: full, full: full.String(), bare: full.Bare().String(), id: c.id, start: now, lastRead: now}
@@ -163,7 +154,7 @@ func (c *conn) startSession() (*session, *link) {
 	if stopped != nil {
 		s.end(*stopped)
 		<-l.drained
-		return nil, nil
+		return
 	}
 	c.srv.metrics.logins.Add(1)
 	if old := c.srv.router.add(s); old != nil {
@@ -172,7 +163,7 @@ func (c *conn) startSession() (*session, *link) {
 	}
 	c.srv.sessionChanged(s, true)
 	s.log.Info("session started", "remote", c.ip)
-	return s, l
+	s.run(l)
 }
 
 // run reads the link until it ends, then hibernates or finishes the
@@ -201,7 +192,6 @@ func (s *session) readLoop(l *link) error {
 	bucket := tokenBucket{rate: s.srv.limits.StanzaRate, burst: float64(s.srv.limits.StanzaBurst)}
 	for {
 		l.c.lim.reset(s.srv.limits.StanzaSize)
-		l.waitIdle()
 		tok, err := r.Token()
 		if err != nil {
 			return err

@@ -248,8 +248,8 @@ func (s *session) hibernate(l *link, err error) {
 // resume takes a hibernating (or still connected) session over on a new
 // connection, after the client's <resume/> was answered with <resumed/>;
 // h is what the client acknowledged. Unacknowledged stanzas after h are
-// sent again; the session goes on when the caller runs the link returned.
-func (s *session) resume(c *conn, h uint32) *link {
+// sent again, then the session goes on.
+func (s *session) resume(c *conn, h uint32) {
 	s.keepMu.Lock()
 	s.mu.Lock()
 	if s.sm.timer != nil {
@@ -278,7 +278,7 @@ func (s *session) resume(c *conn, h uint32) *link {
 		l.out.push(smRequest)
 	}
 	s.log.Info("stream resumed", "remote", c.ip, "resent", len(resend))
-	return l
+	s.run(l)
 }
 
 // rememberSM registers a resumable session under its stream id.
