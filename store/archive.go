@@ -158,8 +158,7 @@ func (s *Store) ArchiveMessage(ctx context.Context, portal, owner, with string, 
 	} else {
 		m.from, m.to, m.fromJID = "", owner, with
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error { return archiveInsert(ctx, tx, portal, m) })
-	return wrap("archive message", err)
+	return s.insertArchived(ctx, portal, m)
 }
 
 // ArchivePair archives a message between two agents of a portal in both
@@ -175,10 +174,12 @@ func (s *Store) ArchivePair(ctx context.Context, portal, from, to, fromJID, toJI
 	if fromJID == "" {
 		return invalid("the archived message has no sender JID")
 	}
-	m := archivedRow{from, to, fromJID, toJID, stanzaID, body, stanza, s.archiveTime(at)}
-	if UsernameKey(from) == UsernameKey(to) {
-		m.to = "" // in their archive once, as sent
-	}
+	return s.insertArchived(ctx, portal, pairRow(from, to, fromJID, toJID, stanzaID, body, stanza, s.archiveTime(at)))
+}
+
+// insertArchived adds a message to the archive in a transaction of its
+// own.
+func (s *Store) insertArchived(ctx context.Context, portal string, m archivedRow) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error { return archiveInsert(ctx, tx, portal, m) })
 	return wrap("archive message", err)
 }
@@ -215,6 +216,16 @@ type archivedRow struct {
 	from, to, fromJID, toJID, stanzaID, body string
 	stanza                                   []byte
 	at                                       time.Time
+}
+
+// pairRow is the row of a message between two agents; a message to
+// oneself is in their archive once, as sent.
+func pairRow(from, to, fromJID, toJID, stanzaID, body string, stanza []byte, at time.Time) archivedRow {
+	m := archivedRow{from, to, fromJID, toJID, stanzaID, body, stanza, at}
+	if UsernameKey(from) == UsernameKey(to) {
+		m.to = ""
+	}
+	return m
 }
 
 // archiveInsert adds a message to the archive inside tx. A stanza id

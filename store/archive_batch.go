@@ -33,10 +33,9 @@ type ArchiveWriter struct {
 
 // archivePair is one message between two agents (see ArchivePair).
 type archivePair struct {
-	portal, from, to, fromJID, toJID, stanzaID, body string
-	stanza                                           []byte
-	at                                               time.Time
-	written                                          func(error) // a marker, not a message: called once what came before is written
+	portal  string
+	row     archivedRow
+	written func(error) // a marker, not a message: called once what came before is written
 }
 
 const (
@@ -69,7 +68,7 @@ func (w *ArchiveWriter) Add(portal, from, to, fromJID, toJID, stanzaID, body str
 	if err := checkArchived(toJID, stanzaID, body, stanza); err != nil {
 		return err
 	}
-	p := archivePair{portal, from, to, fromJID, toJID, stanzaID, body, stanza, w.s.archiveTime(at), nil}
+	p := archivePair{portal: portal, row: pairRow(from, to, fromJID, toJID, stanzaID, body, stanza, w.s.archiveTime(at))}
 	return w.enqueue(p)
 }
 
@@ -100,7 +99,7 @@ func (w *ArchiveWriter) enqueue(p archivePair) error {
 	if p.written != nil {
 		return errWriterClosed
 	}
-	return w.s.ArchivePair(context.Background(), p.portal, p.from, p.to, p.fromJID, p.toJID, p.stanzaID, p.body, p.stanza, p.at)
+	return w.s.insertArchived(context.Background(), p.portal, p.row)
 }
 
 // Flush returns once everything added before it is written, so that a
@@ -216,15 +215,11 @@ func (w *ArchiveWriter) writeMessages(batch []archivePair) error {
 	clear(w.ids) // an agent may have gone: look everyone up again
 	var lost error
 	for _, p := range batch {
-		m := archivedRow{p.from, p.to, p.fromJID, p.toJID, p.stanzaID, p.body, p.stanza, p.at}
-		if UsernameKey(p.from) == UsernameKey(p.to) {
-			m.to = "" // in their archive once, as sent
-		}
-		err := w.s.tx(ctx, func(tx *sql.Tx) error { return archiveInsert(ctx, tx, p.portal, m) })
+		err := w.s.tx(ctx, func(tx *sql.Tx) error { return archiveInsert(ctx, tx, p.portal, p.row) })
 		if err == nil || errors.Is(err, ErrNotFound) {
 			continue
 		}
-		w.log.Error("store: archive a message failed", "portal", p.portal, "from", p.from, "to", p.to, "stanza_id", p.stanzaID, "err", err)
+		w.log.Error("store: archive a message failed", "portal", p.portal, "from", p.row.from, "to", p.row.toJID, "stanza_id", p.row.stanzaID, "err", err)
 		if lost == nil {
 			lost = fmt.Errorf("store: archive a message: %w", err)
 		}
@@ -252,19 +247,20 @@ func (w *ArchiveWriter) insertBatch(ctx context.Context, tx *sql.Tx, batch []arc
 		n := min(len(batch), archiveRowsMax)
 		args = args[:0]
 		for _, p := range batch[:n] {
-			from, err := w.agentID(ctx, tx, p.portal, p.from)
+			m := p.row
+			from, err := w.agentID(ctx, tx, p.portal, m.from)
 			if err != nil {
 				return err
 			}
-			var to any // NULL for a message to oneself: in their archive once
-			if UsernameKey(p.to) != UsernameKey(p.from) {
-				ids, err := w.agentID(ctx, tx, p.portal, p.to)
+			var to any // NULL: a message to oneself (pairRow)
+			if m.to != "" {
+				ids, err := w.agentID(ctx, tx, p.portal, m.to)
 				if err != nil {
 					return err
 				}
 				to = ids[1]
 			}
-			args = append(args, from[0], from[1], to, p.fromJID, p.toJID, p.stanzaID, p.body, stanzaBlob(p.stanza), millis(p.at))
+			args = append(args, from[0], from[1], to, m.fromJID, m.toJID, m.stanzaID, m.body, stanzaBlob(m.stanza), millis(m.at))
 		}
 		query := archiveInsertSQL + strings.Repeat(archiveValues+", ", n-1) + archiveValues
 		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
